@@ -1,0 +1,34 @@
+# Warden: the few commands a user needs. `make run` serves the default model; `make test` runs every test.
+SWIFT ?= swift
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: setup build release test test-tsan run bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release --product warden
+
+## The README's test command: installs what is missing, builds, runs the whole suite.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Same suite under ThreadSanitizer (slow; run by hand).
+test-tsan: setup
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+## Builds in release mode and serves the default model on $(HOST):$(PORT).
+run: release
+	@.build/release/warden serve --host $(HOST) --port $(PORT)
+
+bench: setup
+	WARDEN_BENCHMARKS=1 $(SWIFT) package benchmark
+
+clean:
+	rm -rf .build .build-*

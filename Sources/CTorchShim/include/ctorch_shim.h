@@ -1,0 +1,79 @@
+// ctorch_shim.h — Warden's C API over libtorch (TorchScript inference only).
+//
+// Nothing throws across this boundary: every entry point catches every C++ exception and reports it as a
+// status code plus a NUL-terminated message written into a caller-owned buffer (`err`, `err_capacity`;
+// either may be NULL/0 when the caller does not want the message). Messages are truncated to fit.
+//
+// Thread safety:
+//   - wt_model_load, wt_model_output_width: any thread, any time.
+//   - wt_model_forward: thread-safe, also concurrently on the same handle (TorchScript inference holds no
+//     mutable state; each call runs under its own InferenceMode guard). It blocks the calling thread for
+//     the whole forward pass: never call it from a Swift cooperative-pool thread or a NIO event loop.
+//   - wt_model_free: must not race with a forward on the same handle (the Swift owner frees in deinit).
+//   - wt_set_threads / wt_set_blas_threads / wt_set_graph_optimization: process-global settings; call them
+//     once at start-up, before the first model is loaded, and not concurrently with a forward.
+#ifndef CTORCH_SHIM_H
+#define CTORCH_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum wt_status {
+    WT_OK = 0,
+    WT_ERR_INVALID_ARGUMENT = 1,  // a NULL pointer, a non-positive shape, a buffer too small
+    WT_ERR_LOAD = 2,              // the file is missing, unreadable or not a TorchScript archive
+    WT_ERR_SIGNATURE = 3,         // the module has no forward(input_ids, attention_mask)
+    WT_ERR_FORWARD = 4,           // libtorch raised during forward
+    WT_ERR_OUTPUT = 5,            // forward returned something other than a float [B, labels] tensor
+    WT_ERR_UNSUPPORTED = 6,       // a setting this build cannot apply (e.g. no OpenBLAS thread control)
+} wt_status;
+
+/// Opaque model handle. Owned by the caller of wt_model_load; release with wt_model_free.
+typedef struct wt_model wt_model;
+
+/// Loads a TorchScript file, switches it to eval mode, checks that `forward` takes exactly
+/// (input_ids, attention_mask), and runs a probe forward on a [1, 2] input to learn the output width.
+wt_status wt_model_load(const char *path, wt_model **out_model, char *err, size_t err_capacity);
+
+/// Number of output labels (the width of forward's [B, labels] result).
+int64_t wt_model_output_width(const wt_model *model);
+
+/// Runs forward over caller-owned row-major int64 [batch, length] inputs (no copy is made) and writes
+/// float32 [batch, labels] into `out` (capacity counted in floats; must be >= batch * labels).
+wt_status wt_model_forward(const wt_model *model, const int64_t *input_ids, const int64_t *attention_mask,
+                           int64_t batch, int64_t length, float *out, size_t out_capacity, char *err,
+                           size_t err_capacity);
+
+/// Frees the model. NULL is ignored.
+void wt_model_free(wt_model *model);
+
+/// Sets torch's intra-op thread count (process-wide; every thread that later calls forward adopts it)
+/// and, when `interop_threads` > 0, the inter-op pool size (only possible before any parallel work).
+wt_status wt_set_threads(int32_t intra_op_threads, int32_t interop_threads, char *err, size_t err_capacity);
+
+/// Current intra-op thread count as torch reports it.
+int32_t wt_get_threads(void);
+
+/// Sets the thread count of the BLAS library libtorch uses for fp32 matrix products, when it is OpenBLAS
+/// (found at run time with dlsym). WT_ERR_UNSUPPORTED when the process has no OpenBLAS.
+wt_status wt_set_blas_threads(int32_t threads, char *err, size_t err_capacity);
+
+/// OpenBLAS thread count, or -1 when OpenBLAS is absent.
+int32_t wt_get_blas_threads(void);
+
+/// Writes a one-line description of the BLAS build (OpenBLAS's config string, parallel mode) into `out`.
+void wt_blas_info(char *out, size_t capacity);
+
+/// Enables or disables the TorchScript graph executor's optimisation passes (profiling/specialisation).
+/// With varying batch shapes, re-specialisation can cost more than it gains; Warden measures both.
+void wt_set_graph_optimization(int32_t enabled);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,258 @@
+// shim.cpp — the only C++ in Warden. See include/ctorch_shim.h for the contract.
+#include "ctorch_shim.h"
+
+#include <torch/script.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+struct wt_model {
+    torch::jit::Module module;
+    int64_t output_width = 0;
+};
+
+namespace {
+
+void write_message(char *err, size_t capacity, const std::string &message) {
+    if (err == nullptr || capacity == 0) return;
+    // libtorch messages carry a long C++ backtrace after the first lines; keep the useful head.
+    std::string text = message;
+    const auto cut = text.find("\nException raised from");
+    if (cut != std::string::npos) text.resize(cut);
+    const size_t n = std::min(capacity - 1, text.size());
+    std::memcpy(err, text.data(), n);
+    err[n] = '\0';
+}
+
+template <typename Body>
+wt_status guarded(wt_status failure, char *err, size_t capacity, Body &&body) {
+    try {
+        return body();
+    } catch (const c10::Error &e) {
+        write_message(err, capacity, e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        write_message(err, capacity, e.what());
+    } catch (...) {
+        write_message(err, capacity, "unknown C++ exception");
+    }
+    return failure;
+}
+
+// torch's OpenMP intra-op setting is per thread: a thread Warden creates starts with the OpenMP default
+// (all cores), not with what at::set_num_threads chose on the main thread. Each thread adopts the
+// process-wide value once, before its first forward.
+std::atomic<int> configured_threads{0};
+thread_local int adopted_threads = 0;
+
+void adopt_thread_settings() {
+    const int wanted = configured_threads.load(std::memory_order_relaxed);
+    if (wanted > 0 && adopted_threads != wanted) {
+        at::set_num_threads(wanted);
+        adopted_threads = wanted;
+    }
+}
+
+template <typename Fn>
+Fn openblas_symbol(const char *name) {
+    return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+wt_status run_forward(const wt_model *model, const int64_t *ids, const int64_t *mask, int64_t batch,
+                      int64_t length, float *out, size_t capacity, char *err, size_t err_capacity) {
+    adopt_thread_settings();
+    c10::InferenceMode guard;
+    auto options = torch::TensorOptions().dtype(torch::kInt64);
+    // from_blob wraps the caller's buffers without copying; forward does not write to its inputs.
+    auto input_ids = torch::from_blob(const_cast<int64_t *>(ids), {batch, length}, options);
+    auto attention_mask = torch::from_blob(const_cast<int64_t *>(mask), {batch, length}, options);
+    std::vector<torch::jit::IValue> inputs{input_ids, attention_mask};
+    auto result = const_cast<torch::jit::Module &>(model->module).forward(inputs);
+    if (!result.isTensor()) {
+        write_message(err, err_capacity, "forward returned " + result.tagKind() + ", expected a tensor");
+        return WT_ERR_OUTPUT;
+    }
+    auto tensor = result.toTensor();
+    if (tensor.dim() != 2 || tensor.size(0) != batch) {
+        std::string shape = "[";
+        for (int64_t d = 0; d < tensor.dim(); ++d) shape += (d ? ", " : "") + std::to_string(tensor.size(d));
+        write_message(err, err_capacity,
+                      "forward returned a tensor of shape " + shape + "], expected [" + std::to_string(batch) +
+                          ", labels]");
+        return WT_ERR_OUTPUT;
+    }
+    if (!tensor.is_floating_point()) {
+        write_message(err, err_capacity, "forward returned a non-floating-point tensor");
+        return WT_ERR_OUTPUT;
+    }
+    if (model->output_width > 0 && tensor.size(1) != model->output_width) {
+        write_message(err, err_capacity, "forward returned " + std::to_string(tensor.size(1)) +
+                                             " labels, expected " + std::to_string(model->output_width));
+        return WT_ERR_OUTPUT;
+    }
+    const size_t needed = static_cast<size_t>(tensor.size(0) * tensor.size(1));
+    if (out == nullptr || capacity < needed) {
+        write_message(err, err_capacity, "output buffer too small");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    // Copy straight into the caller's buffer (a single conversion when the model computes in bf16).
+    auto destination = torch::from_blob(out, {tensor.size(0), tensor.size(1)}, torch::kFloat32);
+    destination.copy_(tensor);
+    return WT_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+wt_status wt_model_load(const char *path, wt_model **out_model, char *err, size_t err_capacity) {
+    if (path == nullptr || out_model == nullptr) {
+        write_message(err, err_capacity, "path and out_model must not be NULL");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    *out_model = nullptr;
+    torch::jit::Module module;
+    wt_status status = guarded(WT_ERR_LOAD, err, err_capacity, [&] {
+        module = torch::jit::load(path, torch::kCPU);
+        module.eval();
+        return WT_OK;
+    });
+    if (status != WT_OK) return status;
+
+    status = guarded(WT_ERR_SIGNATURE, err, err_capacity, [&] {
+        auto method = module.find_method("forward");
+        if (!method) {
+            write_message(err, err_capacity, "the module has no forward method");
+            return WT_ERR_SIGNATURE;
+        }
+        const auto &arguments = method->function().getSchema().arguments();
+        // arguments[0] is self.
+        if (arguments.size() != 3) {
+            write_message(err, err_capacity,
+                          "forward takes " + std::to_string(arguments.size() - 1) +
+                              " argument(s); expected forward(input_ids, attention_mask)");
+            return WT_ERR_SIGNATURE;
+        }
+        return WT_OK;
+    });
+    if (status != WT_OK) return status;
+
+    auto *model = new (std::nothrow) wt_model{std::move(module), 0};
+    if (model == nullptr) {
+        write_message(err, err_capacity, "out of memory");
+        return WT_ERR_LOAD;
+    }
+    // Probe: [CLS] [SEP]-shaped input (ids 101, 102 exist in every BERT vocabulary; tiny models wrap ids).
+    const int64_t ids[2] = {101, 102};
+    const int64_t mask[2] = {1, 1};
+    float probe[4096];
+    status = guarded(WT_ERR_FORWARD, err, err_capacity, [&] {
+        adopt_thread_settings();
+        c10::InferenceMode guard;
+        auto input_ids = torch::from_blob(const_cast<int64_t *>(ids), {1, 2}, torch::kInt64);
+        auto attention_mask = torch::from_blob(const_cast<int64_t *>(mask), {1, 2}, torch::kInt64);
+        auto result = model->module.forward({input_ids, attention_mask});
+        if (!result.isTensor() || result.toTensor().dim() != 2 || result.toTensor().size(0) != 1 ||
+            result.toTensor().size(1) < 1 || result.toTensor().size(1) > 4096) {
+            std::string got = result.isTensor() ? "a tensor of " + std::to_string(result.toTensor().dim()) +
+                                                      " dimension(s)"
+                                                : result.tagKind();
+            write_message(err, err_capacity,
+                          "probe forward on a [1, 2] input returned " + got + "; expected a [1, labels] tensor");
+            return WT_ERR_OUTPUT;
+        }
+        model->output_width = result.toTensor().size(1);
+        return run_forward(model, ids, mask, 1, 2, probe, 4096, err, err_capacity);
+    });
+    if (status != WT_OK) {
+        delete model;
+        return status;
+    }
+    *out_model = model;
+    return WT_OK;
+}
+
+int64_t wt_model_output_width(const wt_model *model) { return model ? model->output_width : 0; }
+
+wt_status wt_model_forward(const wt_model *model, const int64_t *input_ids, const int64_t *attention_mask,
+                           int64_t batch, int64_t length, float *out, size_t out_capacity, char *err,
+                           size_t err_capacity) {
+    if (model == nullptr || input_ids == nullptr || attention_mask == nullptr || out == nullptr) {
+        write_message(err, err_capacity, "model, inputs and output must not be NULL");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    if (batch <= 0 || length <= 0) {
+        write_message(err, err_capacity, "batch and length must be positive");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    return guarded(WT_ERR_FORWARD, err, err_capacity, [&] {
+        return run_forward(model, input_ids, attention_mask, batch, length, out, out_capacity, err, err_capacity);
+    });
+}
+
+void wt_model_free(wt_model *model) { delete model; }
+
+wt_status wt_set_threads(int32_t intra_op_threads, int32_t interop_threads, char *err, size_t err_capacity) {
+    if (intra_op_threads <= 0) {
+        write_message(err, err_capacity, "intra-op threads must be positive");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    return guarded(WT_ERR_INVALID_ARGUMENT, err, err_capacity, [&] {
+        at::set_num_threads(intra_op_threads);
+        configured_threads.store(intra_op_threads, std::memory_order_relaxed);
+        adopted_threads = intra_op_threads;
+        if (interop_threads > 0 && at::get_num_interop_threads() != interop_threads) {
+            at::set_num_interop_threads(interop_threads);
+        }
+        return WT_OK;
+    });
+}
+
+int32_t wt_get_threads(void) {
+    adopt_thread_settings();
+    return at::get_num_threads();
+}
+
+wt_status wt_set_blas_threads(int32_t threads, char *err, size_t err_capacity) {
+    if (threads <= 0) {
+        write_message(err, err_capacity, "BLAS threads must be positive");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads");
+    if (set == nullptr) {
+        write_message(err, err_capacity, "OpenBLAS is not loaded in this process; BLAS threads left as they are");
+        return WT_ERR_UNSUPPORTED;
+    }
+    set(threads);
+    return WT_OK;
+}
+
+int32_t wt_get_blas_threads(void) {
+    auto get = openblas_symbol<int (*)(void)>("openblas_get_num_threads");
+    return get ? get() : -1;
+}
+
+void wt_blas_info(char *out, size_t capacity) {
+    auto config = openblas_symbol<char *(*)(void)>("openblas_get_config");
+    auto parallel = openblas_symbol<int (*)(void)>("openblas_get_parallel");
+    std::string text = "no OpenBLAS";
+    if (config != nullptr) {
+        text = std::string("OpenBLAS ") + config();
+        if (parallel != nullptr) {
+            const int mode = parallel();
+            text += mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)" : " (OpenMP)";
+        }
+    }
+    write_message(out, capacity, text);
+}
+
+void wt_set_graph_optimization(int32_t enabled) { torch::jit::setGraphExecutorOptimize(enabled != 0); }
+
+}  // extern "C"

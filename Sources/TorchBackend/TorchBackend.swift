@@ -1,0 +1,52 @@
+import CTorchShim
+import NIOPosix
+import WardenCore
+
+/// Runs a TorchScript model for the batching engine, on a thread Warden owns.
+///
+/// Each backend owns one model handle and one dedicated thread (an `NIOThreadPool` of size 1), so a
+/// forward never blocks the Swift cooperative pool or a NIO event loop. Several backends over the same
+/// file make several workers.
+public final class TorchBackend: InferenceBackend {
+    public let model: TorchModel
+    private let thread: NIOThreadPool
+
+    public var labelCount: Int { model.outputWidth }
+
+    /// Loads `path` on the backend's own thread.
+    ///
+    /// - Parameter expectedLabels: when given, a model with another output width is refused.
+    public static func load(path: String, expectedLabels: Int? = nil) async throws -> TorchBackend {
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        do {
+            let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in try TorchModel(path: path) }
+            if let expectedLabels, model.outputWidth != expectedLabels {
+                throw TorchError(status: WT_ERR_OUTPUT,
+                                 message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",
+                                 path: path)
+            }
+            return TorchBackend(model: model, thread: thread)
+        } catch {
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private init(model: TorchModel, thread: NIOThreadPool) {
+        self.model = model
+        self.thread = thread
+    }
+
+    deinit {
+        // Queued work keeps the model alive; the thread exits once that work is done.
+        thread.shutdownGracefully { _ in }
+    }
+
+    public func score(_ batch: TokenBatch) async throws -> [Float] {
+        let model = self.model
+        return try await thread.runIfActive {
+            try model.forward(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask, batch: batch.count, length: batch.length)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import CTorchShim
+
+/// The one Swift owner of a loaded TorchScript model handle (freed in `deinit`).
+///
+/// `forward` blocks the calling thread for the whole model run: call it only from threads Warden owns
+/// (see `TorchBackend`), never from the cooperative pool or an event loop.
+///
+/// - Important: Sendable because the handle is immutable after loading and the shim documents
+///   `wt_model_forward` as thread-safe on one handle; `wt_model_free` runs only in `deinit`, when no
+///   forward can be in flight (callers hold a strong reference while they run).
+public final class TorchModel: @unchecked Sendable {
+    private let handle: OpaquePointer
+    /// The model file this was loaded from.
+    public let path: String
+    /// Width of the model's output rows (number of labels).
+    public let outputWidth: Int
+
+    /// Loads a TorchScript file and checks its forward signature and output shape with a probe input.
+    public init(path: String) throws(TorchError) {
+        var model: OpaquePointer?
+        try checked(path: path) { wt_model_load(path, &model, $0, $1) }
+        guard let model else { throw TorchError(status: WT_ERR_LOAD, message: "no handle returned", path: path) }
+        self.handle = model
+        self.path = path
+        self.outputWidth = Int(wt_model_output_width(model))
+    }
+
+    deinit { wt_model_free(handle) }
+
+    /// Runs forward over row-major `[batch, length]` ids and mask; returns row-major `[batch, outputWidth]`.
+    public func forward(inputIDs: [Int64], attentionMask: [Int64], batch: Int, length: Int) throws(TorchError) -> [Float] {
+        guard batch > 0, length > 0, inputIDs.count == batch * length, attentionMask.count == batch * length else {
+            throw TorchError(status: WT_ERR_INVALID_ARGUMENT,
+                             message: "inputs hold \(inputIDs.count)/\(attentionMask.count) values for a [\(batch), \(length)] batch",
+                             path: path)
+        }
+        let width = outputWidth
+        var status = WT_OK
+        var message = [CChar](repeating: 0, count: 1024)
+        let output = [Float](unsafeUninitializedCapacity: batch * width) { buffer, initialized in
+            status = inputIDs.withUnsafeBufferPointer { ids in
+                attentionMask.withUnsafeBufferPointer { mask in
+                    message.withUnsafeMutableBufferPointer { err in
+                        wt_model_forward(handle, ids.baseAddress, mask.baseAddress, Int64(batch), Int64(length),
+                                         buffer.baseAddress, buffer.count, err.baseAddress, err.count)
+                    }
+                }
+            }
+            if status == WT_OK {
+                initialized = batch * width
+            } else {
+                buffer.initialize(repeating: 0)
+                initialized = buffer.count
+            }
+        }
+        guard status == WT_OK else {
+            throw TorchError(status: status, message: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, path: path)
+        }
+        return output
+    }
+}

@@ -1,0 +1,59 @@
+import CTorchShim
+
+/// Process-wide libtorch / BLAS threading. Threads are a first-order performance setting on small CPU
+/// machines: torch's OpenMP pool and OpenBLAS's own pthread pool oversubscribe the cores when both run
+/// several threads (2–5× slower on a 2-core machine). Warden applies these once, before loading a model.
+public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible {
+    /// torch intra-op threads per forward call.
+    public var intraOpThreads: Int
+    /// torch inter-op threads (Warden runs no inter-op parallel work; 1 avoids an idle pool).
+    public var interOpThreads: Int
+    /// OpenBLAS threads (fp32 matrix products run there in Debian's libtorch build).
+    public var blasThreads: Int
+    /// TorchScript graph-executor optimisation (profiling and shape specialisation).
+    public var graphOptimization: Bool
+
+    /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread, two
+    /// OpenBLAS threads, graph optimisation off.
+    public static let `default` = TorchRuntimeSettings(intraOpThreads: 1, interOpThreads: 1, blasThreads: 2, graphOptimization: false)
+
+    public init(intraOpThreads: Int, interOpThreads: Int = 1, blasThreads: Int, graphOptimization: Bool = false) {
+        self.intraOpThreads = intraOpThreads
+        self.interOpThreads = interOpThreads
+        self.blasThreads = blasThreads
+        self.graphOptimization = graphOptimization
+    }
+
+    public var description: String {
+        "torch intra-op threads \(intraOpThreads), inter-op \(interOpThreads), BLAS threads \(blasThreads), graph optimisation \(graphOptimization ? "on" : "off")"
+    }
+}
+
+/// Applies and reports process-wide runtime settings.
+public enum TorchRuntime {
+    /// Applies `settings` to the process. Call once at start-up before loading models. A BLAS other than
+    /// OpenBLAS is reported in `blasDescription` and its thread count left alone.
+    public static func apply(_ settings: TorchRuntimeSettings) throws(TorchError) {
+        try checked { wt_set_threads(Int32(settings.intraOpThreads), Int32(settings.interOpThreads), $0, $1) }
+        do {
+            try checked { wt_set_blas_threads(Int32(settings.blasThreads), $0, $1) }
+        } catch where error.code == .unsupported {
+            // No OpenBLAS in this process: nothing to configure.
+        }
+        wt_set_graph_optimization(settings.graphOptimization ? 1 : 0)
+    }
+
+    /// torch's intra-op thread count as seen from the calling thread.
+    public static var intraOpThreads: Int { Int(wt_get_threads()) }
+    /// OpenBLAS's thread count, or nil without OpenBLAS.
+    public static var blasThreads: Int? {
+        let n = wt_get_blas_threads()
+        return n < 0 ? nil : Int(n)
+    }
+    /// A one-line description of the BLAS library in use.
+    public static var blasDescription: String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        buffer.withUnsafeMutableBufferPointer { wt_blas_info($0.baseAddress, $0.count) }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import WordPiece
+
+/// A model bundle: a folder `models/<name>/` holding a TorchScript file and `manifest.json`, which says
+/// what the model's outputs mean and how its inputs must be prepared.
+///
+/// Loading validates every field and the files it names; a failure names the manifest and the field.
+public struct ModelBundle: Sendable, Equatable {
+    /// The folder the bundle was loaded from (absolute).
+    public let directory: String
+    public let name: String
+    public let version: String
+    /// Absolute path of the TorchScript file.
+    public let modelPath: String
+    /// Output labels, in the order of the model's output columns.
+    public let labels: [String]
+    /// Default decision threshold per label, in `labels` order.
+    public let thresholds: [Float]
+    /// Longest input the model takes, `[CLS]` and `[SEP]` included.
+    public let maxSequenceLength: Int
+    /// Absolute path of the tokenizer folder (`vocab.txt`, `tokenizer_config.json`).
+    public let tokenizerDirectory: String
+    /// Whether the tokenizer must lower-case / strip accents (checked against the tokenizer's own settings).
+    public let lowercase: Bool
+    public let stripAccents: Bool
+    /// Normalisation applied to every text before tokenization, as in training.
+    public let textNormalization: TextNormalization
+    /// Numeric precision of the exported model (informational: "fp32", "bf16", "int8").
+    public let precision: String
+    public let description: String
+
+    /// Loads and validates `manifest.json` in `directory`.
+    public static func load(directory: String) throws(ModelBundleError) -> ModelBundle {
+        let folder = URL(fileURLWithPath: directory).standardizedFileURL
+        let manifestURL = folder.appendingPathComponent("manifest.json")
+        let manifestPath = manifestURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else { throw ModelBundleError(path: folder.path, field: nil, problem: "model folder does not exist") }
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            throw ModelBundleError(path: manifestPath, field: nil, problem: "file is missing or unreadable")
+        }
+        let root: [String: JSONValue]
+        do {
+            guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: data) else {
+                throw ModelBundleError(path: manifestPath, field: nil, problem: "must be a JSON object")
+            }
+            root = object
+        } catch let error as ModelBundleError {
+            throw error
+        } catch {
+            throw ModelBundleError(path: manifestPath, field: nil, problem: "is not valid JSON")
+        }
+        let reader = ManifestReader(path: manifestPath, root: root)
+
+        let schema = try reader.integer("schema_version")
+        guard schema == 1 else { throw reader.error("schema_version", "unsupported version \(schema); this Warden reads 1") }
+        let name = try reader.nonEmptyString("name")
+        let version = try reader.nonEmptyString("version")
+        let modelFile = try reader.nonEmptyString("model_file")
+        let labels = try reader.labels("labels")
+        let activation = try reader.nonEmptyString("activation")
+        guard activation == "sigmoid" else {
+            throw reader.error("activation", "unsupported activation \"\(activation)\"; Warden serves multi-label sigmoid models")
+        }
+        let maxLength = try reader.integer("max_sequence_length")
+        guard (2...8192).contains(maxLength) else { throw reader.error("max_sequence_length", "must be between 2 and 8192 (got \(maxLength))") }
+        let thresholds = try reader.thresholds("thresholds", labels: labels)
+        let tokenizer = try reader.object("tokenizer")
+        let tokenizerPath = try reader.nonEmptyString("path", in: tokenizer, prefix: "tokenizer")
+        let lowercase = try reader.bool("lowercase", in: tokenizer, prefix: "tokenizer")
+        let stripAccents = try reader.bool("strip_accents", in: tokenizer, prefix: "tokenizer")
+        let normalizationName = (try reader.optionalString("text_normalization")) ?? "none"
+        guard let normalization = TextNormalization(rawValue: normalizationName) else {
+            throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: none, platform-v1)")
+        }
+        let precision = (try reader.optionalString("precision")) ?? "fp32"
+        let description = (try reader.optionalString("description")) ?? ""
+
+        let modelURL = URL(fileURLWithPath: modelFile, relativeTo: folder).standardizedFileURL
+        guard FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw reader.error("model_file", "\(modelURL.path) does not exist")
+        }
+        let tokenizerURL = URL(fileURLWithPath: tokenizerPath, relativeTo: folder).standardizedFileURL
+        guard FileManager.default.fileExists(atPath: tokenizerURL.appendingPathComponent("vocab.txt").path) else {
+            throw reader.error("tokenizer.path", "\(tokenizerURL.path) has no vocab.txt")
+        }
+        return ModelBundle(
+            directory: folder.path, name: name, version: version, modelPath: modelURL.path, labels: labels,
+            thresholds: thresholds, maxSequenceLength: maxLength, tokenizerDirectory: tokenizerURL.path,
+            lowercase: lowercase, stripAccents: stripAccents, textNormalization: normalization,
+            precision: precision, description: description)
+    }
+}
+
+/// A manifest that cannot be used, naming the file and the field.
+public struct ModelBundleError: Error, CustomStringConvertible, Equatable {
+    /// The file at fault (the manifest, or the model folder).
+    public let path: String
+    /// The JSON field at fault (dotted), when one is.
+    public let field: String?
+    /// What is wrong, in words a user can act on.
+    public let problem: String
+
+    public var description: String {
+        if let field { return "\(path): field \"\(field)\": \(problem)" }
+        return "\(path): \(problem)"
+    }
+}
+
+/// A JSON document as read from the manifest, so each field's type can be checked and reported.
+enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+}
+
+/// Field-by-field reading of the manifest with errors that name the field.
+private struct ManifestReader {
+    let path: String
+    let root: [String: JSONValue]
+
+    func error(_ field: String, _ problem: String) -> ModelBundleError {
+        ModelBundleError(path: path, field: field, problem: problem)
+    }
+
+    private func value(_ key: String, in object: [String: JSONValue]? = nil, prefix: String? = nil) throws(ModelBundleError) -> JSONValue {
+        let field = prefix.map { "\($0).\(key)" } ?? key
+        guard let value = (object ?? root)[key], value != .null else { throw error(field, "is required") }
+        return value
+    }
+
+    func integer(_ key: String) throws(ModelBundleError) -> Int {
+        guard case .number(let number) = try value(key), number == number.rounded(), abs(number) < 1e9 else {
+            throw error(key, "must be an integer")
+        }
+        return Int(number)
+    }
+
+    func nonEmptyString(_ key: String, in object: [String: JSONValue]? = nil, prefix: String? = nil) throws(ModelBundleError) -> String {
+        let field = prefix.map { "\($0).\(key)" } ?? key
+        guard case .string(let string) = try value(key, in: object, prefix: prefix) else { throw error(field, "must be a string") }
+        guard !string.trimmingCharacters(in: .whitespaces).isEmpty else { throw error(field, "must not be empty") }
+        return string
+    }
+
+    func optionalString(_ key: String) throws(ModelBundleError) -> String? {
+        guard let raw = root[key], raw != .null else { return nil }
+        guard case .string(let string) = raw else { throw error(key, "must be a string") }
+        return string
+    }
+
+    func bool(_ key: String, in object: [String: JSONValue], prefix: String) throws(ModelBundleError) -> Bool {
+        guard case .bool(let flag) = try value(key, in: object, prefix: prefix) else {
+            throw error("\(prefix).\(key)", "must be true or false")
+        }
+        return flag
+    }
+
+    func object(_ key: String) throws(ModelBundleError) -> [String: JSONValue] {
+        guard case .object(let object) = try value(key) else { throw error(key, "must be an object") }
+        return object
+    }
+
+    func labels(_ key: String) throws(ModelBundleError) -> [String] {
+        guard case .array(let array) = try value(key) else { throw error(key, "must be an array of label names") }
+        guard !array.isEmpty else { throw error(key, "must name at least one label") }
+        var labels: [String] = []
+        for (index, item) in array.enumerated() {
+            guard case .string(let label) = item, !label.isEmpty,
+                  label.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" })
+            else { throw error("\(key)[\(index)]", "must be a label name of lower-case letters, digits, _ or -") }
+            guard !labels.contains(label) else { throw error("\(key)[\(index)]", "duplicate label \"\(label)\"") }
+            labels.append(label)
+        }
+        return labels
+    }
+
+    func thresholds(_ key: String, labels: [String]) throws(ModelBundleError) -> [Float] {
+        guard case .object(let object) = try value(key) else { throw error(key, "must be an object of label: threshold") }
+        for name in object.keys.sorted() where !labels.contains(name) {
+            throw error("\(key).\(name)", "is not one of the labels \(labels)")
+        }
+        var result: [Float] = []
+        for label in labels {
+            guard let raw = object[label] else { throw error("\(key).\(label)", "is required (one threshold per label)") }
+            guard case .number(let number) = raw, number >= 0, number <= 1 else {
+                throw error("\(key).\(label)", "must be a number between 0 and 1")
+            }
+            result.append(Float(number))
+        }
+        return result
+    }
+}

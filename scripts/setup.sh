@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Warden needs from Debian's packages, when it is missing. Idempotent; silent when all is present.
+#
+#   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev
+#   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
+#   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
+set -euo pipefail
+
+packages=(libtorch-dev libopenblas-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --python) packages+=(python3-torch python3-venv python3-pip) ;;
+    --bench) packages+=(wrk) ;;
+    *) echo "setup.sh: unknown option $arg (use --python, --bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (Debian packages)" >&2
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift) is not on PATH; install Swift 6.1 or later" >&2; exit 1; }
