@@ -1,0 +1,52 @@
+import Foundation
+import WordPiece
+
+/// Paths and shared fixtures for the WordPiece tests (found relative to this file).
+enum Fixture {
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = testsDirectory.deletingLastPathComponent()
+    static let tokenizerDirectory = repositoryRoot.appendingPathComponent("tokenizer").path
+    static let goldenURL = testsDirectory.appendingPathComponent("Fixtures/tokenizer/golden.jsonl")
+    static let scalarDigestsURL = testsDirectory.appendingPathComponent("Fixtures/tokenizer/scalar_digests.json")
+    static let normalizationGoldenURL = testsDirectory.appendingPathComponent("Fixtures/normalization_golden.jsonl")
+
+    /// The tokenizer of the repository's tokenizer/ directory, loaded once.
+    static let tokenizer: WordPieceTokenizer = {
+        do { return try WordPieceTokenizer(directory: tokenizerDirectory) } catch {
+            fatalError("cannot load \(tokenizerDirectory): \(error)")
+        }
+    }()
+
+    static func jsonLines<T: Decodable>(_ url: URL, as type: T.Type) throws -> [T] {
+        let data = try Data(contentsOf: url)
+        let decoder = JSONDecoder()
+        return try data.split(separator: 0x0A).map { try decoder.decode(T.self, from: Data($0)) }
+    }
+}
+
+/// FNV-1a 64 over ids as little-endian int32 (as scripts/tokenizer_reference.py `ids_digest`).
+func idsDigest(_ ids: [Int32]) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for id in ids {
+        var v = UInt32(bitPattern: id)
+        for _ in 0..<4 {
+            h = (h ^ UInt64(v & 0xFF)) &* 0x0000_0100_0000_01b3
+            v >>= 8
+        }
+    }
+    let s = String(h, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}
+
+/// SplitMix64: a small seeded generator for reproducible property tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

