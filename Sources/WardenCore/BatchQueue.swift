@@ -1,0 +1,403 @@
+import DequeModule
+
+/// The batching engine's decisions as a pure state machine: waiting items per ``Lane``, admission, expiry,
+/// cancellation and the choice of the next batch.
+///
+/// It has no threads, locks or clock: the owner (``Batcher``) passes the time in, performs the actions the
+/// transitions return (run a batch, wake up later, answer dropped items) and serialises all calls.
+///
+/// How the next batch is chosen (``next(now:)``):
+/// 1. Items whose deadline passed are removed and returned (never computed).
+/// 2. Lanes are tried in priority order: interactive first, except that while bulk items wait, after
+///    `bulkShare - 1` consecutive interactive batches the bulk lane goes first (reserved share).
+/// 3. For a lane, the batch is seeded with its oldest item and filled with the items of closest length
+///    (shorter first on ties, then oldest first), as long as it has fewer than `maxBatchSize` items and
+///    `rows × longest` stays within `maxBatchTokens` (a lone item longer than the budget still runs).
+///    Identical token sequences share one row (computed once).
+/// 4. The batch runs if it is full (size reached, or the token budget refused an item), if its seed has
+///    waited the lane's `maxQueueDelay`, or if the queue is shutting down (draining). Otherwise the owner
+///    is told when to come back: the earliest lane delay or item deadline.
+///
+/// Lanes never share a batch: a bulk item riding along in an interactive batch would make that batch
+/// slower, which is the latency interactive callers must not pay.
+public struct BatchQueue: Sendable {
+    public typealias Instant = ContinuousClock.Instant
+
+    /// One model input waiting for a batch.
+    public struct Item: Sendable, Equatable {
+        /// Unique id, assigned by the queue in arrival order.
+        public let id: UInt64
+        /// The request (group of items) it belongs to; chosen by the owner.
+        public let group: UInt64
+        /// Position of the item within its group.
+        public let index: Int
+        public let lane: Lane
+        /// `[CLS] … [SEP]` token ids, unpadded.
+        public let tokens: [Int32]
+        public let enqueuedAt: Instant
+        public let deadline: Instant
+        /// Number of tokens (real, unpadded).
+        public var length: Int { tokens.count }
+    }
+
+    /// A batch chosen to run. Rows are the distinct token sequences; each item maps to one row.
+    public struct Batch: Sendable, Equatable {
+        /// The lane the batch was formed from.
+        public let lane: Lane
+        /// The items answered by this batch.
+        public let items: [Item]
+        /// Distinct token sequences to compute (duplicates collapsed), unpadded.
+        public let rows: [[Int32]]
+        /// `rowOfItem[i]` is the row whose result answers `items[i]`.
+        public let rowOfItem: [Int]
+        /// Padded length: the longest row.
+        public let length: Int
+        /// Real tokens computed: the sum of the rows' lengths.
+        public var realTokens: Int { rows.reduce(0) { $0 + $1.count } }
+        /// Tokens the model processes, padding included: `rows × length`.
+        public var paddedTokens: Int { rows.count * length }
+        /// `realTokens / paddedTokens` (1 means no padding).
+        public var paddingEfficiency: Double { Double(realTokens) / Double(max(paddedTokens, 1)) }
+
+        /// The padded model input: rows padded with `padID` to ``length``, mask 1 for real tokens.
+        public func tokenBatch(padID: Int32) -> TokenBatch {
+            var ids = [Int64](repeating: Int64(padID), count: rows.count * length)
+            var mask = [Int64](repeating: 0, count: rows.count * length)
+            for (r, row) in rows.enumerated() {
+                let base = r * length
+                for (c, id) in row.enumerated() {
+                    ids[base + c] = Int64(id)
+                    mask[base + c] = 1
+                }
+            }
+            return TokenBatch(count: rows.count, length: length, inputIDs: ids, attentionMask: mask)
+        }
+    }
+
+    /// What the owner should do after ``next(now:)``.
+    public enum Action: Sendable, Equatable {
+        /// Run this batch on the backend.
+        case run(Batch)
+        /// Nothing is ready; call ``BatchQueue/next(now:)`` again at this instant (or when items arrive).
+        case wait(until: Instant)
+        /// Nothing is waiting; call again when items arrive.
+        case idle
+        /// Shut down and empty: the owner's workers may stop.
+        case finished
+    }
+
+    /// The result of ``next(now:)``: an action and the items dropped because their deadline passed,
+    /// which the owner answers with ``ModerationError/Code/deadlineExceeded``.
+    public struct Decision: Sendable, Equatable {
+        public var action: Action
+        public var expired: [Item]
+    }
+
+    /// The result of ``enqueue(group:lane:sequences:deadline:now:)``.
+    public enum Admission: Sendable, Equatable {
+        case admitted
+        /// Refused at once; the error says why (overloaded with a retry hint, too large, shutting down,
+        /// deadline already passed).
+        case rejected(ModerationError)
+    }
+
+    /// Running totals since the queue was created.
+    public struct Statistics: Sendable, Equatable {
+        public var batches = 0
+        /// Items answered by batches.
+        public var items = 0
+        /// Rows computed (items minus collapsed duplicates).
+        public var rows = 0
+        public var realTokens = 0
+        public var paddedTokens = 0
+        /// Items answered by another identical row of their batch.
+        public var duplicates = 0
+        public var expired = 0
+        public var cancelled = 0
+        /// Requests (not items) refused by admission.
+        public var rejected = 0
+        /// `realTokens / paddedTokens` over all batches so far (1 when none ran).
+        public var paddingEfficiency: Double { paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens) }
+    }
+
+    public let configuration: BatchingConfiguration
+    public private(set) var statistics = Statistics()
+    /// Items waiting, both lanes.
+    public private(set) var queuedItems = 0
+    /// Tokens waiting (sum of item lengths), both lanes.
+    public private(set) var queuedTokens = 0
+    /// Whether ``shutDown()`` was called: no admission, no batching delay.
+    public private(set) var isShuttingDown = false
+
+    private var interactive = Deque<Item>()
+    private var bulk = Deque<Item>()
+    private var nextID: UInt64 = 0
+    /// A lower bound of the waiting items' deadlines (exact after each expiry scan).
+    private var earliestDeadline: Instant?
+    /// Consecutive interactive batches formed while bulk items were waiting.
+    private var interactiveStreak = 0
+    /// Smoothed throughput in padded tokens per second of one worker, for retry hints.
+    private var tokensPerSecond: Double?
+
+    public init(configuration: BatchingConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Items waiting in `lane`.
+    public func depth(_ lane: Lane) -> Int { items(lane).count }
+
+    /// Admits the items of one request (all or none), each sequence one item with the same deadline.
+    ///
+    /// Refuses when the queue is shutting down, when the deadline has already passed, when the request alone
+    /// exceeds the admission bounds (``ModerationError/Code/requestTooLarge``), or when admitting it would
+    /// exceed them (``ModerationError/Code/overloaded`` with a retry hint: the estimated time to drain the
+    /// queue, between 100 ms and 60 s).
+    /// - Precondition: every sequence has at least one token; `group` is not already queued.
+    public mutating func enqueue(group: UInt64, lane: Lane, sequences: [[Int32]], deadline: Instant, now: Instant) -> Admission {
+        precondition(sequences.allSatisfy { !$0.isEmpty }, "a model input has at least one token")
+        guard !isShuttingDown else { statistics.rejected += 1; return .rejected(.shuttingDown) }
+        guard deadline > now else { statistics.rejected += 1; return .rejected(.deadlineExceeded()) }
+        let tokens = sequences.reduce(0) { $0 + $1.count }
+        if sequences.count > configuration.maxQueuedItems || tokens > configuration.maxQueuedTokens {
+            statistics.rejected += 1
+            return .rejected(.requestTooLarge(items: sequences.count, tokens: tokens,
+                                              maxItems: configuration.maxQueuedItems, maxTokens: configuration.maxQueuedTokens))
+        }
+        if queuedItems + sequences.count > configuration.maxQueuedItems {
+            statistics.rejected += 1
+            return .rejected(.overloaded("\(queuedItems) of \(configuration.maxQueuedItems) items waiting", retryAfter: retryHint()))
+        }
+        if queuedTokens + tokens > configuration.maxQueuedTokens {
+            statistics.rejected += 1
+            return .rejected(.overloaded("\(queuedTokens) of \(configuration.maxQueuedTokens) tokens waiting", retryAfter: retryHint()))
+        }
+        for (index, sequence) in sequences.enumerated() {
+            let item = Item(id: nextID, group: group, index: index, lane: lane, tokens: sequence, enqueuedAt: now, deadline: deadline)
+            nextID &+= 1
+            switch lane {
+            case .interactive: interactive.append(item)
+            case .bulk: bulk.append(item)
+            }
+        }
+        queuedItems += sequences.count
+        queuedTokens += tokens
+        earliestDeadline = earliestDeadline.map { min($0, deadline) } ?? deadline
+        return .admitted
+    }
+
+    /// Removes the waiting items of `group` because its caller went away, counts them as cancelled and
+    /// returns them. Items already handed out in a batch are not affected.
+    public mutating func cancel(group: UInt64) -> [Item] {
+        let removed = discard(group: group)
+        statistics.cancelled += removed.count
+        return removed
+    }
+
+    /// Removes the waiting items of `group` (e.g. another of its items failed) and returns them.
+    public mutating func discard(group: UInt64) -> [Item] {
+        var removed: [Item] = []
+        for lane in Lane.allCases {
+            guard items(lane).contains(where: { $0.group == group }) else { continue }
+            withItems(lane) { items in
+                var kept = Deque<Item>()
+                kept.reserveCapacity(items.count)
+                for item in items {
+                    if item.group == group { removed.append(item) } else { kept.append(item) }
+                }
+                items = kept
+            }
+        }
+        account(removed: removed)
+        return removed
+    }
+
+    /// Stops admission; from now on batches close without waiting for their delay, and ``next(now:)``
+    /// answers ``Action/finished`` once the queue is empty.
+    public mutating func shutDown() { isShuttingDown = true }
+
+    /// Stops admission and removes every waiting item (a hard stop); returns them.
+    public mutating func removeAll() -> [Item] {
+        isShuttingDown = true
+        let removed = Array(interactive) + Array(bulk)
+        interactive.removeAll()
+        bulk.removeAll()
+        queuedItems = 0
+        queuedTokens = 0
+        earliestDeadline = nil
+        return removed
+    }
+
+    /// Records how long a batch took on a worker, to estimate the retry hint of refused requests.
+    public mutating func recordCompletion(of batch: Batch, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        guard seconds > 0 else { return }
+        let rate = Double(batch.paddedTokens) / seconds
+        tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * rate } ?? rate
+    }
+
+    /// The estimated time to drain the waiting tokens with all workers, clamped to 100 ms ... 60 s
+    /// (1 s before any batch has completed).
+    public func retryHint() -> Duration {
+        guard let rate = tokensPerSecond, rate > 0 else { return .seconds(1) }
+        let seconds = Double(queuedTokens) / (rate * Double(configuration.workers))
+        return .milliseconds(Int64((min(max(seconds, 0.1), 60) * 1000).rounded(.up)))
+    }
+
+    /// Decides what happens next at `now` (see the type's documentation).
+    public mutating func next(now: Instant) -> Decision {
+        var expired: [Item] = []
+        if let earliest = earliestDeadline, earliest <= now {
+            expired = removeExpired(now: now)
+        }
+        if interactive.isEmpty && bulk.isEmpty {
+            interactiveStreak = 0
+            return Decision(action: isShuttingDown ? .finished : .idle, expired: expired)
+        }
+        let bulkFirst = !bulk.isEmpty && interactiveStreak >= configuration.bulkShare - 1
+        let order: [Lane] = bulkFirst ? [.bulk, .interactive] : [.interactive, .bulk]
+        var wake: Instant? = earliestDeadline
+        for lane in order {
+            guard let seed = items(lane).first else { continue }
+            let due = seed.enqueuedAt + configuration.settings(for: lane).maxQueueDelay
+            let plan = plan(lane)
+            if plan.full || isShuttingDown || due <= now {
+                let batch = commit(plan, lane: lane)
+                if lane == .interactive && !bulk.isEmpty { interactiveStreak += 1 } else { interactiveStreak = 0 }
+                return Decision(action: .run(batch), expired: expired)
+            }
+            wake = wake.map { min($0, due) } ?? due
+        }
+        return Decision(action: .wait(until: wake!), expired: expired)
+    }
+
+    // MARK: - Internals
+
+    private struct Plan {
+        var chosen: [Int] = []      // indices into the lane's deque
+        var rows: [[Int32]] = []
+        var rowOfItem: [Int] = []
+        var length = 0
+        var full = false
+    }
+
+    /// Seeds with the lane's oldest item and fills with the closest lengths.
+    private func plan(_ lane: Lane) -> Plan {
+        let items = items(lane)
+        let config = configuration
+        var plan = Plan()
+        var rowIndex: [[Int32]: Int] = [:]
+        func add(_ i: Int) -> Bool {
+            let tokens = items[i].tokens
+            if let row = rowIndex[tokens] {
+                plan.chosen.append(i)
+                plan.rowOfItem.append(row)
+                return true
+            }
+            let length = max(plan.length, tokens.count)
+            if !plan.rows.isEmpty && (plan.rows.count + 1) * length > config.maxBatchTokens { return false }
+            rowIndex[tokens] = plan.rows.count
+            plan.rowOfItem.append(plan.rows.count)
+            plan.rows.append(tokens)
+            plan.chosen.append(i)
+            plan.length = length
+            return true
+        }
+        let seed = items[items.startIndex]
+        _ = add(0)
+        guard items.count > 1 else {
+            plan.full = config.maxBatchSize == 1
+            return plan
+        }
+        // Bucket the other items by length (FIFO within a bucket), then walk outwards from the seed's length.
+        var buckets: [Int: [Int]] = [:]
+        var longest = 0
+        for i in 1..<items.count {
+            buckets[items[i].length, default: []].append(i)
+            longest = max(longest, items[i].length)
+        }
+        var distance = 0
+        walk: while true {
+            let shorter = seed.length - distance, longer = seed.length + distance
+            if shorter < 1 && longer > longest { break }
+            for length in distance == 0 ? [shorter] : [shorter, longer] {
+                guard let bucket = buckets[length] else { continue }
+                for i in bucket {
+                    if plan.chosen.count == config.maxBatchSize { plan.full = true; break walk }
+                    if !add(i) { plan.full = true }   // the token budget refused it; a shorter one may still fit
+                }
+            }
+            distance += 1
+        }
+        if plan.chosen.count == config.maxBatchSize { plan.full = true }
+        return plan
+    }
+
+    private mutating func commit(_ plan: Plan, lane: Lane) -> Batch {
+        var taken: [Item] = []
+        taken.reserveCapacity(plan.chosen.count)
+        let chosen = Set(plan.chosen)
+        withItems(lane) { items in
+            for i in plan.chosen { taken.append(items[i]) }
+            var kept = Deque<Item>()
+            kept.reserveCapacity(items.count - chosen.count)
+            for (i, item) in items.enumerated() where !chosen.contains(i) { kept.append(item) }
+            items = kept
+        }
+        account(removed: taken)
+        let batch = Batch(lane: lane, items: taken, rows: plan.rows, rowOfItem: plan.rowOfItem, length: plan.length)
+        statistics.batches += 1
+        statistics.items += taken.count
+        statistics.rows += batch.rows.count
+        statistics.duplicates += taken.count - batch.rows.count
+        statistics.realTokens += batch.realTokens
+        statistics.paddedTokens += batch.paddedTokens
+        return batch
+    }
+
+    private mutating func removeExpired(now: Instant) -> [Item] {
+        var expired: [Item] = []
+        var earliest: Instant?
+        for lane in Lane.allCases {
+            withItems(lane) { items in
+                guard items.contains(where: { $0.deadline <= now }) else {
+                    for item in items { earliest = earliest.map { min($0, item.deadline) } ?? item.deadline }
+                    return
+                }
+                var kept = Deque<Item>()
+                for item in items {
+                    if item.deadline <= now {
+                        expired.append(item)
+                    } else {
+                        kept.append(item)
+                        earliest = earliest.map { min($0, item.deadline) } ?? item.deadline
+                    }
+                }
+                items = kept
+            }
+        }
+        earliestDeadline = earliest
+        account(removed: expired)
+        statistics.expired += expired.count
+        return expired
+    }
+
+    private mutating func account(removed: [Item]) {
+        queuedItems -= removed.count
+        queuedTokens -= removed.reduce(0) { $0 + $1.length }
+        if queuedItems == 0 { earliestDeadline = nil }
+    }
+
+    private func items(_ lane: Lane) -> Deque<Item> {
+        switch lane {
+        case .interactive: interactive
+        case .bulk: bulk
+        }
+    }
+
+    private mutating func withItems<R>(_ lane: Lane, _ body: (inout Deque<Item>) -> R) -> R {
+        switch lane {
+        case .interactive: body(&interactive)
+        case .bulk: body(&bulk)
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The batching engine's owner: a ServiceLifecycle `Service` that holds the ``BatchQueue`` behind a lock,
+/// feeds batches to the backend(s) and resumes each waiting caller with its own result.
+///
+/// `configuration.workers` worker loops (one per backend) run inside ``run()``; each takes the next batch
+/// when its backend is free, so while one batch runs the next one forms in the queue.
+///
+/// - Important: ``run()`` must be running (e.g. in a `ServiceGroup`) for submitted work to be scored.
+///   Work submitted before it starts waits in the queue (subject to deadlines).
+/// - On graceful shutdown the batcher refuses new work with ``ModerationError/Code/shuttingDown``,
+///   finishes everything already admitted (without the batching delay) and then returns from ``run()``.
+///   If the task running ``run()`` is cancelled instead, waiting work is failed with `shuttingDown` and
+///   ``run()`` returns once the batches already on the backends finish.
+public final class Batcher: Service, Sendable {
+    /// The scores of one submitted request.
+    public struct Scores: Sendable, Equatable {
+        /// One row of `labelCount` probabilities per submitted sequence, in submission order.
+        public var rows: [[Float]]
+        /// The longest time one of the request's items waited in the queue.
+        public var queueWait: Duration
+        /// The longest backend call among the request's batches.
+        public var inference: Duration
+    }
+
+    public let configuration: BatchingConfiguration
+    /// Width of each result row (the backend's label count).
+    public let labelCount: Int
+    let metrics = EngineMetrics()
+
+    private let backends: [any InferenceBackend]
+    private let padID: Int32
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let state: Mutex<State>
+    private let groupIDs = Atomic<UInt64>(0)
+
+    /// A batcher whose `configuration.workers` workers share one backend.
+    ///
+    /// - Important: with more than one worker the backend must accept concurrent `score` calls.
+    /// - Throws: when the configuration does not validate for `maxSequenceLength`.
+    public convenience init(backend: any InferenceBackend, configuration: BatchingConfiguration, maxSequenceLength: Int,
+                            padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(BatchingConfigurationError) {
+        try self.init(backends: Array(repeating: backend, count: max(configuration.workers, 1)), configuration: configuration,
+                      maxSequenceLength: maxSequenceLength, padID: padID, logger: logger)
+    }
+
+    /// A batcher with one worker per backend (`configuration.workers` is set to `backends.count`).
+    ///
+    /// - Parameters:
+    ///   - padID: the tokenizer's `[PAD]` id, written into padding positions.
+    /// - Precondition: `backends` is not empty and all report the same `labelCount`.
+    public init(backends: [any InferenceBackend], configuration: BatchingConfiguration, maxSequenceLength: Int,
+                padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(BatchingConfigurationError) {
+        precondition(!backends.isEmpty, "a batcher needs at least one backend")
+        precondition(backends.allSatisfy { $0.labelCount == backends[0].labelCount }, "backends disagree on labelCount")
+        var configuration = configuration
+        configuration.workers = backends.count
+        try configuration.validate(maxSequenceLength: maxSequenceLength)
+        self.configuration = configuration
+        self.backends = backends
+        self.labelCount = backends[0].labelCount
+        self.padID = padID
+        self.logger = logger
+        self.state = Mutex(State(queue: BatchQueue(configuration: configuration)))
+    }
+
+    /// Running totals of the queue (batches, padding, duplicates, expired, …).
+    public var statistics: BatchQueue.Statistics { state.withLock { $0.queue.statistics } }
+
+    /// Whether the batcher has stopped admitting work (graceful shutdown began, or it was cancelled).
+    /// A readiness probe should report "not ready" when this is true.
+    public var isShuttingDown: Bool { state.withLock { $0.queue.isShuttingDown } }
+
+    /// Items waiting in `lane`.
+    public func queueDepth(_ lane: Lane) -> Int { state.withLock { $0.queue.depth(lane) } }
+
+    // MARK: - Submitting work
+
+    /// Scores `sequences` (each `[CLS] … [SEP]`, at most the model's maximum length) as one request: all are
+    /// admitted or none, and the call returns when every one has been scored.
+    ///
+    /// - Parameters:
+    ///   - deadline: time allowed from now; default the lane's `defaultDeadline`. Items that have not reached
+    ///     the backend by then are dropped and the call fails with `deadlineExceeded`.
+    /// - Throws: `overloaded` (with `retryAfter`), `requestTooLarge`, `shuttingDown`, `deadlineExceeded`,
+    ///   `cancelled` (the calling task was cancelled; its waiting items never reach the backend),
+    ///   `backendFailure`.
+    public func score(_ sequences: [[Int32]], lane: Lane, deadline: Duration? = nil) async throws(ModerationError) -> Scores {
+        guard !sequences.isEmpty else { return Scores(rows: [], queueWait: .zero, inference: .zero) }
+        // Clamped to a year so that `now + timeout` cannot overflow.
+        let timeout = min(deadline ?? configuration.settings(for: lane).defaultDeadline, .seconds(31_536_000))
+        let group = groupIDs.wrappingAdd(1, ordering: .relaxed).oldValue
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Scores, ModerationError>, Never>) in
+                let now = clock.now
+                let outcome: (error: ModerationError?, wake: CheckedContinuation<Void, Never>?, depth: Int) = state.withLock { state in
+                    if Task.isCancelled { return (.cancelled, nil, 0) }
+                    switch state.queue.enqueue(group: group, lane: lane, sequences: sequences, deadline: now + timeout, now: now) {
+                    case .rejected(let error):
+                        return (error, nil, 0)
+                    case .admitted:
+                        state.groups[group] = PendingGroup(continuation: continuation, count: sequences.count, timeout: timeout)
+                        return (nil, state.wakeIdleWorker(), state.queue.depth(lane))
+                    }
+                }
+                if let error = outcome.error {
+                    if error.code == .cancelled { metrics.cancelled.increment() } else { metrics.rejected(error) }
+                    continuation.resume(returning: .failure(error))
+                } else {
+                    metrics.depth(lane).record(outcome.depth)
+                    outcome.wake?.resume()
+                }
+            }
+        } onCancel: {
+            cancel(group: group)
+        }
+        return try result.get()
+    }
+
+    private func cancel(group: UInt64) {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<Scores, ModerationError>, Never>? in
+            guard let pending = state.groups.removeValue(forKey: group) else { return nil }
+            _ = state.queue.cancel(group: group)
+            return pending.continuation
+        }
+        if let continuation {
+            metrics.cancelled.increment()
+            continuation.resume(returning: .failure(.cancelled))
+        }
+    }
+
+    // MARK: - Service
+
+    /// Runs the worker loops until graceful shutdown (then drains) or cancellation.
+    /// - Precondition: called at most once.
+    public func run() async throws {
+        let first = state.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        precondition(first, "Batcher.run() may be called only once")
+        logger.info("batcher started", metadata: ["workers": "\(backends.count)", "maxBatchSize": "\(configuration.maxBatchSize)"])
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    for (worker, backend) in backends.enumerated() {
+                        group.addTask { await self.work(worker: worker, backend: backend) }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
+        } onCancel: {
+            self.stopNow()
+        }
+        logger.info("batcher stopped", metadata: ["batches": "\(statistics.batches)"])
+    }
+
+    /// Stops admission and lets the workers drain the queue.
+    private func beginShutdown() {
+        let waiters = state.withLock { state in
+            state.queue.shutDown()
+            return state.wakeAllWorkers(count: backends.count)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops admission, fails every waiting request and wakes the workers so they stop.
+    private func stopNow() {
+        let (failed, waiters) = state.withLock { state in
+            let removed = state.queue.removeAll()
+            var failed: [CheckedContinuation<Result<Scores, ModerationError>, Never>] = []
+            for item in removed {
+                if let pending = state.groups.removeValue(forKey: item.group) { failed.append(pending.continuation) }
+            }
+            return (failed, state.wakeAllWorkers(count: backends.count))
+        }
+        for continuation in failed { continuation.resume(returning: .failure(.shuttingDown)) }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: - Workers
+
+    private func work(worker: Int, backend: any InferenceBackend) async {
+        while true {
+            let now = clock.now
+            let (decision, expired, wake, depths) = state.withLock { state in
+                state.signalled.remove(worker)
+                let decision = state.queue.next(now: now)
+                var expired: [(CheckedContinuation<Result<Scores, ModerationError>, Never>, Duration)] = []
+                for item in decision.expired {
+                    if let pending = state.groups.removeValue(forKey: item.group) {
+                        expired.append((pending.continuation, pending.timeout))
+                    }
+                }
+                var wake: CheckedContinuation<Void, Never>?
+                switch decision.action {
+                case .run:
+                    state.idle.remove(worker)
+                    // More may be ready: let another idle worker look.
+                    if state.queue.queuedItems > 0 { wake = state.wakeIdleWorker() }
+                case .wait, .idle:
+                    state.idle.insert(worker)
+                case .finished:
+                    state.idle.remove(worker)
+                }
+                return (decision, expired, wake, (state.queue.depth(.interactive), state.queue.depth(.bulk)))
+            }
+            wake?.resume()
+            metrics.interactiveDepth.record(depths.0)
+            metrics.bulkDepth.record(depths.1)
+            if !decision.expired.isEmpty {
+                metrics.expired.increment(by: decision.expired.count)
+                for (continuation, timeout) in expired { continuation.resume(returning: .failure(.deadlineExceeded(timeout))) }
+            }
+            switch decision.action {
+            case .run(let batch):
+                await execute(batch, on: backend)
+            case .wait(let until):
+                await waitForSignal(worker: worker, until: until)
+            case .idle:
+                await waitForSignal(worker: worker, until: nil)
+            case .finished:
+                return
+            }
+        }
+    }
+
+    private func execute(_ batch: BatchQueue.Batch, on backend: any InferenceBackend) async {
+        let start = clock.now
+        for item in batch.items { metrics.queueWait(item.lane).record(duration: item.enqueuedAt.duration(to: start)) }
+        let output: Result<[Float], ModerationError>
+        do {
+            let scores = try await backend.score(batch.tokenBatch(padID: padID))
+            if scores.count == batch.rows.count * labelCount {
+                output = .success(scores)
+            } else {
+                output = .failure(.backendFailure("returned \(scores.count) scores for \(batch.rows.count) rows of \(labelCount) labels"))
+            }
+        } catch {
+            output = .failure(.backendFailure(String(describing: error)))
+        }
+        let duration = start.duration(to: clock.now)
+        let labels = labelCount
+        let (finished, efficiency) = state.withLock { state in
+            state.queue.recordCompletion(of: batch, duration: duration)
+            var finished: [(CheckedContinuation<Result<Scores, ModerationError>, Never>, Result<Scores, ModerationError>)] = []
+            for (i, item) in batch.items.enumerated() where state.groups[item.group] != nil {
+                switch output {
+                case .success(let scores):
+                    let row = batch.rowOfItem[i]
+                    let values = Array(scores[(row * labels)..<((row + 1) * labels)])
+                    let wait = item.enqueuedAt.duration(to: start)
+                    if state.groups[item.group]!.record(values, at: item.index, queueWait: wait, inference: duration) {
+                        let pending = state.groups.removeValue(forKey: item.group)!
+                        finished.append((pending.continuation, .success(pending.scores)))
+                    }
+                case .failure(let error):
+                    let pending = state.groups.removeValue(forKey: item.group)!
+                    _ = state.queue.discard(group: item.group)
+                    finished.append((pending.continuation, .failure(error)))
+                }
+            }
+            return (finished, state.queue.statistics.paddingEfficiency)
+        }
+        metrics.inference.record(duration: duration)
+        metrics.batchSize.record(batch.items.count)
+        metrics.batchRows.record(batch.rows.count)
+        metrics.paddedTokens.record(batch.paddedTokens)
+        metrics.batchPaddingEfficiency.record(batch.paddingEfficiency)
+        metrics.paddingEfficiency.record(efficiency)
+        if case .failure(let error) = output {
+            metrics.backendFailures.increment()
+            logger.error("backend failed a batch", metadata: ["rows": "\(batch.rows.count)", "error": "\(error)"])
+        }
+        for (continuation, result) in finished { continuation.resume(returning: result) }
+    }
+
+    /// Suspends the worker until it is signalled (new work, shutdown) or `until` passes.
+    private func waitForSignal(worker: Int, until: ContinuousClock.Instant?) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let until {
+                group.addTask {
+                    do {
+                        try await Task.sleep(until: until, clock: .continuous)
+                        self.signal(worker: worker)
+                    } catch {}
+                }
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if state.signalled.remove(worker) != nil { return true }
+                    state.waiters[worker] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func signal(worker: Int) {
+        let waiter = state.withLock { state in state.wake(worker) }
+        waiter?.resume()
+    }
+}
+
+extension Batcher {
+    /// A request waiting for its items.
+    struct PendingGroup {
+        let continuation: CheckedContinuation<Result<Scores, ModerationError>, Never>
+        let timeout: Duration
+        private var rows: [[Float]]
+        private var remaining: Int
+        private var queueWait: Duration = .zero
+        private var inference: Duration = .zero
+
+        init(continuation: CheckedContinuation<Result<Scores, ModerationError>, Never>, count: Int, timeout: Duration) {
+            self.continuation = continuation
+            self.timeout = timeout
+            self.rows = Array(repeating: [], count: count)
+            self.remaining = count
+        }
+
+        /// Stores one item's scores; returns true when the group is complete.
+        mutating func record(_ values: [Float], at index: Int, queueWait: Duration, inference: Duration) -> Bool {
+            rows[index] = values
+            remaining -= 1
+            self.queueWait = max(self.queueWait, queueWait)
+            self.inference = max(self.inference, inference)
+            return remaining == 0
+        }
+
+        var scores: Scores { Scores(rows: rows, queueWait: queueWait, inference: inference) }
+    }
+
+    /// Everything behind the lock.
+    struct State {
+        var queue: BatchQueue
+        var groups: [UInt64: PendingGroup] = [:]
+        var started = false
+        /// Suspended workers.
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Workers signalled while not suspended: their next wait returns at once (no lost wake-up).
+        var signalled: Set<Int> = []
+        /// Workers that found nothing to run at their last look.
+        var idle: Set<Int> = []
+
+        /// Signals `worker`; returns its continuation to resume after the lock is released.
+        mutating func wake(_ worker: Int) -> CheckedContinuation<Void, Never>? {
+            idle.remove(worker)
+            if let waiter = waiters.removeValue(forKey: worker) { return waiter }
+            signalled.insert(worker)
+            return nil
+        }
+
+        mutating func wakeIdleWorker() -> CheckedContinuation<Void, Never>? {
+            guard let worker = idle.first else { return nil }
+            return wake(worker)
+        }
+
+        mutating func wakeAllWorkers(count: Int) -> [CheckedContinuation<Void, Never>] {
+            (0..<count).compactMap { wake($0) }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Metrics
+
+/// The batching engine's swift-metrics instruments, created once (handlers come from whatever factory
+/// the application bootstrapped; library code never bootstraps one).
+///
+/// | name | kind | meaning |
+/// |---|---|---|
+/// | `warden_queue_depth{lane}` | gauge | items waiting per lane |
+/// | `warden_batch_size` | recorder (histogram) | items per batch |
+/// | `warden_batch_rows` | recorder (histogram) | rows computed per batch (duplicates collapsed) |
+/// | `warden_batch_padded_tokens` | recorder (histogram) | `rows × longest` per batch |
+/// | `warden_batch_padding_efficiency` | recorder | real / padded tokens per batch |
+/// | `warden_padding_efficiency` | gauge | real / padded tokens since start |
+/// | `warden_queue_wait{lane}` | timer | time from admission to the start of the item's batch |
+/// | `warden_inference_duration` | timer | backend time per batch |
+/// | `warden_request_duration{lane}` | timer | end-to-end time of a successful `Moderator.moderate` |
+/// | `warden_rejected_total{reason}` | counter | requests refused by admission (`overloaded`, `too_large`, `shutting_down`, `deadline`) |
+/// | `warden_expired_total` | counter | items dropped because their deadline passed |
+/// | `warden_cancelled_total` | counter | requests whose caller went away before they were answered |
+/// | `warden_backend_failures_total` | counter | batches the backend failed |
+/// | `warden_cache_hits_total`, `warden_cache_misses_total` | counter | result cache look-ups |
+struct EngineMetrics: Sendable {
+    let interactiveDepth = Gauge(label: "warden_queue_depth", dimensions: [("lane", Lane.interactive.rawValue)])
+    let bulkDepth = Gauge(label: "warden_queue_depth", dimensions: [("lane", Lane.bulk.rawValue)])
+    let batchSize = Recorder(label: "warden_batch_size")
+    let batchRows = Recorder(label: "warden_batch_rows")
+    let paddedTokens = Recorder(label: "warden_batch_padded_tokens")
+    let batchPaddingEfficiency = Recorder(label: "warden_batch_padding_efficiency")
+    let paddingEfficiency = Gauge(label: "warden_padding_efficiency")
+    let interactiveQueueWait = Timer(label: "warden_queue_wait", dimensions: [("lane", Lane.interactive.rawValue)])
+    let bulkQueueWait = Timer(label: "warden_queue_wait", dimensions: [("lane", Lane.bulk.rawValue)])
+    let inference = Timer(label: "warden_inference_duration")
+    let interactiveLatency = Timer(label: "warden_request_duration", dimensions: [("lane", Lane.interactive.rawValue)])
+    let bulkLatency = Timer(label: "warden_request_duration", dimensions: [("lane", Lane.bulk.rawValue)])
+    let rejectedOverloaded = Counter(label: "warden_rejected_total", dimensions: [("reason", "overloaded")])
+    let rejectedTooLarge = Counter(label: "warden_rejected_total", dimensions: [("reason", "too_large")])
+    let rejectedShuttingDown = Counter(label: "warden_rejected_total", dimensions: [("reason", "shutting_down")])
+    let rejectedDeadline = Counter(label: "warden_rejected_total", dimensions: [("reason", "deadline")])
+    let expired = Counter(label: "warden_expired_total")
+    let cancelled = Counter(label: "warden_cancelled_total")
+    let backendFailures = Counter(label: "warden_backend_failures_total")
+    let cacheHits = Counter(label: "warden_cache_hits_total")
+    let cacheMisses = Counter(label: "warden_cache_misses_total")
+
+    func depth(_ lane: Lane) -> Gauge { lane == .interactive ? interactiveDepth : bulkDepth }
+    func queueWait(_ lane: Lane) -> Timer { lane == .interactive ? interactiveQueueWait : bulkQueueWait }
+    func latency(_ lane: Lane) -> Timer { lane == .interactive ? interactiveLatency : bulkLatency }
+
+    func rejected(_ error: ModerationError) {
+        switch error.code {
+        case .overloaded: rejectedOverloaded.increment()
+        case .requestTooLarge: rejectedTooLarge.increment()
+        case .shuttingDown: rejectedShuttingDown.increment()
+        case .deadlineExceeded: rejectedDeadline.increment()
+        default: break
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Synchronization
+import WordPiece
+
+/// The moderation façade used by the HTTP server and the CLI: texts in, per-label scores and flags out.
+///
+/// For each text it normalises (as in training), consults the result cache, tokenizes on the calling task
+/// (no lock held), applies the long-text policy, submits the model inputs of the whole request to the
+/// ``Batcher`` as one unit, and merges windows with the per-label maximum.
+///
+/// Empty texts (after normalisation) are scored as `[CLS] [SEP]`; deciding what input is invalid is the
+/// caller's job (the HTTP layer).
+public final class Moderator: Sendable {
+    /// Output labels, in the model's order.
+    public let labels: [String]
+    /// Default thresholds, in label order.
+    public let thresholds: [Float]
+    public let maxSequenceLength: Int
+    public let textNormalization: TextNormalization
+    public let configuration: BatchingConfiguration
+    public let batcher: Batcher
+
+    private let tokenizer: WordPieceTokenizer
+    private let cache: Mutex<LRUCache<String, CachedScores>>
+    private let cacheEnabled: Bool
+    private let labelIndex: [String: Int]
+
+    struct CachedScores: Sendable {
+        var scores: [Float]
+        var truncated: Bool
+        var windows: Int
+    }
+
+    /// A moderator for the model described by `bundle`.
+    ///
+    /// - Parameter configuration: long-text policy and cache settings; default `batcher.configuration`.
+    /// - Throws: when the configuration does not validate for the bundle's maximum length, or the bundle's
+    ///   label count differs from the backend's.
+    public convenience init(tokenizer: WordPieceTokenizer, bundle: ModelBundle, batcher: Batcher,
+                            configuration: BatchingConfiguration? = nil) throws(BatchingConfigurationError) {
+        try self.init(tokenizer: tokenizer, labels: bundle.labels, thresholds: bundle.thresholds,
+                      maxSequenceLength: bundle.maxSequenceLength, textNormalization: bundle.textNormalization,
+                      batcher: batcher, configuration: configuration)
+    }
+
+    /// A moderator from the model's facts given one by one (tests, custom deployments).
+    public init(tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float], maxSequenceLength: Int,
+                textNormalization: TextNormalization, batcher: Batcher,
+                configuration: BatchingConfiguration? = nil) throws(BatchingConfigurationError) {
+        let configuration = configuration ?? batcher.configuration
+        try configuration.validate(maxSequenceLength: maxSequenceLength)
+        guard labels.count == batcher.labelCount else {
+            throw BatchingConfigurationError(field: "labels",
+                                             problem: "the model bundle names \(labels.count) labels but the backend returns \(batcher.labelCount) scores per item")
+        }
+        guard thresholds.count == labels.count else {
+            throw BatchingConfigurationError(field: "thresholds", problem: "needs one threshold per label (\(labels.count)), got \(thresholds.count)")
+        }
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.thresholds = thresholds
+        self.maxSequenceLength = maxSequenceLength
+        self.textNormalization = textNormalization
+        self.batcher = batcher
+        self.configuration = configuration
+        self.cache = Mutex(LRUCache(capacity: configuration.cacheCapacity))
+        self.cacheEnabled = configuration.cacheCapacity > 0
+        self.labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+    }
+
+    /// Scores `texts` and applies thresholds (the model's defaults, overridden per label by `options`).
+    ///
+    /// The texts of one call are admitted to the queue together and answered together.
+    /// - Throws: `invalidThreshold` (unknown label, value outside 0...1), and the ``Batcher`` errors:
+    ///   `overloaded` (with `retryAfter`), `requestTooLarge`, `deadlineExceeded`, `cancelled`,
+    ///   `shuttingDown`, `backendFailure`.
+    public func moderate(_ texts: [String], options: ModerationOptions = ModerationOptions()) async throws(ModerationError) -> ModerationResponse {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let thresholds = try resolveThresholds(options.thresholds)
+        let metrics = batcher.metrics
+
+        // Normalise, look up, tokenize (on this task, no lock held but the cache's, briefly).
+        enum Source { case cached(CachedScores), job(Int) }
+        struct Job { var key: String; var first: Int; var count: Int; var truncated: Bool }
+        var sources: [Source] = []
+        sources.reserveCapacity(texts.count)
+        var jobs: [Job] = []
+        var jobOfText: [String: Int] = [:]
+        var sequences: [[Int32]] = []
+        var hits = 0, misses = 0
+        for text in texts {
+            let normalized = normalizeText(text, textNormalization)
+            if let job = jobOfText[normalized] {
+                sources.append(.job(job))
+                continue
+            }
+            if cacheEnabled, normalized.utf8.count <= configuration.cacheMaxTextBytes {
+                if let hit = cache.withLock({ $0.value(for: normalized) }) {
+                    hits += 1
+                    sources.append(.cached(hit))
+                    continue
+                }
+                misses += 1
+            }
+            let split = Windowing.split(tokenizer.wordPieceIDs(normalized), maxSequenceLength: maxSequenceLength,
+                                        policy: configuration.longTextPolicy, maxWindows: configuration.maxWindowsPerText,
+                                        cls: tokenizer.clsID, sep: tokenizer.sepID)
+            jobOfText[normalized] = jobs.count
+            sources.append(.job(jobs.count))
+            jobs.append(Job(key: normalized, first: sequences.count, count: split.sequences.count, truncated: split.truncated))
+            sequences.append(contentsOf: split.sequences)
+        }
+        if hits > 0 { metrics.cacheHits.increment(by: hits) }
+        if misses > 0 { metrics.cacheMisses.increment(by: misses) }
+        let tokenized = clock.now
+        let tokenize = start.duration(to: tokenized)
+
+        // Score everything not cached as one request.
+        var scored: Batcher.Scores = Batcher.Scores(rows: [], queueWait: .zero, inference: .zero)
+        if !sequences.isEmpty {
+            var deadline = options.deadline
+            if let requested = deadline {
+                deadline = requested - tokenize
+                if deadline! <= .zero { throw .deadlineExceeded(requested) }
+            }
+            scored = try await batcher.score(sequences, lane: options.lane, deadline: deadline)
+        }
+
+        var merged: [CachedScores] = []
+        merged.reserveCapacity(jobs.count)
+        for job in jobs {
+            let scores = Windowing.merge(scored.rows[job.first..<(job.first + job.count)])
+            let entry = CachedScores(scores: scores, truncated: job.truncated, windows: job.count)
+            merged.append(entry)
+            if cacheEnabled, job.key.utf8.count <= configuration.cacheMaxTextBytes {
+                cache.withLock { $0.insert(entry, for: job.key) }
+            }
+        }
+
+        let results = sources.map { source -> ModerationResult in
+            let (entry, cached): (CachedScores, Bool) = switch source {
+            case .cached(let entry): (entry, true)
+            case .job(let job): (merged[job], false)
+            }
+            let flags = zip(entry.scores, thresholds).map { $0 >= $1 }
+            return ModerationResult(scores: entry.scores, flags: flags, flagged: flags.contains(true),
+                                    truncated: entry.truncated, windows: entry.windows, cached: cached)
+        }
+        metrics.latency(options.lane).record(duration: start.duration(to: clock.now))
+        return ModerationResponse(results: results,
+                                  timings: ModerationTimings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
+    }
+
+    /// The thresholds in label order after applying `overrides`.
+    public func resolveThresholds(_ overrides: [String: Float]) throws(ModerationError) -> [Float] {
+        var resolved = thresholds
+        for (label, value) in overrides {
+            guard let index = labelIndex[label] else { throw .unknownLabel(label, known: labels) }
+            guard value.isFinite, (0...1).contains(value) else { throw .thresholdOutOfRange(label, value) }
+            resolved[index] = value
+        }
+        return resolved
+    }
+}

@@ -1,0 +1,241 @@
+import Testing
+@testable import WardenCore
+
+/// State-machine tests: no threads, no clock (time is passed in).
+@Suite struct BatchQueueTests {
+    let t0 = ContinuousClock.now
+    func ms(_ n: Int) -> ContinuousClock.Instant { t0 + .milliseconds(n) }
+
+    /// A `[CLS] … [SEP]` sequence of `length` tokens whose content is unique per `seed`.
+    func sequence(_ length: Int, seed: Int32) -> [Int32] {
+        precondition(length >= 2)
+        var tokens: [Int32] = [101]
+        for i in 0..<(length - 2) { tokens.append(1000 + seed * 7 + Int32(i)) }
+        tokens.append(102)
+        return tokens
+    }
+
+    func queue(_ edit: (inout BatchingConfiguration) -> Void = { _ in }) -> BatchQueue {
+        var configuration = BatchingConfiguration()
+        edit(&configuration)
+        return BatchQueue(configuration: configuration)
+    }
+
+    @discardableResult
+    func enqueue(_ queue: inout BatchQueue, group: UInt64, lane: Lane = .interactive, lengths: [Int],
+                 at now: ContinuousClock.Instant, deadline: Duration = .seconds(10)) -> BatchQueue.Admission {
+        queue.enqueue(group: group, lane: lane,
+                      sequences: lengths.enumerated().map { sequence($1, seed: Int32(group) * 100 + Int32($0)) },
+                      deadline: now + deadline, now: now)
+    }
+
+    func batch(_ decision: BatchQueue.Decision) -> BatchQueue.Batch? {
+        if case .run(let batch) = decision.action { return batch }
+        return nil
+    }
+
+    @Test func closesAtMaxBatchSizeWithoutWaiting() {
+        var q = queue { $0.maxBatchSize = 4 }
+        for g in 0..<10 { enqueue(&q, group: UInt64(g), lengths: [8], at: t0) }
+        let first = batch(q.next(now: t0))
+        #expect(first?.items.count == 4)
+        #expect(first?.items.map(\.group) == [0, 1, 2, 3])   // equal lengths: oldest first
+        #expect(batch(q.next(now: t0))?.items.count == 4)
+        // Two left: not full, so they wait for the delay.
+        #expect(q.next(now: t0).action == .wait(until: ms(2)))
+        #expect(batch(q.next(now: ms(2)))?.items.count == 2)
+        #expect(q.next(now: ms(2)).action == .idle)
+    }
+
+    @Test func closesWhenTheTokenBudgetWouldBeExceeded() {
+        var q = queue { $0.maxBatchTokens = 40 }
+        for g in 0..<6 { enqueue(&q, group: UInt64(g), lengths: [10], at: t0) }
+        let first = batch(q.next(now: t0))
+        #expect(first?.rows.count == 4)
+        #expect(first?.paddedTokens == 40)
+        // A longer item raises the padded length for everyone: 2 × 10 fits, 3 × 15 does not.
+        var q2 = queue { $0.maxBatchTokens = 40 }
+        enqueue(&q2, group: 0, lengths: [10], at: t0)
+        enqueue(&q2, group: 1, lengths: [15], at: t0)
+        enqueue(&q2, group: 2, lengths: [15], at: t0)
+        let second = batch(q2.next(now: t0))
+        #expect(second.map { $0.rows.count * $0.length }! <= 40)
+        #expect(second?.items.count == 2)
+    }
+
+    @Test func anItemLongerThanTheBudgetRunsAlone() {
+        var q = queue { $0.maxBatchTokens = 16 }
+        enqueue(&q, group: 0, lengths: [20], at: t0)
+        enqueue(&q, group: 1, lengths: [5], at: t0)
+        let first = batch(q.next(now: t0))
+        #expect(first?.items.map(\.group) == [0])
+        #expect(first?.length == 20)
+        #expect(q.next(now: t0).action == .wait(until: ms(2)))
+        #expect(batch(q.next(now: ms(2)))?.items.map(\.group) == [1])
+    }
+
+    @Test func waitsForTheOldestItemsDelayThenRuns() {
+        var q = queue()
+        enqueue(&q, group: 0, lengths: [8], at: t0)
+        enqueue(&q, group: 1, lengths: [8], at: ms(1))
+        #expect(q.next(now: ms(1)).action == .wait(until: ms(2)))
+        let b = batch(q.next(now: ms(2)))
+        #expect(b?.items.map(\.group) == [0, 1])
+        // Bulk has its own, longer delay.
+        enqueue(&q, group: 2, lane: .bulk, lengths: [8], at: ms(3))
+        #expect(q.next(now: ms(5)).action == .wait(until: ms(13)))
+        #expect(batch(q.next(now: ms(13)))?.lane == .bulk)
+    }
+
+    @Test func groupsSimilarLengthsAroundTheOldestItem() {
+        var q = queue { $0.maxBatchSize = 3 }
+        for (g, length) in [10, 50, 11, 9, 30, 10].enumerated() { enqueue(&q, group: UInt64(g), lengths: [length], at: t0) }
+        let first = batch(q.next(now: t0))
+        // Oldest (10), then the same length (10), then the closest: 9 (shorter preferred on a tie with 11).
+        #expect(first?.items.map(\.length) == [10, 10, 9])
+        #expect(first?.length == 10)
+        let second = batch(q.next(now: t0))
+        #expect(second?.items.map(\.length) == [50, 30, 11])
+    }
+
+    @Test func interactiveGoesFirst() {
+        var q = queue { $0.maxBatchSize = 2 }
+        enqueue(&q, group: 0, lane: .bulk, lengths: [8, 8], at: t0)
+        enqueue(&q, group: 1, lane: .interactive, lengths: [8, 8], at: ms(1))
+        #expect(batch(q.next(now: ms(1)))?.lane == .interactive)
+        #expect(batch(q.next(now: ms(1)))?.lane == .bulk)
+    }
+
+    @Test func bulkIsNotStarvedByAFullInteractiveLane() {
+        var q = queue { $0.maxBatchSize = 2; $0.bulkShare = 4 }
+        enqueue(&q, group: 1000, lane: .bulk, lengths: Array(repeating: 8, count: 20), at: t0)
+        var lanes: [Lane] = []
+        var group: UInt64 = 0
+        var now = ms(20)   // bulk delay passed
+        for _ in 0..<20 {
+            // Keep the interactive lane saturated: every batch it could form is full.
+            while q.depth(.interactive) < 4 {
+                enqueue(&q, group: group, lane: .interactive, lengths: [8], at: now)
+                group += 1
+            }
+            guard let b = batch(q.next(now: now)) else { Issue.record("expected a batch"); return }
+            lanes.append(b.lane)
+            now += .microseconds(100)
+        }
+        // Exactly one bulk batch in every 4 while bulk waits.
+        #expect(lanes.filter { $0 == .bulk }.count == 5)
+        for window in stride(from: 0, to: 20, by: 4) {
+            #expect(lanes[window..<(window + 4)].contains(.bulk))
+        }
+    }
+
+    @Test func expiredItemsAreDroppedAndReturned() {
+        var q = queue()
+        enqueue(&q, group: 0, lengths: [8, 9], at: t0, deadline: .milliseconds(1))
+        enqueue(&q, group: 1, lengths: [8], at: t0, deadline: .seconds(5))
+        let d = q.next(now: ms(3))
+        #expect(Set(d.expired.map(\.group)) == [0])
+        #expect(d.expired.count == 2)
+        #expect(batch(d)?.items.map(\.group) == [1])
+        #expect(q.statistics.expired == 2)
+        // The wake-up time accounts for deadlines too.
+        enqueue(&q, group: 2, lengths: [8], at: ms(3), deadline: .microseconds(500))
+        if case .wait(let until) = q.next(now: ms(3)).action { #expect(until == ms(3) + .microseconds(500)) } else { Issue.record("expected wait") }
+        #expect(q.next(now: ms(4)).expired.map(\.group) == [2])
+    }
+
+    @Test func cancelledGroupsNeverReachABatch() {
+        var q = queue()
+        enqueue(&q, group: 0, lengths: [8, 8], at: t0)
+        enqueue(&q, group: 1, lengths: [8], at: t0)
+        let removed = q.cancel(group: 0)
+        #expect(removed.map(\.group) == [0, 0])
+        #expect(q.queuedItems == 1)
+        #expect(q.queuedTokens == 8)
+        #expect(batch(q.next(now: ms(2)))?.items.map(\.group) == [1])
+        #expect(q.statistics.cancelled == 2)
+    }
+
+    @Test func admissionBoundsItemsAndTokensWithARetryHint() {
+        var q = queue { $0.maxQueuedItems = 3; $0.maxQueuedTokens = 30 }
+        #expect(enqueue(&q, group: 0, lengths: [8, 8], at: t0) == .admitted)
+        guard case .rejected(let byItems) = enqueue(&q, group: 1, lengths: [4, 4], at: t0) else { Issue.record("admitted"); return }
+        #expect(byItems.code == .overloaded)
+        #expect(byItems.retryAfter == .seconds(1))   // no throughput measured yet
+        guard case .rejected(let byTokens) = enqueue(&q, group: 2, lengths: [15], at: t0) else { Issue.record("admitted"); return }
+        #expect(byTokens.code == .overloaded)
+        guard case .rejected(let tooLarge) = enqueue(&q, group: 3, lengths: [4, 4, 4, 4], at: t0) else { Issue.record("admitted"); return }
+        #expect(tooLarge.code == .requestTooLarge)
+        #expect(q.statistics.rejected == 3)
+        #expect(enqueue(&q, group: 4, lengths: [14], at: t0) == .admitted)   // exactly at both bounds
+        // After a measured batch the hint is the estimated drain time (30 tokens at 100 tokens/s).
+        let b = batch(q.next(now: ms(2)))!
+        q.recordCompletion(of: b, duration: .milliseconds(Int64(b.paddedTokens * 10)))
+        #expect(q.queuedTokens == 0)
+        enqueue(&q, group: 5, lengths: [10, 10, 10], at: ms(2))
+        #expect(q.retryHint() == .milliseconds(300))
+        guard case .rejected(let full) = enqueue(&q, group: 6, lengths: [2], at: ms(2)) else { Issue.record("admitted"); return }
+        #expect(full.retryAfter == .milliseconds(300))
+        #expect(full.description.contains("retry after 300 ms"))
+    }
+
+    @Test func refusesWorkWhoseDeadlineAlreadyPassed() {
+        var q = queue()
+        guard case .rejected(let error) = enqueue(&q, group: 0, lengths: [8], at: t0, deadline: .zero) else { Issue.record("admitted"); return }
+        #expect(error.code == .deadlineExceeded)
+    }
+
+    @Test func paddingIsAccounted() {
+        var q = queue()
+        enqueue(&q, group: 0, lengths: [10], at: t0)
+        enqueue(&q, group: 1, lengths: [6], at: t0)
+        let b = batch(q.next(now: ms(2)))!
+        #expect(b.realTokens == 16)
+        #expect(b.paddedTokens == 20)
+        #expect(b.paddingEfficiency == 0.8)
+        #expect(q.statistics.realTokens == 16)
+        #expect(q.statistics.paddedTokens == 20)
+        #expect(q.statistics.paddingEfficiency == 0.8)
+        let tokens = b.tokenBatch(padID: 0)
+        #expect(tokens.count == 2 && tokens.length == 10)
+        #expect(Array(tokens.attentionMask[10..<20]) == [1, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+        #expect(Array(tokens.inputIDs[16..<20]) == [0, 0, 0, 0])
+        #expect(tokens.inputIDs[0] == 101 && tokens.inputIDs[9] == 102)
+    }
+
+    @Test func identicalSequencesInABatchAreComputedOnce() {
+        var q = queue()
+        let same = sequence(9, seed: 1)
+        for g in 0..<3 { _ = q.enqueue(group: UInt64(g), lane: .interactive, sequences: [same], deadline: ms(1000), now: t0) }
+        enqueue(&q, group: 3, lengths: [9], at: t0)
+        let b = batch(q.next(now: ms(2)))!
+        #expect(b.items.count == 4)
+        #expect(b.rows.count == 2)
+        #expect(b.rowOfItem == [0, 0, 0, 1])
+        #expect(b.rows[0] == same)
+        #expect(q.statistics.duplicates == 2)
+    }
+
+    @Test func drainsWithoutDelayOnShutdownThenFinishes() {
+        var q = queue()
+        enqueue(&q, group: 0, lengths: [8], at: t0)
+        q.shutDown()
+        guard case .rejected(let error) = enqueue(&q, group: 1, lengths: [8], at: t0) else { Issue.record("admitted"); return }
+        #expect(error.code == .shuttingDown)
+        #expect(batch(q.next(now: t0))?.items.map(\.group) == [0])
+        #expect(q.next(now: t0).action == .finished)
+    }
+
+    @Test func configurationValidation() throws {
+        try BatchingConfiguration().validate(maxSequenceLength: 128)
+        var tooSmall = BatchingConfiguration()
+        tooSmall.maxBatchTokens = 64
+        #expect(throws: BatchingConfigurationError.self) { try tooSmall.validate(maxSequenceLength: 128) }
+        var badOverlap = BatchingConfiguration()
+        badOverlap.longTextPolicy = .windows(overlap: 126)
+        #expect(throws: BatchingConfigurationError.self) { try badOverlap.validate(maxSequenceLength: 128) }
+        var noWorkers = BatchingConfiguration()
+        noWorkers.workers = 0
+        #expect(throws: BatchingConfigurationError.self) { try noWorkers.validate(maxSequenceLength: 128) }
+    }
+}

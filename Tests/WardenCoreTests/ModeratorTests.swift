@@ -1,0 +1,129 @@
+import Synchronization
+import Testing
+import WordPiece
+@testable import WardenCore
+
+/// Label 0 ("toxic") is 0.9 when the word "bad" is in the input, else 0.1; label 1 ("long") is the real
+/// length / 1000. Records the rows it computed.
+final class KeywordBackend: InferenceBackend, Sendable {
+    let labelCount = 2
+    let badID: Int32
+    private let computed = Mutex<[[Int32]]>([])
+    init(badID: Int32) { self.badID = badID }
+    var rows: [[Int32]] { computed.withLock { $0 } }
+
+    func score(_ batch: TokenBatch) async throws -> [Float] {
+        var output: [Float] = []
+        for r in 0..<batch.count {
+            var row: [Int32] = []
+            for c in 0..<batch.length where batch.attentionMask[r * batch.length + c] == 1 {
+                row.append(Int32(batch.inputIDs[r * batch.length + c]))
+            }
+            computed.withLock { $0.append(row) }
+            output += [row.contains(badID) ? 0.9 : 0.1, Float(row.count) / 1000]
+        }
+        return output
+    }
+}
+
+@Suite struct ModeratorTests {
+    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "hello", "world"] + (0..<100).map { "w\($0)" }
+
+    /// A moderator over a 16-token model (windows of 14 word pieces) running on `backend`, inside `body`.
+    func withModerator(_ edit: (inout BatchingConfiguration) -> Void = { _ in },
+                       _ body: (Moderator, KeywordBackend) async throws -> Void) async throws {
+        let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
+        let backend = KeywordBackend(badID: 5)
+        var configuration = BatchingConfiguration.forTests
+        configuration.longTextPolicy = .windows(overlap: 4)
+        edit(&configuration)
+        let batcher = try Batcher(backend: backend, configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
+        let moderator = try Moderator(tokenizer: tokenizer, labels: ["toxic", "long"], thresholds: [0.5, 0.5],
+                                      maxSequenceLength: 16, textNormalization: .platformV1, batcher: batcher)
+        try await withRunning(batcher) { try await body(moderator, backend) }
+    }
+
+    @Test func scoresFlagsAndThresholdOverrides() async throws {
+        try await withModerator { moderator, _ in
+            let response = try await moderator.moderate(["hello bad", "hello world"])
+            #expect(response.results.map(\.flags) == [[true, false], [false, false]])
+            #expect(response.results.map(\.flagged) == [true, false])
+            #expect(response.results[1].scores == [0.1, 0.004])   // [CLS] hello world [SEP]
+            #expect(response.results.allSatisfy { $0.windows == 1 && !$0.truncated && !$0.cached })
+
+            let lowered = try await moderator.moderate(["hello world"], options: ModerationOptions(thresholds: ["toxic": 0.05]))
+            #expect(lowered.results[0].flags == [true, false])
+
+            let unknown = await moderationError { try await moderator.moderate(["x"], options: ModerationOptions(thresholds: ["spam": 0.5])) }
+            #expect(unknown?.code == .invalidThreshold)
+            #expect(unknown?.description.contains("toxic, long") == true)
+            let outOfRange = await moderationError { try await moderator.moderate(["x"], options: ModerationOptions(thresholds: ["toxic": 1.5])) }
+            #expect(outOfRange?.code == .invalidThreshold)
+        }
+    }
+
+    @Test func longTextsAreScoredInWindowsSoTheEndIsNotMissed() async throws {
+        let long = (0..<40).map { "w\($0)" }.joined(separator: " ") + " bad"   // 41 distinct word pieces
+        try await withModerator { moderator, backend in
+            let result = try await moderator.moderate([long], options: ModerationOptions(lane: .bulk)).results[0]
+            // Width 14, overlap 4: span 27, stride 10 → 4 windows; the last one holds "bad".
+            #expect(result.windows == 4)
+            #expect(!result.truncated)
+            #expect(result.flagged)
+            #expect(result.scores == [0.9, 0.016])   // per-label maximum over the windows
+            #expect(backend.rows.count == 4)
+            #expect(backend.rows.allSatisfy { $0.count == 16 })
+            // Identical windows (a repeated word) are computed once.
+            let repeated = Array(repeating: "w1", count: 40).joined(separator: " ") + " bad"
+            #expect(try await moderator.moderate([repeated]).results[0].flagged)
+            #expect(backend.rows.count == 6)
+        }
+        try await withModerator({ $0.longTextPolicy = .truncate }) { moderator, _ in
+            let result = try await moderator.moderate([long]).results[0]
+            #expect(result.windows == 1)
+            #expect(result.truncated)
+            #expect(!result.flagged)
+        }
+    }
+
+    @Test func repeatsAreAnsweredByTheCacheAndDuplicatesComputedOnce() async throws {
+        try await withModerator { moderator, backend in
+            let first = try await moderator.moderate(["w1 w2", "w1 w2", "w3"])
+            #expect(backend.rows.count == 2)
+            #expect(first.results[0] == first.results[1])
+            let second = try await moderator.moderate(["w3", "w1 w2", "w4"])
+            #expect(second.results.map(\.cached) == [true, true, false])
+            #expect(second.results[0].scores == first.results[2].scores)
+            #expect(backend.rows.count == 3)
+            // The cache is keyed by the normalised text: an HTML-entity variant is the same text.
+            _ = try await moderator.moderate(["w5 & w6"])
+            #expect(try await moderator.moderate(["w5 &amp; w6"]).results[0].cached)
+        }
+        try await withModerator({ $0.cacheCapacity = 0 }) { moderator, backend in
+            _ = try await moderator.moderate(["w1 w2"])
+            let again = try await moderator.moderate(["w1 w2"])
+            #expect(!again.results[0].cached)
+            #expect(backend.rows.count == 2)
+        }
+    }
+
+    @Test func emptyTextIsScoredAsClsSep() async throws {
+        try await withModerator { moderator, backend in
+            let response = try await moderator.moderate([""])
+            #expect(response.results.count == 1)
+            #expect(backend.rows == [[2, 3]])
+            #expect(try await moderator.moderate([]).results.isEmpty)
+        }
+    }
+
+    @Test func labelCountMismatchIsRefusedAtStartUp() throws {
+        let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
+        var configuration = BatchingConfiguration.forTests
+        configuration.longTextPolicy = .windows(overlap: 4)
+        let batcher = try Batcher(backend: KeywordBackend(badID: 5), configuration: configuration, maxSequenceLength: 16)
+        #expect(throws: BatchingConfigurationError.self) {
+            try Moderator(tokenizer: tokenizer, labels: ["a", "b", "c"], thresholds: [0.5, 0.5, 0.5], maxSequenceLength: 16,
+                          textNormalization: .none, batcher: batcher)
+        }
+    }
+}
