@@ -19,6 +19,10 @@ var package = Package(
         .library(name: "WardenCore", targets: ["WardenCore"]),
         .library(name: "WordPiece", targets: ["WordPiece"]),
         .library(name: "TorchBackend", targets: ["TorchBackend"]),
+        .library(name: "WardenAPI", targets: ["WardenAPI"]),
+        .library(name: "WardenServer", targets: ["WardenServer"]),
+        .library(name: "WardenClient", targets: ["WardenClient"]),
+        .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +31,11 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
     ],
     targets: [
         // C API over libtorch (TorchScript). Only TorchBackend imports it.
@@ -64,10 +73,48 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Wire types shared by the server and the client; depends on nothing.
+        .target(name: "WardenAPI", swiftSettings: swiftSettings),
+        .target(
+            name: "WardenServer",
+            dependencies: [
+                "WardenCore", "WardenAPI", "WordPiece",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client a chat server links: wire types + AsyncHTTPClient, nothing heavy.
+        .target(
+            name: "WardenClient",
+            dependencies: [
+                "WardenAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Example: a WebSocket chat server that moderates every message through WardenClient.
+        .executableTarget(
+            name: "ChatServer",
+            dependencies: [
+                "WardenClient", "WardenAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/ChatServer",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -75,7 +122,7 @@ var package = Package(
         ),
         .testTarget(
             name: "TorchBackendTests",
-            dependencies: ["TorchBackend", "WardenCore"],
+            dependencies: ["TorchBackend", "WardenCore", "WordPiece"],
             swiftSettings: swiftSettings
         ),
     ]
@@ -85,5 +132,44 @@ if includeBenchmarks {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.27.0", traits: ["MallocInterposer"]))
 }
-package.targets.append(
-    .testTarget(name: "WardenCoreTests", dependencies: ["WardenCore"], swiftSettings: swiftSettings))
+package.targets += [
+    .testTarget(
+        name: "WardenClientTests",
+        dependencies: [
+            "WardenClient", "WardenAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ChatServerTests",
+        dependencies: [
+            "ChatServer", "WardenClient", "WardenAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(name: "WordPieceTests", dependencies: ["WordPiece"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenCoreTests",
+        dependencies: [
+            "WardenCore", "WordPiece",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenServerTests",
+        dependencies: [
+            "WardenServer", "WardenCore", "TorchBackend", "WardenAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ],
+        swiftSettings: swiftSettings),
+]

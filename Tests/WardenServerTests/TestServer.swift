@@ -1,0 +1,146 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+import TorchBackend
+import WardenCore
+import WardenServer
+
+/// Paths of the committed fixtures and bundles.
+enum Paths {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let tinyBert = repository.appendingPathComponent("Tests/Fixtures/tiny-bert").path
+    static let defaultModel = repository.appendingPathComponent("models/minilm-moderation").path
+}
+
+/// A real backend slowed down by a fixed delay per call, so queueing, deadlines and overload can be
+/// provoked on demand. The scores still come from the real TorchScript model.
+struct DelayedBackend: InferenceBackend {
+    let inner: any InferenceBackend
+    let delay: Duration
+    var labelCount: Int { inner.labelCount }
+    func score(_ batch: TokenBatch) async throws -> [Float] {
+        try await Task.sleep(for: delay)
+        return try await inner.score(batch)
+    }
+}
+
+/// Gate that holds model loading until the test opens it (to observe the not-ready state).
+final class Gate: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+    init() { (stream, continuation) = AsyncStream.makeStream() }
+    func open() { continuation.yield(); continuation.finish() }
+    func wait() async { for await _ in stream { return } }
+}
+
+/// Starts the real Warden application on a free loopback port, runs `body` with its base URL, then shuts
+/// it down gracefully (as SIGTERM would).
+func withWarden(
+    model: String = Paths.tinyBert,
+    delay: Duration? = nil,
+    gate: Gate? = nil,
+    waitUntilReady: Bool = true,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
+) async throws {
+    var configuration = ServerConfiguration(modelDirectory: model)
+    configuration.port = 0
+    configuration.logLevel = .warning
+    // The suites run in parallel on a small machine: only the deadline tests should meet deadlines.
+    configuration.batching.interactive.defaultDeadline = .seconds(60)
+    configure(&configuration)
+    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    let app = try buildApplication(configuration: configuration, makeBackends: { bundle in
+        if let gate { await gate.wait() }
+        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count)
+        if let delay { return [DelayedBackend(inner: backend, delay: delay)] }
+        return [backend]
+    }, events: ServerEvents(listening: { port in portContinuation.yield(port) }))
+    let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+    // The server and the test body race: if the server stops on its own (a service failed), the test
+    // fails at once instead of waiting for an answer that never comes.
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            try await serviceGroup.run()
+            return false
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the server never listened") }
+        let base = "http://127.0.0.1:\(port)"
+        group.addTask {
+            if waitUntilReady { try await waitForReady(base) }
+            try await body(base)
+            return true
+        }
+        defer { portContinuation.finish() }
+        do {
+            let bodyFinished = try await group.next() ?? false
+            guard bodyFinished else { throw TestFailure("the server stopped before the test finished") }
+        } catch {
+            await serviceGroup.triggerGracefulShutdown()
+            group.cancelAll()
+            throw error
+        }
+        await serviceGroup.triggerGracefulShutdown()
+        try await group.waitForAll()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `/readyz` until it answers 200 (at most ~60 s, so a broken server fails instead of hanging).
+func waitForReady(_ base: String) async throws {
+    for _ in 0..<600 {
+        if let response = try? await HTTP.get(base + "/readyz"), response.status == 200 { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw TestFailure("\(base) never became ready")
+}
+
+/// A small HTTP helper over AsyncHTTPClient returning status, headers and body bytes.
+enum HTTP {
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [(String, String)]
+        let body: Data
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+        func json() throws -> [String: Any] {
+            guard let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw TestFailure("not a JSON object: \(text)") }
+            return object
+        }
+        var text: String { String(decoding: body, as: UTF8.self) }
+        /// The `error.code` of a JSON error body, or nil.
+        var errorCode: String? { ((try? json())?["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    static func get(_ url: String, headers: [(String, String)] = []) async throws -> Reply {
+        try await send(url, method: .GET, headers: headers, body: nil)
+    }
+
+    static func post(_ url: String, json: String, headers: [(String, String)] = []) async throws -> Reply {
+        try await send(url, method: .POST, headers: [("Content-Type", "application/json")] + headers, body: Data(json.utf8))
+    }
+
+    static func post(_ url: String, bytes: Data, contentType: String? = "application/json", headers: [(String, String)] = []) async throws -> Reply {
+        try await send(url, method: .POST, headers: (contentType.map { [("Content-Type", $0)] } ?? []) + headers, body: bytes)
+    }
+
+    static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                     body: Data(bytes.readableBytesView))
+    }
+}
