@@ -1,0 +1,81 @@
+import WardenAPI
+
+/// What a client sends over the room's WebSocket: `{"text": "hello"}` or `{"user": "ann", "text": "hello"}`.
+/// `user` defaults to the `?user=` query parameter given when joining.
+public struct ClientMessage: Codable, Sendable, Equatable {
+    public var user: String?
+    public var text: String
+
+    public init(user: String? = nil, text: String) {
+        self.user = user
+        self.text = text
+    }
+}
+
+/// What the server sends over a room's WebSocket. `type` is one of:
+/// - `joined`: you are in `room` as `user`.
+/// - `message`: `user` said `text` (message `id` in the room). `unscored: true` when Warden could not score it
+///   and the fail-open policy delivered it anyway.
+/// - `notice`: only to the sender, the message was not delivered. `reason` is `flagged` (with `labels`, the
+///   labels Warden flagged) or `moderation_unavailable` (fail-closed policy while Warden cannot answer).
+/// - `error`: the client sent something the server does not understand.
+public struct ServerEvent: Codable, Sendable, Equatable {
+    public var type: String
+    public var room: String?
+    public var user: String?
+    public var text: String?
+    public var id: Int?
+    public var unscored: Bool?
+    public var reason: String?
+    public var labels: [String]?
+    public var message: String?
+
+    public init(type: String, room: String? = nil, user: String? = nil, text: String? = nil, id: Int? = nil,
+                unscored: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil) {
+        self.type = type
+        self.room = room
+        self.user = user
+        self.text = text
+        self.id = id
+        self.unscored = unscored
+        self.reason = reason
+        self.labels = labels
+        self.message = message
+    }
+}
+
+/// A delivered message, as kept in a room's history.
+public struct ChatEntry: Codable, Sendable, Equatable {
+    public var id: Int
+    public var user: String
+    public var text: String
+    /// Delivered without a score (fail-open while Warden was unavailable).
+    public var unscored: Bool
+}
+
+/// Optional body of `POST /rooms/{room}/rescore`: `{"thresholds": {"toxic": 0.8}}`.
+public struct RescoreRequest: Codable, Sendable {
+    public var thresholds: [String: Float]?
+}
+
+/// Answer of `POST /rooms/{room}/rescore`: one verdict per message in the room's history, oldest first.
+public struct RescoreResponse: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public var id: Int
+        public var user: String
+        public var text: String
+        public var flagged: Bool
+        public var labels: [String]
+        public var scores: [String: Float]
+        /// It had been delivered unscored.
+        public var wasUnscored: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, user, text, flagged, labels, scores
+            case wasUnscored = "was_unscored"
+        }
+    }
+
+    public var room: String
+    public var results: [Item]
+}

@@ -1,0 +1,40 @@
+extension WardenClient {
+    /// Per-call options: Warden's optional extras to OpenAI's request shape.
+    ///
+    /// Nested in ``WardenClient`` so that it never clashes with `WardenCore.ModerationOptions` in a file that
+    /// imports both.
+    public struct ModerationOptions: Sendable, Equatable {
+        /// Which queue lane scores the texts; nil lets Warden choose (interactive for 1–8 texts, bulk above).
+        public var lane: Lane?
+        /// Ask Warden to give up (504, ``WardenClientError/Code/deadlineExceeded``) when the texts are not scored
+        /// within this time. Sent as `deadline_ms` (rounded up to whole milliseconds).
+        public var deadline: Duration?
+        /// Per-label thresholds overriding the model's defaults for this call, e.g. `["toxic": 0.8]`.
+        public var thresholds: [String: Float]?
+        /// Model name; Warden checks it against the model it serves. Needed for OpenAI (e.g. `omni-moderation-latest`).
+        public var model: String?
+
+        public init(lane: Lane? = nil, deadline: Duration? = nil, thresholds: [String: Float]? = nil, model: String? = nil) {
+            self.lane = lane
+            self.deadline = deadline
+            self.thresholds = thresholds
+            self.model = model
+        }
+
+        /// Options for a chat message: the interactive lane.
+        public static var interactive: ModerationOptions { .init(lane: .interactive) }
+        /// Options for re-scoring history or files: the bulk lane.
+        public static var bulk: ModerationOptions { .init(lane: .bulk) }
+    }
+
+    /// A Warden queue lane (`WardenClient.Lane`).
+    public struct Lane: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// Latency first: chat messages.
+        public static let interactive = Lane(rawValue: "interactive")
+        /// Throughput first: re-scoring history, files, large batches. Never starved by interactive traffic.
+        public static let bulk = Lane(rawValue: "bulk")
+        public var description: String { rawValue }
+    }
+}

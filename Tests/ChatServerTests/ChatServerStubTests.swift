@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WardenClient
+@testable import ChatServer
+
+/// The chat server's logic against `StubWarden` (a toy scorer on a real loopback port) and a closed port.
+/// `ChatEndToEndTests` runs the same scenarios against the real Warden and model.
+@Suite("Chat server with a stub Warden")
+struct ChatServerStubTests {
+    @Test("Friendly messages are broadcast, abusive ones are not and the sender is told why; history re-scored")
+    func moderates() async throws {
+        try await StubWarden.buildApplication().test(.live) { warden in
+            try await ChatScenarios.moderatesMessages(
+                wardenURL: "http://localhost:\(warden.port!)",
+                friendly: "good morning everyone", abusive: "you are an idiot", friendlyAgain: "see you at lunch")
+        }
+    }
+
+    @Test("Warden unreachable: fail-open delivers unscored, fail-closed refuses",
+          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    func wardenDown(policy: WardenClient.FailurePolicy) async throws {
+        try await ChatScenarios.wardenDown(wardenURL: "http://127.0.0.1:\(closedLoopbackPort())", policy: policy)
+    }
+
+    @Test("Malformed and empty messages get an error event and are not broadcast")
+    func malformed() async throws {
+        try await StubWarden.buildApplication().test(.live) { warden in
+            let app = buildChatApplication(configuration: ChatScenarios.chatConfiguration(
+                wardenURL: "http://localhost:\(warden.port!)", policy: .failClosed))
+            try await app.test(.live) { client in
+                try await withChatClients(url: "ws://localhost:\(client.port!)/rooms/r1/ws", users: ["ann"]) { probes in
+                    probes[0].sendRaw("not json")
+                    #expect(try await probes[0].next().type == "error")
+                    try probes[0].send("")
+                    #expect(try await probes[0].next().type == "error")
+                }
+                // Bad room names are not upgraded.
+                let status = try await client.execute(uri: "/rooms/bad%20name/ws", method: .get) { $0.status }
+                #expect(status != .switchingProtocols)
+            }
+        }
+    }
+
+    @Test("Command-line options: flags win over WARDEN_* environment variables, which win over defaults")
+    func commandLine() throws {
+        let defaults = try ChatServerCommand.parse([]).makeConfiguration(environment: [:])
+        #expect(defaults.warden.baseURL == "http://127.0.0.1:8080")
+        #expect(defaults.warden.failurePolicy == .failOpen)
+        #expect(defaults.port == 8090)
+
+        let environment = ["WARDEN_URL": "http://env:1", "WARDEN_POLICY": "fail-closed", "WARDEN_API_KEY": "k",
+                           "WARDEN_TIMEOUT_MS": "250", "CHAT_PORT": "9000"]
+        let fromEnvironment = try ChatServerCommand.parse([]).makeConfiguration(environment: environment)
+        #expect(fromEnvironment.warden.baseURL == "http://env:1")
+        #expect(fromEnvironment.warden.failurePolicy == .failClosed)
+        #expect(fromEnvironment.warden.apiKey == "k")
+        #expect(fromEnvironment.warden.timeout == .milliseconds(250))
+        #expect(fromEnvironment.port == 9000)
+
+        let flags = try ChatServerCommand.parse(["--warden-url", "http://flag:2", "--policy", "fail-open", "--port", "0"])
+            .makeConfiguration(environment: environment)
+        #expect(flags.warden.baseURL == "http://flag:2")
+        #expect(flags.warden.failurePolicy == .failOpen)
+        #expect(flags.port == 0)
+
+        #expect(throws: (any Error).self) { try ChatServerCommand.parse(["--policy", "maybe"]) }
+        #expect(throws: (any Error).self) {
+            try ChatServerCommand.parse([]).makeConfiguration(environment: ["WARDEN_POLICY": "sometimes"])
+        }
+    }
+}
+
+/// A loopback TCP port with nothing listening.
+func closedLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    precondition(fd >= 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    precondition(bound)
+    return Int(UInt16(bigEndian: address.sin_port))
+}
