@@ -14,9 +14,7 @@ import WardenAPI
 /// The test fixture model (random weights), relative to the package root.
 let fixtureModel = "Tests/Fixtures/tiny-bert"
 
-@Suite("WardenClient against the real Warden", .serialized,
-       .enabled(if: WardenProcess.isAvailable(model: fixtureModel),
-                "needs the warden executable (swift build) and Tests/Fixtures/tiny-bert"))
+@Suite("WardenClient against the real Warden", .serialized, .timeLimit(.minutes(5)))
 struct WardenClientRealTests {
     static let model = fixtureModel
     static let slowQueue = ["--max-queued-items", "8", "--bulk-max-queue-delay-ms", "3000", "--cache-size", "0"]
