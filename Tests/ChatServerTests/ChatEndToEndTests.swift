@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 import WardenClient
 @testable import ChatServer
 

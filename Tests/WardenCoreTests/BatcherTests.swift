@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Testing
+import WardenTestSupport
 @testable import WardenCore
 
 @Suite struct BatcherTests {
@@ -108,7 +109,7 @@ import Testing
     @Test func everyConcurrentCallerGetsItsOwnAnswer() async throws {
         let backend = EchoBackend(work: .microseconds(200))
         let batcher = try makeBatcher(backend) { $0.workers = 2; $0.maxQueuedItems = 100_000; $0.maxQueuedTokens = 10_000_000 }
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(seed: 42)
         let requests: [(lane: Lane, sequences: [[Int32]])] = (0..<1_200).map { i in
             let count = i % 10 == 0 ? Int.random(in: 2...5, using: &generator) : 1
             let lane: Lane = Bool.random(using: &generator) ? .interactive : .bulk

@@ -97,17 +97,6 @@ func withRunning<R: Sendable>(_ batcher: Batcher, _ body: () async throws -> R) 
     }
 }
 
-/// A deterministic random generator (SplitMix64) so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func sequence(_ length: Int, seed: Int) -> [Int32] {
     [101] + (0..<max(length - 2, 0)).map { Int32(1000 + (seed * 31 + $0 * 7) % 20_000) } + [102]

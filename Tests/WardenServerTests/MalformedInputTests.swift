@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// Resident set size of this process in bytes (Linux /proc), the server runs in-process here.
 func residentBytes() -> Int {
@@ -9,21 +10,10 @@ func residentBytes() -> Int {
     return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }
 
-/// Seeded generator so a failing case can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// At least 200 generated bad request bodies of many kinds.
 func malformedBodies() -> [(kind: String, body: Data, contentType: String?)] {
-    var random = SplitMix64(state: 20261122)
+    var random = SplitMix64(seed: 20261122)
     var cases: [(String, Data, String?)] = []
     let valid = #"{"input": ["a friendly message", "another one"], "thresholds": {"toxic": 0.5}}"#
     for cut in stride(from: 1, to: valid.utf8.count - 1, by: 2) {

@@ -1,4 +1,5 @@
 import Testing
+import WardenTestSupport
 import WordPiece
 
 /// Seeded random inputs: never crash, respect the maximum length, stay inside the vocabulary.

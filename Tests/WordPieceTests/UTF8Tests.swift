@@ -1,4 +1,5 @@
 import Testing
+import WardenTestSupport
 import WordPiece
 
 /// Warden rejects ill-formed UTF-8 with the offset of the first bad sequence.

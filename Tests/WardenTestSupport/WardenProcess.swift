@@ -7,15 +7,15 @@ import Synchronization
 /// the same `.build/<config>/` folder), else in `<root>/.build/debug/`; the model folder in `WARDEN_TEST_MODEL`,
 /// else `<root>/<defaultModel>`. `<root>` is `WARDEN_ROOT` or this package's root.
 ///
-/// - Note: This file is the same in `WardenClientTests` and `ChatServerTests` (test targets cannot share code).
-final class WardenProcess: Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+/// Shared by the `WardenClientTests` and `ChatServerTests` suites.
+public final class WardenProcess: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// `http://127.0.0.1:<port>`.
-    let baseURL: String
-    let port: Int
+    public let baseURL: String
+    public let port: Int
     private let process: Process
     private let output: Output
 
@@ -24,12 +24,12 @@ final class WardenProcess: Sendable {
         let text = Mutex("")
     }
 
-    static var root: URL {
+    public static var root: URL {
         if let root = ProcessInfo.processInfo.environment["WARDEN_ROOT"] { return URL(fileURLWithPath: root) }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static var binary: String? {
+    public static var binary: String? {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["WARDEN_BINARY"] { return FileManager.default.isExecutableFile(atPath: path) ? path : nil }
         let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -41,13 +41,13 @@ final class WardenProcess: Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static func model(default relativePath: String) -> String? {
+    public static func model(default relativePath: String) -> String? {
         let path = ProcessInfo.processInfo.environment["WARDEN_TEST_MODEL"] ?? root.appendingPathComponent(relativePath).path
         return FileManager.default.fileExists(atPath: path + "/manifest.json") ? path : nil
     }
 
     /// Whether a binary and the model are there to run the real service.
-    static func isAvailable(model relativePath: String) -> Bool {
+    public static func isAvailable(model relativePath: String) -> Bool {
         binary != nil && model(default: relativePath) != nil
     }
 
@@ -59,7 +59,7 @@ final class WardenProcess: Sendable {
     }
 
     /// Starts `warden serve` and waits for its ready line (model loaded and warmed up).
-    static func start(model relativePath: String, arguments extra: [String] = [], readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
+    public static func start(model relativePath: String, arguments extra: [String] = [], readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
         guard let binary else { throw Failure(description: "no warden executable found; build it or set WARDEN_BINARY") }
         guard let model = model(default: relativePath) else { throw Failure(description: "no model bundle at \(relativePath); set WARDEN_TEST_MODEL") }
         let process = Process()
@@ -100,11 +100,11 @@ final class WardenProcess: Sendable {
     }
 
     /// What the process printed so far.
-    var log: String { output.text.withLock { $0 } }
+    public var log: String { output.text.withLock { $0 } }
 
     /// Sends SIGTERM and waits for the process to exit (graceful shutdown); returns its exit status.
     @discardableResult
-    func stop(timeout: Duration = .seconds(60)) async -> Int32 {
+    public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
         if process.isRunning { process.terminate() }
         let clock = ContinuousClock()
         let end = clock.now + timeout
@@ -119,7 +119,7 @@ final class WardenProcess: Sendable {
     }
 
     /// Runs `body` with a started Warden and always stops it afterwards.
-    static func with<Value: Sendable>(model relativePath: String, arguments: [String] = [],
+    public static func with<Value: Sendable>(model relativePath: String, arguments: [String] = [],
                                       _ body: (WardenProcess) async throws -> Value) async throws -> Value {
         let warden = try await start(model: relativePath, arguments: arguments)
         do {
