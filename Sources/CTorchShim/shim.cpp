@@ -6,6 +6,9 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -251,6 +254,14 @@ void wt_blas_info(char *out, size_t capacity) {
         }
     }
     write_message(out, capacity, text);
+}
+
+void wt_retain_allocator_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+#endif
 }
 
 void wt_set_graph_optimization(int32_t enabled) { torch::jit::setGraphExecutorOptimize(enabled != 0); }

@@ -12,6 +12,8 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     public var blasThreads: Int
     /// TorchScript graph-executor optimisation (profiling and shape specialisation).
     public var graphOptimization: Bool
+    /// Keep freed heap memory in the process between batches (see `wt_retain_allocator_memory`).
+    public var retainAllocatorMemory: Bool = true
 
     /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread, two
     /// OpenBLAS threads, graph optimisation off.
@@ -41,6 +43,7 @@ public enum TorchRuntime {
             // No OpenBLAS in this process: nothing to configure.
         }
         wt_set_graph_optimization(settings.graphOptimization ? 1 : 0)
+        if settings.retainAllocatorMemory { wt_retain_allocator_memory() }
     }
 
     /// torch's intra-op thread count as seen from the calling thread.
