@@ -73,6 +73,8 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // zlib, for gzip input to `warden score` (Debian's zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         .target(
@@ -113,7 +115,8 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "CZlib",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,10 +136,13 @@ if includeBenchmarks {
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.27.0", traits: ["MallocInterposer"]))
 }
 package.targets += [
+    .testTarget(name: "WardenCLITests", dependencies: ["warden"], swiftSettings: swiftSettings),
+    // Starts `warden serve` as a child process for the client and chat suites (test-only code).
+    .target(name: "WardenTestSupport", path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",
         dependencies: [
-            "WardenClient", "WardenAPI",
+            "WardenClient", "WardenAPI", "WardenTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
@@ -144,7 +150,7 @@ package.targets += [
     .testTarget(
         name: "ChatServerTests",
         dependencies: [
-            "ChatServer", "WardenClient", "WardenAPI",
+            "ChatServer", "WardenClient", "WardenAPI", "WardenTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -152,11 +158,11 @@ package.targets += [
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
-    .testTarget(name: "WordPieceTests", dependencies: ["WordPiece"], swiftSettings: swiftSettings),
+    .testTarget(name: "WordPieceTests", dependencies: ["WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenCoreTests",
         dependencies: [
-            "WardenCore", "WordPiece",
+            "WardenCore", "WordPiece", "WardenTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -164,7 +170,7 @@ package.targets += [
     .testTarget(
         name: "WardenServerTests",
         dependencies: [
-            "WardenServer", "WardenCore", "TorchBackend", "WardenAPI",
+            "WardenServer", "WardenCore", "TorchBackend", "WardenAPI", "WardenTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Warden needs from Debian's packages, when it is missing. Idempotent; silent when all is present.
 #
-#   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev
+#   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev, zlib1g-dev
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-venv python3-pip) ;;

@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TorchBackend
+import WardenCore
+import WordPiece
+
+/// `warden score`: scores a file of messages with the same engine as the server (bulk lane), streaming.
+struct ScoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score a file of messages (plain text, JSON Lines or CSV; gzip recognised) and write one result per record.",
+        discussion: """
+            Results are written in input order as JSON Lines (default) or CSV. A bad record (invalid UTF-8, \
+            malformed JSON or CSV, missing field, empty text, too long) becomes an error record with its line \
+            number, or is left out with --skip-invalid; it never stops the run.
+
+            Exit status: 0 every record was scored; 2 some records were bad or failed to score (see the \
+            summary); 1 the input, output or model could not be used (nothing or only part was written); \
+            130 interrupted by SIGINT/SIGTERM after finishing and writing the records in flight (run again \
+            with --resume); 64 invalid options.
+            """)
+
+    @Argument(help: "Input file, or '-' for standard input (default). Gzip input is detected by its first bytes.")
+    var input: String = "-"
+
+    @Option(name: [.customShort("o"), .long], help: "Output file, or '-' for standard output (default).")
+    var output: String = "-"
+
+    @Option(help: "Input format: text (one message per line), jsonl or csv. Default: from the extension (.jsonl/.ndjson/.json, .csv, anything else is text; .gz ignored); text for standard input.")
+    var format: String?
+
+    @Option(help: "Output format: jsonl or csv. Default: csv for a .csv output file, else jsonl.")
+    var outputFormat: String?
+
+    @Option(help: "JSON Lines member holding the text; the other members are carried to the output.")
+    var textField = "text"
+
+    @Option(help: "CSV column holding the text (the first row is the header); the other columns are carried to the output.")
+    var textColumn = "text"
+
+    @Option(help: "JSON Lines member carried into CSV output as the record's id.")
+    var idField = "id"
+
+    @Flag(help: "Write the text into each output record too.")
+    var includeText = false
+
+    @Flag(help: "Write only flagged records (and error records).")
+    var onlyFlagged = false
+
+    @Option(name: .customLong("threshold"), help: ArgumentHelp("Flag threshold for one label, overriding the model's (repeatable).", valueName: "label=x"))
+    var thresholds: [String] = []
+
+    @Flag(help: "Leave bad input records out of the output instead of writing error records (they still count as failed).")
+    var skipInvalid = false
+
+    @Flag(help: "Continue an interrupted run: keep the complete records already in the output file and skip that many input records.")
+    var resume = false
+
+    @Option(help: "Score at most this many records (after those skipped by --resume).")
+    var maxRecords: Int?
+
+    @Option(help: "Records per engine submission (default: 2 x the maximum batch size).")
+    var groupSize: Int?
+
+    @Option(help: "Most records submitted to the engine and not yet answered (default 1024).")
+    var window = 1024
+
+    @Option(help: "Most records read but not yet written, waiting for an earlier group; bounds memory (default 8 x --window).")
+    var reorderLimit: Int?
+
+    @Option(help: "Longest record in bytes; a longer one becomes an error record (default 1048576).")
+    var maxRecordBytes = 1 << 20
+
+    @Flag(help: "Show progress on standard error even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: [.customShort("q"), .long], help: "No progress and no summary line.")
+    var quiet = false
+
+    @Option(help: "Also write the summary as JSON to this file.")
+    var summaryJson: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default warning).")
+    var logLevel: String?
+
+    @OptionGroup(title: "Model and threads") var model: ModelOptions
+    @OptionGroup(title: "Batching") var batching: BatchingOptions
+
+    func validate() throws {
+        if let format, InputFormat(rawValue: format) == nil {
+            throw ValidationError("--format must be text, jsonl or csv (got '\(format)')")
+        }
+        if let outputFormat, OutputFormat(rawValue: outputFormat) == nil {
+            throw ValidationError("--output-format must be jsonl or csv (got '\(outputFormat)')")
+        }
+        if resume, output == "-" { throw ValidationError("--resume needs an output file (-o FILE)") }
+        if let maxRecords, maxRecords < 0 { throw ValidationError("--max-records must not be negative") }
+        if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be at least 1") }
+        if window < 1 { throw ValidationError("--window must be at least 1") }
+        if let reorderLimit, reorderLimit < 1 { throw ValidationError("--reorder-limit must be at least 1") }
+        if maxRecordBytes < 16 { throw ValidationError("--max-record-bytes must be at least 16") }
+        if progress, quiet { throw ValidationError("--progress and --quiet cannot be used together") }
+        _ = try parsedThresholds()
+    }
+
+    func parsedThresholds() throws -> [String: Float] {
+        var result: [String: Float] = [:]
+        for item in thresholds {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let value = Float(parts[1]), value.isFinite, (0...1).contains(value) else {
+                throw ValidationError("--threshold needs label=x with x between 0 and 1 (got '\(item)')")
+            }
+            result[parts[0]] = value
+        }
+        return result
+    }
+
+    func run() async throws {
+        let level = try resolveLogLevel(logLevel ?? Setting.resolve(nil, env: "WARDEN_LOG_LEVEL") ?? "warning")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "warden.score")
+        logger.logLevel = level
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        let inputFormat = format.flatMap(InputFormat.init(rawValue:)) ?? (input == "-" ? .text : InputFormat.guess(path: input))
+        let outputFormat = outputFormat.flatMap(OutputFormat.init(rawValue:)) ?? (output == "-" ? .jsonl : OutputFormat.guess(path: output))
+        let shownInput = input == "-" ? "(standard input)" : input
+
+        // Input, output and resume point: fail at once, before the model loads.
+        let reader: RecordReader
+        var resumePoint: ResumePoint?
+        do {
+            if resume { resumePoint = try ResumePoint.find(path: output, format: outputFormat) }
+            reader = try RecordReader(source: ScoreByteSource(path: input),
+                                      settings: ReaderSettings(format: inputFormat, textField: textField, textColumn: textColumn,
+                                                               idField: idField, maxRecordBytes: maxRecordBytes))
+            if output != "-" {
+                let probe = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+                guard probe >= 0 else { throw ScoreIOError.posix("write the output", output) }
+                close(probe)
+            }
+        } catch {
+            throw CleanExit.failure("\(error)")
+        }
+
+        // The model.
+        let directory = model.resolvedModelDirectory()
+        let workers = try model.resolvedWorkers()
+        var batchingConfiguration = try batching.configuration(workers: workers)
+        let moderator: Moderator
+        let batcher: Batcher
+        do {
+            let bundle = try ModelBundle.load(directory: directory)
+            let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
+            try TorchRuntime.apply(try model.runtimeSettings())
+            let backends = try await ModelOptions.loadBackends(bundle: bundle, workers: workers)
+            batchingConfiguration.workers = backends.count
+            batcher = try Batcher(backends: backends, configuration: batchingConfiguration, maxSequenceLength: bundle.maxSequenceLength,
+                                  padID: tokenizer.padID, logger: logger)
+            moderator = try Moderator(tokenizer: tokenizer, bundle: bundle, batcher: batcher)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw CleanExit.failure("cannot load the model in \(directory): \(error)")
+        }
+        let overrides = try parsedThresholds()
+        do {
+            _ = try moderator.resolveThresholds(overrides)
+        } catch {
+            throw CleanExit.failure("--threshold: \(error)")
+        }
+        let loaded = clock.now
+
+        let carried: [String] = switch inputFormat {
+        case .text: []
+        case .jsonl: [idField]
+        case .csv: reader.csvHeader.enumerated().filter { $0.offset != reader.csvHeader.firstIndex(of: textColumn) }.map(\.element)
+        }
+        let layout = OutputLayout(format: outputFormat, labels: moderator.labels, carriedColumns: carried, includeText: includeText)
+        let writer: RecordWriter
+        do {
+            writer = try RecordWriter(path: output, layout: layout, appendFrom: resumePoint?.validLength)
+        } catch {
+            throw CleanExit.failure("\(error)")
+        }
+
+        let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
+        var settings = ScoreJobSettings()
+        settings.groupSize = groupSize ?? 2 * batchingConfiguration.maxBatchSize
+        settings.window = max(window, settings.groupSize)
+        settings.reorderLimit = max(reorderLimit ?? 8 * settings.window, settings.window)
+        settings.onlyFlagged = onlyFlagged
+        settings.skipInvalid = skipInvalid
+        settings.maxRecords = maxRecords
+        settings.resumeAfter = resumePoint?.lastRecord ?? 0
+        settings.progress = showProgress
+        let job = ScoreJob(reader: reader, writer: writer, moderator: moderator,
+                           options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings)
+
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: batcher),
+                .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigint, .sigterm],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch let error as ScoreIOError {
+            throw CleanExit.failure("\(error)")
+        } catch {
+            throw CleanExit.failure("scoring stopped: \(error)")
+        }
+
+        // Summary.
+        let tally = job.tally
+        let elapsed = job.scoringTime.seconds
+        let throughput = elapsed > 0 ? Double(tally.records) / elapsed : 0
+        let exitCode: Int32 = job.interrupted ? 130 : job.inputError != nil ? 1 : tally.failed > 0 ? 2 : 0
+        if !quiet {
+            var line = "warden: \(ProgressDisplay.grouped(tally.records)) records\(job.interrupted ? " (interrupted)" : "")"
+            line += " in \(ProgressDisplay.duration(elapsed)) (\(ProgressDisplay.grouped(Int(throughput))) msg/s)"
+            let perLabel = zip(moderator.labels, tally.flaggedPerLabel).map { "\($0) \(ProgressDisplay.grouped($1))" }.joined(separator: ", ")
+            line += ": \(ProgressDisplay.grouped(tally.scored)) scored, \(ProgressDisplay.grouped(tally.flagged)) flagged (\(perLabel))"
+            line += ", \(ProgressDisplay.grouped(tally.failed)) failed"
+            if !tally.failedByCode.isEmpty {
+                line += " (" + tally.failedByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+            }
+            if tally.skippedInvalid > 0 { line += ", \(tally.skippedInvalid) left out" }
+            if tally.resumedAfter > 0 { line += "; resumed after record \(ProgressDisplay.grouped(tally.resumedAfter))" }
+            if output != "-" { line += " -> \(output)" }
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        if job.interrupted {
+            FileHandle.standardError.write(Data("warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in the output. Run the same command with --resume to continue.\n".utf8))
+        }
+        if let error = job.inputError {
+            FileHandle.standardError.write(Data("warden: \(error) (the records before it, up to record \(tally.lastRecord), were written)\n".utf8))
+        }
+        if let summaryJson {
+            let summary: [String: Any] = [
+                "input": input, "output": output,
+                "input_format": inputFormat.rawValue, "output_format": outputFormat.rawValue,
+                "model": directory,
+                "records": tally.records, "scored": tally.scored, "flagged": tally.flagged,
+                "flagged_per_label": Dictionary(uniqueKeysWithValues: zip(moderator.labels, tally.flaggedPerLabel)),
+                "failed": tally.failed, "failed_by_code": tally.failedByCode,
+                "skipped_invalid": tally.skippedInvalid, "written": tally.written,
+                "last_record": tally.lastRecord, "resumed_after": tally.resumedAfter,
+                "elapsed_seconds": elapsed, "model_load_seconds": (loaded - started).seconds,
+                "throughput_per_second": throughput,
+                "interrupted": job.interrupted, "exit_code": Int(exitCode),
+            ]
+            do {
+                let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
+                try data.write(to: URL(fileURLWithPath: summaryJson))
+            } catch {
+                throw CleanExit.failure("cannot write the summary to \(summaryJson): \(error.localizedDescription)")
+            }
+        }
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import WardenCore
+
+/// How a ``ScoreJob`` feeds the engine and what it writes.
+struct ScoreJobSettings: Sendable {
+    /// Records per `Moderator.moderate` call (one queue admission); a few model batches' worth, so the
+    /// bulk batches stay full.
+    var groupSize = 64
+    /// Most records submitted to the engine and not yet answered: keeps the bulk queue full enough for
+    /// full batches without making it deep (a deep queue costs batch planning time).
+    var window = 1024
+    /// Most records read but not yet written (submitted, or answered and waiting for an earlier group to be
+    /// written): the hard bound on memory. A group with a long text can finish after later groups; this
+    /// slack lets the engine go on meanwhile.
+    var reorderLimit = 8192
+    var onlyFlagged = false
+    var skipInvalid = false
+    /// Stop after this many records of this run (nil: the whole input).
+    var maxRecords: Int?
+    /// Skip this many leading records (`--resume`: the output already has them).
+    var resumeAfter = 0
+    var progress = false
+    /// Flush the output at least this often, so that an interrupted run loses little.
+    var flushInterval: Duration = .seconds(1)
+}
+
+/// One scored (or failed) record on its way to the output.
+struct ScoredRecord: Sendable {
+    var record: InputRecord
+    var result: ModerationResult?
+    var error: RecordError?
+}
+
+/// The file-scoring loop as a ServiceLifecycle service: reads records, submits them to the ``Moderator``
+/// on the bulk lane in groups, with at most `window` records in flight, and writes results in input order
+/// as they complete.
+///
+/// Run it in a `ServiceGroup` after the ``Batcher`` with `successTerminationBehavior: .gracefullyShutdownGroup`:
+/// when the input ends it returns and the batcher then drains and stops. On graceful shutdown (SIGINT,
+/// SIGTERM) it stops reading, finishes the records in flight, writes and flushes them, and returns with
+/// ``interrupted`` set.
+///
+/// - Important: the reader, writer and totals are confined to ``run()``; read the totals only after
+///   ``run()`` returned (hence `@unchecked Sendable`).
+final class ScoreJob: Service, @unchecked Sendable {
+    let reader: RecordReader
+    let writer: RecordWriter
+    let moderator: Moderator
+    let options: ModerationOptions
+    let settings: ScoreJobSettings
+
+    private(set) var tally: ScoreTally
+    private(set) var interrupted = false
+    /// A read error that ended the input early (after everything read before it was written).
+    private(set) var inputError: ScoreIOError?
+    /// When scoring started and ended (after the resume skip).
+    private(set) var scoringTime: Duration = .zero
+
+    private let stopRequested = Atomic<Bool>(false)
+    private var progress: ProgressDisplay
+
+    init(reader: RecordReader, writer: RecordWriter, moderator: Moderator, options: ModerationOptions, settings: ScoreJobSettings) {
+        self.reader = reader
+        self.writer = writer
+        self.moderator = moderator
+        self.options = options
+        self.settings = settings
+        tally = ScoreTally(labelCount: moderator.labels.count)
+        progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
+    }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.pump()
+        } onGracefulShutdown: {
+            self.stopRequested.store(true, ordering: .relaxed)
+        }
+    }
+
+    private var shouldStop: Bool { stopRequested.load(ordering: .relaxed) || Task.isCancelled }
+
+    private func pump() async throws {
+        // --resume: skip what the output already has.
+        while tally.resumedAfter < settings.resumeAfter {
+            if shouldStop { interrupted = true; return }
+            do {
+                guard try reader.skip() else { break }
+            } catch {
+                inputError = error as? ScoreIOError ?? ScoreIOError("\(error)")
+                return
+            }
+            tally.resumedAfter += 1
+        }
+        tally.lastRecord = tally.resumedAfter
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastFlush = start
+        defer { scoringTime = clock.now - start }
+        progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
+
+        let moderator = self.moderator
+        let options = self.options
+        let isGzip = reader.source.isGzip
+        var progressBytes: Int64 = 0
+        try await withThrowingTaskGroup(of: (Int, [ScoredRecord]).self) { group in
+            var nextGroup = 0
+            var nextToWrite = 0
+            var inFlight = 0      // submitted, not answered
+            var unwritten = 0     // read, not written
+            var inputEnded = false
+            var readThisRun = 0
+            var finished: [Int: [ScoredRecord]] = [:]
+            while true {
+                // Keep the window full.
+                while !inputEnded, inFlight < settings.window, unwritten < settings.reorderLimit {
+                    if shouldStop {
+                        interrupted = true
+                        inputEnded = true
+                        break
+                    }
+                    var chunk: [InputRecord] = []
+                    chunk.reserveCapacity(settings.groupSize)
+                    while chunk.count < settings.groupSize {
+                        if let max = settings.maxRecords, readThisRun >= max { inputEnded = true; break }
+                        let record: InputRecord?
+                        do {
+                            record = try reader.next()
+                        } catch {
+                            inputError = error as? ScoreIOError ?? ScoreIOError("\(error)")
+                            record = nil
+                        }
+                        guard let record else { inputEnded = true; break }
+                        readThisRun += 1
+                        chunk.append(record)
+                    }
+                    guard !chunk.isEmpty else { break }
+                    let index = nextGroup
+                    nextGroup += 1
+                    inFlight += chunk.count
+                    unwritten += chunk.count
+                    group.addTask {
+                        (index, await Self.score(chunk, moderator: moderator, options: options))
+                    }
+                }
+                guard let (index, scored) = try await group.next() else { break }
+                finished[index] = scored
+                inFlight -= scored.count
+                // Write whatever is now next in input order.
+                while let ready = finished.removeValue(forKey: nextToWrite) {
+                    nextToWrite += 1
+                    unwritten -= ready.count
+                    for item in ready { try write(item) }
+                    if let last = ready.last {
+                        progressBytes = isGzip ? reader.bytesRead : last.record.inputOffset
+                        progress.update(records: tally.records, bytes: progressBytes)
+                    }
+                }
+                if clock.now - lastFlush >= settings.flushInterval {
+                    try writer.flush()
+                    lastFlush = clock.now
+                }
+            }
+        }
+        try writer.flush()
+        progress.update(records: tally.records, bytes: progressBytes, force: true)
+        progress.finish()
+    }
+
+    private func write(_ item: ScoredRecord) throws {
+        tally.records += 1
+        tally.lastRecord = item.record.number
+        if let error = item.error {
+            tally.failedByCode[error.code, default: 0] += 1
+            if settings.skipInvalid, error.code != "scoring_failed" {
+                tally.skippedInvalid += 1
+                return
+            }
+            try writer.write(item.record, result: nil, error: error)
+            tally.written += 1
+            return
+        }
+        guard let result = item.result else { return }
+        tally.scored += 1
+        if result.flagged { tally.flagged += 1 }
+        for (index, flag) in result.flags.enumerated() where flag { tally.flaggedPerLabel[index] += 1 }
+        if settings.onlyFlagged, !result.flagged { return }
+        try writer.write(item.record, result: result, error: nil)
+        tally.written += 1
+    }
+
+    /// Scores the valid records of one group with one `moderate` call (retrying while the queue is
+    /// full); if that call fails, each record is tried alone so one bad text cannot fail its neighbours.
+    static func score(_ chunk: [InputRecord], moderator: Moderator, options: ModerationOptions) async -> [ScoredRecord] {
+        var out = chunk.map { ScoredRecord(record: $0, result: nil, error: $0.error) }
+        let valid = chunk.indices.filter { chunk[$0].error == nil && chunk[$0].text != nil }
+        guard !valid.isEmpty else { return out }
+        do {
+            let results = try await moderate(valid.map { chunk[$0].text! }, moderator: moderator, options: options)
+            for (position, index) in valid.enumerated() { out[index].result = results[position] }
+        } catch {
+            for index in valid {
+                do {
+                    out[index].result = try await moderate([chunk[index].text!], moderator: moderator, options: options)[0]
+                } catch {
+                    out[index].error = RecordError(code: "scoring_failed", message: error.description)
+                }
+            }
+        }
+        return out
+    }
+
+    private static func moderate(_ texts: [String], moderator: Moderator, options: ModerationOptions) async throws(ModerationError) -> [ModerationResult] {
+        while true {
+            do {
+                return try await moderator.moderate(texts, options: options).results
+            } catch where error.code == .overloaded {
+                // The queue is full (long texts need many windows): wait as advised and retry.
+                try? await Task.sleep(for: error.retryAfter ?? .milliseconds(10))
+                if Task.isCancelled { throw error }
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+
+/// Runs the built `warden` executable as a separate process, on real files.
+enum CLI {
+    /// `warden` beside the test bundle (`.build/<config>/warden`), found by walking up a few folders.
+    static let binary: URL = {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = folder.appendingPathComponent("warden")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                return candidate
+            }
+            folder = folder.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
+    }()
+
+    /// The repository's test fixtures.
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    /// The random-weight model bundle used by every test (fast, real TorchScript).
+    static let model = fixtures.appendingPathComponent("tiny-bert").path
+
+    struct Outcome {
+        var status: Int32
+        var stdout: Data
+        var stderr: String
+        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files.
+    static func start(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> (Process, URL, URL) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("WARDEN_") { environment[key] = nil }
+        process.environment = environment
+        let outURL = folder.appendingPathComponent("stdout-\(UUID().uuidString)")
+        let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        if let stdinFile {
+            process.standardInput = FileHandle(forReadingAtPath: stdinFile)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        try process.run()
+        return (process, outURL, errURL)
+    }
+
+    /// Runs `warden args…` to completion.
+    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> Outcome {
+        let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, in: folder)
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    /// `warden score --model <fixture> args…`.
+    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> Outcome {
+        try run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder)
+    }
+}
+
+/// A fresh temporary folder per test.
+struct TempFolder: ~Copyable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        try Data(text.utf8).write(to: url.appendingPathComponent(name))
+        return path(name)
+    }
+
+    @discardableResult
+    func write(_ name: String, bytes: [UInt8]) throws -> String {
+        try Data(bytes).write(to: url.appendingPathComponent(name))
+        return path(name)
+    }
+}
+
+/// One JSON Lines output record, decoded.
+struct OutputRecord {
+    var object: [String: Any]
+    var record: Int { object["record"] as! Int }
+    var line: Int { object["line"] as! Int }
+    var scores: [String: Double]? { object["scores"] as? [String: Double] }
+    var flags: [String: Bool]? { object["flags"] as? [String: Bool] }
+    var flagged: Bool? { object["flagged"] as? Bool }
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    subscript(key: String) -> Any? { object[key] }
+}
+
+func parseJSONLines(_ data: Data) throws -> [OutputRecord] {
+    try String(decoding: data, as: UTF8.self).split(separator: "\n").map { line in
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+        return OutputRecord(object: object)
+    }
+}
+
+func parseJSONLines(file: String) throws -> [OutputRecord] {
+    try parseJSONLines(Data(contentsOf: URL(fileURLWithPath: file)))
+}
+
+/// Deterministic chat-like messages of varied length (some longer than the model's 128 tokens).
+func chatMessages(_ count: Int, seed: UInt64 = 42) -> [String] {
+    let words = ["hey", "team", "the", "patch", "is", "really", "broken", "today", "lol", "you", "played", "like",
+                 "trash", "nobody", "asked", "free", "coins", "click", "here", "gg", "wp", "what", "a", "moron",
+                 "pizza", "tonight", "ranked", "queue", "again", "café", "naïve", "😀", "thanks", "everyone"]
+    var state = seed
+    func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state >> 33
+    }
+    return (0..<count).map { index in
+        let roll = next() % 100
+        let length = roll < 85 ? Int(2 + next() % 20) : roll < 95 ? Int(30 + next() % 60) : Int(120 + next() % 120)
+        return "m\(index) " + (0..<length).map { _ in words[Int(next() % UInt64(words.count))] }.joined(separator: " ")
+    }
+}
+
+/// Scores agree across runs up to float noise (batch composition changes the padding, hence the last bits).
+func expectSameScores(_ a: [OutputRecord], _ b: [OutputRecord], sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.count == b.count, sourceLocation: sourceLocation)
+    for (x, y) in zip(a, b) {
+        #expect(x.record == y.record, sourceLocation: sourceLocation)
+        #expect(x.line == y.line, sourceLocation: sourceLocation)
+        #expect(x.errorCode == y.errorCode, sourceLocation: sourceLocation)
+        guard let sx = x.scores, let sy = y.scores else {
+            #expect((x.scores == nil) == (y.scores == nil), sourceLocation: sourceLocation)
+            continue
+        }
+        for (label, value) in sx {
+            #expect(abs(value - (sy[label] ?? -1)) < 1e-4, "record \(x.record) label \(label)", sourceLocation: sourceLocation)
+        }
+    }
+}
