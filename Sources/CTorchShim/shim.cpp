@@ -247,7 +247,7 @@ void wt_blas_info(char *out, size_t capacity) {
     auto parallel = openblas_symbol<int (*)(void)>("openblas_get_parallel");
     std::string text = "no OpenBLAS";
     if (config != nullptr) {
-        text = std::string("OpenBLAS ") + config();
+        text = config();
         if (parallel != nullptr) {
             const int mode = parallel();
             text += mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)" : " (OpenMP)";
