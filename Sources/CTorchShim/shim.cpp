@@ -30,7 +30,16 @@ void write_message(char *err, size_t capacity, const std::string &message) {
     std::string text = message;
     const auto cut = text.find("\nException raised from");
     if (cut != std::string::npos) text.resize(cut);
-    const size_t n = std::min(capacity - 1, text.size());
+    // TorchScript interpreter errors put the TorchScript traceback first and the actual error last:
+    // keep the first line and the tail, so the cause survives a small buffer.
+    const size_t room = capacity - 1;
+    if (text.size() > room && room > 64) {
+        const auto first = text.substr(0, std::min(text.find('\n'), room / 4));
+        const std::string marker = " [...] ";
+        const size_t tail = room - first.size() - marker.size();
+        text = first + marker + text.substr(text.size() - tail);
+    }
+    const size_t n = std::min(room, text.size());
     std::memcpy(err, text.data(), n);
     err[n] = '\0';
 }

@@ -11,8 +11,10 @@ import DequeModule
 /// 2. Lanes are tried in priority order: interactive first, except that while bulk items wait, after
 ///    `bulkShare - 1` consecutive interactive batches the bulk lane goes first (reserved share).
 /// 3. For a lane, the batch is seeded with its oldest item and filled with the items of closest length
-///    (shorter first on ties, then oldest first), as long as it has fewer than `maxBatchSize` items and
-///    `rows × longest` stays within `maxBatchTokens` (a lone item longer than the budget still runs).
+///    (shorter first on ties, then oldest first), as long as it has fewer than `maxBatchSize` items,
+///    `rows × longest` stays within `maxBatchTokens` (a lone item longer than the budget still runs), and
+///    the batch's padding efficiency stays at or above `minPaddingEfficiency` (an item that would pad it
+///    more waits for a batch nearer its own length).
 ///    Identical token sequences share one row (computed once).
 /// 4. The batch runs if it is full (size reached, or the token budget refused an item), if its seed has
 ///    waited the lane's `maxQueueDelay`, or if the queue is shutting down (draining). Otherwise the owner
@@ -277,8 +279,11 @@ public struct BatchQueue: Sendable {
         var rows: [[Int32]] = []
         var rowOfItem: [Int] = []
         var length = 0
+        var realTokens = 0
         var full = false
     }
+
+    private enum Addition { case added, overBudget, tooMuchPadding }
 
     /// Seeds with the lane's oldest item and fills with the closest lengths.
     private func plan(_ lane: Lane) -> Plan {
@@ -286,21 +291,26 @@ public struct BatchQueue: Sendable {
         let config = configuration
         var plan = Plan()
         var rowIndex: [[Int32]: Int] = [:]
-        func add(_ i: Int) -> Bool {
+        func add(_ i: Int) -> Addition {
             let tokens = items[i].tokens
             if let row = rowIndex[tokens] {
                 plan.chosen.append(i)
                 plan.rowOfItem.append(row)
-                return true
+                return .added
             }
             let length = max(plan.length, tokens.count)
-            if !plan.rows.isEmpty && (plan.rows.count + 1) * length > config.maxBatchTokens { return false }
+            if !plan.rows.isEmpty {
+                let padded = (plan.rows.count + 1) * length
+                if padded > config.maxBatchTokens { return .overBudget }
+                if Double(plan.realTokens + tokens.count) < config.minPaddingEfficiency * Double(padded) { return .tooMuchPadding }
+            }
             rowIndex[tokens] = plan.rows.count
+            plan.realTokens += tokens.count
             plan.rowOfItem.append(plan.rows.count)
             plan.rows.append(tokens)
             plan.chosen.append(i)
             plan.length = length
-            return true
+            return .added
         }
         let seed = items[items.startIndex]
         _ = add(0)
@@ -323,7 +333,8 @@ public struct BatchQueue: Sendable {
                 guard let bucket = buckets[length] else { continue }
                 for i in bucket {
                     if plan.chosen.count == config.maxBatchSize { plan.full = true; break walk }
-                    if !add(i) { plan.full = true }   // the token budget refused it; a shorter one may still fit
+                    // The token budget refused it: the batch is full, though a shorter item may still fit.
+                    if add(i) == .overBudget { plan.full = true }
                 }
             }
             distance += 1

@@ -33,6 +33,11 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// Most padded tokens in one batch: `rows × longest row` never exceeds it, except that one item longer
     /// than the budget still runs alone. Default 4096 (= 32 × 128). Must be ≥ the model's maximum length.
     public var maxBatchTokens: Int = 4096
+    /// Least padding efficiency (real tokens / padded tokens) a batch may fall to when an item joins it:
+    /// an item that would pad the batch below this waits for a batch of its own length instead. On a CPU
+    /// the cost of a batch is its padded tokens, so padding is compute thrown away. Default 0.9; 0 turns
+    /// the floor off.
+    public var minPaddingEfficiency: Double = 0.9
     /// The interactive lane: 2 ms batching delay, 2 s default deadline.
     public var interactive = LaneSettings(maxQueueDelay: .milliseconds(2), defaultDeadline: .seconds(2))
     /// The bulk lane: 10 ms batching delay, 60 s default deadline.
@@ -83,6 +88,7 @@ public struct BatchingConfiguration: Sendable, Hashable {
         try check(maxBatchSize > 0, "maxBatchSize", "must be positive, got \(maxBatchSize)")
         try check(maxBatchTokens >= maxSequenceLength, "maxBatchTokens",
                   "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxBatchTokens)")
+        try check((0...1).contains(minPaddingEfficiency), "minPaddingEfficiency", "must be between 0 and 1, got \(minPaddingEfficiency)")
         for lane in Lane.allCases {
             let s = settings(for: lane)
             try check(s.maxQueueDelay >= .zero, "\(lane).maxQueueDelay", "must not be negative")

@@ -15,8 +15,11 @@ import Testing
         return tokens
     }
 
+    /// A queue with the padding floor off (the tests of the other bounds mix lengths on purpose) unless
+    /// `edit` sets it.
     func queue(_ edit: (inout BatchingConfiguration) -> Void = { _ in }) -> BatchQueue {
         var configuration = BatchingConfiguration()
+        configuration.minPaddingEfficiency = 0
         edit(&configuration)
         return BatchQueue(configuration: configuration)
     }
@@ -183,6 +186,24 @@ import Testing
         var q = queue()
         guard case .rejected(let error) = enqueue(&q, group: 0, lengths: [8], at: t0, deadline: .zero) else { Issue.record("admitted"); return }
         #expect(error.code == .deadlineExceeded)
+    }
+
+    @Test func paddingFloorKeepsDissimilarLengthsApart() {
+        var q = queue { $0.minPaddingEfficiency = 0.9 }
+        enqueue(&q, group: 0, lengths: [100], at: t0)              // the seed: oldest
+        enqueue(&q, group: 1, lengths: [95, 92, 10, 12, 90], at: t0)
+        let long = batch(q.next(now: ms(2)))!
+        #expect(long.rows.map(\.count).sorted() == [90, 92, 95, 100])
+        #expect(long.paddingEfficiency >= 0.9)
+        let short = batch(q.next(now: ms(4)))!
+        #expect(short.rows.map(\.count).sorted() == [10, 12])
+        #expect(short.paddingEfficiency >= 0.9)
+        #expect(q.statistics.paddingEfficiency >= 0.9)
+        // With the floor off the same items form one batch padded to 100.
+        var loose = queue()
+        enqueue(&loose, group: 0, lengths: [100], at: t0)
+        enqueue(&loose, group: 1, lengths: [95, 92, 10, 12, 90], at: t0)
+        #expect(batch(loose.next(now: ms(2)))!.rows.count == 6)
     }
 
     @Test func paddingIsAccounted() {
