@@ -60,14 +60,18 @@ wt_status guarded(wt_status failure, char *err, size_t capacity, Body &&body) {
 
 // torch's OpenMP intra-op setting is per thread: a thread Warden creates starts with the OpenMP default
 // (all cores), not with what at::set_num_threads chose on the main thread. Each thread adopts the
-// process-wide value once, before its first forward.
+// process-wide value once, before its first forward, through omp_set_num_threads alone: calling
+// at::set_num_threads again from a worker would also resize torch's shared internal thread pool while
+// another worker may be running a forward on it (seen as rare "Broken promise" failures with 2 workers).
 std::atomic<int> configured_threads{0};
 thread_local int adopted_threads = 0;
 
 void adopt_thread_settings() {
+    static const auto omp_set_num_threads_fn =
+        reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
     const int wanted = configured_threads.load(std::memory_order_relaxed);
     if (wanted > 0 && adopted_threads != wanted) {
-        at::set_num_threads(wanted);
+        if (omp_set_num_threads_fn != nullptr) omp_set_num_threads_fn(wanted);
         adopted_threads = wanted;
     }
 }

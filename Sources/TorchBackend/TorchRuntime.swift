@@ -15,9 +15,14 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     /// Keep freed heap memory in the process between batches (see `wt_retain_allocator_memory`).
     public var retainAllocatorMemory: Bool = true
 
-    /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread, two
-    /// OpenBLAS threads, graph optimisation off.
-    public static let `default` = TorchRuntimeSettings(intraOpThreads: 1, interOpThreads: 1, blasThreads: 2, graphOptimization: false)
+    /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread per worker
+    /// (two torch threads collapsed under load: OpenMP spin-waits against the server's own threads), one
+    /// OpenBLAS thread, graph optimisation off (no measurable gain). With the bf16 default model the
+    /// matrix products do not go through OpenBLAS, so one worker uses one core: `defaultWorkers` is 2.
+    public static let `default` = TorchRuntimeSettings(intraOpThreads: 1, interOpThreads: 1, blasThreads: 1, graphOptimization: false)
+
+    /// Backend workers (model copies, each on its own thread) that `warden` starts by default.
+    public static let defaultWorkers = 2
 
     public init(intraOpThreads: Int, interOpThreads: Int = 1, blasThreads: Int, graphOptimization: Bool = false) {
         self.intraOpThreads = intraOpThreads

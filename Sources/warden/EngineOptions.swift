@@ -9,13 +9,13 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default models/minilm-moderation).")
     var modelDirectory: String?
 
-    @Option(help: "Backend workers: model copies running batches in parallel (env WARDEN_WORKERS; default 1).")
+    @Option(help: "Backend workers: model copies running batches in parallel (env WARDEN_WORKERS; default 2).")
     var workers: Int?
 
     @Option(help: "torch intra-op threads per forward (env WARDEN_TORCH_THREADS; default 1).")
     var torchThreads: Int?
 
-    @Option(help: "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default 2, or 1 with several workers).")
+    @Option(help: "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default 1 per worker with several workers, 2 with one).")
     var blasThreads: Int?
 
     @Flag(help: "Enable TorchScript graph-executor optimisation (env WARDEN_GRAPH_OPTIMIZATION; default off).")
@@ -26,7 +26,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func resolvedWorkers() throws -> Int {
-        let workers = try Setting.resolve(workers, env: "WARDEN_WORKERS", default: 1)
+        let workers = try Setting.resolve(workers, env: "WARDEN_WORKERS", default: TorchRuntimeSettings.defaultWorkers)
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
         return workers
     }
@@ -34,7 +34,7 @@ struct ModelOptions: ParsableArguments {
     func runtimeSettings() throws -> TorchRuntimeSettings {
         let workers = try resolvedWorkers()
         let torch = try Setting.resolve(torchThreads, env: "WARDEN_TORCH_THREADS", default: TorchRuntimeSettings.default.intraOpThreads)
-        let blas = try Setting.resolve(blasThreads, env: "WARDEN_BLAS_THREADS", default: workers > 1 ? 1 : TorchRuntimeSettings.default.blasThreads)
+        let blas = try Setting.resolve(blasThreads, env: "WARDEN_BLAS_THREADS", default: workers > 1 ? 1 : 2)
         guard torch >= 1, blas >= 1 else { throw ValidationError("thread counts must be at least 1") }
         return TorchRuntimeSettings(intraOpThreads: torch, interOpThreads: 1, blasThreads: blas,
                                     graphOptimization: try Setting.resolveFlag(graphOptimization, env: "WARDEN_GRAPH_OPTIMIZATION"))
@@ -57,6 +57,9 @@ struct BatchingOptions: ParsableArguments {
 
     @Option(help: "Most padded tokens (items x longest) in one model call (env WARDEN_MAX_BATCH_TOKENS; default 4096).")
     var maxBatchTokens: Int?
+
+    @Option(help: "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default 0.9).")
+    var minPaddingEfficiency: Double?
 
     @Option(help: "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default 2).")
     var maxQueueDelayMs: Double?
@@ -89,6 +92,7 @@ struct BatchingOptions: ParsableArguments {
         var config = BatchingConfiguration()
         config.maxBatchSize = try Setting.resolve(maxBatchSize, env: "WARDEN_MAX_BATCH_SIZE", default: config.maxBatchSize)
         config.maxBatchTokens = try Setting.resolve(maxBatchTokens, env: "WARDEN_MAX_BATCH_TOKENS", default: config.maxBatchTokens)
+        config.minPaddingEfficiency = try Setting.resolve(minPaddingEfficiency, env: "WARDEN_MIN_PADDING_EFFICIENCY", default: config.minPaddingEfficiency)
         config.interactive.maxQueueDelay = .microseconds(Int(1000 * (try Setting.resolve(maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", default: config.interactive.maxQueueDelay.milliseconds))))
         config.bulk.maxQueueDelay = .microseconds(Int(1000 * (try Setting.resolve(bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS", default: config.bulk.maxQueueDelay.milliseconds))))
         config.interactive.defaultDeadline = .milliseconds(try Setting.resolve(interactiveDeadlineMs, env: "WARDEN_INTERACTIVE_DEADLINE_MS", default: Int(config.interactive.defaultDeadline.milliseconds)))

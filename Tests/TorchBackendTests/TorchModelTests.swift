@@ -112,3 +112,29 @@ struct TorchBackendTests {
         #expect(!TorchRuntime.blasDescription.isEmpty)
     }
 }
+
+@Suite("Several TorchBackends (workers) at once")
+struct TorchWorkersTests {
+    @Test("two backends over one file, scoring concurrently from many tasks, match sequential answers")
+    func twoWorkersMatchSequential() async throws {
+        let golden = try Fixtures.golden()
+        let workers = [try await TorchBackend.load(path: Fixtures.tinyModel), try await TorchBackend.load(path: Fixtures.tinyModel)]
+        let batches = golden.cases.map {
+            TokenBatch(count: $0.batch, length: $0.length, inputIDs: $0.input_ids, attentionMask: $0.attention_mask)
+        }
+        var sequential: [[Float]] = []
+        for batch in batches { sequential.append(try await workers[0].score(batch)) }
+        let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for round in 0..<300 {
+                let index = round % batches.count
+                let worker = workers[round % 2]
+                group.addTask { (index, try await worker.score(batches[index])) }
+            }
+            var collected: [(Int, [Float])] = []
+            for try await result in group { collected.append(result) }
+            return collected
+        }
+        #expect(results.count == 300)
+        for (index, output) in results { #expect(output == sequential[index]) }
+    }
+}
