@@ -134,6 +134,16 @@ var package = Package(
 if includeBenchmarks {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.27.0", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "WardenBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                "WardenCore", "TorchBackend", "WordPiece",
+            ],
+            path: "Benchmarks/WardenBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]))
 }
 package.targets += [
     .testTarget(name: "WardenCLITests", dependencies: ["warden"], swiftSettings: swiftSettings),

@@ -10,7 +10,7 @@ packages=(libtorch-dev libopenblas-dev zlib1g-dev)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-venv python3-pip) ;;
-    --bench) packages+=(wrk) ;;
+    --bench) packages+=(wrk python3-matplotlib) ;;
     *) echo "setup.sh: unknown option $arg (use --python, --bench)" >&2; exit 2 ;;
   esac
 done

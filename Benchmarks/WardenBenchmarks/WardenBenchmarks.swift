@@ -1,0 +1,119 @@
+// Warden's package-benchmark suite. Run: WARDEN_BENCHMARKS=1 swift package benchmark
+// (thresholds: Benchmarks/thresholds/, see docs/PERFORMANCE.md).
+import Benchmark
+import Foundation
+import TorchBackend
+import WardenCore
+import WordPiece
+
+/// Repository root, from this file's location (Benchmarks/WardenBenchmarks/WardenBenchmarks.swift).
+private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// The default bundle, tokenizer and chat corpus, loaded once (lazily, outside every measurement).
+private let bundle: ModelBundle = try! ModelBundle.load(directory: repositoryRoot + "/models/minilm-moderation")
+private let tokenizer: WordPieceTokenizer = try! WordPieceTokenizer(directory: bundle.tokenizerDirectory)
+private let corpus: [String] = {
+    let text = (try? String(contentsOfFile: repositoryRoot + "/Benchmarks/corpus/chat.txt", encoding: .utf8)) ?? "hello there"
+    return text.split(whereSeparator: \.isNewline).map(String.init)
+}()
+private let model: TorchModel = {
+    try! TorchRuntime.apply(.default)
+    return try! TorchModel(path: bundle.modelPath)
+}()
+
+/// A backend that costs nothing: returns zeros at once (measures the queue and façade alone).
+private struct ZeroBackend: InferenceBackend {
+    let labelCount = 3
+    func score(_ batch: TokenBatch) async throws -> [Float] { [Float](repeating: 0, count: batch.count * labelCount) }
+}
+
+/// Token ids of exactly `length` positions ([CLS] … [SEP]) drawn from corpus text.
+private func inputs(batch: Int, length: Int) -> (ids: [Int64], mask: [Int64]) {
+    var ids: [Int64] = []
+    ids.reserveCapacity(batch * length)
+    var pieces = corpus.prefix(400).flatMap { tokenizer.wordPieceIDs($0) }
+    if pieces.isEmpty { pieces = [Int32(tokenizer.unkID)] }
+    var cursor = 0
+    for _ in 0..<batch {
+        ids.append(Int64(tokenizer.clsID))
+        for _ in 0..<(length - 2) { ids.append(Int64(pieces[cursor % pieces.count])); cursor += 1 }
+        ids.append(Int64(tokenizer.sepID))
+    }
+    return (ids, [Int64](repeating: 1, count: batch * length))
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 1,
+        maxDuration: .seconds(1),
+        maxIterations: 50)
+
+    // Tokenizer: 1,000 corpus messages per iteration (throughput is in thousands of messages/s).
+    Benchmark("tokenizer encode chat message", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let texts = corpus
+        for i in benchmark.scaledIterations {
+            blackHole(tokenizer.encode(texts[i % texts.count], maxLength: 128))
+        }
+    }
+
+    // Model forward: batch 1…128 × length 16…128, bf16 default model, default threads.
+    for batch in [1, 2, 4, 8, 16, 32, 64, 128] {
+        for length in [16, 32, 64, 128] {
+            Benchmark("forward b\(batch) L\(length)",
+                      configuration: .init(metrics: [.wallClock, .throughput], maxDuration: .milliseconds(600), maxIterations: 20)) { benchmark in
+                let (ids, mask) = inputs(batch: batch, length: length)
+                _ = model  // load before measuring
+                benchmark.startMeasurement()
+                blackHole(try model.forward(inputIDs: ids, attentionMask: mask, batch: batch, length: length))
+                benchmark.stopMeasurement()
+            }
+        }
+    }
+
+    // Engine overhead: 1,000 single-item requests from 64 concurrent callers through a real Batcher with a
+    // zero-cost backend (requests/s the queue itself sustains; throughput is in thousands of requests/s).
+    Benchmark("engine overhead zero backend 64 callers", configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)) { benchmark in
+        var configuration = BatchingConfiguration()
+        configuration.interactive.maxQueueDelay = .zero
+        configuration.cacheCapacity = 0
+        let batcher = try Batcher(backend: ZeroBackend(), configuration: configuration, maxSequenceLength: 128)
+        let service = Task { try await batcher.run() }
+        let sequences: [[Int32]] = corpus.prefix(256).map { tokenizer.encode($0, maxLength: 128).ids }
+        let total = benchmark.scaledIterations.count
+        benchmark.startMeasurement()
+        await withTaskGroup(of: Void.self) { group in
+            for caller in 0..<64 {
+                group.addTask {
+                    var i = caller
+                    while i < total {
+                        _ = try? await batcher.score([sequences[i % sequences.count]], lane: .interactive)
+                        i += 64
+                    }
+                }
+            }
+        }
+        benchmark.stopMeasurement()
+        service.cancel()
+        _ = try? await service.value
+    }
+
+    // Mallocs per request on the hot path: one Moderator.moderate call (normalise, tokenize, queue, merge)
+    // with a zero-cost backend and the cache off.
+    Benchmark("mallocs per moderate request", configuration: .init(metrics: [.mallocCountTotal, .wallClock], maxIterations: 200)) { benchmark in
+        var configuration = BatchingConfiguration()
+        configuration.interactive.maxQueueDelay = .zero
+        configuration.cacheCapacity = 0
+        let batcher = try Batcher(backend: ZeroBackend(), configuration: configuration, maxSequenceLength: 128)
+        let moderator = try Moderator(tokenizer: tokenizer, bundle: bundle, batcher: batcher)
+        let service = Task { try await batcher.run() }
+        let text = corpus[7 % corpus.count]
+        _ = try await moderator.moderate([text])  // first call outside the measurement
+        benchmark.startMeasurement()
+        blackHole(try await moderator.moderate([text]))
+        benchmark.stopMeasurement()
+        service.cancel()
+        _ = try? await service.value
+    }
+}
