@@ -269,6 +269,11 @@ void wt_blas_info(char *out, size_t capacity) {
     write_message(out, capacity, text);
 }
 
+void wt_set_onednn_cache_capacity(int32_t capacity) {
+    auto set = reinterpret_cast<int (*)(int)>(dlsym(RTLD_DEFAULT, "dnnl_set_primitive_cache_capacity"));
+    if (set != nullptr && capacity >= 0) set(capacity);
+}
+
 void wt_retain_allocator_memory(void) {
 #if defined(__GLIBC__)
     mallopt(M_TRIM_THRESHOLD, 256 << 20);

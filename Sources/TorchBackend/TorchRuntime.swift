@@ -14,6 +14,9 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     public var graphOptimization: Bool
     /// Keep freed heap memory in the process between batches (see `wt_retain_allocator_memory`).
     public var retainAllocatorMemory: Bool = true
+    /// oneDNN primitive cache capacity: room for every batch shape (batch size × length) Warden makes,
+    /// so primitives are reused and never evicted while another worker creates them.
+    public var oneDNNCacheCapacity: Int = 16_384
 
     /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread per worker
     /// (two torch threads collapsed under load: OpenMP spin-waits against the server's own threads), one
@@ -49,6 +52,7 @@ public enum TorchRuntime {
         }
         wt_set_graph_optimization(settings.graphOptimization ? 1 : 0)
         if settings.retainAllocatorMemory { wt_retain_allocator_memory() }
+        wt_set_onednn_cache_capacity(Int32(settings.oneDNNCacheCapacity))
     }
 
     /// torch's intra-op thread count as seen from the calling thread.

@@ -68,6 +68,12 @@ int32_t wt_get_blas_threads(void);
 /// Writes a one-line description of the BLAS build (OpenBLAS's config string, parallel mode) into `out`.
 void wt_blas_info(char *out, size_t capacity);
 
+/// Sets oneDNN's primitive cache capacity (oneDNN runs the bf16 matrix products). Each distinct batch
+/// shape creates primitives; oneDNN 2.6's default of 1,024 is exceeded by Warden's many batch shapes, and
+/// evictions racing with a second worker's creation of the same primitive fail with "Broken promise".
+/// No-op when oneDNN is absent.
+void wt_set_onednn_cache_capacity(int32_t capacity);
+
 /// Keeps freed heap memory in the process instead of returning it to the kernel after every batch (glibc
 /// mallopt: high trim threshold and top pad, large mmap threshold). Without it, each forward's activation
 /// buffers are unmapped and faulted in again, which cost 40% of throughput in `warden score`. Linux only;
