@@ -49,8 +49,8 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "Warm-up seconds per cell (discarded).")
     var warmup: Double = 2
 
-    @Option(help: "Repeat the whole grid this many times, interleaved; figures are pooled over rounds.")
-    var rounds: Int = 1
+    @Option(help: "Repeat the whole grid this many times, interleaved; figures are pooled over rounds, so one lucky cell on a noisy machine does not win the recommendation.")
+    var rounds: Int = 2
 
     @Option(help: "Messages, one per line (default Benchmarks/corpus/chat.txt, made by scripts/make_chat_corpus.py).")
     var corpus: String?
