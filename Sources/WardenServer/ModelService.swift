@@ -57,11 +57,3 @@ struct ModelService: Service {
         }
     }
 }
-
-extension Duration {
-    /// Whole and fractional milliseconds, for logs and headers.
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}

@@ -111,13 +111,6 @@ struct BatchingOptions: ParsableArguments {
     }
 }
 
-extension Duration {
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}
-
 /// Log level from `--log-level` / `WARDEN_LOG_LEVEL`.
 func resolveLogLevel(_ flag: String?) throws -> Logger.Level {
     let raw = Setting.resolve(flag, env: "WARDEN_LOG_LEVEL") ?? "info"
