@@ -73,7 +73,7 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Lane, deadline and thresholds from the request's Warden extras, checked.
+    /// Lane, deadline and thresholds from the request's Warden extras (lane and deadline checked here).
     private func options(for request: WardenAPI.ModerationRequest, count: Int) throws -> ModerationOptions {
         let lane: Lane
         switch request.lane {
@@ -87,14 +87,9 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
             guard (1...600_000).contains(milliseconds) else { throw APIError.invalidField("deadline_ms", "must be between 1 and 600000 milliseconds.") }
             deadline = .milliseconds(milliseconds)
         }
-        let thresholds = request.thresholds ?? [:]
-        for (label, value) in thresholds {
-            guard bundle.labels.contains(label) else {
-                throw APIError.invalidField("thresholds", "names unknown label \"\(label)\"; the labels are \(bundle.labels.joined(separator: ", ")).")
-            }
-            guard value.isFinite, (0...1).contains(value) else { throw APIError.invalidField("thresholds", "value for \"\(label)\" must be between 0 and 1.") }
-        }
-        return ModerationOptions(lane: lane, deadline: deadline, thresholds: thresholds)
+        // Threshold labels and values are checked by the Moderator (one rule for server and CLI);
+        // its `invalidThreshold` error maps to 422 `invalid_thresholds`.
+        return ModerationOptions(lane: lane, deadline: deadline, thresholds: request.thresholds ?? [:])
     }
 
     func notReadyError() -> APIError {
