@@ -46,6 +46,7 @@ sys.path.insert(0, HERE)
 from bert_encoder import LABELS, ModerationModel, load_bert  # noqa: E402
 from moderation_data import SOURCES, WEAK, load_all  # noqa: E402
 from warden_text import normalize_platform_v1  # noqa: E402
+from golden_fp32 import add_fp32_reference  # noqa: E402
 
 THRESHOLD_RULE = ("per label, on the validation split (human-annotated rows only): the threshold maximising F1 "
                   "subject to precision >= 0.9; if that leaves recall < 0.5, maximise F1 subject to precision "
@@ -386,6 +387,7 @@ def write_golden(path, default_file, test_ex, max_len, seed, n_per_source):
         model_file="models/minilm-moderation/model.pt", labels=LABELS, max_sequence_length=max_len,
         text_normalization="platform-v1", torch_version=torch.__version__, tolerance=1e-4,
         count=len(items), items=items)
+    add_fp32_reference(doc, default_file)  # CPU-independent fp32 probabilities of the same weights
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=1)
     return dict(count=len(items), truncated=sum(i["truncated"] for i in items),

@@ -124,20 +124,38 @@ wt_status run_forward(const wt_model *model, const int64_t *ids, const int64_t *
     return WT_OK;
 }
 
+// Converts every floating-point parameter and buffer to float32 in place. Module::to(dtype) would also
+// convert integer buffers (a BERT's position ids), which breaks the embedding look-ups.
+void convert_to_float32(torch::jit::Module &module) {
+    torch::NoGradGuard no_grad;
+    for (const auto &parameter : module.parameters(/*recurse=*/true)) {
+        if (parameter.is_floating_point()) parameter.set_data(parameter.to(torch::kFloat32));
+    }
+    for (const auto &buffer : module.buffers(/*recurse=*/true)) {
+        if (buffer.is_floating_point()) buffer.set_data(buffer.to(torch::kFloat32));
+    }
+}
+
 }  // namespace
 
 extern "C" {
 
-wt_status wt_model_load(const char *path, wt_model **out_model, char *err, size_t err_capacity) {
+wt_status wt_model_load(const char *path, wt_precision precision, wt_model **out_model, char *err,
+                        size_t err_capacity) {
     if (path == nullptr || out_model == nullptr) {
         write_message(err, err_capacity, "path and out_model must not be NULL");
         return WT_ERR_INVALID_ARGUMENT;
     }
     *out_model = nullptr;
+    if (precision != WT_PRECISION_AS_STORED && precision != WT_PRECISION_FLOAT32) {
+        write_message(err, err_capacity, "unknown precision " + std::to_string(static_cast<int>(precision)));
+        return WT_ERR_INVALID_ARGUMENT;
+    }
     torch::jit::Module module;
     wt_status status = guarded(WT_ERR_LOAD, err, err_capacity, [&] {
         module = torch::jit::load(path, torch::kCPU);
         module.eval();
+        if (precision == WT_PRECISION_FLOAT32) convert_to_float32(module);
         return WT_OK;
     });
     if (status != WT_OK) return status;

@@ -15,12 +15,14 @@ public final class TorchBackend: InferenceBackend {
 
     /// Loads `path` on the backend's own thread.
     ///
-    /// - Parameter expectedLabels: when given, a model with another output width is refused.
-    public static func load(path: String, expectedLabels: Int? = nil) async throws -> TorchBackend {
+    /// - Parameters:
+    ///   - expectedLabels: when given, a model with another output width is refused.
+    ///   - precision: the precision to compute in (``TorchPrecision/asStored`` unless comparing).
+    public static func load(path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored) async throws -> TorchBackend {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
-            let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in try TorchModel(path: path) }
+            let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in try TorchModel(path: path, precision: precision) }
             if let expectedLabels, model.outputWidth != expectedLabels {
                 throw TorchError(status: WT_ERR_OUTPUT,
                                  message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",

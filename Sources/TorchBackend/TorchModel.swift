@@ -1,5 +1,22 @@
 import CTorchShim
 
+/// The precision a TorchScript model computes in once loaded.
+public enum TorchPrecision: String, Sendable, CaseIterable {
+    /// As the file stores it (the default model: a bf16 encoder with an fp32 head).
+    case asStored = "as-stored"
+    /// Every floating-point parameter and buffer converted to fp32 at load: the fp32 computation of the
+    /// stored weights. Its results agree on every x86-64 CPU to float rounding (about 1e-6), whereas bf16
+    /// results move in the last digits between CPUs whose bf16 kernels accumulate in different orders.
+    case float32 = "fp32"
+
+    var shimValue: wt_precision {
+        switch self {
+        case .asStored: WT_PRECISION_AS_STORED
+        case .float32: WT_PRECISION_FLOAT32
+        }
+    }
+}
+
 /// The one Swift owner of a loaded TorchScript model handle (freed in `deinit`).
 ///
 /// `forward` blocks the calling thread for the whole model run: call it only from threads Warden owns
@@ -14,14 +31,18 @@ public final class TorchModel: @unchecked Sendable {
     public let path: String
     /// Width of the model's output rows (number of labels).
     public let outputWidth: Int
+    /// The precision the model computes in.
+    public let precision: TorchPrecision
 
-    /// Loads a TorchScript file and checks its forward signature and output shape with a probe input.
-    public init(path: String) throws(TorchError) {
+    /// Loads a TorchScript file, converts it to `precision`, and checks its forward signature and output
+    /// shape with a probe input.
+    public init(path: String, precision: TorchPrecision = .asStored) throws(TorchError) {
         var model: OpaquePointer?
-        try checked(path: path) { wt_model_load(path, &model, $0, $1) }
+        try checked(path: path) { wt_model_load(path, precision.shimValue, &model, $0, $1) }
         guard let model else { throw TorchError(status: WT_ERR_LOAD, message: "no handle returned", path: path) }
         self.handle = model
         self.path = path
+        self.precision = precision
         self.outputWidth = Int(wt_model_output_width(model))
     }
 

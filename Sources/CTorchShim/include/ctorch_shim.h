@@ -32,12 +32,22 @@ typedef enum wt_status {
     WT_ERR_UNSUPPORTED = 6,       // a setting this build cannot apply (e.g. no OpenBLAS thread control)
 } wt_status;
 
+/// The precision a model computes in after loading.
+typedef enum wt_precision {
+    WT_PRECISION_AS_STORED = 0,  // as the file stores it (the default model: bf16 encoder, fp32 head)
+    WT_PRECISION_FLOAT32 = 1,    // every floating-point parameter and buffer converted to float32 at load
+} wt_precision;
+
 /// Opaque model handle. Owned by the caller of wt_model_load; release with wt_model_free.
 typedef struct wt_model wt_model;
 
-/// Loads a TorchScript file, switches it to eval mode, checks that `forward` takes exactly
-/// (input_ids, attention_mask), and runs a probe forward on a [1, 2] input to learn the output width.
-wt_status wt_model_load(const char *path, wt_model **out_model, char *err, size_t err_capacity);
+/// Loads a TorchScript file, switches it to eval mode, converts it to `precision`, checks that `forward`
+/// takes exactly (input_ids, attention_mask), and runs a probe forward on a [1, 2] input to learn the
+/// output width. WT_PRECISION_FLOAT32 turns a reduced-precision model into the fp32 computation of the same
+/// (stored) weights, whose results agree on every CPU to float rounding; bf16 results differ slightly
+/// between CPUs (AVX-512 BF16 vs AMX kernels accumulate in different orders).
+wt_status wt_model_load(const char *path, wt_precision precision, wt_model **out_model, char *err,
+                        size_t err_capacity);
 
 /// Number of output labels (the width of forward's [B, labels] result).
 int64_t wt_model_output_width(const wt_model *model);
