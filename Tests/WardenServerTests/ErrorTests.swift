@@ -41,34 +41,57 @@ struct ErrorTests {
 
     @Test("a request whose deadline passes while queued is answered 504")
     func deadline() async throws {
-        try await withWarden(delay: .milliseconds(300), configure: { $0.batching.maxBatchSize = 1; $0.batching.cacheCapacity = 0 }) { (base: String) async throws in
+        let hold = ModelHold()
+        try await withWarden(hold: hold, configure: { $0.batching.maxBatchSize = 1; $0.batching.cacheCapacity = 0 }) { (base: String) async throws in
             let url = base + "/v1/moderate"
-            async let slow = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
-            try await Task.sleep(for: .milliseconds(50))
-            let late = try await HTTP.post(url, json: #"{"input": "cannot wait long", "deadline_ms": 100}"#)
-            #expect(late.status == 504)
-            #expect(late.errorCode == "deadline_exceeded")
-            #expect(try await slow.status == 200)
+            hold.close()
+            async let busy = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
+            await hold.waitUntilHolding()
+            // The model is busy: this request queues behind it with a 100 ms deadline, which passes long
+            // before the model is released (1.5 s is a wide margin for the request to be admitted).
+            async let late = HTTP.post(url, json: #"{"input": "cannot wait long", "deadline_ms": 100}"#)
+            try await Task.sleep(for: .milliseconds(1500))
+            hold.open()
+            let expired = try await late
+            #expect(expired.status == 504)
+            #expect(expired.errorCode == "deadline_exceeded")
+            #expect(try await busy.status == 200)
         }
     }
 
     @Test("beyond the admission bound, requests are refused at once with 429 and Retry-After")
     func overload() async throws {
-        try await withWarden(delay: .milliseconds(200), configure: {
+        let hold = ModelHold()
+        try await withWarden(hold: hold, configure: {
             $0.batching.maxBatchSize = 1
             $0.batching.maxQueuedItems = 2
             $0.batching.cacheCapacity = 0
         }) { (base: String) async throws in
             let url = base + "/v1/moderate"
-            let replies = try await withThrowingTaskGroup(of: HTTP.Reply.self) { group in
-                for index in 0..<12 { group.addTask { try await HTTP.post(url, json: #"{"input": "message \#(index)"}"#) } }
+            hold.close()
+            async let busy = HTTP.post(url, json: #"{"input": "occupies the model"}"#)
+            await hold.waitUntilHolding()
+            // With the model busy, the queue admits 2 of these 11 and refuses the other 9 at once.
+            let replies = try await withThrowingTaskGroup(of: HTTP.Reply?.self) { group in
+                for index in 0..<11 { group.addTask { try await HTTP.post(url, json: #"{"input": "message \#(index)"}"#) } }
+                // Should admission ever admit more than 2, release the model anyway so the test fails, not hangs.
+                group.addTask { try await Task.sleep(for: .seconds(30)); hold.open(); return nil }
                 var all: [HTTP.Reply] = []
-                for try await reply in group { all.append(reply) }
+                while all.count < 9, let reply = try await group.next() {
+                    if let reply { all.append(reply) }
+                }
+                hold.open()
+                while all.count < 11, let reply = try await group.next() {
+                    if let reply { all.append(reply) }
+                }
+                group.cancelAll()  // the watchdog
                 return all
             }
+            #expect(try await busy.status == 200)
+            #expect(replies.count == 11)
             let refused = replies.filter { $0.status == 429 }
-            #expect(!refused.isEmpty)
-            #expect(replies.allSatisfy { $0.status == 200 || $0.status == 429 })
+            #expect(refused.count == 9)
+            #expect(replies.filter { $0.status == 200 }.count == 2)
             for reply in refused {
                 #expect(reply.errorCode == "overloaded")
                 #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TorchBackend
 import WardenCore
@@ -17,14 +18,64 @@ enum Paths {
     static let defaultModel = repository.appendingPathComponent("models/minilm-moderation").path
 }
 
-/// A real backend slowed down by a fixed delay per call, so queueing, deadlines and overload can be
-/// provoked on demand. The scores still come from the real TorchScript model.
-struct DelayedBackend: InferenceBackend {
+/// Holds the model busy on the test's word, so queueing, deadlines and overload are provoked without racing
+/// the clock: while the hold is closed, every batch that reaches the backend waits; `open()` lets them run.
+/// It starts open, so loading and warm-up pass through.
+final class ModelHold: Sendable {
+    private struct State {
+        var closed = false
+        var held: [CheckedContinuation<Void, Never>] = []
+        var watchers: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    /// From now on, batches wait at the backend until `open()`.
+    func close() { state.withLock { $0.closed = true } }
+
+    /// Releases every waiting batch and lets later ones through.
+    func open() {
+        let (held, watchers) = state.withLock { state in
+            state.closed = false
+            defer { state.held = []; state.watchers = [] }
+            return (state.held, state.watchers)
+        }
+        for continuation in held + watchers { continuation.resume() }
+    }
+
+    /// Returns once a batch is waiting at the backend (the model is busy), or at once when the hold is open.
+    func waitUntilHolding() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                guard state.closed, state.held.isEmpty else { return true }
+                state.watchers.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Called by the backend before each batch.
+    fileprivate func pass() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (proceed, watchers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                guard state.closed else { return (true, []) }
+                state.held.append(continuation)
+                defer { state.watchers = [] }
+                return (false, state.watchers)
+            }
+            for watcher in watchers { watcher.resume() }
+            if proceed { continuation.resume() }
+        }
+    }
+}
+
+/// A real backend that waits at a ``ModelHold`` before each batch.
+struct HeldBackend: InferenceBackend {
     let inner: any InferenceBackend
-    let delay: Duration
+    let hold: ModelHold
     var labelCount: Int { inner.labelCount }
     func score(_ batch: TokenBatch) async throws -> [Float] {
-        try await Task.sleep(for: delay)
+        await hold.pass()
         return try await inner.score(batch)
     }
 }
@@ -42,7 +93,7 @@ final class Gate: Sendable {
 /// it down gracefully (as SIGTERM would).
 func withWarden(
     model: String = Paths.tinyBert,
-    delay: Duration? = nil,
+    hold: ModelHold? = nil,
     gate: Gate? = nil,
     waitUntilReady: Bool = true,
     configure: (inout ServerConfiguration) -> Void = { _ in },
@@ -58,7 +109,7 @@ func withWarden(
     let app = try buildApplication(configuration: configuration, makeBackends: { bundle in
         if let gate { await gate.wait() }
         let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count)
-        if let delay { return [DelayedBackend(inner: backend, delay: delay)] }
+        if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
     }, events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
