@@ -3,7 +3,7 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup build release test test-tsan run bench clean
+.PHONY: setup build release test test-tsan run bench bench-check bench-record clean
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,16 @@ run: release
 
 bench: setup
 	WARDEN_BENCHMARKS=1 $(SWIFT) package benchmark
+
+## Benchmark thresholds are per CPU kind (scripts/cpu_key.sh): timings from one CPU say nothing about another.
+bench-check: setup
+	@dir=Benchmarks/thresholds/$$(scripts/cpu_key.sh); \
+	if [ ! -d "$$dir" ]; then echo "no benchmark thresholds recorded for this CPU ($$dir); record them with 'make bench-record'" >&2; exit 1; fi; \
+	WARDEN_BENCHMARKS=1 $(SWIFT) package benchmark thresholds check --path "$$dir"
+
+bench-record: setup
+	@dir=Benchmarks/thresholds/$$(scripts/cpu_key.sh); mkdir -p "$$dir"; \
+	WARDEN_BENCHMARKS=1 $(SWIFT) package --allow-writing-to-package-directory benchmark thresholds update --path "$$dir"
 
 clean:
 	rm -rf .build .build-*

@@ -1,5 +1,5 @@
 // Warden's package-benchmark suite. Run: WARDEN_BENCHMARKS=1 swift package benchmark
-// (thresholds: Benchmarks/thresholds/, see docs/PERFORMANCE.md).
+// (thresholds per CPU kind: Benchmarks/thresholds/<cpu key>/, `make bench-check`; see docs/PERFORMANCE.md).
 import Benchmark
 import Foundation
 import TorchBackend
