@@ -22,6 +22,7 @@ var package = Package(
         .library(name: "WardenAPI", targets: ["WardenAPI"]),
         .library(name: "WardenServer", targets: ["WardenServer"]),
         .library(name: "WardenClient", targets: ["WardenClient"]),
+        .library(name: "WardenTune", targets: ["WardenTune"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
@@ -73,6 +74,16 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Measures the engine over batching settings for `warden tune` (no model runtime of its own).
+        .target(
+            name: "WardenTune",
+            dependencies: [
+                "WardenCore", "WordPiece",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // zlib, for gzip input to `warden score` (Debian's zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Wire types shared by the server and the client; depends on nothing.
@@ -115,7 +126,7 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "CZlib",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenTune", "CZlib",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,6 +150,8 @@ if includeBenchmarks {
             name: "WardenBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 "WardenCore", "TorchBackend", "WordPiece",
             ],
             path: "Benchmarks/WardenBenchmarks",
@@ -168,7 +181,7 @@ package.targets += [
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
-    .testTarget(name: "WordPieceTests", dependencies: ["WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "WordPieceTests", dependencies: ["WordPiece", "WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenCoreTests",
         dependencies: [

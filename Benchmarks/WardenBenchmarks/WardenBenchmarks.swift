@@ -2,6 +2,8 @@
 // (thresholds per CPU kind: Benchmarks/thresholds/<cpu key>/, `make bench-check`; see docs/PERFORMANCE.md).
 import Benchmark
 import Foundation
+import Logging
+import ServiceLifecycle
 import TorchBackend
 import WardenCore
 import WordPiece
@@ -10,17 +12,42 @@ import WordPiece
 private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
-/// The default bundle, tokenizer and chat corpus, loaded once (lazily, outside every measurement).
-private let bundle: ModelBundle = try! ModelBundle.load(directory: repositoryRoot + "/models/minilm-moderation")
-private let tokenizer: WordPieceTokenizer = try! WordPieceTokenizer(directory: bundle.tokenizerDirectory)
+/// The default bundle and its tokenizer, loaded once (lazily, outside every measurement); a failure is
+/// reported by each benchmark that needs them.
+private let defaultModel = Result { () throws -> (ModelBundle, WordPieceTokenizer) in
+    let bundle = try ModelBundle.load(directory: repositoryRoot + "/models/minilm-moderation")
+    return (bundle, try WordPieceTokenizer(directory: bundle.tokenizerDirectory))
+}
+private var bundle: ModelBundle { get throws { try defaultModel.get().0 } }
+private var tokenizer: WordPieceTokenizer { get throws { try defaultModel.get().1 } }
 private let corpus: [String] = {
     let text = (try? String(contentsOfFile: repositoryRoot + "/Benchmarks/corpus/chat.txt", encoding: .utf8)) ?? "hello there"
     return text.split(whereSeparator: \.isNewline).map(String.init)
 }()
-private let model: TorchModel = {
-    try! TorchRuntime.apply(.default)
-    return try! TorchModel(path: bundle.modelPath)
-}()
+/// The TorchScript model itself, with the default threads, for the forward grid.
+private let model = Result { () throws -> TorchModel in
+    try TorchRuntime.apply(.default)
+    return try TorchModel(path: try bundle.modelPath)
+}
+
+/// Runs `body` with the moderator of a ``ModerationEngine`` over a zero-cost backend (no batching delay,
+/// no cache), assembled and shut down as every Warden mode does it.
+private func withZeroCostEngine(_ body: (Moderator) async throws -> Void) async throws {
+    var configuration = EngineConfiguration()
+    configuration.workers = 1
+    configuration.warmUpTexts = []
+    configuration.batching.interactive.maxQueueDelay = .zero
+    configuration.moderator.cacheCapacity = 0
+    let engine = try ModerationEngine(bundle: try bundle, tokenizer: try tokenizer, configuration: configuration,
+                                      backends: BackendLoader.existing([ZeroBackend()]))
+    let services = ServiceGroup(configuration: .init(services: [engine], logger: Logger(label: "warden.benchmarks")))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await services.run() }
+        try await body(try await engine.ready())
+        await services.triggerGracefulShutdown()
+        try await group.waitForAll()
+    }
+}
 
 /// A backend that costs nothing: returns zeros at once (measures the queue and façade alone).
 private struct ZeroBackend: InferenceBackend {
@@ -29,7 +56,8 @@ private struct ZeroBackend: InferenceBackend {
 }
 
 /// Token ids of exactly `length` positions ([CLS] … [SEP]) drawn from corpus text.
-private func inputs(batch: Int, length: Int) -> (ids: [Int64], mask: [Int64]) {
+private func inputs(batch: Int, length: Int) throws -> (ids: [Int64], mask: [Int64]) {
+    let tokenizer = try tokenizer
     var ids: [Int64] = []
     ids.reserveCapacity(batch * length)
     var pieces = corpus.prefix(400).flatMap { tokenizer.wordPieceIDs($0) }
@@ -53,6 +81,7 @@ let benchmarks: @Sendable () -> Void = {
     // Tokenizer: 1,000 corpus messages per iteration (throughput is in thousands of messages/s).
     Benchmark("tokenizer encode chat message", configuration: .init(scalingFactor: .kilo)) { benchmark in
         let texts = corpus
+        let tokenizer = try tokenizer
         for i in benchmark.scaledIterations {
             blackHole(tokenizer.encode(texts[i % texts.count], maxLength: 128))
         }
@@ -63,8 +92,8 @@ let benchmarks: @Sendable () -> Void = {
         for length in [16, 32, 64, 128] {
             Benchmark("forward b\(batch) L\(length)",
                       configuration: .init(metrics: [.wallClock, .throughput], maxDuration: .milliseconds(600), maxIterations: 20)) { benchmark in
-                let (ids, mask) = inputs(batch: batch, length: length)
-                _ = model  // load before measuring
+                let (ids, mask) = try inputs(batch: batch, length: length)
+                let model = try model.get()  // loaded before measuring
                 benchmark.startMeasurement()
                 blackHole(try model.forward(inputIDs: ids, attentionMask: mask, batch: batch, length: length))
                 benchmark.stopMeasurement()
@@ -75,45 +104,36 @@ let benchmarks: @Sendable () -> Void = {
     // Engine overhead: 1,000 single-item requests from 64 concurrent callers through a real Batcher with a
     // zero-cost backend (requests/s the queue itself sustains; throughput is in thousands of requests/s).
     Benchmark("engine overhead zero backend 64 callers", configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)) { benchmark in
-        var configuration = BatchingConfiguration()
-        configuration.interactive.maxQueueDelay = .zero
-        configuration.cacheCapacity = 0
-        let batcher = try Batcher(backend: ZeroBackend(), configuration: configuration, maxSequenceLength: 128)
-        let service = Task { try await batcher.run() }
+        let tokenizer = try tokenizer
         let sequences: [[Int32]] = corpus.prefix(256).map { tokenizer.encode($0, maxLength: 128).ids }
         let total = benchmark.scaledIterations.count
-        benchmark.startMeasurement()
-        await withTaskGroup(of: Void.self) { group in
-            for caller in 0..<64 {
-                group.addTask {
-                    var i = caller
-                    while i < total {
-                        _ = try? await batcher.score([sequences[i % sequences.count]], lane: .interactive)
-                        i += 64
+        try await withZeroCostEngine { moderator in
+            let batcher = moderator.batcher
+            benchmark.startMeasurement()
+            await withTaskGroup(of: Void.self) { group in
+                for caller in 0..<64 {
+                    group.addTask {
+                        var i = caller
+                        while i < total {
+                            _ = try? await batcher.score([sequences[i % sequences.count]], lane: .interactive)
+                            i += 64
+                        }
                     }
                 }
             }
+            benchmark.stopMeasurement()
         }
-        benchmark.stopMeasurement()
-        service.cancel()
-        _ = try? await service.value
     }
 
     // Mallocs per request on the hot path: one Moderator.moderate call (normalise, tokenize, queue, merge)
     // with a zero-cost backend and the cache off.
     Benchmark("mallocs per moderate request", configuration: .init(metrics: [.mallocCountTotal, .wallClock], maxIterations: 200)) { benchmark in
-        var configuration = BatchingConfiguration()
-        configuration.interactive.maxQueueDelay = .zero
-        configuration.cacheCapacity = 0
-        let batcher = try Batcher(backend: ZeroBackend(), configuration: configuration, maxSequenceLength: 128)
-        let moderator = try Moderator(tokenizer: tokenizer, bundle: bundle, batcher: batcher)
-        let service = Task { try await batcher.run() }
         let text = corpus[7 % corpus.count]
-        _ = try await moderator.moderate([text])  // first call outside the measurement
-        benchmark.startMeasurement()
-        blackHole(try await moderator.moderate([text]))
-        benchmark.stopMeasurement()
-        service.cancel()
-        _ = try? await service.value
+        try await withZeroCostEngine { moderator in
+            _ = try await moderator.moderate([text])  // first call outside the measurement
+            benchmark.startMeasurement()
+            blackHole(try await moderator.moderate([text]))
+            benchmark.stopMeasurement()
+        }
     }
 }

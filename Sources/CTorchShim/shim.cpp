@@ -274,17 +274,21 @@ int32_t wt_get_blas_threads(void) {
 }
 
 void wt_blas_info(char *out, size_t capacity) {
-    auto config = openblas_symbol<char *(*)(void)>("openblas_get_config");
-    auto parallel = openblas_symbol<int (*)(void)>("openblas_get_parallel");
-    std::string text = "no OpenBLAS";
-    if (config != nullptr) {
-        text = config();
-        if (parallel != nullptr) {
-            const int mode = parallel();
-            text += mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)" : " (OpenMP)";
+    try {
+        auto config = openblas_symbol<char *(*)(void)>("openblas_get_config");
+        auto parallel = openblas_symbol<int (*)(void)>("openblas_get_parallel");
+        std::string text = "no OpenBLAS";
+        if (config != nullptr) {
+            text = config();
+            if (parallel != nullptr) {
+                const int mode = parallel();
+                text += mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)" : " (OpenMP)";
+            }
         }
+        write_message(out, capacity, text);
+    } catch (...) {
+        if (out != nullptr && capacity > 0) out[0] = '\0';
     }
-    write_message(out, capacity, text);
 }
 
 void wt_set_onednn_cache_capacity(int32_t capacity) {
@@ -300,6 +304,12 @@ void wt_retain_allocator_memory(void) {
 #endif
 }
 
-void wt_set_graph_optimization(int32_t enabled) { torch::jit::setGraphExecutorOptimize(enabled != 0); }
+void wt_set_graph_optimization(int32_t enabled) {
+    try {
+        torch::jit::setGraphExecutorOptimize(enabled != 0);
+    } catch (...) {
+        // Only a flag is set; nothing to report.
+    }
+}
 
 }  // extern "C"

@@ -18,14 +18,15 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     /// so primitives are reused and never evicted while another worker creates them.
     public var oneDNNCacheCapacity: Int = 16_384
 
-    /// Measured on the 2-core reference machine (see docs/PERFORMANCE.md): one torch thread per worker
-    /// (two torch threads collapsed under load: OpenMP spin-waits against the server's own threads), one
-    /// OpenBLAS thread, graph optimisation off (no measurable gain). With the bf16 default model the
-    /// matrix products do not go through OpenBLAS, so one worker uses one core: `defaultWorkers` is 2.
+    /// Measured on a 2-core machine (see docs/PERFORMANCE.md): one torch thread per worker (two torch
+    /// threads collapsed under load: OpenMP spin-waits against the server's own threads), one OpenBLAS
+    /// thread, graph optimisation off (no measurable gain). With the bf16 default model the matrix products
+    /// do not go through OpenBLAS, so one worker uses one core (hence 2 workers by default, in
+    /// `EngineConfiguration`).
     public static let `default` = TorchRuntimeSettings(intraOpThreads: 1, interOpThreads: 1, blasThreads: 1, graphOptimization: false)
 
-    /// Backend workers (model copies, each on its own thread) that `warden` starts by default.
-    public static let defaultWorkers = 2
+    /// OpenBLAS threads when none are asked for: 1 per worker with several workers, 2 with one.
+    public static func defaultBLASThreads(workers: Int) -> Int { workers > 1 ? 1 : 2 }
 
     public init(intraOpThreads: Int, interOpThreads: Int = 1, blasThreads: Int, graphOptimization: Bool = false) {
         self.intraOpThreads = intraOpThreads

@@ -123,6 +123,8 @@ public struct BatchQueue: Sendable {
     }
 
     public let configuration: BatchingConfiguration
+    /// Workers taking batches from this queue (for retry hints).
+    public let workers: Int
     public private(set) var statistics = Statistics()
     /// Items waiting, both lanes.
     public private(set) var queuedItems = 0
@@ -141,8 +143,11 @@ public struct BatchQueue: Sendable {
     /// Smoothed throughput in padded tokens per second of one worker, for retry hints.
     private var tokensPerSecond: Double?
 
-    public init(configuration: BatchingConfiguration) {
+    /// A queue for `workers` workers.
+    /// - Precondition: `configuration` is valid (``BatchingConfiguration/validate(maxSequenceLength:)``).
+    public init(configuration: BatchingConfiguration, workers: Int = 1) {
         self.configuration = configuration
+        self.workers = max(workers, 1)
     }
 
     /// Items waiting in `lane`.
@@ -231,7 +236,7 @@ public struct BatchQueue: Sendable {
 
     /// Records how long a batch took on a worker, to estimate the retry hint of refused requests.
     public mutating func recordCompletion(of batch: Batch, duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.seconds
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
         tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * rate } ?? rate
@@ -241,7 +246,7 @@ public struct BatchQueue: Sendable {
     /// (1 s before any batch has completed).
     public func retryHint() -> Duration {
         guard let rate = tokensPerSecond, rate > 0 else { return .seconds(1) }
-        let seconds = Double(queuedTokens) / (rate * Double(configuration.workers))
+        let seconds = Double(queuedTokens) / (rate * Double(workers))
         return .milliseconds(Int64((min(max(seconds, 0.1), 60) * 1000).rounded(.up)))
     }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// The batching engine's owner: a ServiceLifecycle `Service` that holds the ``BatchQueue`` behind a lock,
 /// feeds batches to the backend(s) and resumes each waiting caller with its own result.
 ///
-/// `configuration.workers` worker loops (one per backend) run inside ``run()``; each takes the next batch
+/// One worker loop per backend runs inside ``run()``; each takes the next batch
 /// when its backend is free, so while one batch runs the next one forms in the queue.
 ///
 /// - Important: ``run()`` must be running (e.g. in a `ServiceGroup`) for submitted work to be scored.
@@ -37,34 +37,39 @@ public final class Batcher: Service, Sendable {
     private let state: Mutex<State>
     private let groupIDs = Atomic<UInt64>(0)
 
-    /// A batcher whose `configuration.workers` workers share one backend.
+    /// A batcher whose `workers` workers share one backend.
     ///
     /// - Important: with more than one worker the backend must accept concurrent `score` calls.
     /// - Throws: when the configuration does not validate for `maxSequenceLength`.
-    public convenience init(backend: any InferenceBackend, configuration: BatchingConfiguration, maxSequenceLength: Int,
-                            padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(BatchingConfigurationError) {
-        try self.init(backends: Array(repeating: backend, count: max(configuration.workers, 1)), configuration: configuration,
+    public convenience init(backend: any InferenceBackend, workers: Int = 1, configuration: BatchingConfiguration,
+                            maxSequenceLength: Int, padID: Int32 = 0,
+                            logger: Logger = Logger(label: "warden.batcher")) throws(ConfigurationError) {
+        try self.init(backends: Array(repeating: backend, count: max(workers, 1)), configuration: configuration,
                       maxSequenceLength: maxSequenceLength, padID: padID, logger: logger)
     }
 
-    /// A batcher with one worker per backend (`configuration.workers` is set to `backends.count`).
+    /// A batcher with one worker per backend.
     ///
     /// - Parameters:
     ///   - padID: the tokenizer's `[PAD]` id, written into padding positions.
+    /// - Throws: when the configuration does not validate for `maxSequenceLength`.
     /// - Precondition: `backends` is not empty and all report the same `labelCount`.
-    public init(backends: [any InferenceBackend], configuration: BatchingConfiguration, maxSequenceLength: Int,
-                padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(BatchingConfigurationError) {
+    public convenience init(backends: [any InferenceBackend], configuration: BatchingConfiguration, maxSequenceLength: Int,
+                            padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(ConfigurationError) {
+        try configuration.validate(maxSequenceLength: maxSequenceLength)
+        self.init(validated: configuration, backends: backends, padID: padID, logger: logger)
+    }
+
+    /// A batcher over a configuration its owner (``ModerationEngine``) has already validated.
+    init(validated configuration: BatchingConfiguration, backends: [any InferenceBackend], padID: Int32, logger: Logger) {
         precondition(!backends.isEmpty, "a batcher needs at least one backend")
         precondition(backends.allSatisfy { $0.labelCount == backends[0].labelCount }, "backends disagree on labelCount")
-        var configuration = configuration
-        configuration.workers = backends.count
-        try configuration.validate(maxSequenceLength: maxSequenceLength)
         self.configuration = configuration
         self.backends = backends
         self.labelCount = backends[0].labelCount
         self.padID = padID
         self.logger = logger
-        self.state = Mutex(State(queue: BatchQueue(configuration: configuration)))
+        self.state = Mutex(State(queue: BatchQueue(configuration: configuration, workers: backends.count)))
     }
 
     /// Running totals of the queue (batches, padding, duplicates, expired, …).

@@ -1,14 +1,3 @@
-/// How long texts (longer than the model's maximum sequence length) are scored.
-public enum LongTextPolicy: Sendable, Hashable {
-    /// Keep the first `maxSequenceLength - 2` word pieces and report `truncated`.
-    case truncate
-    /// Score overlapping windows of `maxSequenceLength` tokens (`[CLS]` + up to `maxSequenceLength - 2`
-    /// word pieces + `[SEP]`), consecutive windows sharing `overlap` word pieces, and take the per-label
-    /// maximum, so a slur at the end of a long message is not missed. The last window is aligned with the
-    /// end of the text.
-    case windows(overlap: Int)
-}
-
 /// Settings of one ``Lane``.
 public struct LaneSettings: Sendable, Hashable {
     /// The longest time the oldest waiting item of this lane waits for a batch to fill before the batch is
@@ -24,9 +13,10 @@ public struct LaneSettings: Sendable, Hashable {
     }
 }
 
-/// Tuning of the batching engine (``BatchQueue``, ``Batcher``, ``Moderator``). Every field has a default
-/// suited to a small BERT-style model (128 tokens) on a 2-core CPU machine. Call
-/// ``validate(maxSequenceLength:)`` at start-up.
+/// Tuning of the batching queue and its owner (``BatchQueue``, ``Batcher``): batch size, token budget,
+/// padding floor, lanes and admission. Every field has a default suited to a small BERT-style model
+/// (128 tokens) on a 2-core CPU machine; the help texts of `warden` quote these defaults. How texts become
+/// model inputs (long texts, cache) is ``ModeratorConfiguration``; both travel in ``EngineConfiguration``.
 public struct BatchingConfiguration: Sendable, Hashable {
     /// Most items (model inputs, i.e. rows) in one batch. Default 32.
     public var maxBatchSize: Int = 32
@@ -51,22 +41,6 @@ public struct BatchingConfiguration: Sendable, Hashable {
     public var maxQueuedItems: Int = 8192
     /// Admission bound: most tokens (sum of item lengths) waiting in the queue. Default 524_288.
     public var maxQueuedTokens: Int = 524_288
-    /// How texts longer than the model's maximum are scored. Default `.windows(overlap: 32)` (a quarter of
-    /// a 128-token window).
-    public var longTextPolicy: LongTextPolicy = .windows(overlap: 32)
-    /// Most windows scored for one text. A text needing more gets this many windows spread evenly from
-    /// its start to its end (first and last word pieces always covered) and is reported `truncated`.
-    /// Default 16 (about 1,500 word pieces at 128 tokens).
-    public var maxWindowsPerText: Int = 16
-    /// Capacity of the LRU cache of recent results, keyed by the normalised text. 0 turns it off.
-    /// Default 10,000.
-    public var cacheCapacity: Int = 10_000
-    /// Texts longer than this many UTF-8 bytes (after normalisation) are not cached, which bounds the
-    /// cache's memory to about `cacheCapacity × cacheMaxTextBytes`. Default 2048.
-    public var cacheMaxTextBytes: Int = 2048
-    /// Number of concurrent backend workers, each taking the next batch when it is free. Default 1.
-    public var workers: Int = 1
-
     /// The defaults described on each property.
     public init() {}
 
@@ -80,10 +54,8 @@ public struct BatchingConfiguration: Sendable, Hashable {
 
     /// Checks that every value is usable with a model of `maxSequenceLength` tokens and that no item can
     /// get stuck in the queue (every single item fits the per-batch and admission budgets).
-    public func validate(maxSequenceLength: Int) throws(BatchingConfigurationError) {
-        func check(_ ok: Bool, _ field: String, _ problem: @autoclosure () -> String) throws(BatchingConfigurationError) {
-            if !ok { throw BatchingConfigurationError(field: field, problem: problem()) }
-        }
+    public func validate(maxSequenceLength: Int) throws(ConfigurationError) {
+        let check = ConfigurationError.check
         try check(maxSequenceLength >= 2, "maxSequenceLength", "must be at least 2 ([CLS] and [SEP]), got \(maxSequenceLength)")
         try check(maxBatchSize > 0, "maxBatchSize", "must be positive, got \(maxBatchSize)")
         try check(maxBatchTokens >= maxSequenceLength, "maxBatchTokens",
@@ -98,24 +70,5 @@ public struct BatchingConfiguration: Sendable, Hashable {
         try check(maxQueuedItems > 0, "maxQueuedItems", "must be positive, got \(maxQueuedItems)")
         try check(maxQueuedTokens >= maxSequenceLength, "maxQueuedTokens",
                   "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxQueuedTokens)")
-        if case .windows(let overlap) = longTextPolicy {
-            try check(overlap >= 0 && overlap < maxSequenceLength - 2, "longTextPolicy.overlap",
-                      "must be between 0 and \(maxSequenceLength - 3) for a model of \(maxSequenceLength) tokens, got \(overlap)")
-        }
-        try check(maxSequenceLength > 2 || longTextPolicy == .truncate, "longTextPolicy",
-                  "windows need room for at least one word piece")
-        try check(maxWindowsPerText > 0, "maxWindowsPerText", "must be positive, got \(maxWindowsPerText)")
-        try check(cacheCapacity >= 0, "cacheCapacity", "must not be negative (0 turns the cache off)")
-        try check(cacheMaxTextBytes >= 0, "cacheMaxTextBytes", "must not be negative")
-        try check(workers > 0, "workers", "must be positive, got \(workers)")
     }
-}
-
-/// A ``BatchingConfiguration`` value that cannot work, naming the field.
-public struct BatchingConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    /// The configuration field at fault.
-    public let field: String
-    /// What is wrong, in words a user can act on.
-    public let problem: String
-    public var description: String { "invalid batching configuration: \(field) \(problem)" }
 }

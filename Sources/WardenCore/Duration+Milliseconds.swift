@@ -4,4 +4,17 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
+
+    /// Whole and fractional seconds.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// A duration of `milliseconds` (fractions kept to the microsecond), or nil when it is not a finite,
+    /// non-negative number that fits (what a flag or an environment variable may hold).
+    public static func milliseconds(exactly milliseconds: Double) -> Duration? {
+        guard milliseconds.isFinite, milliseconds >= 0, milliseconds < 1e12 else { return nil }
+        return .microseconds(Int64((milliseconds * 1000).rounded()))
+    }
 }

@@ -1,7 +1,8 @@
 import Metrics
 
-/// The batching engine's swift-metrics instruments, created once (handlers come from whatever factory
-/// the application bootstrapped; library code never bootstraps one).
+/// The batching engine's swift-metrics instruments, created once. Their handlers come from whatever factory
+/// the process bootstrapped: `WardenCore` never bootstraps one; `WardenServer`'s `WardenMetrics` does, for the
+/// Prometheus `/metrics` endpoint (without one, as in `warden score`, the instruments record nothing).
 ///
 /// | name | kind | meaning |
 /// |---|---|---|

@@ -20,7 +20,8 @@ public struct ModelBundle: Sendable, Equatable {
     public let maxSequenceLength: Int
     /// Absolute path of the tokenizer folder (`vocab.txt`, `tokenizer_config.json`).
     public let tokenizerDirectory: String
-    /// Whether the tokenizer must lower-case / strip accents (checked against the tokenizer's own settings).
+    /// Whether the tokenizer must lower-case / strip accents (``check(tokenizer:)`` compares them with the
+    /// tokenizer's own `tokenizer_config.json`).
     public let lowercase: Bool
     public let stripAccents: Bool
     /// Normalisation applied to every text before tokenization, as in training.
@@ -90,6 +91,22 @@ public struct ModelBundle: Sendable, Equatable {
             thresholds: thresholds, maxSequenceLength: maxLength, tokenizerDirectory: tokenizerURL.path,
             lowercase: lowercase, stripAccents: stripAccents, textNormalization: normalization,
             precision: precision, description: description)
+    }
+}
+
+extension ModelBundle {
+    /// The manifest's path.
+    public var manifestPath: String { URL(fileURLWithPath: directory).appendingPathComponent("manifest.json").path }
+
+    /// Checks that `tokenizer` prepares text as the manifest says the model was trained (lower-casing and
+    /// accent stripping); a mismatch would silently feed the model other tokens than in training.
+    public func check(tokenizer: WordPieceTokenizer) throws(ModelBundleError) {
+        for (field, wanted, actual) in [("tokenizer.lowercase", lowercase, tokenizer.configuration.lowercase),
+                                        ("tokenizer.strip_accents", stripAccents, tokenizer.configuration.stripAccents)]
+        where wanted != actual {
+            throw ModelBundleError(path: manifestPath, field: field,
+                                   problem: "is \(wanted) but the tokenizer in \(tokenizerDirectory) is configured with \(actual)")
+        }
     }
 }
 

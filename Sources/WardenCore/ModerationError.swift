@@ -20,6 +20,10 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
         public static let shuttingDown = Code("shutting_down")
         /// A per-request threshold names an unknown label or is not a number in 0...1. HTTP 422.
         public static let invalidThreshold = Code("invalid_threshold")
+        /// A text has nothing to score once normalised and tokenized (empty, only whitespace, control or
+        /// private-use characters, an entity such as `&nbsp;`); ``ModerationError/textIndex`` says which.
+        /// HTTP 400.
+        public static let emptyText = Code("empty_text")
         /// The model backend failed or returned a malformed result. HTTP 500.
         public static let backendFailure = Code("backend_failure")
     }
@@ -32,6 +36,7 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
         case shuttingDown
         case unknownLabel(String, known: [String])
         case thresholdOutOfRange(String, Float)
+        case emptyText(index: Int)
         case backendFailure(String)
     }
 
@@ -48,8 +53,15 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
         case .cancelled: .cancelled
         case .shuttingDown: .shuttingDown
         case .unknownLabel, .thresholdOutOfRange: .invalidThreshold
+        case .emptyText: .emptyText
         case .backendFailure: .backendFailure
         }
+    }
+
+    /// For ``Code/emptyText``: the index of the text, in the order the texts were given.
+    public var textIndex: Int? {
+        if case .emptyText(let index) = kind { return index }
+        return nil
     }
 
     /// For ``Code/overloaded``: an estimate of when the queue will have room again.
@@ -78,13 +90,15 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
             "threshold given for unknown label \"\(label)\"; the model's labels are \(known.joined(separator: ", "))"
         case .thresholdOutOfRange(let label, let value):
             "threshold \(value) for label \"\(label)\" must be a number between 0 and 1"
+        case .emptyText(let index):
+            "text \(index) has nothing to score: it is empty or holds only whitespace, control, format or private-use characters once normalised"
         case .backendFailure(let message):
             "the model backend failed: \(message)"
         }
     }
 
     private static func format(_ duration: Duration) -> String {
-        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        let ms = duration.milliseconds
         return ms >= 1000 ? "\((ms / 100).rounded() / 10) s" : "\(Int(ms.rounded())) ms"
     }
 
@@ -97,5 +111,6 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
     static var shuttingDown: Self { .init(.shuttingDown) }
     static func unknownLabel(_ label: String, known: [String]) -> Self { .init(.unknownLabel(label, known: known)) }
     static func thresholdOutOfRange(_ label: String, _ value: Float) -> Self { .init(.thresholdOutOfRange(label, value)) }
+    static func emptyText(index: Int) -> Self { .init(.emptyText(index: index)) }
     static func backendFailure(_ message: String) -> Self { .init(.backendFailure(message)) }
 }

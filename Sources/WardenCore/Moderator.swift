@@ -7,8 +7,9 @@ import WordPiece
 /// (no lock held), applies the long-text policy, submits the model inputs of the whole request to the
 /// ``Batcher`` as one unit, and merges windows with the per-label maximum.
 ///
-/// Empty texts (after normalisation) are scored as `[CLS] [SEP]`; deciding what input is invalid is the
-/// caller's job (the HTTP layer).
+/// A text with nothing to score once normalised and tokenized is refused with
+/// ``ModerationError/Code/emptyText``: this is the one place that rule lives (the server and the CLI only
+/// map the error).
 public final class Moderator: Sendable {
     /// Output labels, in the model's order.
     public let labels: [String]
@@ -16,7 +17,7 @@ public final class Moderator: Sendable {
     public let thresholds: [Float]
     public let maxSequenceLength: Int
     public let textNormalization: TextNormalization
-    public let configuration: BatchingConfiguration
+    public let configuration: ModeratorConfiguration
     public let batcher: Batcher
 
     private let tokenizer: WordPieceTokenizer
@@ -32,29 +33,31 @@ public final class Moderator: Sendable {
 
     /// A moderator for the model described by `bundle`.
     ///
-    /// - Parameter configuration: long-text policy and cache settings; default `batcher.configuration`.
     /// - Throws: when the configuration does not validate for the bundle's maximum length, or the bundle's
     ///   label count differs from the backend's.
     public convenience init(tokenizer: WordPieceTokenizer, bundle: ModelBundle, batcher: Batcher,
-                            configuration: BatchingConfiguration? = nil) throws(BatchingConfigurationError) {
+                            configuration: ModeratorConfiguration = ModeratorConfiguration()) throws(ConfigurationError) {
         try self.init(tokenizer: tokenizer, labels: bundle.labels, thresholds: bundle.thresholds,
                       maxSequenceLength: bundle.maxSequenceLength, textNormalization: bundle.textNormalization,
                       batcher: batcher, configuration: configuration)
     }
 
     /// A moderator from the model's facts given one by one (tests, custom deployments).
-    public init(tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float], maxSequenceLength: Int,
-                textNormalization: TextNormalization, batcher: Batcher,
-                configuration: BatchingConfiguration? = nil) throws(BatchingConfigurationError) {
-        let configuration = configuration ?? batcher.configuration
+    public convenience init(tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float], maxSequenceLength: Int,
+                            textNormalization: TextNormalization, batcher: Batcher,
+                            configuration: ModeratorConfiguration = ModeratorConfiguration()) throws(ConfigurationError) {
         try configuration.validate(maxSequenceLength: maxSequenceLength)
-        guard labels.count == batcher.labelCount else {
-            throw BatchingConfigurationError(field: "labels",
-                                             problem: "the model bundle names \(labels.count) labels but the backend returns \(batcher.labelCount) scores per item")
-        }
-        guard thresholds.count == labels.count else {
-            throw BatchingConfigurationError(field: "thresholds", problem: "needs one threshold per label (\(labels.count)), got \(thresholds.count)")
-        }
+        try ConfigurationError.check(labels.count == batcher.labelCount, "labels",
+                                     "the model bundle names \(labels.count) labels but the backend returns \(batcher.labelCount) scores per item")
+        try ConfigurationError.check(thresholds.count == labels.count, "thresholds",
+                                     "needs one threshold per label (\(labels.count)), got \(thresholds.count)")
+        self.init(validated: configuration, tokenizer: tokenizer, labels: labels, thresholds: thresholds,
+                  maxSequenceLength: maxSequenceLength, textNormalization: textNormalization, batcher: batcher)
+    }
+
+    /// A moderator whose configuration and label counts its owner (``ModerationEngine``) has already checked.
+    init(validated configuration: ModeratorConfiguration, tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float],
+         maxSequenceLength: Int, textNormalization: TextNormalization, batcher: Batcher) {
         self.tokenizer = tokenizer
         self.labels = labels
         self.thresholds = thresholds
@@ -70,7 +73,8 @@ public final class Moderator: Sendable {
     /// Scores `texts` and applies thresholds (the model's defaults, overridden per label by `options`).
     ///
     /// The texts of one call are admitted to the queue together and answered together.
-    /// - Throws: `invalidThreshold` (unknown label, value outside 0...1), and the ``Batcher`` errors:
+    /// - Throws: `invalidThreshold` (unknown label, value outside 0...1), `emptyText` (a text with nothing to
+    ///   score once normalised; nothing of the request is scored), and the ``Batcher`` errors:
     ///   `overloaded` (with `retryAfter`), `requestTooLarge`, `deadlineExceeded`, `cancelled`,
     ///   `shuttingDown`, `backendFailure`.
     public func moderate(_ texts: [String], options: ModerationOptions = ModerationOptions()) async throws(ModerationError) -> ModerationResponse {
@@ -88,7 +92,7 @@ public final class Moderator: Sendable {
         var jobOfText: [String: Int] = [:]
         var sequences: [[Int32]] = []
         var hits = 0, misses = 0
-        for text in texts {
+        for (index, text) in texts.enumerated() {
             let normalized = normalizeText(text, textNormalization)
             if let job = jobOfText[normalized] {
                 sources.append(.job(job))
@@ -102,7 +106,9 @@ public final class Moderator: Sendable {
                 }
                 misses += 1
             }
-            let split = Windowing.split(tokenizer.wordPieceIDs(normalized), maxSequenceLength: maxSequenceLength,
+            let pieces = tokenizer.wordPieceIDs(normalized)
+            if pieces.isEmpty { throw .emptyText(index: index) }
+            let split = Windowing.split(pieces, maxSequenceLength: maxSequenceLength,
                                         policy: configuration.longTextPolicy, maxWindows: configuration.maxWindowsPerText,
                                         cls: tokenizer.clsID, sep: tokenizer.sepID)
             jobOfText[normalized] = jobs.count

@@ -1,4 +1,5 @@
-/// SplitMix64: a small seeded random generator, so a failing generated test case reproduces.
+/// SplitMix64: a small seeded random generator, so a tuning run draws the same messages and a failing
+/// generated test case reproduces.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 

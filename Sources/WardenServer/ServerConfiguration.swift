@@ -1,40 +1,25 @@
 import Logging
-import WardenCore
 
-/// Everything `buildApplication(configuration:makeBackends:)` needs: where to listen, which model, how
-/// to batch, what to accept, who may call.
+/// What the HTTP layer needs besides the engine: where to listen, what to accept, who may call. The model
+/// and the batching settings belong to the `ModerationEngine` (`EngineConfiguration`).
 public struct ServerConfiguration: Sendable {
     /// Address to bind (default loopback only).
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free port (tests).
     public var port: Int = 8080
-    /// Model bundle folder (`models/<name>`).
-    public var modelDirectory: String
-    /// Batching engine settings (batch size, token budget, delays, admission, cache, workers).
-    public var batching = BatchingConfiguration()
-    /// Largest request body accepted (413 beyond).
+    /// Largest request body accepted (413 beyond). Default 1 MiB.
     public var maxBodyBytes: Int = 1 << 20
-    /// Most texts in one request (422 beyond).
+    /// Most texts in one request (422 beyond). Default 256.
     public var maxInputs: Int = 256
-    /// Texts at or below this count default to the interactive lane; larger arrays to bulk.
+    /// Texts at or below this count default to the interactive lane; larger arrays to bulk. Default 8.
     public var interactiveMaxInputs: Int = 8
     /// API keys accepted as `Authorization: Bearer <key>`; empty means no authentication.
     public var apiKeys: [String] = []
     /// Whether `/metrics` also requires an API key (when keys are set).
     public var protectMetrics: Bool = false
-    /// Texts scored before readiness turns green, so the first real request does not pay warm-up costs.
-    public var warmUpTexts: [String] = ServerConfiguration.defaultWarmUpTexts
     /// Log level of the server's logger.
     public var logLevel: Logger.Level = .info
 
-    public init(modelDirectory: String) {
-        self.modelDirectory = modelDirectory
-    }
-
-    /// Short, medium and long texts, so the warm-up touches several sequence lengths.
-    public static let defaultWarmUpTexts: [String] = [
-        "hello there",
-        "thanks for the invite, see you all at the meeting tomorrow morning",
-        String(repeating: "this is a longer warm-up message that spans many tokens of input. ", count: 12),
-    ]
+    /// The defaults described on each property.
+    public init() {}
 }

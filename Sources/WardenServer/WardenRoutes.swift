@@ -4,15 +4,59 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import Prometheus
 import WardenAPI
 import WardenCore
+import WordPiece
 
-/// `POST /v1/moderate`: decode and check the request, score it through the `Moderator`, answer in
-/// OpenAI's moderation shape with per-stage timings in `Server-Timing`.
-struct ModerationRoutes<Context: RequestContext>: Sendable {
-    let state: EngineState
-    let bundle: ModelBundle
+/// Every route of Warden's HTTP API:
+/// - `POST /v1/moderate`: decode and check the request, score it through the engine's `Moderator`, answer
+///   in OpenAI's moderation shape with per-stage timings in `Server-Timing`;
+/// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`.
+struct WardenRoutes<Context: RequestContext>: Sendable {
+    let engine: ModerationEngine
     let configuration: ServerConfiguration
+    let registry: PrometheusCollectorRegistry
+
+    private var bundle: ModelBundle { engine.bundle }
+
+    /// Adds the routes (and the API-key checks where keys are configured) to `router`.
+    func add(to router: Router<Context>) {
+        router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
+        router.get("/readyz") { _, _ in
+            guard engine.moderator != nil else { throw notReadyError() }
+            return Self.json(#"{"status":"ready","model":"\#(engine.bundle.name)"}"#)
+        }
+        let metrics = router.group("metrics")
+        if configuration.protectMetrics && !configuration.apiKeys.isEmpty {
+            metrics.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+        }
+        metrics.get { _, _ in metricsText() }
+        let api = router.group("v1")
+        if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
+        api.post("moderate") { request, context in try await moderate(request, context: context) }
+        api.get("models") { _, _ in try models() }
+    }
+
+    func models() throws -> Response {
+        let info = ModelInfo(id: bundle.name, version: bundle.version, labels: bundle.labels,
+                             thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
+                             maxSequenceLength: bundle.maxSequenceLength, precision: bundle.precision)
+        let data = try JSONEncoder().encode(ModelList(data: [info]))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func metricsText() -> Response {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+
+    static func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
 
     func moderate(_ request: Request, context: Context) async throws -> Response {
         let contentType = request.headers[.contentType]
@@ -26,7 +70,7 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
         }
-        if let offset = Self.firstInvalidUTF8Offset(body.readableBytesView) { throw APIError.invalidUTF8(offset: offset) }
+        if let offset = WordPieceTokenizer.firstInvalidUTF8Offset(in: body.readableBytesView) { throw APIError.invalidUTF8(offset: offset) }
 
         let decoded: WardenAPI.ModerationRequest
         do {
@@ -39,12 +83,10 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
         let texts = decoded.input.texts
         if case .batch(let array) = decoded.input, array.isEmpty { throw APIError.emptyInput }
         guard texts.count <= configuration.maxInputs else { throw APIError.tooManyInputs(count: texts.count, limit: configuration.maxInputs) }
-        for (index, text) in texts.enumerated() where Self.hasNothingToScore(text) {
-            throw APIError.emptyText(index: index)
-        }
         let options = try options(for: decoded, count: texts.count)
 
-        guard let moderator = state.moderator else { throw notReadyError() }
+        // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
+        guard let moderator = engine.moderator else { throw notReadyError() }
         let outcome: WardenCore.ModerationResponse
         do {
             outcome = try await moderator.moderate(texts, options: options)
@@ -79,12 +121,12 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
         switch request.lane {
         case nil: lane = count <= configuration.interactiveMaxInputs ? .interactive : .bulk
         case let name?:
-            guard let chosen = Lane(rawValue: name) else { throw APIError.invalidField("lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").") }
+            guard let chosen = Lane(rawValue: name) else { throw APIError.invalidField(.invalidLane, "lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").") }
             lane = chosen
         }
         var deadline: Duration?
         if let milliseconds = request.deadlineMs {
-            guard (1...600_000).contains(milliseconds) else { throw APIError.invalidField("deadline_ms", "must be between 1 and 600000 milliseconds.") }
+            guard (1...600_000).contains(milliseconds) else { throw APIError.invalidField(.invalidDeadline, "deadline_ms", "must be between 1 and 600000 milliseconds.") }
             deadline = .milliseconds(milliseconds)
         }
         // Threshold labels and values are checked by the Moderator (one rule for server and CLI);
@@ -93,41 +135,16 @@ struct ModerationRoutes<Context: RequestContext>: Sendable {
     }
 
     func notReadyError() -> APIError {
-        switch state.phase {
+        switch engine.phase {
         case .failed(let reason): return .notReady("The model is not available: \(reason)")
+        case .stopped: return .notReady("The moderation engine has stopped.")
         default: return .notReady("The model is loading and warming up; retry shortly.")
-        }
-    }
-
-    /// True when the tokenizer would keep nothing of the text: only whitespace, control and format
-    /// characters, NUL or U+FFFD (BERT's cleaning drops all of these).
-    static func hasNothingToScore(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { scalar in
-            switch scalar.properties.generalCategory {
-            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: return true
-            default: return scalar.properties.isWhitespace || scalar.value == 0xFFFD
-            }
         }
     }
 
     static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
-    }
-
-    /// Byte offset of the first invalid UTF-8 sequence, or nil when the bytes are valid UTF-8.
-    static func firstInvalidUTF8Offset(_ bytes: ByteBufferView) -> Int? {
-        if String(validating: bytes, as: UTF8.self) != nil { return nil }
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
-        var offset = 0
-        while true {
-            switch parser.parseScalar(from: &iterator) {
-            case .valid(let scalar): offset += scalar.count
-            case .emptyInput: return nil
-            case .error: return offset
-            }
-        }
     }
 
     static func describe(_ error: DecodingError) -> String {

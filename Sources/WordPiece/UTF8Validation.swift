@@ -8,17 +8,24 @@ extension WordPieceTokenizer {
     public static func decodeUTF8<Bytes: Collection>(_ bytes: Bytes) throws(InvalidUTF8Error) -> String
     where Bytes.Element == UInt8 {
         let result: Result<String, InvalidUTF8Error>? = bytes.withContiguousStorageIfAvailable { buffer in
-            if let offset = firstInvalidUTF8Offset(buffer) { return .failure(InvalidUTF8Error(byteOffset: offset)) }
+            if let offset = scanForInvalidUTF8(buffer) { return .failure(InvalidUTF8Error(byteOffset: offset)) }
             return .success(String(decoding: buffer, as: UTF8.self))
         }
         if let result { return try result.get() }
         let array = Array(bytes)
         return try decodeUTF8(array)
     }
+
+    /// The offset of the first byte of the first ill-formed UTF-8 sequence in `bytes`, or nil when they are
+    /// well-formed: the one rule the HTTP server and the file readers report invalid input with.
+    public static func firstInvalidUTF8Offset<Bytes: Collection>(in bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        if let offset = bytes.withContiguousStorageIfAvailable({ scanForInvalidUTF8($0) }) { return offset }
+        return Array(bytes).withUnsafeBufferPointer { scanForInvalidUTF8($0) }
+    }
 }
 
 /// Offset of the first byte of the first ill-formed UTF-8 sequence, or nil when all is well-formed.
-func firstInvalidUTF8Offset(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
+func scanForInvalidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
     let n = p.count
     var i = 0
     while i < n {

@@ -133,12 +133,6 @@ public struct WordPieceTokenizer: Sendable {
         return Encoding(ids: ids, truncated: truncated)
     }
 
-    /// Encodes every text (as ``encode(_:maxLength:)``) and pads them with `[PAD]` to the longest one.
-    public func encodeBatch(_ texts: [String], maxLength: Int) -> BatchEncoding {
-        let encodings = texts.map { encode($0, maxLength: maxLength) }
-        return BatchEncoding(encodings, padID: padID)
-    }
-
     /// The vocabulary pieces of `ids` (`[UNK]` for ids outside the vocabulary).
     public func tokens(forIDs ids: [Int32]) -> [String] {
         ids.map { $0 >= 0 && Int($0) < pieces.count ? pieces[Int($0)] : configuration.unkToken }

@@ -4,118 +4,143 @@ import Logging
 import TorchBackend
 import WardenCore
 
+/// The engine's defaults, quoted by every help text (one source: the configuration types).
+private let engineDefaults = EngineConfiguration()
+private let runtimeDefaults = TorchRuntimeSettings.default
+
 /// Model and runtime options shared by `serve`, `score` and `tune`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default models/minilm-moderation).")
+    @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default \(ResourceLocator.defaultModel)).")
     var modelDirectory: String?
 
-    @Option(help: "Backend workers: model copies running batches in parallel (env WARDEN_WORKERS; default 2).")
+    @Option(help: "Backend workers: model copies running batches in parallel (env WARDEN_WORKERS; default \(engineDefaults.workers)).")
     var workers: Int?
 
-    @Option(help: "torch intra-op threads per forward (env WARDEN_TORCH_THREADS; default 1).")
+    @Option(help: "torch intra-op threads per forward (env WARDEN_TORCH_THREADS; default \(runtimeDefaults.intraOpThreads)).")
     var torchThreads: Int?
 
-    @Option(help: "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default 1 per worker with several workers, 2 with one).")
+    @Option(help: "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default \(TorchRuntimeSettings.defaultBLASThreads(workers: 2)) per worker with several workers, \(TorchRuntimeSettings.defaultBLASThreads(workers: 1)) with one).")
     var blasThreads: Int?
 
     @Flag(help: "Enable TorchScript graph-executor optimisation (env WARDEN_GRAPH_OPTIMIZATION; default off).")
     var graphOptimization = false
 
     func resolvedModelDirectory() -> String {
-        Setting.resolve(modelDirectory, env: "WARDEN_MODEL") ?? ModelLocator.defaultModelDirectory()
+        Setting.resolve(modelDirectory, env: "WARDEN_MODEL") ?? ResourceLocator.path(ResourceLocator.defaultModel)
     }
 
     func resolvedWorkers() throws -> Int {
-        let workers = try Setting.resolve(workers, env: "WARDEN_WORKERS", default: TorchRuntimeSettings.defaultWorkers)
-        guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+        let workers = try Setting.resolve(workers, env: "WARDEN_WORKERS", default: engineDefaults.workers)
+        guard (1...EngineConfiguration.maxWorkers).contains(workers) else {
+            throw ValidationError("--workers must be between 1 and \(EngineConfiguration.maxWorkers)")
+        }
         return workers
     }
 
     func runtimeSettings() throws -> TorchRuntimeSettings {
         let workers = try resolvedWorkers()
-        let torch = try Setting.resolve(torchThreads, env: "WARDEN_TORCH_THREADS", default: TorchRuntimeSettings.default.intraOpThreads)
-        let blas = try Setting.resolve(blasThreads, env: "WARDEN_BLAS_THREADS", default: workers > 1 ? 1 : 2)
+        let torch = try Setting.resolve(torchThreads, env: "WARDEN_TORCH_THREADS", default: runtimeDefaults.intraOpThreads)
+        let blas = try Setting.resolve(blasThreads, env: "WARDEN_BLAS_THREADS", default: TorchRuntimeSettings.defaultBLASThreads(workers: workers))
         guard torch >= 1, blas >= 1 else { throw ValidationError("thread counts must be at least 1") }
         return TorchRuntimeSettings(intraOpThreads: torch, interOpThreads: 1, blasThreads: blas,
                                     graphOptimization: try Setting.resolveFlag(graphOptimization, env: "WARDEN_GRAPH_OPTIMIZATION"))
     }
 
-    /// Loads one TorchScript backend per worker, each on its own thread.
-    static func loadBackends(bundle: ModelBundle, workers: Int) async throws -> [any InferenceBackend] {
-        var backends: [any InferenceBackend] = []
-        for _ in 0..<workers {
-            backends.append(try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count))
-        }
-        return backends
+    /// The TorchScript backends of this command's model, with its thread settings.
+    func backendFactory() throws -> TorchBackendFactory {
+        TorchBackendFactory(runtime: try runtimeSettings())
     }
 }
 
 /// Batching options shared by `serve`, `score` and `tune`.
 struct BatchingOptions: ParsableArguments {
-    @Option(help: "Most items in one model call (env WARDEN_MAX_BATCH_SIZE; default 32).")
+    @Option(help: "Most items in one model call (env WARDEN_MAX_BATCH_SIZE; default \(engineDefaults.batching.maxBatchSize)).")
     var maxBatchSize: Int?
 
-    @Option(help: "Most padded tokens (items x longest) in one model call (env WARDEN_MAX_BATCH_TOKENS; default 4096).")
+    @Option(help: "Most padded tokens (items x longest) in one model call (env WARDEN_MAX_BATCH_TOKENS; default \(engineDefaults.batching.maxBatchTokens)).")
     var maxBatchTokens: Int?
 
-    @Option(help: "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default 0.9).")
+    @Option(help: "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency)).")
     var minPaddingEfficiency: Double?
 
-    @Option(help: "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default 2).")
+    @Option(help: "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(Self.ms(engineDefaults.batching.interactive.maxQueueDelay))).")
     var maxQueueDelayMs: Double?
 
-    @Option(help: "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default 10).")
+    @Option(help: "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default \(Self.ms(engineDefaults.batching.bulk.maxQueueDelay))).")
     var bulkMaxQueueDelayMs: Double?
 
-    @Option(help: "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default 2000).")
+    @Option(help: "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.interactive.defaultDeadline))).")
     var interactiveDeadlineMs: Int?
 
-    @Option(help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default 60000).")
+    @Option(help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.bulk.defaultDeadline))).")
     var bulkDeadlineMs: Int?
 
-    @Option(help: "Admission bound: most items waiting (env WARDEN_MAX_QUEUED_ITEMS; default 8192).")
+    @Option(help: "Admission bound: most items waiting (env WARDEN_MAX_QUEUED_ITEMS; default \(engineDefaults.batching.maxQueuedItems)).")
     var maxQueuedItems: Int?
 
-    @Option(help: "Admission bound: most tokens waiting (env WARDEN_MAX_QUEUED_TOKENS; default 524288).")
+    @Option(help: "Admission bound: most tokens waiting (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens)).")
     var maxQueuedTokens: Int?
 
     @Option(help: "Texts longer than the model: 'windows' (score overlapping windows, take the max) or 'truncate' (env WARDEN_LONG_TEXT; default windows).")
     var longText: String?
 
-    @Option(help: "Most windows scored per long text (env WARDEN_MAX_WINDOWS; default 16).")
+    @Option(help: "Most windows scored per long text (env WARDEN_MAX_WINDOWS; default \(engineDefaults.moderator.maxWindowsPerText)).")
     var maxWindows: Int?
 
-    @Option(help: "Entries in the cache of recent results, 0 turns it off (env WARDEN_CACHE_SIZE; default 10000).")
+    @Option(help: "Entries in the cache of recent results, 0 turns it off (env WARDEN_CACHE_SIZE; default \(engineDefaults.moderator.cacheCapacity)).")
     var cacheSize: Int?
 
-    func configuration(workers: Int) throws -> BatchingConfiguration {
-        var config = BatchingConfiguration()
-        config.maxBatchSize = try Setting.resolve(maxBatchSize, env: "WARDEN_MAX_BATCH_SIZE", default: config.maxBatchSize)
-        config.maxBatchTokens = try Setting.resolve(maxBatchTokens, env: "WARDEN_MAX_BATCH_TOKENS", default: config.maxBatchTokens)
-        config.minPaddingEfficiency = try Setting.resolve(minPaddingEfficiency, env: "WARDEN_MIN_PADDING_EFFICIENCY", default: config.minPaddingEfficiency)
-        config.interactive.maxQueueDelay = .microseconds(Int(1000 * (try Setting.resolve(maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", default: config.interactive.maxQueueDelay.milliseconds))))
-        config.bulk.maxQueueDelay = .microseconds(Int(1000 * (try Setting.resolve(bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS", default: config.bulk.maxQueueDelay.milliseconds))))
-        config.interactive.defaultDeadline = .milliseconds(try Setting.resolve(interactiveDeadlineMs, env: "WARDEN_INTERACTIVE_DEADLINE_MS", default: Int(config.interactive.defaultDeadline.milliseconds)))
-        config.bulk.defaultDeadline = .milliseconds(try Setting.resolve(bulkDeadlineMs, env: "WARDEN_BULK_DEADLINE_MS", default: Int(config.bulk.defaultDeadline.milliseconds)))
-        config.maxQueuedItems = try Setting.resolve(maxQueuedItems, env: "WARDEN_MAX_QUEUED_ITEMS", default: config.maxQueuedItems)
-        config.maxQueuedTokens = try Setting.resolve(maxQueuedTokens, env: "WARDEN_MAX_QUEUED_TOKENS", default: config.maxQueuedTokens)
+    /// A duration as the whole milliseconds a help text shows.
+    static func ms(_ duration: Duration) -> String {
+        let value = duration.milliseconds
+        return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// The engine configuration these flags (and their environment variables) describe, for `workers`.
+    func configuration(workers: Int) throws -> EngineConfiguration {
+        var config = EngineConfiguration()
+        config.workers = workers
+        var batching = config.batching
+        batching.maxBatchSize = try Setting.resolve(maxBatchSize, env: "WARDEN_MAX_BATCH_SIZE", default: batching.maxBatchSize)
+        batching.maxBatchTokens = try Setting.resolve(maxBatchTokens, env: "WARDEN_MAX_BATCH_TOKENS", default: batching.maxBatchTokens)
+        batching.minPaddingEfficiency = try Setting.resolve(minPaddingEfficiency, env: "WARDEN_MIN_PADDING_EFFICIENCY", default: batching.minPaddingEfficiency)
+        batching.interactive.maxQueueDelay = try Setting.resolveMilliseconds(
+            maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", default: batching.interactive.maxQueueDelay, flagName: "--max-queue-delay-ms")
+        batching.bulk.maxQueueDelay = try Setting.resolveMilliseconds(
+            bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS", default: batching.bulk.maxQueueDelay, flagName: "--bulk-max-queue-delay-ms")
+        batching.interactive.defaultDeadline = .milliseconds(try Setting.resolve(
+            interactiveDeadlineMs, env: "WARDEN_INTERACTIVE_DEADLINE_MS", default: Int(batching.interactive.defaultDeadline.milliseconds)))
+        batching.bulk.defaultDeadline = .milliseconds(try Setting.resolve(
+            bulkDeadlineMs, env: "WARDEN_BULK_DEADLINE_MS", default: Int(batching.bulk.defaultDeadline.milliseconds)))
+        batching.maxQueuedItems = try Setting.resolve(maxQueuedItems, env: "WARDEN_MAX_QUEUED_ITEMS", default: batching.maxQueuedItems)
+        batching.maxQueuedTokens = try Setting.resolve(maxQueuedTokens, env: "WARDEN_MAX_QUEUED_TOKENS", default: batching.maxQueuedTokens)
+        config.batching = batching
+
         switch Setting.resolve(longText, env: "WARDEN_LONG_TEXT") ?? "windows" {
         case "windows": break
-        case "truncate": config.longTextPolicy = .truncate
+        case "truncate": config.moderator.longTextPolicy = .truncate
         case let other: throw ValidationError("--long-text must be 'windows' or 'truncate' (got '\(other)')")
         }
-        config.maxWindowsPerText = try Setting.resolve(maxWindows, env: "WARDEN_MAX_WINDOWS", default: config.maxWindowsPerText)
-        config.cacheCapacity = try Setting.resolve(cacheSize, env: "WARDEN_CACHE_SIZE", default: config.cacheCapacity)
-        config.workers = workers
+        config.moderator.maxWindowsPerText = try Setting.resolve(maxWindows, env: "WARDEN_MAX_WINDOWS", default: config.moderator.maxWindowsPerText)
+        config.moderator.cacheCapacity = try Setting.resolve(cacheSize, env: "WARDEN_CACHE_SIZE", default: config.moderator.cacheCapacity)
         return config
     }
 }
 
-/// Log level from `--log-level` / `WARDEN_LOG_LEVEL`.
-func resolveLogLevel(_ flag: String?) throws -> Logger.Level {
-    let raw = Setting.resolve(flag, env: "WARDEN_LOG_LEVEL") ?? "info"
+/// Log level from `--log-level` / `WARDEN_LOG_LEVEL`, else `fallback`.
+func resolveLogLevel(_ flag: String?, default fallback: Logger.Level = .info) throws -> Logger.Level {
+    let raw = Setting.resolve(flag, env: "WARDEN_LOG_LEVEL") ?? fallback.rawValue
     guard let level = Logger.Level(rawValue: raw.lowercased()) else {
         throw ValidationError("log level must be one of trace, debug, info, notice, warning, error, critical (got '\(raw)')")
     }
     return level
+}
+
+/// Sends swift-log output to standard error at `level` (once per process).
+func bootstrapLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
 }

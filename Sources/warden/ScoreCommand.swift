@@ -118,12 +118,8 @@ struct ScoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = try resolveLogLevel(logLevel ?? Setting.resolve(nil, env: "WARDEN_LOG_LEVEL") ?? "warning")
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = try resolveLogLevel(logLevel, default: .warning)
+        bootstrapLogging(level: level)
         var logger = Logger(label: "warden.score")
         logger.logLevel = level
         let clock = ContinuousClock()
@@ -147,53 +143,40 @@ struct ScoreCommand: AsyncParsableCommand {
                 close(probe)
             }
         } catch {
-            throw CleanExit.failure("\(error)")
+            throw CommandFailure("\(error)")
         }
 
-        // The model.
+        // The engine (the model loads when the group runs it).
         let directory = model.resolvedModelDirectory()
-        let workers = try model.resolvedWorkers()
-        var batchingConfiguration = try batching.configuration(workers: workers)
-        let moderator: Moderator
-        let batcher: Batcher
+        let engine: ModerationEngine
         do {
-            let bundle = try ModelBundle.load(directory: directory)
-            let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
-            try TorchRuntime.apply(try model.runtimeSettings())
-            let backends = try await ModelOptions.loadBackends(bundle: bundle, workers: workers)
-            batchingConfiguration.workers = backends.count
-            batcher = try Batcher(backends: backends, configuration: batchingConfiguration, maxSequenceLength: bundle.maxSequenceLength,
-                                  padID: tokenizer.padID, logger: logger)
-            moderator = try Moderator(tokenizer: tokenizer, bundle: bundle, batcher: batcher)
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            throw CleanExit.failure("cannot load the model in \(directory): \(error)")
+            engine = try ModerationEngine(modelDirectory: directory, configuration: try batching.configuration(workers: try model.resolvedWorkers()),
+                                          backends: try model.backendFactory(), logger: logger)
+        } catch let error as EngineError {
+            throw CommandFailure("cannot load the model in \(directory): \(error)")
         }
         let overrides = try parsedThresholds()
-        do {
-            _ = try moderator.resolveThresholds(overrides)
-        } catch {
-            throw CleanExit.failure("--threshold: \(error)")
+        let labels = engine.bundle.labels
+        if let unknown = overrides.keys.sorted().first(where: { !labels.contains($0) }) {
+            throw CommandFailure("--threshold: unknown label \"\(unknown)\"; the model's labels are \(labels.joined(separator: ", "))")
         }
-        let loaded = clock.now
 
         let carried: [String] = switch inputFormat {
         case .text: []
         case .jsonl: [idField]
         case .csv: reader.csvHeader.enumerated().filter { $0.offset != reader.csvHeader.firstIndex(of: textColumn) }.map(\.element)
         }
-        let layout = OutputLayout(format: outputFormat, labels: moderator.labels, carriedColumns: carried, includeText: includeText)
+        let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: carried, includeText: includeText)
         let writer: RecordWriter
         do {
             writer = try RecordWriter(path: output, layout: layout, appendFrom: resumePoint?.validLength)
         } catch {
-            throw CleanExit.failure("\(error)")
+            throw CommandFailure("\(error)")
         }
 
         let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
         var settings = ScoreJobSettings()
-        settings.groupSize = groupSize ?? 2 * batchingConfiguration.maxBatchSize
+        settings.groupSize = groupSize ?? 2 * engine.configuration.batching.maxBatchSize
         settings.window = max(window, settings.groupSize)
         settings.reorderLimit = max(reorderLimit ?? 8 * settings.window, settings.window)
         settings.onlyFlagged = onlyFlagged
@@ -201,12 +184,12 @@ struct ScoreCommand: AsyncParsableCommand {
         settings.maxRecords = maxRecords
         settings.resumeAfter = resumePoint?.lastRecord ?? 0
         settings.progress = showProgress
-        let job = ScoreJob(reader: reader, writer: writer, moderator: moderator,
+        let job = ScoreJob(reader: reader, writer: writer, engine: engine,
                            options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings)
 
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: batcher),
+                .init(service: engine),
                 .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigint, .sigterm],
@@ -214,9 +197,11 @@ struct ScoreCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as ScoreIOError {
-            throw CleanExit.failure("\(error)")
+            throw CommandFailure("\(error)")
+        } catch let error as EngineError {
+            throw CommandFailure("cannot load the model in \(directory): \(error)")
         } catch {
-            throw CleanExit.failure("scoring stopped: \(error)")
+            throw CommandFailure("scoring stopped: \(error)")
         }
 
         // Summary.
@@ -227,7 +212,7 @@ struct ScoreCommand: AsyncParsableCommand {
         if !quiet {
             var line = "warden: \(ProgressDisplay.grouped(tally.records)) records\(job.interrupted ? " (interrupted)" : "")"
             line += " in \(ProgressDisplay.duration(elapsed)) (\(ProgressDisplay.grouped(Int(throughput))) msg/s)"
-            let perLabel = zip(moderator.labels, tally.flaggedPerLabel).map { "\($0) \(ProgressDisplay.grouped($1))" }.joined(separator: ", ")
+            let perLabel = zip(labels, tally.flaggedPerLabel).map { "\($0) \(ProgressDisplay.grouped($1))" }.joined(separator: ", ")
             line += ": \(ProgressDisplay.grouped(tally.scored)) scored, \(ProgressDisplay.grouped(tally.flagged)) flagged (\(perLabel))"
             line += ", \(ProgressDisplay.grouped(tally.failed)) failed"
             if !tally.failedByCode.isEmpty {
@@ -250,11 +235,11 @@ struct ScoreCommand: AsyncParsableCommand {
                 "input_format": inputFormat.rawValue, "output_format": outputFormat.rawValue,
                 "model": directory,
                 "records": tally.records, "scored": tally.scored, "flagged": tally.flagged,
-                "flagged_per_label": Dictionary(uniqueKeysWithValues: zip(moderator.labels, tally.flaggedPerLabel)),
+                "flagged_per_label": Dictionary(uniqueKeysWithValues: zip(labels, tally.flaggedPerLabel)),
                 "failed": tally.failed, "failed_by_code": tally.failedByCode,
                 "skipped_invalid": tally.skippedInvalid, "written": tally.written,
                 "last_record": tally.lastRecord, "resumed_after": tally.resumedAfter,
-                "elapsed_seconds": elapsed, "model_load_seconds": (loaded - started).seconds,
+                "elapsed_seconds": elapsed, "model_load_seconds": ((job.modelReadyAt ?? clock.now) - started).seconds,
                 "throughput_per_second": throughput,
                 "interrupted": job.interrupted, "exit_code": Int(exitCode),
             ]
@@ -262,7 +247,7 @@ struct ScoreCommand: AsyncParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
                 try data.write(to: URL(fileURLWithPath: summaryJson))
             } catch {
-                throw CleanExit.failure("cannot write the summary to \(summaryJson): \(error.localizedDescription)")
+                throw CommandFailure("cannot write the summary to \(summaryJson): \(error.localizedDescription)")
             }
         }
         if exitCode != 0 { throw ExitCode(exitCode) }

@@ -37,8 +37,9 @@ struct ScoredRecord: Sendable {
 /// on the bulk lane in groups, with at most `window` records in flight, and writes results in input order
 /// as they complete.
 ///
-/// Run it in a `ServiceGroup` after the ``Batcher`` with `successTerminationBehavior: .gracefullyShutdownGroup`:
-/// when the input ends it returns and the batcher then drains and stops. On graceful shutdown (SIGINT,
+/// Run it in a `ServiceGroup` after the ``ModerationEngine`` with `successTerminationBehavior:
+/// .gracefullyShutdownGroup`: it waits until the engine is warm; when the input ends it returns and the
+/// engine then drains and stops. On graceful shutdown (SIGINT,
 /// SIGTERM) it stops reading, finishes the records in flight, writes and flushes them, and returns with
 /// ``interrupted`` set.
 ///
@@ -47,7 +48,7 @@ struct ScoredRecord: Sendable {
 final class ScoreJob: Service, @unchecked Sendable {
     let reader: RecordReader
     let writer: RecordWriter
-    let moderator: Moderator
+    let engine: ModerationEngine
     let options: ModerationOptions
     let settings: ScoreJobSettings
 
@@ -57,17 +58,19 @@ final class ScoreJob: Service, @unchecked Sendable {
     private(set) var inputError: ScoreIOError?
     /// When scoring started and ended (after the resume skip).
     private(set) var scoringTime: Duration = .zero
+    /// When the engine became ready (the model loaded and warmed up).
+    private(set) var modelReadyAt: ContinuousClock.Instant?
 
     private let stopRequested = Atomic<Bool>(false)
     private var progress: ProgressDisplay
 
-    init(reader: RecordReader, writer: RecordWriter, moderator: Moderator, options: ModerationOptions, settings: ScoreJobSettings) {
+    init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings) {
         self.reader = reader
         self.writer = writer
-        self.moderator = moderator
+        self.engine = engine
         self.options = options
         self.settings = settings
-        tally = ScoreTally(labelCount: moderator.labels.count)
+        tally = ScoreTally(labelCount: engine.bundle.labels.count)
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
     }
 
@@ -101,7 +104,8 @@ final class ScoreJob: Service, @unchecked Sendable {
         defer { scoringTime = clock.now - start }
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
 
-        let moderator = self.moderator
+        let moderator = try await engine.ready()
+        modelReadyAt = ContinuousClock.now
         let options = self.options
         let isGzip = reader.source.isGzip
         var progressBytes: Int64 = 0

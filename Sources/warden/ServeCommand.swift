@@ -16,19 +16,19 @@ struct ServeCommand: AsyncParsableCommand {
             stops accepting connections, answers every request already accepted, then exits 0.
             """)
 
-    @Option(help: "Address to bind (env WARDEN_HOST; default 127.0.0.1).")
+    @Option(help: "Address to bind (env WARDEN_HOST; default \(ServerConfiguration().host)).")
     var host: String?
 
-    @Option(help: "Port to bind, 0 for any free port (env WARDEN_PORT; default 8080).")
+    @Option(help: "Port to bind, 0 for any free port (env WARDEN_PORT; default \(ServerConfiguration().port)).")
     var port: Int?
 
     @OptionGroup(title: "Model and threads") var model: ModelOptions
     @OptionGroup(title: "Batching") var batching: BatchingOptions
 
-    @Option(help: "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default 1048576).")
+    @Option(help: "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default \(ServerConfiguration().maxBodyBytes)).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default 256).")
+    @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().maxInputs)).")
     var maxInputs: Int?
 
     @Option(name: .customLong("api-key"), help: "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication.")
@@ -51,54 +51,43 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = try resolveLogLevel(logLevel)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: level)
         var logger = Logger(label: "warden")
         logger.logLevel = level
 
-        var configuration = ServerConfiguration(modelDirectory: model.resolvedModelDirectory())
+        var configuration = ServerConfiguration()
         configuration.host = Setting.resolve(host, env: "WARDEN_HOST") ?? configuration.host
         configuration.port = try Setting.resolve(port, env: "WARDEN_PORT", default: configuration.port)
-        let workers = try model.resolvedWorkers()
-        configuration.batching = try batching.configuration(workers: workers)
         configuration.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: configuration.maxBodyBytes)
         configuration.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: configuration.maxInputs)
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.logLevel = level
 
-        let settings = try model.runtimeSettings()
-        try TorchRuntime.apply(settings)
-        logger.info("runtime", metadata: ["threads": "\(settings)", "blas": "\(TorchRuntime.blasDescription)"])
-
-        let app = try makeApplication(configuration: configuration, logger: logger, workers: workers)
+        let factory = try model.backendFactory()
+        logger.info("runtime", metadata: ["threads": "\(factory.runtime.map { "\($0)" } ?? "as is")", "blas": "\(TorchRuntime.blasDescription)"])
+        let engine: ModerationEngine
+        do {
+            engine = try ModerationEngine(modelDirectory: model.resolvedModelDirectory(),
+                                          configuration: try batching.configuration(workers: try model.resolvedWorkers()),
+                                          backends: factory, logger: logger)
+        } catch let error as EngineError {
+            throw CommandFailure("cannot start: \(error)")
+        }
+        let host = configuration.host
+        let authHint = configuration.apiKeys.isEmpty ? "" : "-H 'Authorization: Bearer $WARDEN_API_KEY' "
+        let app = buildApplication(configuration: configuration, engine: engine, logger: logger, events: ServerEvents(ready: { port in
+            let shownHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+            print("""
+                Warden is ready on http://\(shownHost):\(port)  (Ctrl-C to stop)
+                Try: curl -s http://\(shownHost):\(port)/v1/moderate -H 'Content-Type: application/json' \(authHint)-d '{"input": "you are a wonderful person"}'
+                """)
+            fflush(nil)
+        }))
         do {
             try await app.runService()
         } catch {
-            throw CleanExit.failure("stopped: \(error)")
-        }
-    }
-
-    /// Builds the application; a bad bundle, tokenizer or configuration becomes one clean error line.
-    private func makeApplication(configuration: ServerConfiguration, logger: Logger, workers: Int) throws -> some ApplicationProtocol {
-        let host = configuration.host
-        let authHint = configuration.apiKeys.isEmpty ? "" : "-H 'Authorization: Bearer $WARDEN_API_KEY' "
-        do {
-            return try buildApplication(configuration: configuration, logger: logger, makeBackends: { bundle in
-                try await ModelOptions.loadBackends(bundle: bundle, workers: workers)
-            }, events: ServerEvents(ready: { port in
-                let shownHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-                print("""
-                    Warden is ready on http://\(shownHost):\(port)  (Ctrl-C to stop)
-                    Try: curl -s http://\(shownHost):\(port)/v1/moderate -H 'Content-Type: application/json' \(authHint)-d '{"input": "you are a wonderful person"}'
-                    """)
-                fflush(nil)
-            }))
-        } catch {
-            throw CleanExit.failure("cannot start: \(error)")
+            throw CommandFailure("stopped: \(error)")
         }
     }
 
@@ -120,10 +109,4 @@ struct ServeCommand: AsyncParsableCommand {
         }
         return keys
     }
-}
-
-/// A failure reported as one clean line on standard error and exit status 1 (no stack, no usage text).
-struct CleanExit: Error, CustomStringConvertible {
-    let description: String
-    static func failure(_ message: String) -> CleanExit { CleanExit(description: message) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WardenCore
 
 /// Command-line flags win; `WARDEN_*` environment variables fill in what a flag left out; then defaults.
 enum Setting {
@@ -21,6 +22,15 @@ enum Setting {
         return raw
     }
 
+    /// A millisecond duration from a flag or an environment variable: finite, not negative.
+    static func resolveMilliseconds(_ flag: Double?, env name: String, default fallback: Duration, flagName: String) throws -> Duration {
+        let value = try resolve(flag, env: name, default: fallback.milliseconds)
+        guard let duration = Duration.milliseconds(exactly: value) else {
+            throw ValidationError("\(flagName) must be a finite number of milliseconds, 0 or more (got \(value))")
+        }
+        return duration
+    }
+
     static func resolveFlag(_ flag: Bool, env name: String) throws -> Bool {
         if flag { return true }
         guard let raw = environment[name]?.lowercased(), !raw.isEmpty else { return false }
@@ -29,33 +39,5 @@ enum Setting {
         case "0", "false", "no", "off": return false
         default: throw ValidationError("environment variable \(name)=\"\(raw)\" must be true or false")
         }
-    }
-}
-
-/// Finds the default model bundle: `WARDEN_MODEL`, else `models/minilm-moderation` in the current
-/// directory or above the executable (so `.build/release/warden` finds the repository's copy).
-enum ModelLocator {
-    static let defaultName = "models/minilm-moderation"
-
-    static func defaultModelDirectory() -> String {
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(folder)
-            folder = folder.deletingLastPathComponent()
-        }
-        for base in candidates {
-            let candidate = base.appendingPathComponent(defaultName)
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("manifest.json").path) {
-                return candidate.path
-            }
-        }
-        return defaultName
-    }
-
-    /// The repository's `tokenizer/` folder, found like the default model.
-    static func defaultTokenizerDirectory() -> String {
-        URL(fileURLWithPath: defaultModelDirectory()).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tokenizer").path
     }
 }

@@ -44,7 +44,8 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let directory = tokenizer ?? Self.defaultTokenizerDirectory() else {
+        let fromEnvironment = Setting.resolve(nil, env: "WARDEN_TOKENIZER")
+        guard let directory = tokenizer ?? fromEnvironment ?? ResourceLocator.find("tokenizer/vocab.txt").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
             throw ValidationError("No tokenizer directory found; pass --tokenizer DIR or set WARDEN_TOKENIZER.")
         }
         let wordPiece: WordPieceTokenizer
@@ -119,26 +120,5 @@ struct TokenizeCommand: ParsableCommand {
         }
         let count = texts.count * repeats
         print("warden encode (Swift, 1 thread): \(count) texts, \(String(format: "%.2f", Double(bytes) / 1e6)) MB, \(tokens) tokens, best of 5: \(String(format: "%.3f", best)) s, \(Int(Double(count) / best)) texts/s, \(String(format: "%.2f", Double(bytes) / 1e6 / best)) MB/s")
-    }
-
-    /// `$WARDEN_TOKENIZER`, else the first `tokenizer/` holding a vocab.txt found from the current
-    /// directory or the executable's directory, walking up to the file-system root.
-    static func defaultTokenizerDirectory() -> String? {
-        if let env = ProcessInfo.processInfo.environment["WARDEN_TOKENIZER"], !env.isEmpty { return env }
-        var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() { starts.append(exe.deletingLastPathComponent()) }
-        for start in starts {
-            var dir = start.standardizedFileURL
-            while true {
-                let candidate = dir.appendingPathComponent("tokenizer")
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("vocab.txt").path) {
-                    return candidate.path
-                }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
-        }
-        return nil
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TorchBackend
 import WardenCore
+import WardenTune
 import WordPiece
 
 /// `warden tune`: measures the engine in-process (no HTTP) over a grid of batching and thread settings
@@ -19,8 +20,8 @@ struct TuneCommand: AsyncParsableCommand {
             engine (tokenizer + batcher + model, no HTTP) for --warmup then --seconds. The result cache is \
             off by default (--cache-size) so repeats are computed. The recommendation is the cell with the \
             highest throughput whose p99 latency is within --p99-ms.
-            Example (the issue-5 batching figure): warden tune --batch-sizes 1,32 --delays 2 --threads 1x1x2 \
-            --concurrency 64 --corpus ../shared/peers/messages.txt
+            Example, the batching gain at 64 callers: warden tune --batch-sizes 1,32 --delays 2 --threads 2x1x1 \
+            --concurrency 64
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -82,11 +83,7 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        bootstrapLogging(level: .warning)
         let sizes = try parseInts(batchSizes, "--batch-sizes")
         let delayList = try parseDoubles(delays, "--delays")
         let combos = try parseCombos(threads)
@@ -95,8 +92,7 @@ struct TuneCommand: AsyncParsableCommand {
         if child {
             // One combination in this process; results as CSV lines on stdout.
             let combo = combos[0]
-            let results = try await TuneRunner.runGrid(modelDirectory: model.resolvedModelDirectory(), combo: combo,
-                                                       sizes: sizes, delays: delayList, spec: spec(), messages: messages, rounds: rounds)
+            let results = try await runGrid(combo: combo, sizes: sizes, delays: delayList, messages: messages)
             for result in results { print("CELL," + result.csvLine) }
             fflush(nil)
             return
@@ -108,8 +104,7 @@ struct TuneCommand: AsyncParsableCommand {
         var results: [TuneResult] = []
         if combos.count == 1 {
             print(TuneResult.tableHeader)
-            results = try await TuneRunner.runGrid(modelDirectory: model.resolvedModelDirectory(), combo: combos[0],
-                                                   sizes: sizes, delays: delayList, spec: spec(), messages: messages, rounds: rounds) { print($0.tableLine); fflush(nil) }
+            results = try await runGrid(combo: combos[0], sizes: sizes, delays: delayList, messages: messages) { print($0.tableLine); fflush(nil) }
         } else {
             print(TuneResult.tableHeader)
             for combo in combos {
@@ -146,6 +141,16 @@ struct TuneCommand: AsyncParsableCommand {
             try text.write(toFile: temporary, atomically: true, encoding: .utf8)
             drawChart(csv: temporary, png: png)
         }
+    }
+
+    /// Applies `combo`'s threads (once per process), loads the model and measures the grid.
+    private func runGrid(combo: ThreadCombo, sizes: [Int], delays: [Double], messages: [String],
+                         progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
+        let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
+        let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
+        let factory = TorchBackendFactory(runtime: TorchRuntimeSettings(intraOpThreads: combo.torch, interOpThreads: 1, blasThreads: combo.blas))
+        return try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, backends: factory, combo: combo, sizes: sizes,
+                                            delays: delays, spec: spec(), messages: messages, rounds: rounds, progress: progress)
     }
 
     private func spec() -> TuneRunner.Spec {
@@ -186,16 +191,13 @@ struct TuneCommand: AsyncParsableCommand {
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CleanExit.failure("tune child for threads \(combo) exited with status \(process.terminationStatus)")
+            throw CommandFailure("tune child for threads \(combo) exited with status \(process.terminationStatus)")
         }
         return results
     }
 
     private func drawChart(csv: String, png: String) {
-        let candidates = [FileManager.default.currentDirectoryPath + "/scripts/tune_chart.py",
-                          URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-                              .deletingLastPathComponent().appendingPathComponent("../../scripts/tune_chart.py").standardized.path]
-        guard let script = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        guard let script = ResourceLocator.find("scripts/tune_chart.py") else {
             print("chart: scripts/tune_chart.py not found; skipped")
             return
         }
@@ -214,26 +216,13 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     private func loadCorpus() throws -> [String] {
-        let path = corpus ?? defaultCorpusPath()
+        let path = corpus ?? ResourceLocator.path("Benchmarks/corpus/chat.txt")
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ValidationError("cannot read the corpus \(path) (make one with scripts/make_chat_corpus.py --n 2000 --out FILE)")
         }
         let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw ValidationError("the corpus \(path) has no messages") }
         return lines
-    }
-
-    private func defaultCorpusPath() -> String {
-        let relative = "Benchmarks/corpus/chat.txt"
-        let here = FileManager.default.currentDirectoryPath + "/" + relative
-        if FileManager.default.fileExists(atPath: here) { return here }
-        var folder = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = folder.appendingPathComponent(relative).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return here
     }
 }
 

@@ -10,7 +10,7 @@ struct Warden: AsyncParsableCommand {
         subcommands: [ServeCommand.self, ScoreCommand.self, TokenizeCommand.self, TuneCommand.self]
     )
 
-    /// Runs the command; a `CleanExit` becomes one line on standard error and exit status 1.
+    /// Runs the command; a ``CommandFailure`` becomes one line on standard error and exit status 1.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -19,11 +19,19 @@ struct Warden: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as CleanExit {
+        } catch let error as CommandFailure {
             FileHandle.standardError.write(Data("warden: \(error.description)\n".utf8))
             Foundation.exit(1)
         } catch {
             exit(withError: error)
         }
     }
+}
+
+/// A command that could not do its work (bad input or output, a model that does not load, a server that
+/// stopped): reported as one line `warden: <message>` on standard error with exit status 1, without a
+/// stack trace or the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

@@ -251,12 +251,16 @@ import Testing
         try BatchingConfiguration().validate(maxSequenceLength: 128)
         var tooSmall = BatchingConfiguration()
         tooSmall.maxBatchTokens = 64
-        #expect(throws: BatchingConfigurationError.self) { try tooSmall.validate(maxSequenceLength: 128) }
-        var badOverlap = BatchingConfiguration()
+        #expect(throws: ConfigurationError.self) { try tooSmall.validate(maxSequenceLength: 128) }
+        try ModeratorConfiguration().validate(maxSequenceLength: 128)
+        var badOverlap = ModeratorConfiguration()
         badOverlap.longTextPolicy = .windows(overlap: 126)
-        #expect(throws: BatchingConfigurationError.self) { try badOverlap.validate(maxSequenceLength: 128) }
-        var noWorkers = BatchingConfiguration()
+        let overlapError = #expect(throws: ConfigurationError.self) { try badOverlap.validate(maxSequenceLength: 128) }
+        #expect(overlapError?.field == "longTextPolicy.overlap")
+        try EngineConfiguration().validate(maxSequenceLength: 128)
+        var noWorkers = EngineConfiguration()
         noWorkers.workers = 0
-        #expect(throws: BatchingConfigurationError.self) { try noWorkers.validate(maxSequenceLength: 128) }
+        let workersError = #expect(throws: ConfigurationError.self) { try noWorkers.validate(maxSequenceLength: 128) }
+        #expect(workersError?.field == "workers")
     }
 }

@@ -1,3 +1,4 @@
+import WardenCore
 import Logging
 import ServiceLifecycle
 import Testing
@@ -5,10 +6,10 @@ import WardenTestSupport
 @testable import WardenCore
 
 @Suite struct BatcherTests {
-    func makeBatcher(_ backend: EchoBackend, _ edit: (inout BatchingConfiguration) -> Void = { _ in }) throws -> Batcher {
+    func makeBatcher(_ backend: EchoBackend, workers: Int = 1, _ edit: (inout BatchingConfiguration) -> Void = { _ in }) throws -> Batcher {
         var configuration = BatchingConfiguration.forTests
         edit(&configuration)
-        return try Batcher(backend: backend, configuration: configuration, maxSequenceLength: 128)
+        return try Batcher(backend: backend, workers: workers, configuration: configuration, maxSequenceLength: 128)
     }
 
     @Test func expiredItemsAreNeverComputed() async throws {
@@ -108,7 +109,7 @@ import WardenTestSupport
     /// caller gets exactly its own answer, and none is lost.
     @Test func everyConcurrentCallerGetsItsOwnAnswer() async throws {
         let backend = EchoBackend(work: .microseconds(200))
-        let batcher = try makeBatcher(backend) { $0.workers = 2; $0.maxQueuedItems = 100_000; $0.maxQueuedTokens = 10_000_000 }
+        let batcher = try makeBatcher(backend, workers: 2) { $0.maxQueuedItems = 100_000; $0.maxQueuedTokens = 10_000_000 }
         var generator = SplitMix64(seed: 42)
         let requests: [(lane: Lane, sequences: [[Int32]])] = (0..<1_200).map { i in
             let count = i % 10 == 0 ? Int.random(in: 2...5, using: &generator) : 1

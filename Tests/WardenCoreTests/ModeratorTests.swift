@@ -30,16 +30,17 @@ final class KeywordBackend: InferenceBackend, Sendable {
     static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "hello", "world"] + (0..<100).map { "w\($0)" }
 
     /// A moderator over a 16-token model (windows of 14 word pieces) running on `backend`, inside `body`.
-    func withModerator(_ edit: (inout BatchingConfiguration) -> Void = { _ in },
+    func withModerator(_ edit: (inout ModeratorConfiguration) -> Void = { _ in },
                        _ body: (Moderator, KeywordBackend) async throws -> Void) async throws {
         let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
         let backend = KeywordBackend(badID: 5)
-        var configuration = BatchingConfiguration.forTests
+        var configuration = ModeratorConfiguration()
         configuration.longTextPolicy = .windows(overlap: 4)
         edit(&configuration)
-        let batcher = try Batcher(backend: backend, configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
+        let batcher = try Batcher(backend: backend, configuration: .forTests, maxSequenceLength: 16, padID: tokenizer.padID)
         let moderator = try Moderator(tokenizer: tokenizer, labels: ["toxic", "long"], thresholds: [0.5, 0.5],
-                                      maxSequenceLength: 16, textNormalization: .platformV1, batcher: batcher)
+                                      maxSequenceLength: 16, textNormalization: .platformV1, batcher: batcher,
+                                      configuration: configuration)
         try await withRunning(batcher) { try await body(moderator, backend) }
     }
 
@@ -107,21 +108,28 @@ final class KeywordBackend: InferenceBackend, Sendable {
         }
     }
 
-    @Test func emptyTextIsScoredAsClsSep() async throws {
-        try await withModerator { moderator, backend in
-            let response = try await moderator.moderate([""])
-            #expect(response.results.count == 1)
-            #expect(backend.rows == [[2, 3]])
-            #expect(try await moderator.moderate([]).results.isEmpty)
+    /// The one "nothing to score" rule, decided after normalisation: empty and blank texts, entities that
+    /// decode to spaces, private-use and format characters. Nothing of such a request reaches the model.
+    @Test func textWithNothingToScoreIsRefusedAfterNormalisation() async throws {
+        try await withModerator { (moderator: Moderator, backend: KeywordBackend) async throws in
+            for (texts, index) in [([""], 0), (["hello", "   \t\n"], 1), (["&nbsp;&nbsp;"], 0),
+                                   (["w1", "w2", "\u{E000}\u{F8FF}\u{E123}"], 2), (["\u{200B}\u{FEFF}\u{0007}"], 0)] {
+                let error = await #expect(throws: ModerationError.self) { try await moderator.moderate(texts) }
+                #expect(error?.code == .emptyText, "\(texts)")
+                #expect(error?.textIndex == index, "\(texts)")
+            }
+            #expect(backend.rows.isEmpty, "nothing of a refused request is scored")
+            let none = try await moderator.moderate([])
+            #expect(none.results.isEmpty)
+            let ampersand = try await moderator.moderate(["&amp;"])
+            #expect(ampersand.results.count == 1, "an entity that decodes to a character is text")
         }
     }
 
     @Test func labelCountMismatchIsRefusedAtStartUp() throws {
         let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
-        var configuration = BatchingConfiguration.forTests
-        configuration.longTextPolicy = .windows(overlap: 4)
-        let batcher = try Batcher(backend: KeywordBackend(badID: 5), configuration: configuration, maxSequenceLength: 16)
-        #expect(throws: BatchingConfigurationError.self) {
+        let batcher = try Batcher(backend: KeywordBackend(badID: 5), configuration: .forTests, maxSequenceLength: 16)
+        #expect(throws: ConfigurationError.self) {
             try Moderator(tokenizer: tokenizer, labels: ["a", "b", "c"], thresholds: [0.5, 0.5, 0.5], maxSequenceLength: 16,
                           textNormalization: .none, batcher: batcher)
         }

@@ -54,7 +54,7 @@ struct EndpointTests {
 
     @Test("a batch answers in input order, each result equal to scoring the text alone")
     func batchOrder() async throws {
-        try await withWarden(configure: { $0.batching.cacheCapacity = 0 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
             let texts = ["first message", "a second, somewhat longer message about the weekend plans", "3rd", "first message"]
             let json = String(data: try JSONSerialization.data(withJSONObject: ["input": texts]), encoding: .utf8)!
             let batch = try await HTTP.post(base + "/v1/moderate", json: json)
@@ -87,7 +87,7 @@ struct EndpointTests {
 
     @Test("many concurrent clients each get their own answer")
     func concurrentClients() async throws {
-        try await withWarden(configure: { $0.batching.cacheCapacity = 0 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
             let texts = (0..<48).map { "message number \($0) " + String(repeating: "word ", count: $0 % 20) }
             var expected: [String: [String: Double]] = [:]
             for text in texts.prefix(8) {

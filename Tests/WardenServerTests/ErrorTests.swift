@@ -14,7 +14,7 @@ struct ErrorTests {
 
     @Test("malformed requests are 400/413/415/422 with a JSON error")
     func requestErrors() async throws {
-        try await withWarden(configure: { $0.maxBodyBytes = 4096; $0.maxInputs = 4 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.maxBodyBytes = 4096; $0.server.maxInputs = 4 }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             expectError(try await HTTP.post(url, json: #"{"input": "unterminated"#), 400, "invalid_json")
             expectError(try await HTTP.post(url, json: #"{"input": 42}"#), 400, "invalid_json")
@@ -42,7 +42,7 @@ struct ErrorTests {
     @Test("a request whose deadline passes while queued is answered 504")
     func deadline() async throws {
         let hold = ModelHold()
-        try await withWarden(hold: hold, configure: { $0.batching.maxBatchSize = 1; $0.batching.cacheCapacity = 0 }) { (base: String) async throws in
+        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             hold.close()
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
@@ -63,9 +63,9 @@ struct ErrorTests {
     func overload() async throws {
         let hold = ModelHold()
         try await withWarden(hold: hold, configure: {
-            $0.batching.maxBatchSize = 1
-            $0.batching.maxQueuedItems = 2
-            $0.batching.cacheCapacity = 0
+            $0.engine.batching.maxBatchSize = 1
+            $0.engine.batching.maxQueuedItems = 2
+            $0.engine.moderator.cacheCapacity = 0
         }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             hold.close()
@@ -102,7 +102,7 @@ struct ErrorTests {
     @Test("API keys: required on /v1 when configured, compared exactly; health stays open")
     func authentication() async throws {
         let key = "test-key-0123456789abcdef"
-        try await withWarden(configure: { $0.apiKeys = [key, "another-key-0123456789"] }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.apiKeys = [key, "another-key-0123456789"] }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#), 401, "invalid_api_key")
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer wrong-key-0123456789abc")]), 401, "invalid_api_key")
@@ -114,7 +114,7 @@ struct ErrorTests {
             #expect(try await HTTP.get(base + "/readyz").status == 200)
             #expect(try await HTTP.get(base + "/metrics").status == 200)
         }
-        try await withWarden(configure: { $0.apiKeys = [key]; $0.protectMetrics = true }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.apiKeys = [key]; $0.server.protectMetrics = true }) { (base: String) async throws in
             #expect(try await HTTP.get(base + "/metrics").status == 401)
             #expect(try await HTTP.get(base + "/metrics", headers: [("Authorization", "Bearer \(key)")]).status == 200)
         }

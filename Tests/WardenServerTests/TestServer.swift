@@ -89,6 +89,12 @@ final class Gate: Sendable {
     func wait() async { for await _ in stream { return } }
 }
 
+/// The server's and the engine's configuration of one test server.
+struct WardenSettings {
+    var server = ServerConfiguration()
+    var engine = EngineConfiguration()
+}
+
 /// Starts the real Warden application on a free loopback port, runs `body` with its base URL, then shuts
 /// it down gracefully (as SIGTERM would).
 func withWarden(
@@ -96,22 +102,25 @@ func withWarden(
     hold: ModelHold? = nil,
     gate: Gate? = nil,
     waitUntilReady: Bool = true,
-    configure: (inout ServerConfiguration) -> Void = { _ in },
+    configure: (inout WardenSettings) -> Void = { _ in },
     _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
 ) async throws {
-    var configuration = ServerConfiguration(modelDirectory: model)
-    configuration.port = 0
-    configuration.logLevel = .warning
+    var settings = WardenSettings()
+    settings.server.port = 0
+    settings.server.logLevel = .warning
+    settings.engine.workers = 1
     // The suites run in parallel on a small machine: only the deadline tests should meet deadlines.
-    configuration.batching.interactive.defaultDeadline = .seconds(60)
-    configure(&configuration)
+    settings.engine.batching.interactive.defaultDeadline = .seconds(60)
+    configure(&settings)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = try buildApplication(configuration: configuration, makeBackends: { bundle in
+    let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
         if let gate { await gate.wait() }
-        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count)
+        let backend = try await TorchBackend.load(path: bundle.modelPath)
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
-    }, events: ServerEvents(listening: { port in portContinuation.yield(port) }))
+    }, logger: Logger(label: "test"))
+    let app = buildApplication(configuration: settings.server, engine: engine,
+                               events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     // The server and the test body race: if the server stops on its own (a service failed), the test
     // fails at once instead of waiting for an answer that never comes.

@@ -45,19 +45,6 @@ import WordPiece
         }
     }
 
-    @Test func batchIsPaddedToTheLongestItem() {
-        let texts = ["hi", "a much longer text than the first", ""]
-        let batch = tokenizer.encodeBatch(texts, maxLength: 6)
-        #expect(batch.count == 3 && batch.length == 6)
-        #expect(batch.lengths == [3, 6, 2])
-        #expect(batch.truncated == [false, true, false])
-        #expect(Array(batch.row(0)) == tokenizer.encode("hi", maxLength: 6).ids + [0, 0, 0])
-        #expect(Array(batch.attentionMask[0..<6]) == [1, 1, 1, 0, 0, 0])
-        #expect(Array(batch.attentionMask[12..<18]) == [1, 1, 0, 0, 0, 0])
-        let empty = tokenizer.encodeBatch([], maxLength: 6)
-        #expect(empty.count == 0 && empty.ids.isEmpty)
-    }
-
     @Test func buildsFromAVocabularyInMemory() throws {
         let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "runn", "##ing", ","]
         let t = try WordPieceTokenizer(vocabulary: vocab, configuration: TokenizerConfiguration())

@@ -1,8 +1,9 @@
 // ctorch_shim.h — Warden's C API over libtorch (TorchScript inference only).
 //
-// Nothing throws across this boundary: every entry point catches every C++ exception and reports it as a
-// status code plus a NUL-terminated message written into a caller-owned buffer (`err`, `err_capacity`;
-// either may be NULL/0 when the caller does not want the message). Messages are truncated to fit.
+// Nothing throws across this boundary. Entry points that can fail catch every C++ exception and report it as
+// a status code plus a NUL-terminated message written into a caller-owned buffer (`err`, `err_capacity`;
+// either may be NULL/0 when the caller does not want the message); messages are truncated to fit. The
+// others (getters and process settings) catch everything too and cannot fail visibly.
 //
 // Thread safety:
 //   - wt_model_load, wt_model_output_width: any thread, any time.

@@ -1,0 +1,23 @@
+import Hummingbird
+
+/// Turns errors that are not already Warden's `APIError` (unknown route, Hummingbird's own errors) into
+/// the same JSON error body, so every non-2xx answer has `{"error": {...}}`.
+struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: throw APIError.notFound
+            case .contentTooLarge: throw APIError(status: .contentTooLarge, code: .bodyTooLarge, message: error.body ?? "The request body is too large.")
+            case .methodNotAllowed: throw APIError.methodNotAllowed(request.method)
+            default: throw APIError(status: error.status, code: .httpError, message: error.body ?? error.status.reasonPhrase)
+            }
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)"])
+            throw APIError.internalError
+        }
+    }
+}
