@@ -136,7 +136,7 @@ var package = Package(
         ),
         .testTarget(
             name: "TorchBackendTests",
-            dependencies: ["TorchBackend", "WardenCore", "WordPiece"],
+            dependencies: ["TorchBackend", "WardenCore", "WordPiece", "WardenTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
@@ -159,9 +159,18 @@ if includeBenchmarks {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]))
 }
 package.targets += [
-    .testTarget(name: "WardenCLITests", dependencies: ["warden"], swiftSettings: swiftSettings),
-    // Starts `warden serve` as a child process for the client and chat suites (test-only code).
-    .target(name: "WardenTestSupport", path: "Tests/WardenTestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "WardenCLITests", dependencies: ["warden", "WardenTestSupport"], swiftSettings: swiftSettings),
+    // Test-only code shared by the suites: fixture paths, the warden binary and process launcher, gates,
+    // deterministic backends and a stub Warden.
+    .target(
+        name: "WardenTestSupport",
+        dependencies: [
+            "WardenCore", "WardenAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ],
+        path: "Tests/WardenTestSupport",
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",
         dependencies: [
@@ -187,15 +196,18 @@ package.targets += [
         dependencies: [
             "WardenCore", "WordPiece", "WardenTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
+    .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenServerTests",
         dependencies: [
             "WardenServer", "WardenCore", "TorchBackend", "WardenAPI", "WardenTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

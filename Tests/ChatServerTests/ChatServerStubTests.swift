@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import WardenClient
+import WardenTestSupport
 @testable import ChatServer
 
 /// The chat server's logic against `StubWarden` (a toy scorer on a real loopback port) and a closed port.
@@ -70,20 +71,4 @@ struct ChatServerStubTests {
             try ChatServerCommand.parse([]).makeConfiguration(environment: ["WARDEN_POLICY": "sometimes"])
         }
     }
-}
-
-/// A loopback TCP port with nothing listening.
-func closedLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    precondition(fd >= 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    precondition(bound)
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -1,9 +1,9 @@
 import Foundation
+import WardenTestSupport
 
 /// Paths of the committed test fixtures (made by scripts/make_test_model.py).
 enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let root = TestPaths.fixtures
     static let tinyBert = root.appendingPathComponent("tiny-bert")
     static let tinyModel = tinyBert.appendingPathComponent("model.pt").path
     static func badModel(_ name: String) -> String { root.appendingPathComponent("bad-models/\(name)").path }

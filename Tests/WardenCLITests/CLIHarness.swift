@@ -1,25 +1,14 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// Runs the built `warden` executable as a separate process, on real files.
 enum CLI {
-    /// `warden` beside the test bundle (`.build/<config>/warden`), found by walking up a few folders.
-    static let binary: URL = {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<5 {
-            let candidate = folder.appendingPathComponent("warden")
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-                return candidate
-            }
-            folder = folder.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
-    }()
+    /// The built `warden` executable.
+    static var binary: URL { get throws { URL(fileURLWithPath: try WardenBinary.require()) } }
 
     /// The repository's test fixtures.
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let fixtures = TestPaths.fixtures
     /// The random-weight model bundle used by every test (fast, real TorchScript).
     static let model = fixtures.appendingPathComponent("tiny-bert").path
 
@@ -33,7 +22,7 @@ enum CLI {
     /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files.
     static func start(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> (Process, URL, URL) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = try binary
         process.arguments = args
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("WARDEN_") { environment[key] = nil }
@@ -53,17 +42,23 @@ enum CLI {
         return (process, outURL, errURL)
     }
 
+    /// Waits for `process` to exit without blocking a thread of the cooperative pool (a blocking wait there
+    /// starves every other suite running in parallel on a small machine).
+    static func exit(of process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
     /// Runs `warden args…` to completion.
-    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> Outcome {
+    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL) async throws -> Outcome {
         let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, in: folder)
-        process.waitUntilExit()
+        await exit(of: process)
         return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> Outcome {
-        try run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder)
+    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL) async throws -> Outcome {
+        try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder)
     }
 }
 

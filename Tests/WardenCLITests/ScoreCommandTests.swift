@@ -9,12 +9,12 @@ struct ScoreCommandTests {
     // MARK: Formats
 
     @Test("plain text: one record per line, in order, scores and flags for every label")
-    func plainText() throws {
+    func plainText() async throws {
         let tmp = try TempFolder()
         let messages = chatMessages(200)
         let input = try tmp.write("chat.txt", messages.joined(separator: "\n") + "\n")
         let out = tmp.path("out.jsonl")
-        let run = try CLI.score([input, "-o", out, "--include-text"], in: tmp.url)
+        let run = try await CLI.score([input, "-o", out, "--include-text"], in: tmp.url)
         #expect(run.status == 0, "\(run.stderr)")
         let records = try parseJSONLines(file: out)
         #expect(records.map(\.record) == Array(1...200))
@@ -31,7 +31,7 @@ struct ScoreCommandTests {
     }
 
     @Test("JSON Lines: --text-field, other members carried verbatim and in order")
-    func jsonLines() throws {
+    func jsonLines() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("in.jsonl", """
             {"id": 7, "body": "you played like trash", "meta": {"tags": ["a", "b"], "n": 1.5e3}, "user": "ana"}
@@ -40,7 +40,7 @@ struct ScoreCommandTests {
             {"id": 9, "body": "gg wp", "record": "theirs"}
 
             """)
-        let run = try CLI.score([input, "--text-field", "body"], in: tmp.url)
+        let run = try await CLI.score([input, "--text-field", "body"], in: tmp.url)
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdoutText.split(separator: "\n")
         #expect(lines.count == 3)
@@ -53,10 +53,10 @@ struct ScoreCommandTests {
     }
 
     @Test("CSV: header, --text-column, quoted fields with commas, quotes and newlines; CSV output")
-    func csv() throws {
+    func csv() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("in.csv", "id,message,lang\r\n1,hello there,en\r\n2,\"multi\nline, with \"\"quotes\"\"\",fr\r\n3,gg wp,de\r\n")
-        let jsonRun = try CLI.score([input, "--text-column", "message", "--include-text"], in: tmp.url)
+        let jsonRun = try await CLI.score([input, "--text-column", "message", "--include-text"], in: tmp.url)
         #expect(jsonRun.status == 0, "\(jsonRun.stderr)")
         let records = try parseJSONLines(jsonRun.stdout)
         #expect(records.map(\.record) == [1, 2, 3])
@@ -66,7 +66,7 @@ struct ScoreCommandTests {
         #expect(records[1]["text"] as? String == "multi\nline, with \"quotes\"")
 
         let out = tmp.path("out.csv")
-        let csvRun = try CLI.score([input, "--text-column", "message", "-o", out], in: tmp.url)
+        let csvRun = try await CLI.score([input, "--text-column", "message", "-o", out], in: tmp.url)
         #expect(csvRun.status == 0, "\(csvRun.stderr)")
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows[0].joined(separator: ",") == "record,line,id,lang,toxic,hate,spam,toxic_flagged,hate_flagged,spam_flagged,flagged,error")
@@ -80,17 +80,17 @@ struct ScoreCommandTests {
     }
 
     @Test("CSV without the text column fails at once with the columns it has")
-    func csvMissingColumn() throws {
+    func csvMissingColumn() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("in.csv", "id,body\n1,hi\n")
-        let run = try CLI.score([input], in: tmp.url)
+        let run = try await CLI.score([input], in: tmp.url)
         #expect(run.status == 1)
         #expect(run.stderr.contains("no column 'text'") && run.stderr.contains("id, body"))
         #expect(run.stdout.isEmpty)
     }
 
     @Test("--format overrides the extension; gzip is recognised by its magic bytes, even without .gz")
-    func formatAndGzip() throws {
+    func formatAndGzip() async throws {
         let tmp = try TempFolder()
         let messages = chatMessages(300)
         let plain = try tmp.write("chat.log", messages.joined(separator: "\n") + "\n")
@@ -99,9 +99,9 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(gzipped)'"]
         try gzip.run()
-        gzip.waitUntilExit()
-        let a = try CLI.score([plain, "--format", "text"], in: tmp.url)
-        let b = try CLI.score([gzipped, "--format", "text"], in: tmp.url)
+        await CLI.exit(of: gzip)
+        let a = try await CLI.score([plain, "--format", "text"], in: tmp.url)
+        let b = try await CLI.score([gzipped, "--format", "text"], in: tmp.url)
         #expect(a.status == 0 && b.status == 0, "\(a.stderr) \(b.stderr)")
         expectSameScores(try parseJSONLines(a.stdout), try parseJSONLines(b.stdout))
         #expect(try parseJSONLines(b.stdout).count == 300)
@@ -110,13 +110,13 @@ struct ScoreCommandTests {
     // MARK: Bad records
 
     @Test("plain text: invalid UTF-8 and empty lines give error records with their line numbers")
-    func badTextRecords() throws {
+    func badTextRecords() async throws {
         let tmp = try TempFolder()
         var bytes = Array("first message\n\nthird\n".utf8)
         bytes += [0x62, 0x61, 0x64, 0x20, 0xC3, 0x28, 0x0A]  // "bad " + an invalid sequence
         bytes += Array("   \nlast one without newline".utf8)
         let input = try tmp.write("bad.txt", bytes: bytes)
-        let run = try CLI.score([input], in: tmp.url)
+        let run = try await CLI.score([input], in: tmp.url)
         #expect(run.status == 2)
         let records = try parseJSONLines(run.stdout)
         #expect(records.map(\.record) == [1, 2, 3, 4, 5, 6])
@@ -126,13 +126,13 @@ struct ScoreCommandTests {
         #expect(message.contains("byte 4"))
         #expect(run.stderr.contains("3 failed"))
 
-        let skipped = try CLI.score([input, "--skip-invalid"], in: tmp.url)
+        let skipped = try await CLI.score([input, "--skip-invalid"], in: tmp.url)
         #expect(skipped.status == 2)
         #expect(try parseJSONLines(skipped.stdout).map(\.record) == [1, 3, 6])
     }
 
     @Test("JSON Lines: malformed line, missing field, non-string field, empty text, invalid UTF-8")
-    func badJSONRecords() throws {
+    func badJSONRecords() async throws {
         let tmp = try TempFolder()
         var bytes = Array("""
             {"id": 1, "text": "fine"}
@@ -146,7 +146,7 @@ struct ScoreCommandTests {
         bytes += Array(#"{"id": 7, "text": "fine again"} trailing"#.utf8) + [0x0A]
         bytes += Array(#"{"id": 8, "text": "last"}"#.utf8) + [0x0A]
         let input = try tmp.write("bad.jsonl", bytes: bytes)
-        let run = try CLI.score([input], in: tmp.url)
+        let run = try await CLI.score([input], in: tmp.url)
         #expect(run.status == 2)
         let records = try parseJSONLines(run.stdout)
         #expect(records.map(\.record) == Array(1...8))
@@ -157,10 +157,10 @@ struct ScoreCommandTests {
     }
 
     @Test("CSV: wrong field count and an unclosed quote are error records; the run goes on")
-    func badCSVRecords() throws {
+    func badCSVRecords() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("bad.csv", "id,text\n1,ok\n2,a,b\n3,\n4,\"x\"y\n5,fine\n6,\"never closed\n")
-        let run = try CLI.score([input], in: tmp.url)
+        let run = try await CLI.score([input], in: tmp.url)
         #expect(run.status == 2)
         let records = try parseJSONLines(run.stdout)
         #expect(records.map(\.errorCode) == [nil, "malformed_csv", "empty_text", "malformed_csv", nil, "malformed_csv"])
@@ -168,10 +168,10 @@ struct ScoreCommandTests {
     }
 
     @Test("a record over --max-record-bytes is an error record and is not held in memory")
-    func tooLong() throws {
+    func tooLong() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("long.txt", "short\n" + String(repeating: "x ", count: 5000) + "\nafter\n")
-        let run = try CLI.score([input, "--max-record-bytes", "4096"], in: tmp.url)
+        let run = try await CLI.score([input, "--max-record-bytes", "4096"], in: tmp.url)
         #expect(run.status == 2)
         #expect(try parseJSONLines(run.stdout).map(\.errorCode) == [nil, "record_too_long", nil])
     }
@@ -179,12 +179,12 @@ struct ScoreCommandTests {
     // MARK: Order, piping
 
     @Test("results come out in input order whatever the batching, and match one-at-a-time scoring")
-    func orderPreserved() throws {
+    func orderPreserved() async throws {
         let tmp = try TempFolder()
         let messages = chatMessages(1500, seed: 7)
         let input = try tmp.write("chat.txt", messages.joined(separator: "\n") + "\n")
-        let batched = try CLI.score([input, "--include-text", "--group-size", "48", "--window", "2000"], in: tmp.url)
-        let sequential = try CLI.score([input, "--include-text", "--group-size", "1", "--window", "1", "--max-batch-size", "1"], in: tmp.url)
+        let batched = try await CLI.score([input, "--include-text", "--group-size", "48", "--window", "2000"], in: tmp.url)
+        let sequential = try await CLI.score([input, "--include-text", "--group-size", "1", "--window", "1", "--max-batch-size", "1"], in: tmp.url)
         #expect(batched.status == 0 && sequential.status == 0)
         let a = try parseJSONLines(batched.stdout), b = try parseJSONLines(sequential.stdout)
         #expect(a.map { $0["text"] as? String } == messages)
@@ -193,13 +193,13 @@ struct ScoreCommandTests {
     }
 
     @Test("standard input to standard output, plain and gzip-compressed")
-    func piping() throws {
+    func piping() async throws {
         let tmp = try TempFolder()
         let messages = chatMessages(100)
         let input = try tmp.write("chat.txt", messages.joined(separator: "\n") + "\n")
-        let fromFile = try CLI.score([input], in: tmp.url)
-        let fromStdin = try CLI.score(["-"], stdinFile: input, in: tmp.url)
-        let implicit = try CLI.score([], stdinFile: input, in: tmp.url)
+        let fromFile = try await CLI.score([input], in: tmp.url)
+        let fromStdin = try await CLI.score(["-"], stdinFile: input, in: tmp.url)
+        let implicit = try await CLI.score([], stdinFile: input, in: tmp.url)
         #expect(fromStdin.status == 0 && implicit.status == 0)
         expectSameScores(try parseJSONLines(fromFile.stdout), try parseJSONLines(fromStdin.stdout))
         expectSameScores(try parseJSONLines(fromFile.stdout), try parseJSONLines(implicit.stdout))
@@ -212,20 +212,20 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(input)' > '\(gz)'"]
         try gzip.run()
-        gzip.waitUntilExit()
-        let gzStdin = try CLI.score(["-", "-q"], stdinFile: gz, in: tmp.url)
+        await CLI.exit(of: gzip)
+        let gzStdin = try await CLI.score(["-", "-q"], stdinFile: gz, in: tmp.url)
         #expect(gzStdin.status == 0)
         #expect(gzStdin.stderr.isEmpty)
         expectSameScores(try parseJSONLines(fromFile.stdout), try parseJSONLines(gzStdin.stdout))
     }
 
     @Test("--only-flagged, --threshold and --summary-json agree")
-    func onlyFlaggedAndSummary() throws {
+    func onlyFlaggedAndSummary() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("chat.txt", chatMessages(400).joined(separator: "\n") + "\n")
-        let all = try parseJSONLines(try CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45"], in: tmp.url).stdout)
+        let all = try parseJSONLines(try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45"], in: tmp.url).stdout)
         let summaryPath = tmp.path("summary.json")
-        let run = try CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
+        let run = try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
                                  "--summary-json", summaryPath], in: tmp.url)
         #expect(run.status == 0)
         let flagged = try parseJSONLines(run.stdout)
@@ -251,7 +251,7 @@ struct ScoreCommandTests {
         let count = 20000
         let input = try tmp.write("chat.txt", chatMessages(count, seed: 3).joined(separator: "\n") + "\n")
         let clean = tmp.path("clean.jsonl")
-        #expect(try CLI.score([input, "-o", clean, "-q"], in: tmp.url).status == 0)
+        #expect(try await CLI.score([input, "-o", clean, "-q"], in: tmp.url).status == 0)
 
         let out = tmp.path("out.jsonl")
         let (process, _, _) = try CLI.start(["score", "--model", CLI.model, input, "-o", out, "-q"], in: tmp.url)
@@ -262,7 +262,7 @@ struct ScoreCommandTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await CLI.exit(of: process)
         #expect(process.terminationReason == .uncaughtSignal)
         let partial = try parseJSONLines(file: out)
         #expect(partial.count > 0 && partial.count < count, "killed too late to test resume")
@@ -272,7 +272,7 @@ struct ScoreCommandTests {
         try handle.write(contentsOf: Data(#"{"record":999999,"line":99"#.utf8))
         try handle.close()
 
-        let resumed = try CLI.score([input, "-o", out, "--resume"], in: tmp.url)
+        let resumed = try await CLI.score([input, "-o", out, "--resume"], in: tmp.url)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resumed after record"))
         let union = try parseJSONLines(file: out)
@@ -293,7 +293,7 @@ struct ScoreCommandTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        await CLI.exit(of: process)
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         #expect(stderr.contains("--resume"))
@@ -302,19 +302,19 @@ struct ScoreCommandTests {
         #expect(partial.count < count)
         #expect(stderr.contains("stopped after input record \(partial.count) "))
 
-        let resumed = try CLI.score([input, "-o", out, "--resume", "-q"], in: tmp.url)
+        let resumed = try await CLI.score([input, "-o", out, "--resume", "-q"], in: tmp.url)
         #expect(resumed.status == 0)
         #expect(try parseJSONLines(file: out).map(\.record) == Array(1...count))
     }
 
     @Test("--resume keeps a finished CSV output as is and scores nothing more")
-    func resumeFinishedCSV() throws {
+    func resumeFinishedCSV() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("chat.txt", chatMessages(50).joined(separator: "\n") + "\n")
         let out = tmp.path("out.csv")
-        #expect(try CLI.score([input, "-o", out, "-q"], in: tmp.url).status == 0)
+        #expect(try await CLI.score([input, "-o", out, "-q"], in: tmp.url).status == 0)
         let before = try String(contentsOfFile: out, encoding: .utf8)
-        let again = try CLI.score([input, "-o", out, "--resume"], in: tmp.url)
+        let again = try await CLI.score([input, "-o", out, "--resume"], in: tmp.url)
         #expect(again.status == 0)
         #expect(again.stderr.contains("0 records"))
         #expect(try String(contentsOfFile: out, encoding: .utf8) == before)
@@ -323,23 +323,23 @@ struct ScoreCommandTests {
     // MARK: Wrong paths
 
     @Test("a missing input, an unwritable output or a broken model fails at once with one clear line")
-    func wrongPaths() throws {
+    func wrongPaths() async throws {
         let tmp = try TempFolder()
         let input = try tmp.write("chat.txt", "hello\n")
 
-        let missing = try CLI.score([tmp.path("nope.txt")], in: tmp.url)
+        let missing = try await CLI.score([tmp.path("nope.txt")], in: tmp.url)
         #expect(missing.status == 1)
         #expect(missing.stderr == "warden: cannot read the input \(tmp.path("nope.txt")): No such file or directory\n")
 
-        let directory = try CLI.score([tmp.url.path], in: tmp.url)
+        let directory = try await CLI.score([tmp.url.path], in: tmp.url)
         #expect(directory.status == 1)
         #expect(directory.stderr.contains("is a directory"))
 
-        let badOutput = try CLI.score([input, "-o", tmp.path("no/such/dir/out.jsonl")], in: tmp.url)
+        let badOutput = try await CLI.score([input, "-o", tmp.path("no/such/dir/out.jsonl")], in: tmp.url)
         #expect(badOutput.status == 1)
         #expect(badOutput.stderr.contains("cannot write the output"))
 
-        let noModel = try CLI.run(["score", input, "--model", tmp.path("no-model")], in: tmp.url)
+        let noModel = try await CLI.run(["score", input, "--model", tmp.path("no-model")], in: tmp.url)
         #expect(noModel.status == 1)
         #expect(noModel.stderr.hasPrefix("warden: cannot load the model in \(tmp.path("no-model"))"))
 
@@ -353,16 +353,16 @@ struct ScoreCommandTests {
         tokenizer["path"] = CLI.fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
         manifest["tokenizer"] = tokenizer
         try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
-        let broken = try CLI.run(["score", input, "--model", bundle.path, "-o", tmp.path("o.jsonl")], in: tmp.url)
+        let broken = try await CLI.run(["score", input, "--model", bundle.path, "-o", tmp.path("o.jsonl")], in: tmp.url)
         #expect(broken.status == 1)
         #expect(broken.stderr.hasPrefix("warden: cannot load the model in \(bundle.path)"))
         #expect(broken.stderr.split(separator: "\n").count == 1)
 
-        let badThreshold = try CLI.score([input, "--threshold", "nosuch=0.3"], in: tmp.url)
+        let badThreshold = try await CLI.score([input, "--threshold", "nosuch=0.3"], in: tmp.url)
         #expect(badThreshold.status == 1)
         #expect(badThreshold.stderr.contains("nosuch"))
 
-        let resumeStdout = try CLI.score([input, "--resume"], in: tmp.url)
+        let resumeStdout = try await CLI.score([input, "--resume"], in: tmp.url)
         #expect(resumeStdout.status == 64)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WardenAPI
+import WardenTestSupport
 @testable import WardenClient
 
 /// Client behaviours a real Warden cannot be made to show on demand, against `StubWarden` (a real HTTP server

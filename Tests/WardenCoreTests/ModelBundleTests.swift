@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 import WardenCore
+import WardenTestSupport
 
 @Suite("Model bundle manifests")
 struct ModelBundleTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let fixtures = TestPaths.fixtures
     static let tinyBert = fixtures.appendingPathComponent("tiny-bert")
 
     /// A copy of the tiny-bert bundle in a fresh temporary folder, with its manifest edited by `edit`.

@@ -1,78 +1,7 @@
 import Synchronization
 import Testing
 import WardenCore
-
-/// A latch the tests open to let a backend call finish (to hold a worker busy deterministically).
-final class Gate: Sendable {
-    private struct State {
-        var open = false
-        var entered = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state = Mutex(State())
-
-    init(open: Bool = false) { state.withLock { $0.open = open } }
-
-    var entered: Int { state.withLock { $0.entered } }
-
-    func pass() async {
-        await withCheckedContinuation { continuation in
-            let passNow = state.withLock { state in
-                state.entered += 1
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if passNow { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-}
-
-/// A deterministic backend whose output encodes its input: per row `[sum of real ids, real length]`.
-/// Records every row it computed (unpadded).
-final class EchoBackend: InferenceBackend, Sendable {
-    let labelCount = 2
-    let gate: Gate
-    private let computed = Mutex<[[Int32]]>([])
-    private let work: Duration
-
-    init(gate: Gate = Gate(open: true), work: Duration = .zero) {
-        self.gate = gate
-        self.work = work
-    }
-
-    var rows: [[Int32]] { computed.withLock { $0 } }
-
-    static func expected(_ tokens: [Int32]) -> [Float] {
-        [Float(tokens.reduce(0) { $0 + Int($1) }), Float(tokens.count)]
-    }
-
-    func score(_ batch: TokenBatch) async throws -> [Float] {
-        await gate.pass()
-        if work > .zero { try await Task.sleep(for: work) }
-        var output: [Float] = []
-        var rows: [[Int32]] = []
-        for r in 0..<batch.count {
-            var row: [Int32] = []
-            for c in 0..<batch.length where batch.attentionMask[r * batch.length + c] == 1 {
-                row.append(Int32(batch.inputIDs[r * batch.length + c]))
-            }
-            rows.append(row)
-            output += Self.expected(row)
-        }
-        computed.withLock { $0 += rows }
-        return output
-    }
-}
+import WardenTestSupport
 
 struct TimedOut: Error {}
 

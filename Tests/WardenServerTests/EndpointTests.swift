@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 @Suite("HTTP endpoints on a real server", .serialized, .timeLimit(.minutes(3)))
 struct EndpointTests {
@@ -118,7 +119,7 @@ struct EndpointTests {
     @Test("before the model is warm, readiness and moderation answer 503 while health stays 200")
     func notReady() async throws {
         let gate = Gate()
-        try await withWarden(gate: gate, waitUntilReady: false) { (base: String) async throws in
+        try await withWarden(loading: gate, waitUntilReady: false) { (base: String) async throws in
             #expect(try await HTTP.get(base + "/healthz").status == 200)
             let ready = try await HTTP.get(base + "/readyz")
             #expect(ready.status == 503)

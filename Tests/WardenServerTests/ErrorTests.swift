@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 @Suite("HTTP errors: status and JSON body", .serialized, .timeLimit(.minutes(3)))
 struct ErrorTests {
@@ -41,12 +42,13 @@ struct ErrorTests {
 
     @Test("a request whose deadline passes while queued is answered 504")
     func deadline() async throws {
-        let hold = ModelHold()
+        let hold = Gate(open: true)
         try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             hold.close()
+            let warm = hold.entered
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
-            await hold.waitUntilHolding()
+            await hold.waitUntilEntered(warm + 1)
             // The model is busy: this request queues behind it with a 100 ms deadline, which passes long
             // before the model is released (1.5 s is a wide margin for the request to be admitted).
             async let late = HTTP.post(url, json: #"{"input": "cannot wait long", "deadline_ms": 100}"#)
@@ -61,7 +63,7 @@ struct ErrorTests {
 
     @Test("beyond the admission bound, requests are refused at once with 429 and Retry-After")
     func overload() async throws {
-        let hold = ModelHold()
+        let hold = Gate(open: true)
         try await withWarden(hold: hold, configure: {
             $0.engine.batching.maxBatchSize = 1
             $0.engine.batching.maxQueuedItems = 2
@@ -69,8 +71,9 @@ struct ErrorTests {
         }) { (base: String) async throws in
             let url = base + "/v1/moderate"
             hold.close()
+            let warm = hold.entered
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model"}"#)
-            await hold.waitUntilHolding()
+            await hold.waitUntilEntered(warm + 1)
             // With the model busy, the queue admits 2 of these 11 and refuses the other 9 at once.
             let replies = try await withThrowingTaskGroup(of: HTTP.Reply?.self) { group in
                 for index in 0..<11 { group.addTask { try await HTTP.post(url, json: #"{"input": "message \#(index)"}"#) } }

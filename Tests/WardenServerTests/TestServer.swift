@@ -5,88 +5,29 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import Synchronization
 import Testing
 import TorchBackend
 import WardenCore
 import WardenServer
+import WardenTestSupport
 
 /// Paths of the committed fixtures and bundles.
 enum Paths {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let tinyBert = repository.appendingPathComponent("Tests/Fixtures/tiny-bert").path
-    static let defaultModel = repository.appendingPathComponent("models/minilm-moderation").path
+    static let repository = TestPaths.root
+    static let tinyBert = TestPaths.tinyBert.path
+    static let defaultModel = TestPaths.defaultModel.path
 }
 
-/// Holds the model busy on the test's word, so queueing, deadlines and overload are provoked without racing
-/// the clock: while the hold is closed, every batch that reaches the backend waits; `open()` lets them run.
-/// It starts open, so loading and warm-up pass through.
-final class ModelHold: Sendable {
-    private struct State {
-        var closed = false
-        var held: [CheckedContinuation<Void, Never>] = []
-        var watchers: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state = Mutex(State())
-
-    /// From now on, batches wait at the backend until `open()`.
-    func close() { state.withLock { $0.closed = true } }
-
-    /// Releases every waiting batch and lets later ones through.
-    func open() {
-        let (held, watchers) = state.withLock { state in
-            state.closed = false
-            defer { state.held = []; state.watchers = [] }
-            return (state.held, state.watchers)
-        }
-        for continuation in held + watchers { continuation.resume() }
-    }
-
-    /// Returns once a batch is waiting at the backend (the model is busy), or at once when the hold is open.
-    func waitUntilHolding() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state in
-                guard state.closed, state.held.isEmpty else { return true }
-                state.watchers.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
-
-    /// Called by the backend before each batch.
-    fileprivate func pass() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (proceed, watchers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
-                guard state.closed else { return (true, []) }
-                state.held.append(continuation)
-                defer { state.watchers = [] }
-                return (false, state.watchers)
-            }
-            for watcher in watchers { watcher.resume() }
-            if proceed { continuation.resume() }
-        }
-    }
-}
-
-/// A real backend that waits at a ``ModelHold`` before each batch.
+/// A real backend that waits at a ``Gate`` before each batch, so a test can hold the model busy and provoke
+/// queueing, deadlines and overload without racing the clock.
 struct HeldBackend: InferenceBackend {
     let inner: any InferenceBackend
-    let hold: ModelHold
+    let hold: Gate
     var labelCount: Int { inner.labelCount }
     func score(_ batch: TokenBatch) async throws -> [Float] {
         await hold.pass()
         return try await inner.score(batch)
     }
-}
-
-/// Gate that holds model loading until the test opens it (to observe the not-ready state).
-final class Gate: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-    init() { (stream, continuation) = AsyncStream.makeStream() }
-    func open() { continuation.yield(); continuation.finish() }
-    func wait() async { for await _ in stream { return } }
 }
 
 /// The server's and the engine's configuration of one test server.
@@ -99,8 +40,8 @@ struct WardenSettings {
 /// it down gracefully (as SIGTERM would).
 func withWarden(
     model: String = Paths.tinyBert,
-    hold: ModelHold? = nil,
-    gate: Gate? = nil,
+    hold: Gate? = nil,
+    loading: Gate? = nil,
     waitUntilReady: Bool = true,
     configure: (inout WardenSettings) -> Void = { _ in },
     _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
@@ -114,7 +55,7 @@ func withWarden(
     configure(&settings)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
     let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
-        if let gate { await gate.wait() }
+        if let loading { await loading.pass() }
         let backend = try await TorchBackend.load(path: bundle.modelPath)
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]

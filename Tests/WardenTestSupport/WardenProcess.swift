@@ -1,127 +1,176 @@
 import Foundation
 import Synchronization
 
-/// The real Warden, run as `warden serve --port 0` on loopback for the duration of a test.
+/// The built `warden` executable: `WARDEN_BINARY`, else beside the test bundle (`swift build --build-tests`
+/// builds it into the same `.build/<config>/` folder, found by walking up a few folders), else
+/// `<root>/.build/debug/warden`. The one binary locator of the test targets.
+public enum WardenBinary {
+    public static var path: String? {
+        if let path = ProcessInfo.processInfo.environment["WARDEN_BINARY"], !path.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+        }
+        var candidates: [String] = []
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(folder.appendingPathComponent("warden").path)
+            folder = folder.deletingLastPathComponent()
+        }
+        candidates.append(TestPaths.root.appendingPathComponent(".build/debug/warden").path)
+        return candidates.first { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && FileManager.default.isExecutableFile(atPath: path)
+        }
+    }
+
+    /// ``path``, or a failure that says how to get one.
+    public static func require() throws -> String {
+        guard let path else { throw WardenProcess.Failure(description: "no warden executable found; build it or set WARDEN_BINARY") }
+        return path
+    }
+}
+
+/// A real `warden` child process (any subcommand; usually `serve` on a free loopback port) with its
+/// standard output and standard error collected apart. The one launcher of the test targets.
 ///
-/// Finds the `warden` executable in `WARDEN_BINARY`, else next to the test bundle (`swift test` builds it into
-/// the same `.build/<config>/` folder), else in `<root>/.build/debug/`; the model folder in `WARDEN_TEST_MODEL`,
-/// else `<root>/<defaultModel>`. `<root>` is `WARDEN_ROOT` or this package's root.
-///
-/// Shared by the `WardenClientTests` and `ChatServerTests` suites.
+/// Inherited `WARDEN_*` variables are removed, so the machine's environment cannot change a test; pass
+/// the ones a test is about in `environment`.
 public final class WardenProcess: Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    /// `http://127.0.0.1:<port>`.
-    public let baseURL: String
-    public let port: Int
+    private final class Captured: Sendable {
+        let stdout = Mutex("")
+        let stderr = Mutex("")
+        let port = Mutex<Int?>(nil)
+    }
+
     private let process: Process
-    private let output: Output
+    private let captured: Captured
 
-    /// Everything the process printed (stdout and stderr), collected as it arrives.
-    private final class Output: Sendable {
-        let text = Mutex("")
-    }
+    /// The child's process id (for signals).
+    public var pid: Int32 { process.processIdentifier }
+    /// Whether the child is still running.
+    public var isRunning: Bool { process.isRunning }
+    /// What the child printed on standard output so far.
+    public var standardOutput: String { captured.stdout.withLock { $0 } }
+    /// What the child printed on standard error so far.
+    public var standardError: String { captured.stderr.withLock { $0 } }
+    /// Both, for failure messages.
+    public var log: String { standardOutput + standardError }
+    /// The port of a ready `serve` (from its ready line); nil before.
+    public var port: Int? { captured.port.withLock { $0 } }
+    /// `http://127.0.0.1:<port>` of a ready `serve`.
+    public var baseURL: String { "http://127.0.0.1:\(port ?? 0)" }
 
-    public static var root: URL {
-        if let root = ProcessInfo.processInfo.environment["WARDEN_ROOT"] { return URL(fileURLWithPath: root) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    public static var binary: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["WARDEN_BINARY"] { return FileManager.default.isExecutableFile(atPath: path) ? path : nil }
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [
-            besideTests.appendingPathComponent("warden").path,
-            besideTests.deletingLastPathComponent().appendingPathComponent("warden").path,
-            root.appendingPathComponent(".build/debug/warden").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    public static func model(default relativePath: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["WARDEN_TEST_MODEL"] ?? root.appendingPathComponent(relativePath).path
-        return FileManager.default.fileExists(atPath: path + "/manifest.json") ? path : nil
-    }
-
-    /// Whether a binary and the model are there to run the real service.
-    public static func isAvailable(model relativePath: String) -> Bool {
-        binary != nil && model(default: relativePath) != nil
-    }
-
-    private init(baseURL: String, port: Int, process: Process, output: Output) {
-        self.baseURL = baseURL
-        self.port = port
+    private init(process: Process, captured: Captured) {
         self.process = process
-        self.output = output
+        self.captured = captured
     }
 
-    /// Starts `warden serve` and waits for its ready line (model loaded and warmed up).
-    public static func start(model relativePath: String, arguments extra: [String] = [], readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
-        guard let binary else { throw Failure(description: "no warden executable found; build it or set WARDEN_BINARY") }
-        guard let model = model(default: relativePath) else { throw Failure(description: "no model bundle at \(relativePath); set WARDEN_TEST_MODEL") }
+    /// Starts `warden <arguments>`; returns at once.
+    public static func launch(_ arguments: [String], environment overrides: [String: String] = [:]) throws -> WardenProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--model", model, "--log-level", "warning"] + extra
+        process.executableURL = URL(fileURLWithPath: try WardenBinary.require())
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("WARDEN_") { environment[key] = nil }
+        for (key, value) in overrides { environment[key] = value }
         process.environment = environment
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stdout
+        let captured = Captured()
+        process.standardOutput = collect { text in captured.stdout.withLock { $0 += text } }
+        process.standardError = collect { text in captured.stderr.withLock { $0 += text } }
         process.standardInput = FileHandle.nullDevice
-        let output = Output()
-        stdout.fileHandleForReading.readabilityHandler = { handle in
+        try process.run()
+        return WardenProcess(process: process, captured: captured)
+    }
+
+    /// A pipe whose output is handed to `append` as it arrives.
+    private static func collect(_ append: @escaping @Sendable (String) -> Void) -> Pipe {
+        let pipe = Pipe()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil; return }
-            output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            append(String(decoding: data, as: UTF8.self))
         }
-        try process.run()
+        return pipe
+    }
 
+    /// Starts `warden serve` on a free loopback port with `model` (a path, or one relative to the package
+    /// root) and waits until it is ready.
+    public static func serve(model: String, arguments: [String] = [], environment: [String: String] = [:],
+                             readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
+        let modelPath = model.hasPrefix("/") ? model : TestPaths.path(model)
+        let warden = try launch(["serve", "--host", "127.0.0.1", "--port", "0", "--model", modelPath, "--log-level", "warning"] + arguments,
+                                environment: environment)
+        do {
+            try await warden.waitUntilReady(timeout: readyTimeout)
+        } catch {
+            await warden.stop()
+            throw error
+        }
+        return warden
+    }
+
+    /// Same as ``serve(model:arguments:environment:readyTimeout:)``.
+    public static func start(model: String, arguments: [String] = []) async throws -> WardenProcess {
+        try await serve(model: model, arguments: arguments)
+    }
+
+    /// Waits for `serve`'s ready line and returns the base URL; fails if the process exits first.
+    @discardableResult
+    public func waitUntilReady(timeout: Duration = .seconds(300)) async throws -> String {
         let clock = ContinuousClock()
-        let end = clock.now + readyTimeout
+        let end = clock.now + timeout
         while clock.now < end {
-            let text = output.text.withLock { $0 }
+            let text = standardOutput
             if let range = text.range(of: "Warden is ready on http://127.0.0.1:") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 if let port = Int(digits) {
-                    return WardenProcess(baseURL: "http://127.0.0.1:\(port)", port: port, process: process, output: output)
+                    captured.port.withLock { $0 = port }
+                    return baseURL
                 }
             }
             if !process.isRunning {
-                throw Failure(description: "warden serve exited with status \(process.terminationStatus):\n\(text)")
+                throw Failure(description: "warden exited with status \(process.terminationStatus) before it was ready:\n\(log)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
-        throw Failure(description: "warden serve was not ready within \(readyTimeout):\n\(output.text.withLock { $0 })")
+        throw Failure(description: "warden was not ready within \(timeout):\n\(log)")
     }
 
-    /// What the process printed so far.
-    public var log: String { output.text.withLock { $0 } }
+    /// Sends `signal` to the child.
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Sends SIGTERM and waits for the process to exit (graceful shutdown); returns its exit status.
-    @discardableResult
-    public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
-        if process.isRunning { process.terminate() }
+    /// Waits (bounded) for the child to exit and returns its status; kills it and fails past `timeout`.
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let clock = ContinuousClock()
         let end = clock.now + timeout
-        while process.isRunning && clock.now < end {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning {
+            guard clock.now < end else {
+                kill(process.processIdentifier, SIGKILL)
+                throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
         return process.terminationStatus
     }
 
-    /// Runs `body` with a started Warden and always stops it afterwards.
-    public static func with<Value: Sendable>(model relativePath: String, arguments: [String] = [],
-                                      _ body: (WardenProcess) async throws -> Value) async throws -> Value {
-        let warden = try await start(model: relativePath, arguments: arguments)
+    /// Sends SIGTERM and waits for the exit (graceful shutdown); kills it past `timeout`. Returns the status.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
+        if process.isRunning { process.terminate() }
+        if let status = try? await waitForExit(timeout: timeout) { return status }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
+
+    /// Runs `body` with a ready `warden serve` and always stops it afterwards.
+    public static func with<Value: Sendable>(model: String, arguments: [String] = [],
+                                             _ body: (WardenProcess) async throws -> Value) async throws -> Value {
+        let warden = try await serve(model: model, arguments: arguments)
         do {
             let value = try await body(warden)
             await warden.stop()
@@ -130,5 +179,9 @@ public final class WardenProcess: Sendable {
             await warden.stop()
             throw error
         }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

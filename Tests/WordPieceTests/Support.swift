@@ -1,14 +1,14 @@
 import Foundation
+import WardenTestSupport
 import WordPiece
 
-/// Paths and shared fixtures for the WordPiece tests (found relative to this file).
+/// Paths and shared fixtures for the WordPiece tests.
 enum Fixture {
-    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    static let repositoryRoot = testsDirectory.deletingLastPathComponent()
-    static let tokenizerDirectory = repositoryRoot.appendingPathComponent("tokenizer").path
-    static let goldenURL = testsDirectory.appendingPathComponent("Fixtures/tokenizer/golden.jsonl")
-    static let scalarDigestsURL = testsDirectory.appendingPathComponent("Fixtures/tokenizer/scalar_digests.json")
-    static let normalizationGoldenURL = testsDirectory.appendingPathComponent("Fixtures/normalization_golden.jsonl")
+    static let repositoryRoot = TestPaths.root
+    static let tokenizerDirectory = TestPaths.tokenizer.path
+    static let goldenURL = TestPaths.fixture("tokenizer/golden.jsonl")
+    static let scalarDigestsURL = TestPaths.fixture("tokenizer/scalar_digests.json")
+    static let normalizationGoldenURL = TestPaths.fixture("normalization_golden.jsonl")
 
     /// The tokenizer of the repository's tokenizer/ directory, loaded once.
     static let tokenizer: WordPieceTokenizer = {

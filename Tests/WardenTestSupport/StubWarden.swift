@@ -3,13 +3,15 @@ import Hummingbird
 import HummingbirdTesting
 import WardenAPI
 
-/// A small real HTTP server that answers `POST /{scenario}/{key}/v1/moderate` the way Warden does in states a
-/// real Warden cannot be put into on demand (a 429 followed by a 200, a 503 followed by a 200, an answer slower
-/// than any sane client timeout, a 504). Used only for those behaviours; see `WardenClientRealTests` for the
-/// same behaviours against the real service where it can show them.
+/// A small real HTTP server that imitates Warden's `POST /v1/moderate` shape, for the client and chat-server
+/// tests: quick checks of their own logic (`/v1/moderate` scores like a toy model), and states a real Warden
+/// cannot be put into on demand (`/{scenario}/{key}/v1/moderate`: a 429 followed by a 200, a 503 followed by a
+/// 200, an answer slower than any sane client timeout, a 504). The suites that use it run the same behaviours
+/// against the real service where it can show them.
 ///
 /// Scenarios (the `key` separates the call counters of different tests):
-/// - `ok`: scores like a toy model: `toxic` when the text contains "idiot", `spam` when it contains "buy now".
+/// - `ok` (and plain `/v1/moderate`): a toy model: `toxic` when the text contains "idiot", `spam` when it
+///   contains "buy now"; the request's per-label thresholds apply (default 0.5).
 /// - `429-then-ok`: the first call answers 429 with `Retry-After: 1` and Warden's JSON error, later calls `ok`.
 /// - `503-then-ok`: the first call answers 503 with `Retry-After: 1`, later calls `ok`.
 /// - `always-429`: 429 with `Retry-After: <n>` where n is the `retry` query parameter (default 1).
@@ -18,22 +20,27 @@ import WardenAPI
 /// - `bad-request`: 422 `too_many_inputs`.
 /// - `unauthorized`: 401 unless `Authorization: Bearer secret`, then `ok`.
 /// - `garbage`: 200 with a body that is not a moderation response.
-enum StubWarden {
-    actor Calls {
+public enum StubWarden {
+    /// Calls per test key.
+    public actor Calls {
         private var counts: [String: Int] = [:]
+        public init() {}
+
         func next(_ key: String) -> Int {
             counts[key, default: 0] += 1
             return counts[key]!
         }
-        func count(_ key: String) -> Int { counts[key] ?? 0 }
+        /// Calls made with `key` so far.
+        public func count(_ key: String) -> Int { counts[key] ?? 0 }
     }
 
-    static func score(_ text: String) -> ModerationResult {
+    /// The toy model's verdict on `text`.
+    public static func score(_ text: String, thresholds: [String: Float] = [:]) -> ModerationResult {
         let lower = text.lowercased()
         let toxic: Float = lower.contains("idiot") ? 0.97 : 0.02
         let spam: Float = lower.contains("buy now") ? 0.91 : 0.01
         let scores = ["toxic": toxic, "hate": 0.01, "spam": spam]
-        let flags = scores.mapValues { $0 >= 0.5 }
+        let flags = Dictionary(uniqueKeysWithValues: scores.map { ($0.key, $0.value >= (thresholds[$0.key] ?? 0.5)) })
         return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores)
     }
 
@@ -49,15 +56,21 @@ enum StubWarden {
         return try json(status, ErrorResponse(message: message, type: type, code: code), headers: headers)
     }
 
-    static func buildApplication(calls: Calls) -> some ApplicationProtocol {
+    /// The stub application on a free loopback port.
+    public static func buildApplication(calls: Calls = Calls()) -> some ApplicationProtocol {
         let router = Router()
+        router.post("/v1/moderate") { request, context -> Response in
+            let body = try await request.decode(as: ModerationRequest.self, context: context)
+            let thresholds = body.thresholds ?? [:]
+            return try json(.ok, ModerationResponse(id: "modr-stub", model: "stub", results: body.input.texts.map { score($0, thresholds: thresholds) }))
+        }
         router.post("/{scenario}/{key}/v1/moderate") { request, context -> Response in
             let scenario = try context.parameters.require("scenario")
             let key = try context.parameters.require("key")
             let call = await calls.next(key)
             let body = try await request.decode(as: ModerationRequest.self, context: context)
             let ok = { () throws -> Response in
-                try json(.ok, ModerationResponse(id: "modr-stub-\(call)", model: "stub", results: body.input.texts.map(score)))
+                try json(.ok, ModerationResponse(id: "modr-stub-\(call)", model: "stub", results: body.input.texts.map { score($0) }))
             }
             switch scenario {
             case "ok": return try ok()
@@ -92,7 +105,7 @@ enum StubWarden {
     }
 
     /// Runs the stub on a loopback port for the duration of `body`, passing its base URL (`http://localhost:PORT`).
-    static func with<Value: Sendable>(_ body: @Sendable (_ baseURL: String, _ calls: Calls) async throws -> Value) async throws -> Value {
+    public static func with<Value: Sendable>(_ body: @Sendable (_ baseURL: String, _ calls: Calls) async throws -> Value) async throws -> Value {
         let calls = Calls()
         return try await buildApplication(calls: calls).test(.live) { client in
             try await body("http://localhost:\(client.port!)", calls)

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+import WardenCore
+import WardenTestSupport
+import WordPiece
+
+/// The engine's assembly and lifecycle, on the tiny-bert bundle's manifest and tokenizer with a
+/// deterministic backend (no libtorch).
+@Suite("ModerationEngine: assembled once, ready, drained", .timeLimit(.minutes(1)))
+struct ModerationEngineTests {
+    static let bundle = Result { try ModelBundle.load(directory: TestPaths.tinyBert.path) }
+    static let tokenizer = Result { try WordPieceTokenizer(directory: try bundle.get().tokenizerDirectory) }
+
+    static func engine(_ backends: [any InferenceBackend], configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> ModerationEngine {
+        var configuration = EngineConfiguration()
+        configuration.workers = backends.count
+        configure(&configuration)
+        return try ModerationEngine(bundle: try bundle.get(), tokenizer: try tokenizer.get(), configuration: configuration,
+                                    backends: BackendLoader.existing(backends), logger: Logger(label: "test"))
+    }
+
+    @Test("a configuration that cannot work is refused at construction, naming the field")
+    func invalidConfiguration() throws {
+        let error = #expect(throws: EngineError.self) {
+            try Self.engine([LengthBackend(labelCount: 3)]) { $0.batching.maxBatchTokens = 64 }
+        }
+        #expect(error?.configurationError?.field == "maxBatchTokens")
+        let windows = #expect(throws: EngineError.self) {
+            try Self.engine([LengthBackend(labelCount: 3)]) { $0.moderator.longTextPolicy = .windows(overlap: 200) }
+        }
+        #expect(windows?.configurationError?.field == "longTextPolicy.overlap")
+    }
+
+    @Test("a tokenizer that prepares text otherwise than the manifest says is refused, naming the manifest field")
+    func tokenizerMismatch() throws {
+        var configuration = TokenizerConfiguration()
+        configuration.lowercase = false
+        let cased = try WordPieceTokenizer(vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"], configuration: configuration)
+        let error = #expect(throws: EngineError.self) {
+            try ModerationEngine(bundle: try Self.bundle.get(), tokenizer: cased, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]))
+        }
+        #expect(error?.bundleError?.field == "tokenizer.lowercase")
+        #expect(error?.description.contains("manifest.json") == true)
+    }
+
+    @Test("ready() waits through loading and warm-up; the phases follow; the moderator then scores")
+    func readiness() async throws {
+        let gate = Gate()
+        let engine = try Self.engine([LengthBackend(labelCount: 3, gate: gate)])
+        #expect(engine.phase == .loading)
+        #expect(engine.moderator == nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await engine.run() }
+            group.addTask { _ = try await engine.ready() }
+            await gate.waitUntilEntered()   // the first warm-up text is at the backend
+            #expect(engine.phase == .warmingUp)
+            #expect(engine.moderator == nil)
+            gate.open()
+            let moderator = try await engine.ready()
+            #expect(engine.phase == .ready)
+            #expect(gate.entered == EngineConfiguration.defaultWarmUpTexts.count)
+            let response = try await moderator.moderate(["hello there"])
+            #expect(response.results.count == 1)
+            group.cancelAll()
+        }
+        #expect(engine.phase == .stopped)
+        await #expect(throws: EngineError.self) { _ = try await engine.ready() }
+    }
+
+    @Test("a backend that fails to load fails run() and every ready() waiter with the same error")
+    func loadFailure() async throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "disk on fire" } }
+        let engine = try ModerationEngine(bundle: try Self.bundle.get(), tokenizer: try Self.tokenizer.get(),
+                                          backends: BackendLoader { _, _ in throw Broken() })
+        let waiter = Task { try await engine.ready() }
+        let error = await #expect(throws: EngineError.self) { try await engine.run() }
+        #expect(error?.description.contains("disk on fire") == true)
+        if case .failed(let reason) = engine.phase { #expect(reason.contains("disk on fire")) } else { Issue.record("phase \(engine.phase)") }
+        let waited = await #expect(throws: EngineError.self) { _ = try await waiter.value }
+        #expect(waited?.description.contains("disk on fire") == true)
+    }
+
+    @Test("a model whose output width differs from the manifest's labels is refused at load")
+    func labelCountMismatch() async throws {
+        let engine = try Self.engine([LengthBackend(labelCount: 2)])
+        let error = await #expect(throws: EngineError.self) { try await engine.run() }
+        #expect(error?.description.contains("2 outputs but its manifest names 3 labels") == true)
+    }
+
+    @Test("a waiter whose task is cancelled stops waiting")
+    func cancelledWaiter() async throws {
+        let engine = try Self.engine([LengthBackend(labelCount: 3)])
+        let waiter = Task { try await engine.ready() }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+    }
+
+    @Test("graceful shutdown refuses new work, answers what was admitted, and ends run()")
+    func gracefulShutdown() async throws {
+        let gate = Gate(open: true)
+        let engine = try Self.engine([LengthBackend(labelCount: 3, gate: gate)]) { $0.batching.maxBatchSize = 1 }
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await engine.run() }
+                let moderator = try await engine.ready()
+                gate.close()
+                let warm = gate.entered
+                async let admitted = moderator.moderate(["first", "second message"], options: .init(lane: .bulk))
+                await gate.waitUntilEntered(warm + 1)
+                trigger.triggerGracefulShutdown()
+                // Admission is closed once shutdown begins.
+                try await eventually { moderator.batcher.isShuttingDown }
+                let refused = await #expect(throws: ModerationError.self) { try await moderator.moderate(["too late"]) }
+                #expect(refused?.code == .shuttingDown)
+                gate.open()
+                let response = try await admitted
+                #expect(response.results.count == 2)
+                try await group.waitForAll()
+            }
+        }
+        #expect(engine.phase == .stopped)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import WardenCore
+import WardenServer
+import WardenTestSupport
+
+/// HTTP semantics of every route, through Hummingbird's router test framework: the real application
+/// (routes, middlewares, error mapping, the real engine with its queue, moderator and tokenizer), with a
+/// deterministic backend in place of libtorch. Scores are `LengthBackend`'s: (tokens mod 100) / 100.
+@Suite("HTTP routes on a deterministic backend", .timeLimit(.minutes(2)))
+struct RouterTests {
+    /// The tiny-bert bundle's manifest and tokenizer; the model file is never loaded.
+    static func engine(loading: Gate = Gate(open: true), backend: LengthBackend = LengthBackend(labelCount: 3),
+                       configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> ModerationEngine {
+        var configuration = EngineConfiguration()
+        configuration.workers = 1
+        configuration.batching.interactive.defaultDeadline = .seconds(60)
+        configure(&configuration)
+        return try ModerationEngine(modelDirectory: TestPaths.tinyBert.path, configuration: configuration,
+                                    backends: BackendLoader { _, _ in
+                                        await loading.pass()
+                                        return [backend]
+                                    }, logger: Logger(label: "test"))
+    }
+
+    static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
+        var configuration = ServerConfiguration()
+        configuration.logLevel = .critical
+        configure(&configuration)
+        return buildApplication(configuration: configuration, engine: engine)
+    }
+
+    static func post(_ client: some TestClientProtocol, _ body: String, path: String = "/v1/moderate",
+                     headers: HTTPFields = [.contentType: "application/json"]) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any]) {
+        try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+            return (response.status, response.headers, object)
+        }
+    }
+
+    static func waitUntilReady(_ client: some TestClientProtocol) async throws {
+        for _ in 0..<600 {
+            let status = try await client.execute(uri: "/readyz", method: .get) { $0.status }
+            if status == .ok { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("never ready")
+    }
+
+    static func code(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["code"] as? String }
+
+    @Test("scores come back in input order, in OpenAI's shape, with Warden's timing headers")
+    func scoresInOrder() async throws {
+        let engine = try Self.engine()
+        try await Self.app(engine).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            let texts = ["hi", "a somewhat longer message about the weekend", "hi"]
+            let body = String(data: try JSONSerialization.data(withJSONObject: ["input": texts]), encoding: .utf8)!
+            let (status, headers, object) = try await Self.post(client, body)
+            #expect(status == .ok)
+            #expect(object["model"] as? String == "tiny-bert")
+            let results = try #require(object["results"] as? [[String: Any]])
+            #expect(results.count == 3)
+            let tokenizer = engine.tokenizer
+            for (text, result) in zip(texts, results) {
+                let expected = Double(LengthBackend.score(length: tokenizer.encode(text, maxLength: 128).ids.count))
+                let scores = try #require(result["category_scores"] as? [String: Double])
+                #expect(Set(scores.keys) == ["toxic", "hate", "spam"])
+                #expect(scores.values.allSatisfy { abs($0 - expected) < 1e-6 }, "\(text): \(scores)")
+                let flags = try #require(result["categories"] as? [String: Bool])
+                #expect(flags.values.allSatisfy { $0 == (expected >= 0.5) })
+            }
+            #expect(headers[HTTPField.Name("Server-Timing")!]?.contains("inference;dur=") == true)
+            #expect(headers[HTTPField.Name("X-Request-Id")!] == object["id"] as? String)
+        }
+    }
+
+    @Test("a text with nothing to score once normalised is 400 empty_text naming its index, and nothing is scored")
+    func nothingToScore() async throws {
+        try await Self.app(try Self.engine()).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            for (body, index) in [(#"{"input": ["fine", "&nbsp;"]}"#, 1), (#"{"input": "\uE000\uE001"}"#, 0),
+                                  (#"{"input": ["\u200B\u2060", "x"]}"#, 0), (#"{"input": "   "}"#, 0)] {
+                let (status, _, object) = try await Self.post(client, body)
+                #expect(status == .badRequest, "\(body)")
+                #expect(Self.code(object) == "empty_text", "\(body)")
+                let message = (object["error"] as? [String: Any])?["message"] as? String
+                #expect(message?.contains("input[\(index)]") == true, "\(body): \(message ?? "")")
+            }
+        }
+    }
+
+    @Test("malformed requests get the right status and a JSON error body")
+    func malformed() async throws {
+        try await Self.app(try Self.engine(), configure: { $0.maxBodyBytes = 2048; $0.maxInputs = 3 }).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            let cases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
+                (#"{"input": "#, [.contentType: "application/json"], .badRequest, "invalid_json"),
+                (#"{"input": 7}"#, [.contentType: "application/json"], .badRequest, "invalid_json"),
+                (#"{"input": []}"#, [.contentType: "application/json"], .badRequest, "empty_input"),
+                (#"{"input": ["a", "b", "c", "d"]}"#, [.contentType: "application/json"], .unprocessableContent, "too_many_inputs"),
+                (#"{"input": "x", "lane": "fast"}"#, [.contentType: "application/json"], .unprocessableContent, "invalid_lane"),
+                (#"{"input": "x", "deadline_ms": 0}"#, [.contentType: "application/json"], .unprocessableContent, "invalid_deadline_ms"),
+                (#"{"input": "x", "thresholds": {"nsfw": 0.5}}"#, [.contentType: "application/json"], .unprocessableContent, "invalid_thresholds"),
+                (#"{"input": "x"}"#, [.contentType: "text/plain"], .unsupportedMediaType, "unsupported_media_type"),
+                (#"{"input": "\#(String(repeating: "a", count: 3000))"}"#, [.contentType: "application/json"], .contentTooLarge, "body_too_large"),
+            ]
+            for (body, headers, status, code) in cases {
+                let (got, _, object) = try await Self.post(client, body, headers: headers)
+                #expect(got == status, "\(body.prefix(40))")
+                #expect(Self.code(object) == code, "\(body.prefix(40))")
+            }
+            // Invalid UTF-8: the offset of the first bad byte is named.
+            let bytes: [UInt8] = Array(#"{"input": "ab"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+            try await client.execute(uri: "/v1/moderate", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(bytes: bytes)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("offset 13"))
+            }
+            try await client.execute(uri: "/nothing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains(#""code":"not_found""#))
+            }
+        }
+    }
+
+    @Test("health answers at once; readiness and moderation answer 503 with Retry-After until the engine is warm")
+    func readiness() async throws {
+        let loading = Gate()
+        try await Self.app(try Self.engine(loading: loading)).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "1")
+            }
+            let (status, _, object) = try await Self.post(client, #"{"input": "early"}"#)
+            #expect(status == .serviceUnavailable)
+            #expect(Self.code(object) == "not_ready")
+            loading.open()
+            try await Self.waitUntilReady(client)
+            #expect(try await Self.post(client, #"{"input": "now"}"#).0 == .ok)
+        }
+    }
+
+    @Test("API keys guard /v1 (and /metrics when asked); health stays open")
+    func authentication() async throws {
+        let key = "router-test-key-0123456789"
+        try await Self.app(try Self.engine(), configure: { $0.apiKeys = [key]; $0.protectMetrics = true }).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            let (status, headers, object) = try await Self.post(client, #"{"input": "x"}"#)
+            #expect(status == .unauthorized)
+            #expect(headers[.wwwAuthenticate] == "Bearer")
+            #expect(Self.code(object) == "invalid_api_key")
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(key)"]) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""labels":["toxic","hate","spam"]"#))
+            }
+        }
+    }
+}
