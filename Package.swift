@@ -22,6 +22,7 @@ var package = Package(
         .library(name: "WardenAPI", targets: ["WardenAPI"]),
         .library(name: "WardenServer", targets: ["WardenServer"]),
         .library(name: "WardenClient", targets: ["WardenClient"]),
+        .library(name: "WardenScore", targets: ["WardenScore"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
@@ -75,6 +76,15 @@ var package = Package(
         ),
         // zlib, for gzip input to `warden score` (Debian's zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // `warden score` without the command line: record files in and out, and the scoring loop over a Moderator.
+        .target(
+            name: "WardenScore",
+            dependencies: [
+                "WardenCore", "WordPiece", "CZlib",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         .target(
@@ -115,7 +125,7 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "CZlib",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

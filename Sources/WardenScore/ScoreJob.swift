@@ -3,36 +3,6 @@ import ServiceLifecycle
 import Synchronization
 import WardenCore
 
-/// How a ``ScoreJob`` feeds the engine and what it writes.
-struct ScoreJobSettings: Sendable {
-    /// Records per `Moderator.moderate` call (one queue admission); a few model batches' worth, so the
-    /// bulk batches stay full.
-    var groupSize = 64
-    /// Most records submitted to the engine and not yet answered: keeps the bulk queue full enough for
-    /// full batches without making it deep (a deep queue costs batch planning time).
-    var window = 1024
-    /// Most records read but not yet written (submitted, or answered and waiting for an earlier group to be
-    /// written): the hard bound on memory. A group with a long text can finish after later groups; this
-    /// slack lets the engine go on meanwhile.
-    var reorderLimit = 8192
-    var onlyFlagged = false
-    var skipInvalid = false
-    /// Stop after this many records of this run (nil: the whole input).
-    var maxRecords: Int?
-    /// Skip this many leading records (`--resume`: the output already has them).
-    var resumeAfter = 0
-    var progress = false
-    /// Flush the output at least this often, so that an interrupted run loses little.
-    var flushInterval: Duration = .seconds(1)
-}
-
-/// One scored (or failed) record on its way to the output.
-struct ScoredRecord: Sendable {
-    var record: InputRecord
-    var result: ModerationResult?
-    var error: RecordError?
-}
-
 /// The file-scoring loop as a ServiceLifecycle service: reads records, submits them to the ``Moderator``
 /// on the bulk lane in groups, with at most `window` records in flight, and writes results in input order
 /// as they complete.
@@ -44,24 +14,35 @@ struct ScoredRecord: Sendable {
 ///
 /// - Important: the reader, writer and totals are confined to ``run()``; read the totals only after
 ///   ``run()`` returned (hence `@unchecked Sendable`).
-final class ScoreJob: Service, @unchecked Sendable {
-    let reader: RecordReader
-    let writer: RecordWriter
-    let moderator: Moderator
-    let options: ModerationOptions
-    let settings: ScoreJobSettings
+public final class ScoreJob: Service, @unchecked Sendable {
+    public let reader: RecordReader
+    public let writer: RecordWriter
+    public let moderator: Moderator
+    public let options: ModerationOptions
+    public let settings: ScoreJobSettings
 
-    private(set) var tally: ScoreTally
-    private(set) var interrupted = false
+    /// The totals of this run.
+    public private(set) var tally: ScoreTally
+    /// Whether a graceful shutdown (or cancellation) stopped the run before the input ended.
+    public private(set) var interrupted = false
     /// A read error that ended the input early (after everything read before it was written).
-    private(set) var inputError: ScoreIOError?
-    /// When scoring started and ended (after the resume skip).
-    private(set) var scoringTime: Duration = .zero
+    public private(set) var inputError: ScoreIOError?
+    /// How long scoring took, from its start (after the resume skip) to its end.
+    public private(set) var scoringTime: Duration = .zero
+
+    /// One scored (or failed) record on its way to the output.
+    struct ScoredRecord: Sendable {
+        var record: InputRecord
+        var result: ModerationResult?
+        var error: RecordError?
+    }
 
     private let stopRequested = Atomic<Bool>(false)
     private var progress: ProgressDisplay
 
-    init(reader: RecordReader, writer: RecordWriter, moderator: Moderator, options: ModerationOptions, settings: ScoreJobSettings) {
+    /// A job that reads `reader`, scores through `moderator` (whose ``Batcher`` runs beside it) with `options`,
+    /// and writes to `writer`.
+    public init(reader: RecordReader, writer: RecordWriter, moderator: Moderator, options: ModerationOptions, settings: ScoreJobSettings) {
         self.reader = reader
         self.writer = writer
         self.moderator = moderator
@@ -71,7 +52,10 @@ final class ScoreJob: Service, @unchecked Sendable {
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
     }
 
-    func run() async throws {
+    /// Scores the whole input (or up to `maxRecords`), then flushes the output and returns.
+    /// - Throws: ``ScoreIOError`` when the output cannot be written. A read error of the input ends the
+    ///   run early without throwing: see ``inputError``.
+    public func run() async throws {
         try await withGracefulShutdownHandler {
             try await self.pump()
         } onGracefulShutdown: {
