@@ -188,6 +188,15 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(
+        name: "WardenScoreTests",
+        dependencies: [
+            "WardenScore", "WardenCore", "WordPiece", "CZlib",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
         name: "WardenServerTests",
         dependencies: [
             "WardenServer", "WardenCore", "TorchBackend", "WardenAPI", "WardenTestSupport",
