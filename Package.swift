@@ -22,6 +22,7 @@ var package = Package(
         .library(name: "WardenAPI", targets: ["WardenAPI"]),
         .library(name: "WardenServer", targets: ["WardenServer"]),
         .library(name: "WardenClient", targets: ["WardenClient"]),
+        .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
@@ -86,6 +87,15 @@ var package = Package(
         ),
         // zlib, for gzip input to `warden score` (Debian's zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // `warden score` without the command line: record files in and out, and the scoring loop over the engine.
+        .target(
+            name: "WardenScore",
+            dependencies: [
+                "WardenCore", "WordPiece", "CZlib",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         .target(
@@ -126,7 +136,7 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenTune", "CZlib",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -201,6 +211,15 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenScoreTests",
+        dependencies: [
+            "WardenScore", "WardenCore", "WordPiece", "CZlib",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenServerTests",
         dependencies: [

@@ -30,6 +30,27 @@ public struct ModelBundle: Sendable, Equatable {
     public let precision: String
     public let description: String
 
+    /// A bundle described in code (tests, custom deployments whose model runtime is not a file); `load`
+    /// reads the same facts from a manifest.
+    public init(directory: String = "", name: String, version: String = "0", modelPath: String = "", labels: [String],
+                thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
+                stripAccents: Bool = true, textNormalization: TextNormalization = .none, precision: String = "fp32",
+                description: String = "") {
+        self.directory = directory
+        self.name = name
+        self.version = version
+        self.modelPath = modelPath
+        self.labels = labels
+        self.thresholds = thresholds
+        self.maxSequenceLength = maxSequenceLength
+        self.tokenizerDirectory = tokenizerDirectory
+        self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.textNormalization = textNormalization
+        self.precision = precision
+        self.description = description
+    }
+
     /// Loads and validates `manifest.json` in `directory`.
     public static func load(directory: String) throws(ModelBundleError) -> ModelBundle {
         let folder = URL(fileURLWithPath: directory).standardizedFileURL

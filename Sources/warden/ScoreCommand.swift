@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TorchBackend
 import WardenCore
+import WardenScore
 import WordPiece
 
 /// `warden score`: scores a file of messages with the same engine as the server (bulk lane), streaming.
@@ -127,21 +128,15 @@ struct ScoreCommand: AsyncParsableCommand {
 
         let inputFormat = format.flatMap(InputFormat.init(rawValue:)) ?? (input == "-" ? .text : InputFormat.guess(path: input))
         let outputFormat = outputFormat.flatMap(OutputFormat.init(rawValue:)) ?? (output == "-" ? .jsonl : OutputFormat.guess(path: output))
-        let shownInput = input == "-" ? "(standard input)" : input
 
         // Input, output and resume point: fail at once, before the model loads.
         let reader: RecordReader
         var resumePoint: ResumePoint?
         do {
             if resume { resumePoint = try ResumePoint.find(path: output, format: outputFormat) }
-            reader = try RecordReader(source: ScoreByteSource(path: input),
-                                      settings: ReaderSettings(format: inputFormat, textField: textField, textColumn: textColumn,
-                                                               idField: idField, maxRecordBytes: maxRecordBytes))
-            if output != "-" {
-                let probe = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-                guard probe >= 0 else { throw ScoreIOError.posix("write the output", output) }
-                close(probe)
-            }
+            reader = try RecordReader(path: input, settings: ReaderSettings(format: inputFormat, textField: textField, textColumn: textColumn,
+                                                                            idField: idField, maxRecordBytes: maxRecordBytes))
+            if output != "-" { try RecordWriter.checkWritable(path: output) }
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -161,12 +156,7 @@ struct ScoreCommand: AsyncParsableCommand {
             throw CommandFailure("--threshold: unknown label \"\(unknown)\"; the model's labels are \(labels.joined(separator: ", "))")
         }
 
-        let carried: [String] = switch inputFormat {
-        case .text: []
-        case .jsonl: [idField]
-        case .csv: reader.csvHeader.enumerated().filter { $0.offset != reader.csvHeader.firstIndex(of: textColumn) }.map(\.element)
-        }
-        let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: carried, includeText: includeText)
+        let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: reader.carriedColumns, includeText: includeText)
         let writer: RecordWriter
         do {
             writer = try RecordWriter(path: output, layout: layout, appendFrom: resumePoint?.validLength)
@@ -174,7 +164,6 @@ struct ScoreCommand: AsyncParsableCommand {
             throw CommandFailure("\(error)")
         }
 
-        let showProgress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
         var settings = ScoreJobSettings()
         settings.groupSize = groupSize ?? 2 * engine.configuration.batching.maxBatchSize
         settings.window = max(window, settings.groupSize)
@@ -183,7 +172,7 @@ struct ScoreCommand: AsyncParsableCommand {
         settings.skipInvalid = skipInvalid
         settings.maxRecords = maxRecords
         settings.resumeAfter = resumePoint?.lastRecord ?? 0
-        settings.progress = showProgress
+        settings.progress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
         let job = ScoreJob(reader: reader, writer: writer, engine: engine,
                            options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings)
 
@@ -204,52 +193,16 @@ struct ScoreCommand: AsyncParsableCommand {
             throw CommandFailure("scoring stopped: \(error)")
         }
 
-        // Summary.
-        let tally = job.tally
-        let elapsed = job.scoringTime.seconds
-        let throughput = elapsed > 0 ? Double(tally.records) / elapsed : 0
-        let exitCode: Int32 = job.interrupted ? 130 : job.inputError != nil ? 1 : tally.failed > 0 ? 2 : 0
-        if !quiet {
-            var line = "warden: \(ProgressDisplay.grouped(tally.records)) records\(job.interrupted ? " (interrupted)" : "")"
-            line += " in \(ProgressDisplay.duration(elapsed)) (\(ProgressDisplay.grouped(Int(throughput))) msg/s)"
-            let perLabel = zip(labels, tally.flaggedPerLabel).map { "\($0) \(ProgressDisplay.grouped($1))" }.joined(separator: ", ")
-            line += ": \(ProgressDisplay.grouped(tally.scored)) scored, \(ProgressDisplay.grouped(tally.flagged)) flagged (\(perLabel))"
-            line += ", \(ProgressDisplay.grouped(tally.failed)) failed"
-            if !tally.failedByCode.isEmpty {
-                line += " (" + tally.failedByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
-            }
-            if tally.skippedInvalid > 0 { line += ", \(tally.skippedInvalid) left out" }
-            if tally.resumedAfter > 0 { line += "; resumed after record \(ProgressDisplay.grouped(tally.resumedAfter))" }
-            if output != "-" { line += " -> \(output)" }
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
-        if job.interrupted {
-            FileHandle.standardError.write(Data("warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in the output. Run the same command with --resume to continue.\n".utf8))
-        }
-        if let error = job.inputError {
-            FileHandle.standardError.write(Data("warden: \(error) (the records before it, up to record \(tally.lastRecord), were written)\n".utf8))
-        }
+        let summary = ScoreSummary(job: job, model: directory, modelLoadTime: (job.modelReadyAt ?? clock.now) - started)
+        if !quiet { FileHandle.standardError.write(Data((summary.line + "\n").utf8)) }
+        for note in summary.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if let summaryJson {
-            let summary: [String: Any] = [
-                "input": input, "output": output,
-                "input_format": inputFormat.rawValue, "output_format": outputFormat.rawValue,
-                "model": directory,
-                "records": tally.records, "scored": tally.scored, "flagged": tally.flagged,
-                "flagged_per_label": Dictionary(uniqueKeysWithValues: zip(labels, tally.flaggedPerLabel)),
-                "failed": tally.failed, "failed_by_code": tally.failedByCode,
-                "skipped_invalid": tally.skippedInvalid, "written": tally.written,
-                "last_record": tally.lastRecord, "resumed_after": tally.resumedAfter,
-                "elapsed_seconds": elapsed, "model_load_seconds": ((job.modelReadyAt ?? clock.now) - started).seconds,
-                "throughput_per_second": throughput,
-                "interrupted": job.interrupted, "exit_code": Int(exitCode),
-            ]
             do {
-                let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys, .prettyPrinted])
-                try data.write(to: URL(fileURLWithPath: summaryJson))
+                try summary.jsonData().write(to: URL(fileURLWithPath: summaryJson))
             } catch {
                 throw CommandFailure("cannot write the summary to \(summaryJson): \(error.localizedDescription)")
             }
         }
-        if exitCode != 0 { throw ExitCode(exitCode) }
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 }

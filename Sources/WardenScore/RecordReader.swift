@@ -1,73 +1,16 @@
 import Foundation
 import WordPiece
 
-/// Input formats of `warden score`.
-enum InputFormat: String, CaseIterable, Sendable {
-    case text, jsonl, csv
-
-    /// The format named by a file extension (a trailing `.gz` is ignored); plain text otherwise.
-    static func guess(path: String) -> InputFormat {
-        var name = path.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .jsonl }
-        if name.hasSuffix(".csv") { return .csv }
-        return .text
-    }
-}
-
-/// Why one input record cannot be scored. Written as an error record (or skipped with `--skip-invalid`).
-struct RecordError: Sendable, Equatable {
-    /// Stable, machine-readable: invalid_utf8, malformed_json, malformed_csv, missing_field, invalid_field,
-    /// empty_text, record_too_long, scoring_failed.
-    var code: String
-    var message: String
-}
-
-/// A carried input field (JSON Lines member or CSV column) copied to the output.
-struct CarriedField: Sendable {
-    enum Value: Sendable {
-        /// Raw JSON text of a non-string JSON value (number, object, …), copied verbatim.
-        case json([UInt8])
-        /// A string (a JSON string, decoded, or a CSV cell).
-        case string(String)
-    }
-    var name: String
-    var value: Value
-}
-
-/// One input record: its number (1-based, counting every record, bad ones too), the line it starts on,
-/// and either its text or why it is bad.
-struct InputRecord: Sendable {
-    var number: Int
-    var line: Int
-    var text: String?
-    var fields: [CarriedField]
-    var error: RecordError?
-    /// How far into the input this record ends, for the progress percentage.
-    var inputOffset: Int64
-}
-
-/// What the reader needs to know about the input.
-struct ReaderSettings: Sendable {
-    var format: InputFormat
-    var textField = "text"
-    var textColumn = "text"
-    /// JSON Lines member carried into CSV output.
-    var idField = "id"
-    /// Largest record in bytes; a longer one becomes a `record_too_long` error and is skipped over
-    /// without being held in memory.
-    var maxRecordBytes = 1 << 20
-}
-
 /// Splits the input into records and parses each (text, JSON Lines or CSV), holding at most one read
 /// buffer plus one record in memory.
 ///
 /// - Important: not thread-safe; one task reads it at a time.
-final class RecordReader {
-    let settings: ReaderSettings
-    let source: ScoreByteSource
+public final class RecordReader {
+    /// The format and field names this reader was opened with.
+    public let settings: ReaderSettings
+    let source: ByteSource
     /// The CSV header's column names (CSV input only).
-    private(set) var csvHeader: [String] = []
+    public private(set) var csvHeader: [String] = []
     private var textColumnIndex = 0
 
     private var buffer: [UInt8]
@@ -84,8 +27,16 @@ final class RecordReader {
 
     private static let readSize = 1 << 20
 
+    /// Opens `path` ("-" is standard input; gzip is recognised by its first bytes) and, for CSV, reads
+    /// the header.
+    /// - Throws: ``ScoreIOError`` naming the path when it cannot be opened or read, or when a CSV input
+    ///   has no header or lacks the text column.
+    public convenience init(path: String, settings: ReaderSettings) throws {
+        try self.init(source: ByteSource(path: path), settings: settings)
+    }
+
     /// - Throws: ``ScoreIOError`` when a CSV input has no header or lacks the text column.
-    init(source: ScoreByteSource, settings: ReaderSettings) throws {
+    init(source: ByteSource, settings: ReaderSettings) throws {
         self.source = source
         self.settings = settings
         buffer = [UInt8](repeating: 0, count: Self.readSize * 2)
@@ -119,6 +70,16 @@ final class RecordReader {
         }
     }
 
+    /// The input fields carried into CSV output as columns: the CSV input's other columns, the id field of
+    /// JSON Lines, none for text.
+    public var carriedColumns: [String] {
+        switch settings.format {
+        case .text: []
+        case .jsonl: [settings.idField]
+        case .csv: csvHeader.enumerated().filter { $0.offset != csvHeader.firstIndex(of: settings.textColumn) }.map(\.element)
+        }
+    }
+
     /// Whether the CSV input was empty (not even a header).
     var csvIsEmpty: Bool { settings.format == .csv && csvHeader.isEmpty }
 
@@ -129,7 +90,7 @@ final class RecordReader {
 
     /// The next record, or nil at the end of the input.
     /// - Throws: ``ScoreIOError`` when the input cannot be read (I/O error, corrupt gzip).
-    func next() throws -> InputRecord? {
+    public func next() throws -> InputRecord? {
         if csvIsEmpty { return nil }
         while let raw = try nextRaw() {
             switch raw.kind {
@@ -155,7 +116,7 @@ final class RecordReader {
     }
 
     /// Skips the next record without parsing it; false at the end of the input. Used by `--resume`.
-    func skip() throws -> Bool {
+    public func skip() throws -> Bool {
         if csvIsEmpty { return false }
         while let raw = try nextRaw() {
             if case .normal(let range) = raw.kind, isBlank(range) { continue }

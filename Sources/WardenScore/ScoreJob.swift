@@ -3,37 +3,7 @@ import ServiceLifecycle
 import Synchronization
 import WardenCore
 
-/// How a ``ScoreJob`` feeds the engine and what it writes.
-struct ScoreJobSettings: Sendable {
-    /// Records per `Moderator.moderate` call (one queue admission); a few model batches' worth, so the
-    /// bulk batches stay full.
-    var groupSize = 64
-    /// Most records submitted to the engine and not yet answered: keeps the bulk queue full enough for
-    /// full batches without making it deep (a deep queue costs batch planning time).
-    var window = 1024
-    /// Most records read but not yet written (submitted, or answered and waiting for an earlier group to be
-    /// written): the hard bound on memory. A group with a long text can finish after later groups; this
-    /// slack lets the engine go on meanwhile.
-    var reorderLimit = 8192
-    var onlyFlagged = false
-    var skipInvalid = false
-    /// Stop after this many records of this run (nil: the whole input).
-    var maxRecords: Int?
-    /// Skip this many leading records (`--resume`: the output already has them).
-    var resumeAfter = 0
-    var progress = false
-    /// Flush the output at least this often, so that an interrupted run loses little.
-    var flushInterval: Duration = .seconds(1)
-}
-
-/// One scored (or failed) record on its way to the output.
-struct ScoredRecord: Sendable {
-    var record: InputRecord
-    var result: ModerationResult?
-    var error: RecordError?
-}
-
-/// The file-scoring loop as a ServiceLifecycle service: reads records, submits them to the ``Moderator``
+/// The file-scoring loop as a ServiceLifecycle service: reads records, submits them to the engine's ``Moderator``
 /// on the bulk lane in groups, with at most `window` records in flight, and writes results in input order
 /// as they complete.
 ///
@@ -45,26 +15,37 @@ struct ScoredRecord: Sendable {
 ///
 /// - Important: the reader, writer and totals are confined to ``run()``; read the totals only after
 ///   ``run()`` returned (hence `@unchecked Sendable`).
-final class ScoreJob: Service, @unchecked Sendable {
-    let reader: RecordReader
-    let writer: RecordWriter
-    let engine: ModerationEngine
-    let options: ModerationOptions
-    let settings: ScoreJobSettings
+public final class ScoreJob: Service, @unchecked Sendable {
+    public let reader: RecordReader
+    public let writer: RecordWriter
+    public let engine: ModerationEngine
+    public let options: ModerationOptions
+    public let settings: ScoreJobSettings
 
-    private(set) var tally: ScoreTally
-    private(set) var interrupted = false
+    /// The totals of this run.
+    public private(set) var tally: ScoreTally
+    /// Whether a graceful shutdown (or cancellation) stopped the run before the input ended.
+    public private(set) var interrupted = false
     /// A read error that ended the input early (after everything read before it was written).
-    private(set) var inputError: ScoreIOError?
-    /// When scoring started and ended (after the resume skip).
-    private(set) var scoringTime: Duration = .zero
-    /// When the engine became ready (the model loaded and warmed up).
-    private(set) var modelReadyAt: ContinuousClock.Instant?
+    public private(set) var inputError: ScoreIOError?
+    /// How long scoring took, from its start (after the resume skip) to its end.
+    public private(set) var scoringTime: Duration = .zero
+    /// When the engine became ready (the model loaded and warmed up); nil if it never did.
+    public private(set) var modelReadyAt: ContinuousClock.Instant?
+
+    /// One scored (or failed) record on its way to the output.
+    struct ScoredRecord: Sendable {
+        var record: InputRecord
+        var result: ModerationResult?
+        var error: RecordError?
+    }
 
     private let stopRequested = Atomic<Bool>(false)
     private var progress: ProgressDisplay
 
-    init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings) {
+    /// A job that reads `reader`, scores through `engine` (which runs beside it, before it in the service
+    /// group) with `options`, and writes to `writer`.
+    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings) {
         self.reader = reader
         self.writer = writer
         self.engine = engine
@@ -74,7 +55,10 @@ final class ScoreJob: Service, @unchecked Sendable {
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
     }
 
-    func run() async throws {
+    /// Scores the whole input (or up to `maxRecords`), then flushes the output and returns.
+    /// - Throws: ``ScoreIOError`` when the output cannot be written. A read error of the input ends the
+    ///   run early without throwing: see ``inputError``.
+    public func run() async throws {
         try await withGracefulShutdownHandler {
             try await self.pump()
         } onGracefulShutdown: {
@@ -85,6 +69,9 @@ final class ScoreJob: Service, @unchecked Sendable {
     private var shouldStop: Bool { stopRequested.load(ordering: .relaxed) || Task.isCancelled }
 
     private func pump() async throws {
+        // The model loads and warms up in the engine, beside this job.
+        let moderator = try await engine.ready()
+        modelReadyAt = ContinuousClock.now
         // --resume: skip what the output already has.
         while tally.resumedAfter < settings.resumeAfter {
             if shouldStop { interrupted = true; return }
@@ -104,8 +91,6 @@ final class ScoreJob: Service, @unchecked Sendable {
         defer { scoringTime = clock.now - start }
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
 
-        let moderator = try await engine.ready()
-        modelReadyAt = ContinuousClock.now
         let options = self.options
         let isGzip = reader.source.isGzip
         var progressBytes: Int64 = 0

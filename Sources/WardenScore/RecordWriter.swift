@@ -1,26 +1,6 @@
 import Foundation
 import WardenCore
 
-/// Output formats of `warden score`.
-enum OutputFormat: String, CaseIterable, Sendable {
-    case jsonl, csv
-
-    /// CSV for a `.csv` (or `.csv.gz`-less) file name, JSON Lines otherwise.
-    static func guess(path: String) -> OutputFormat {
-        path.lowercased().hasSuffix(".csv") ? .csv : .jsonl
-    }
-}
-
-/// What each output record holds besides the scores.
-struct OutputLayout: Sendable {
-    var format: OutputFormat
-    var labels: [String]
-    /// CSV output: the carried columns, in order (CSV input: its other columns; JSON Lines input: the id
-    /// field; text input: none).
-    var carriedColumns: [String]
-    var includeText: Bool
-}
-
 /// Writes one output record per input record, in the order given, through a buffer flushed with write(2).
 ///
 /// JSON Lines: `{"record":N,"line":L,<carried fields>,"text":…,"scores":{label:p},"flags":{label:bool},"flagged":bool}`,
@@ -31,9 +11,11 @@ struct OutputLayout: Sendable {
 /// CSV: a header `record,line,<carried…>,[text,]<label>…,<label>_flagged…,flagged,error`, then one row per record.
 ///
 /// - Important: not thread-safe; one task writes at a time.
-final class RecordWriter {
-    let path: String
-    let layout: OutputLayout
+public final class RecordWriter {
+    /// The output path as given ("-": standard output).
+    public let path: String
+    /// What each record holds.
+    public let layout: OutputLayout
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
@@ -45,7 +27,7 @@ final class RecordWriter {
     /// Opens `path` ("-" is standard output). With `appendFrom`, the file is cut to that many bytes and
     /// appended to (resume); otherwise it is created or truncated.
     /// - Throws: ``ScoreIOError`` naming the path.
-    init(path: String, layout: OutputLayout, appendFrom: Int64? = nil) throws {
+    public init(path: String, layout: OutputLayout, appendFrom: Int64? = nil) throws {
         self.path = path
         self.layout = layout
         labelKeys = layout.labels.map { Array(Self.jsonString($0).utf8) }
@@ -79,8 +61,17 @@ final class RecordWriter {
         if ownsDescriptor { close(fd) }
     }
 
+    /// Checks that `path` can be opened for writing (creating it if missing, leaving its content alone),
+    /// so that a bad output path fails before the model loads.
+    /// - Throws: ``ScoreIOError`` naming the path.
+    public static func checkWritable(path: String) throws {
+        let probe = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard probe >= 0 else { throw ScoreIOError.posix("write the output", path) }
+        close(probe)
+    }
+
     /// Appends one record (scored, or with `error`).
-    func write(_ record: InputRecord, result: ModerationResult?, error: RecordError?) throws {
+    public func write(_ record: InputRecord, result: ModerationResult?, error: RecordError?) throws {
         switch layout.format {
         case .jsonl: appendJSON(record, result: result, error: error)
         case .csv: appendCSV(record, result: result, error: error)
@@ -89,7 +80,7 @@ final class RecordWriter {
     }
 
     /// Writes out everything buffered.
-    func flush() throws {
+    public func flush() throws {
         var offset = 0
         while offset < buffer.count {
             let n = buffer.withUnsafeBytes { raw in
@@ -227,74 +218,5 @@ final class RecordWriter {
         }
         out.append(0x22)
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Where an interrupted run stopped: found in its output file for `--resume`.
-struct ResumePoint: Equatable {
-    /// The input record number of the last complete output record (0: none yet).
-    var lastRecord: Int
-    /// Bytes of the output file that hold complete records (a partly written last record is cut off).
-    var validLength: Int64
-
-    /// Reads the output file `path` (format `format`). A missing or empty file resumes from the start.
-    /// - Throws: ``ScoreIOError`` when the file cannot be read or its last complete record is not one
-    ///   written by `warden score` in that format.
-    static func find(path: String, format: OutputFormat) throws -> ResumePoint {
-        guard FileManager.default.fileExists(atPath: path) else { return ResumePoint(lastRecord: 0, validLength: 0) }
-        let source = try ScoreByteSource(path: path)
-        guard let size = source.knownSize, size > 0 else { return ResumePoint(lastRecord: 0, validLength: 0) }
-        if source.isGzip { throw ScoreIOError("cannot resume into \(path): it is gzip-compressed") }
-        let endsWithNewline: Bool = {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            defer { close(fd) }
-            var last: UInt8 = 0
-            return pread(fd, &last, 1, off_t(size - 1)) == 1 && last == 0x0A
-        }()
-        let settings: ReaderSettings
-        switch format {
-        case .jsonl: settings = ReaderSettings(format: .text, maxRecordBytes: Int.max / 4)
-        case .csv: settings = ReaderSettings(format: .csv, textColumn: "record", maxRecordBytes: Int.max / 4)
-        }
-        let reader: RecordReader
-        do {
-            reader = try RecordReader(source: source, settings: settings)
-        } catch {
-            throw ScoreIOError("cannot resume into \(path): it is not CSV output of warden score (\(error))")
-        }
-        // The last two records: the very last may be partial.
-        var previous: InputRecord?
-        var last: InputRecord?
-        while let record = try reader.next() {
-            previous = last
-            last = record
-        }
-        let headerLength: Int64 = format == .csv ? Self.csvHeaderLength(path: path) : 0
-        let complete = endsWithNewline ? last : previous
-        guard let complete else { return ResumePoint(lastRecord: 0, validLength: headerLength) }
-        let number: Int?
-        switch format {
-        case .csv:
-            number = complete.text.flatMap { Int($0) }
-        case .jsonl:
-            number = complete.text.flatMap { text -> Int? in
-                var text = text
-                return text.withUTF8 { bytes -> Int? in
-                    guard let members = try? JSONLineScanner.members(of: bytes),
-                          let member = members.first(where: { $0.key == "record" }) else { return nil }
-                    return Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self))
-                }
-            }
-        }
-        guard let number else {
-            throw ScoreIOError("cannot resume into \(path): its last complete line (\(complete.line)) is not a record written by warden score as \(format.rawValue)")
-        }
-        return ResumePoint(lastRecord: number, validLength: complete.inputOffset)
-    }
-
-    private static func csvHeaderLength(path: String) -> Int64 {
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: 1 << 16) else { return 0 }
-        if let newline = data.firstIndex(of: 0x0A) { return Int64(newline - data.startIndex + 1) }
-        return 0
     }
 }

@@ -1,33 +1,5 @@
 import Foundation
 
-/// Running totals of one `warden score` run.
-struct ScoreTally: Sendable {
-    /// Records read from the input in this run (skipped-for-resume ones not included).
-    var records = 0
-    /// Records scored by the model.
-    var scored = 0
-    /// Scored records with at least one flag.
-    var flagged = 0
-    /// Per label, in label order.
-    var flaggedPerLabel: [Int]
-    /// Bad records by error code (invalid input and scoring failures).
-    var failedByCode: [String: Int] = [:]
-    /// Bad records left out of the output (`--skip-invalid`).
-    var skippedInvalid = 0
-    /// Records written to the output.
-    var written = 0
-    /// The input record number of the last record handled.
-    var lastRecord = 0
-    /// Records skipped because a previous run already wrote them (`--resume`).
-    var resumedAfter = 0
-
-    var failed: Int { failedByCode.values.reduce(0, +) }
-
-    init(labelCount: Int) {
-        flaggedPerLabel = Array(repeating: 0, count: labelCount)
-    }
-}
-
 /// The progress line on standard error: a bar with count, percentage (when the input's size is known),
 /// rate and ETA, redrawn at most 5 times a second.
 struct ProgressDisplay {
@@ -93,12 +65,5 @@ struct ProgressDisplay {
         if total >= 3600 { return String(format: "%dh%02dm%02ds", total / 3600, total / 60 % 60, total % 60) }
         if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
         return String(format: "%.1fs", seconds)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

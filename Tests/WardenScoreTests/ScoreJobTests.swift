@@ -1,0 +1,254 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+import WardenCore
+import WardenScore
+import WordPiece
+
+/// A deterministic model over a small vocabulary. Per text: "toxic" is 0.9 when the word "bad" is in it,
+/// else 0.1; "long" is its word pieces (with [CLS] and [SEP]) / 100. A batch holding "boom" fails; one
+/// holding "slow" takes 20 ms longer. While `held`, every batch waits. Records the first word of each text
+/// it scored, in the order the batches finished.
+final class WordBackend: InferenceBackend, Sendable {
+    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "boom", "slow", "hello", "world"]
+        + (0..<100).map { "w\($0)" }
+    static let bad: Int64 = 5, boom: Int64 = 6, slow: Int64 = 7
+
+    struct Boom: Error {}
+
+    let labelCount = 2
+    private let held: Atomic<Bool>
+    private let calls = Atomic<Int>(0)
+    private let finished = Mutex<[Int64]>([])
+
+    init(held: Bool = false) { self.held = Atomic(held) }
+
+    /// Backend calls so far (held ones included).
+    var batches: Int { calls.load(ordering: .relaxed) }
+    func release() { held.store(false, ordering: .relaxed) }
+    /// The id of the first word of each text scored, in the order the batches finished.
+    var finishedOrder: [Int64] { finished.withLock { $0 } }
+
+    /// The scores this backend gives `text` (words of the vocabulary separated by spaces).
+    static func expected(_ text: String) -> [Float] {
+        let words = text.split(separator: " ")
+        return [words.contains("bad") ? 0.9 : 0.1, Float(words.count + 2) / 100]
+    }
+
+    func score(_ batch: TokenBatch) async throws -> [Float] {
+        calls.add(1, ordering: .relaxed)
+        while held.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
+        var output: [Float] = []
+        var slow = false
+        for r in 0..<batch.count {
+            let row = (0..<batch.length).filter { batch.attentionMask[r * batch.length + $0] == 1 }.map { batch.inputIDs[r * batch.length + $0] }
+            if row.contains(Self.boom) { throw Boom() }
+            slow = slow || row.contains(Self.slow)
+            output += [row.contains(Self.bad) ? 0.9 : 0.1, Float(row.count) / 100]
+        }
+        if slow { try await Task.sleep(for: .milliseconds(20)) }
+        finished.withLock { $0 += (0..<batch.count).map { batch.inputIDs[$0 * batch.length + 1] } }
+        return output
+    }
+}
+
+/// A real ``ModerationEngine`` (batcher, moderator, tokenizer) over ``WordBackend``s (one per worker), as
+/// `warden score` runs it.
+struct Engine {
+    static let labels = ["toxic", "long"]
+    let backend: WordBackend
+    let service: ModerationEngine
+
+    init(workers: Int = 1, maxBatchSize: Int = 32, held: Bool = false) throws {
+        let tokenizer = try WordPieceTokenizer(vocabulary: WordBackend.vocabulary, configuration: TokenizerConfiguration())
+        backend = WordBackend(held: held)
+        var configuration = EngineConfiguration()
+        configuration.workers = workers
+        configuration.warmUpTexts = []
+        configuration.batching.maxBatchSize = maxBatchSize
+        configuration.batching.bulk.defaultDeadline = .seconds(300)   // a slow, busy test machine must not fail the run
+        configuration.moderator.longTextPolicy = .windows(overlap: 4)
+        var logger = Logger(label: "warden.engine")
+        logger.logLevel = .critical   // the backend failures some tests cause are expected
+        let bundle = ModelBundle(name: "words", labels: Self.labels, thresholds: [0.5, 0.5], maxSequenceLength: 16,
+                                 textNormalization: .platformV1)
+        service = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
+                                       backends: BackendLoader.existing(Array(repeating: backend, count: workers)), logger: logger)
+    }
+
+    /// A job from `input` (plain text) to JSON Lines at `output`, with each record's text.
+    func job(_ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil) throws -> ScoreJob {
+        let reader = try RecordReader(path: input, settings: ReaderSettings(format: .text))
+        let writer = try RecordWriter(path: output, layout: OutputLayout(format: .jsonl, labels: Self.labels, carriedColumns: [], includeText: true),
+                                      appendFrom: appendFrom)
+        return ScoreJob(reader: reader, writer: writer, engine: service, options: ModerationOptions(lane: .bulk), settings: settings)
+    }
+
+    /// The service group `warden score` runs: the engine, then the job, which ends the group when it is done.
+    func group(_ job: ScoreJob) -> ServiceGroup {
+        ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: Logger(label: "warden.score.tests")))
+    }
+}
+
+/// One record of JSON Lines output.
+struct Written {
+    var record: Int
+    var text: String?
+    var scores: [Float]?
+    var flagged: Bool?
+    var error: String?
+
+    static func read(_ path: String) throws -> [Written] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let scores = object["scores"] as? [String: Double]
+            return Written(record: try #require(object["record"] as? Int), text: object["text"] as? String,
+                           scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
+                           flagged: object["flagged"] as? Bool, error: (object["error"] as? [String: Any])?["code"] as? String)
+        }
+    }
+}
+
+@Suite struct ScoreJobTests {
+    @Test("results are written in input order however the groups finish, with every record's scores")
+    func inputOrder() async throws {
+        let scratch = try Scratch()
+        let texts = (1...300).map { "w\($0 % 100) hello" + ($0 % 7 == 0 ? " slow" : "") + ($0 % 5 == 0 ? " bad" : "") }
+        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let engine = try Engine(workers: 2, maxBatchSize: 4)   // about a group a batch, two batches at a time
+        var settings = ScoreJobSettings()
+        settings.groupSize = 3
+        settings.window = 30
+        settings.reorderLimit = 60
+        let job = try engine.job(input, scratch.path("out.jsonl"), settings)
+        try await engine.group(job).run()
+
+        let written = try Written.read(scratch.path("out.jsonl"))
+        let firstWords = texts.map { Int64(WordBackend.vocabulary.firstIndex(of: String($0.split(separator: " ")[0]))!) }
+        #expect(engine.backend.finishedOrder != firstWords, "the groups finished in input order: nothing was reordered")
+        #expect(written.map(\.record) == Array(1...300))
+        #expect(written.map(\.text) == texts)
+        #expect(written.map(\.scores) == texts.map(WordBackend.expected))
+        #expect(written.map(\.flagged) == texts.map { $0.hasSuffix("bad") })
+        var tally = ScoreTally(labelCount: 2)
+        (tally.records, tally.scored, tally.written, tally.lastRecord) = (300, 300, 300, 300)
+        (tally.flagged, tally.flaggedPerLabel) = (60, [60, 0])
+        #expect(job.tally == tally)
+        #expect(!job.interrupted && job.inputError == nil)
+        #expect(ScoreSummary(job: job, model: "m", modelLoadTime: .zero).exitCode == 0)
+    }
+
+    @Test("bad records stay in place as error records; a record that fails to score does not fail its group")
+    func errorRecords() async throws {
+        let scratch = try Scratch()
+        let bytes = Array("hello\n\nworld boom\n".utf8) + [0x77, 0xFF, 0x0A] + Array("world bad\nw1".utf8)
+        let input = try scratch.file("in.txt", bytes: bytes)
+        let engine = try Engine()
+        let job = try engine.job(input, scratch.path("out.jsonl"))   // all six records in one group
+        try await engine.group(job).run()
+
+        let written = try Written.read(scratch.path("out.jsonl"))
+        #expect(written.map(\.record) == [1, 2, 3, 4, 5, 6])
+        #expect(written.map(\.error) == [nil, "empty_text", "scoring_failed", "invalid_utf8", nil, nil])
+        #expect(written.map(\.flagged) == [false, nil, nil, nil, true, false])
+        #expect(job.tally.failedByCode == ["empty_text": 1, "scoring_failed": 1, "invalid_utf8": 1])
+        #expect(job.tally.scored == 3 && job.tally.written == 6 && job.tally.skippedInvalid == 0)
+        #expect(ScoreSummary(job: job, model: "m", modelLoadTime: .zero).exitCode == 2)
+
+        // --skip-invalid leaves out the bad input, not the scoring failure.
+        var settings = ScoreJobSettings()
+        settings.skipInvalid = true
+        let again = try Engine()
+        let skipping = try again.job(input, scratch.path("skipped.jsonl"), settings)
+        try await again.group(skipping).run()
+        #expect(try Written.read(scratch.path("skipped.jsonl")).map(\.record) == [1, 3, 5, 6])
+        #expect(skipping.tally.skippedInvalid == 2 && skipping.tally.written == 4 && skipping.tally.failed == 3)
+    }
+
+    @Test("onlyFlagged writes the flagged records and the error records, and still counts the rest")
+    func onlyFlagged() async throws {
+        let scratch = try Scratch()
+        let input = try scratch.file("in.txt", "hello\nbad\n\nworld bad\nw2\n")
+        let engine = try Engine()
+        var settings = ScoreJobSettings()
+        settings.onlyFlagged = true
+        let job = try engine.job(input, scratch.path("out.jsonl"), settings)
+        try await engine.group(job).run()
+        #expect(try Written.read(scratch.path("out.jsonl")).map(\.record) == [2, 3, 4])
+        #expect(job.tally.records == 5 && job.tally.scored == 4 && job.tally.flagged == 2 && job.tally.written == 3)
+    }
+
+    @Test("maxRecords stops early; resuming after it (cut-off line and all) completes the file exactly as one clean run")
+    func maxRecordsAndResume() async throws {
+        let scratch = try Scratch()
+        let texts = (1...40).map { "w\($0) hello" + ($0 % 3 == 0 ? " bad" : "") }
+        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        var small = ScoreJobSettings()
+        small.groupSize = 4
+        small.window = 8
+
+        let clean = try Engine()
+        try await clean.group(try clean.job(input, scratch.path("clean.jsonl"), small)).run()
+
+        var first = small
+        first.maxRecords = 15
+        let partialEngine = try Engine()
+        let partial = try partialEngine.job(input, scratch.path("out.jsonl"), first)
+        try await partialEngine.group(partial).run()
+        #expect(partial.tally.records == 15 && partial.tally.lastRecord == 15)
+        #expect(try Written.read(scratch.path("out.jsonl")).map(\.record) == Array(1...15))
+        // As if killed in the middle of a write.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.path("out.jsonl")))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"record":16,"li"#.utf8))
+        try handle.close()
+
+        let point = try ResumePoint.find(path: scratch.path("out.jsonl"), format: .jsonl)
+        #expect(point.lastRecord == 15)
+        var rest = small
+        rest.resumeAfter = point.lastRecord
+        let restEngine = try Engine()
+        let resumed = try restEngine.job(input, scratch.path("out.jsonl"), rest, appendFrom: point.validLength)
+        try await restEngine.group(resumed).run()
+        #expect(resumed.tally.resumedAfter == 15 && resumed.tally.records == 25 && resumed.tally.lastRecord == 40)
+        #expect(try scratch.read("out.jsonl") == scratch.read("clean.jsonl"))
+        #expect(ScoreSummary(job: resumed, model: "m", modelLoadTime: .zero).line.contains("; resumed after record 15 -> "))
+    }
+
+    @Test("graceful shutdown stops reading, writes the records in flight and marks the run interrupted")
+    func gracefulShutdown() async throws {
+        let scratch = try Scratch()
+        let input = try scratch.file("in.txt", (1...200).map { "w\($0 % 100)" }.joined(separator: "\n"))
+        let engine = try Engine(held: true)
+        var settings = ScoreJobSettings()
+        settings.groupSize = 2
+        settings.window = 4
+        let job = try engine.job(input, scratch.path("out.jsonl"), settings)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await engine.service.run() }
+            // Only the job sees the shutdown (as in `warden score`, where the group stops it before the engine).
+            try await testGracefulShutdown { trigger in
+                async let run: Void = job.run()
+                // The job fills its window (two groups) before the first batch reaches the held backend.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while engine.backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+                trigger.triggerGracefulShutdown()
+                engine.backend.release()
+                try await run
+            }
+            tasks.cancelAll()
+        }
+        #expect(job.interrupted)
+        #expect(try Written.read(scratch.path("out.jsonl")).map(\.record) == [1, 2, 3, 4])
+        #expect(job.tally.records == 4 && job.tally.lastRecord == 4)
+        let summary = ScoreSummary(job: job, model: "m", modelLoadTime: .zero)
+        #expect(summary.exitCode == 130)
+        #expect(summary.line.hasPrefix("warden: 4 records (interrupted) in "))
+        #expect(summary.notes == ["warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."])
+    }
+}
