@@ -14,10 +14,12 @@ build: setup
 release: setup
 	$(SWIFT) build -c release --product warden
 
-## The README's test command: installs what is missing, builds, runs the whole suite.
+## The README's test command: installs what is missing, builds, runs the whole suite (Swift, then the
+## official OpenAI Python SDK against the built server).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/test_openai_sdk.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup

@@ -3,7 +3,7 @@
 #
 # usage:
 #   scripts/bench_http.sh [-u URL] [-c "1 4 16 64"] [-d SECONDS] [-w SECONDS] [-f CORPUS]
-#       drive a running server (default http://127.0.0.1:8080/v1/moderate)
+#       drive a running server (default http://127.0.0.1:8080/v1/moderations)
 #   scripts/bench_http.sh --compare [-c ...] [-d ...] [-w ...] [-f ...] [-- SERVE_FLAGS...]
 #       start `warden serve SERVE_FLAGS` twice on free loopback ports: as configured ("batched") and with
 #       --max-batch-size 1 ("unbatched"); run both at each connection count, interleaved, in this one run;
@@ -20,7 +20,7 @@
 # Loopback only; every wrk step is bounded by `timeout`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-URL="http://127.0.0.1:8080/v1/moderate"; LEVELS="1 4 16 64"; DUR=10; WARM=3
+URL="http://127.0.0.1:8080/v1/moderations"; LEVELS="1 4 16 64"; DUR=10; WARM=3
 CORPUS="$ROOT/Benchmarks/corpus/chat.txt"; BIN="$ROOT/.build/release/warden"; COMPARE=0; CPU=""
 SERVE_FLAGS=()
 while [ $# -gt 0 ]; do
@@ -98,7 +98,7 @@ echo "# unbatched: warden serve ${SERVE_FLAGS[*]} --max-batch-size 1   (port $PB
 # Load one model at a time so the two start-ups do not compete.
 start batched "$PA" "${SERVE_FLAGS[@]}"
 start unbatched "$PB" "${SERVE_FLAGS[@]}" --max-batch-size 1
-A="http://127.0.0.1:$PA/v1/moderate"; B="http://127.0.0.1:$PB/v1/moderate"
+A="http://127.0.0.1:$PA/v1/moderations"; B="http://127.0.0.1:$PB/v1/moderations"
 smoke "$A"; smoke "$B"
 echo "# ${DUR}s per step after ${WARM}s warm-up, corpus $CORPUS, both servers idle-loaded on the same cores"
 header

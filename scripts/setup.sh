@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Warden needs from Debian's packages, when it is missing. Idempotent; silent when all is present.
 #
-#   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev, zlib1g-dev
+#   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev, zlib1g-dev, python3-venv
+#                               (the OpenAI SDK suite runs in a virtualenv of Debian's Python)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev zlib1g-dev)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv)
 for arg in "$@"; do
   case "$arg" in
-    --python) packages+=(python3-torch python3-venv python3-pip) ;;
+    --python) packages+=(python3-torch python3-pip) ;;
     --bench) packages+=(wrk python3-matplotlib) ;;
     *) echo "setup.sh: unknown option $arg (use --python, --bench)" >&2; exit 2 ;;
   esac

@@ -590,6 +590,9 @@ def write_bundle(args, data_stats, meta, th, thresholds, variants, default, fina
         "thresholds": thresholds,
         "tokenizer": {"path": "../../tokenizer", "lowercase": True, "strip_accents": True},
         "text_normalization": "platform-v1",
+        # Only labels that measure an OpenAI category declare it: `toxic` also fires on undirected
+        # profanity (Davidson "offensive"), broader than harassment, so it stays an extra key.
+        "openai_categories": {"hate": "hate"},
         "precision": default,
         "description": "all-MiniLM-L6-v2 fine-tuned for multi-label moderation (toxic, hate, spam) on Davidson "
                        "tweets, ConvAbuse and the SMS Spam Collection; see MODEL_CARD.md.",

@@ -1,11 +1,14 @@
-/// Body of `POST /v1/moderate`: OpenAI's moderation request, plus optional Warden extras.
+/// Body of `POST /v1/moderations` (and its alias `/v1/moderate`): OpenAI's moderation request, plus optional
+/// Warden extras.
 ///
-/// `{"input": "text"}` or `{"input": ["a", "b"]}` (+ optional `model`) is exactly OpenAI's shape, so a
-/// client of that API can switch to Warden by changing its base URL.
+/// `input` is a string, an array of strings, or an array of content parts, exactly as OpenAI accepts it, and
+/// `model` is accepted, so a client of that API (the official SDKs included) can switch to Warden by changing
+/// its base URL.
 public struct ModerationRequest: Codable, Sendable, Equatable {
     /// The text(s) to score.
     public var input: ModerationInput
-    /// Model name; optional. When given it must be the served model's name.
+    /// Model name; optional and accepted whatever it names: the served model answers, and the response's
+    /// `model` says which one that is.
     public var model: String?
     /// Warden extra: per-label decision thresholds overriding the model's defaults for this request.
     public var thresholds: [String: Float]?
@@ -30,16 +33,38 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// `input`: one string or an array of strings.
+/// `input`: one string, an array of strings (one result each), or an array of content parts (one input,
+/// one result: its text parts are scored together).
 public enum ModerationInput: Codable, Sendable, Equatable {
     case single(String)
     case batch([String])
+    case parts([ContentPart])
 
-    /// The texts, in order.
+    /// The texts, in order: for content parts, their text parts joined by newlines (one text). Check
+    /// ``unsupportedPart`` first: image parts are not text.
     public var texts: [String] {
         switch self {
         case .single(let text): [text]
         case .batch(let texts): texts
+        case .parts(let parts): [parts.compactMap { $0.type == ContentPart.textType ? $0.text : nil }.joined(separator: "\n")]
+        }
+    }
+
+    /// The index of the first content part that is not a text part (an image, or a type Warden does not know).
+    public var unsupportedPart: (index: Int, type: String)? {
+        guard case .parts(let parts) = self else { return nil }
+        for (index, part) in parts.enumerated() where part.type != ContentPart.textType || part.text == nil {
+            return (index, part.type)
+        }
+        return nil
+    }
+
+    /// Whether `input` was an empty array.
+    public var isEmptyArray: Bool {
+        switch self {
+        case .single: false
+        case .batch(let texts): texts.isEmpty
+        case .parts(let parts): parts.isEmpty
         }
     }
 
@@ -49,10 +74,13 @@ public enum ModerationInput: Codable, Sendable, Equatable {
             self = .single(text)
         } else if let texts = try? container.decode([String].self) {
             self = .batch(texts)
+        } else if let parts = try? container.decode([ContentPart].self) {
+            self = .parts(parts)
         } else {
             throw DecodingError.typeMismatch(
                 ModerationInput.self,
-                .init(codingPath: decoder.codingPath, debugDescription: "`input` must be a string or an array of strings"))
+                .init(codingPath: decoder.codingPath,
+                      debugDescription: "`input` must be a string, an array of strings, or an array of content parts ({\"type\": \"text\", \"text\": …})"))
         }
     }
 
@@ -61,6 +89,41 @@ public enum ModerationInput: Codable, Sendable, Equatable {
         switch self {
         case .single(let text): try container.encode(text)
         case .batch(let texts): try container.encode(texts)
+        case .parts(let parts): try container.encode(parts)
         }
     }
+}
+
+/// One content part of a multi-part input, as OpenAI's moderation API takes it: `{"type": "text", "text": …}`
+/// or `{"type": "image_url", "image_url": {"url": …}}`. Warden scores text parts only.
+public struct ContentPart: Codable, Sendable, Equatable {
+    /// The `type` of a text part.
+    public static let textType = "text"
+
+    /// `text`, `image_url`, …
+    public var type: String
+    /// The text of a text part.
+    public var text: String?
+    /// The image of an `image_url` part (never scored by Warden).
+    public var imageURL: ImageURL?
+
+    /// The `image_url` member of an image part.
+    public struct ImageURL: Codable, Sendable, Equatable {
+        public var url: String?
+        public init(url: String?) { self.url = url }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type, text
+        case imageURL = "image_url"
+    }
+
+    public init(type: String, text: String? = nil, imageURL: ImageURL? = nil) {
+        self.type = type
+        self.text = text
+        self.imageURL = imageURL
+    }
+
+    /// A text part.
+    public static func text(_ text: String) -> ContentPart { ContentPart(type: textType, text: text) }
 }

@@ -1,4 +1,4 @@
-/// Body of a successful `POST /v1/moderate`: OpenAI's moderation response shape.
+/// Body of a successful `POST /v1/moderations`: OpenAI's moderation response shape.
 public struct ModerationResponse: Codable, Sendable, Equatable {
     /// A unique id for this request (`modr-…`); also sent as the `X-Request-Id` header.
     public var id: String
@@ -16,12 +16,15 @@ public struct ModerationResponse: Codable, Sendable, Equatable {
 
 /// The verdict for one text.
 public struct ModerationResult: Codable, Sendable, Equatable {
-    /// True when any label's score reached its threshold.
+    /// True when any category's score reached its threshold.
     public var flagged: Bool
-    /// Per label: score >= threshold.
+    /// Per category: score >= threshold. Keys are OpenAI's category names where the model declares one
+    /// (`harassment`, `hate`, …), else the model's label (`spam`).
     public var categories: [String: Bool]
-    /// Per label: the model's probability in [0, 1].
+    /// Per category: the model's probability in [0, 1].
     public var categoryScores: [String: Float]
+    /// Per category: the input types it was scored on (`["text"]`), as OpenAI's API reports them.
+    public var categoryAppliedInputTypes: [String: [String]]?
     /// Warden extra: the text was longer than the model's input and was cut (truncate policy).
     public var truncated: Bool?
     /// Warden extra: number of overlapping windows scored for a long text (windows policy; 1 when short).
@@ -30,18 +33,22 @@ public struct ModerationResult: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case flagged, categories, truncated, windows
         case categoryScores = "category_scores"
+        case categoryAppliedInputTypes = "category_applied_input_types"
     }
 
-    public init(flagged: Bool, categories: [String: Bool], categoryScores: [String: Float], truncated: Bool? = nil, windows: Int? = nil) {
+    public init(flagged: Bool, categories: [String: Bool], categoryScores: [String: Float],
+                categoryAppliedInputTypes: [String: [String]]? = nil, truncated: Bool? = nil, windows: Int? = nil) {
         self.flagged = flagged
         self.categories = categories
         self.categoryScores = categoryScores
+        self.categoryAppliedInputTypes = categoryAppliedInputTypes
         self.truncated = truncated
         self.windows = windows
     }
 }
 
-/// Body of every error answer: `{"error": {"message", "type", "code"}}`.
+/// Body of every error answer, in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`; `param`
+/// names the request field at fault (`input`, `input[3]`, `thresholds`, …) or is null.
 public struct ErrorResponse: Codable, Sendable, Equatable, Error {
     public struct Detail: Codable, Sendable, Equatable {
         /// What went wrong, in words a user can act on.
@@ -50,18 +57,31 @@ public struct ErrorResponse: Codable, Sendable, Equatable, Error {
         public var type: String
         /// Stable machine-readable code, e.g. `invalid_json`, `too_many_inputs`, `overloaded`.
         public var code: String
+        /// The request field at fault, or nil (encoded as null, as OpenAI does).
+        public var param: String?
 
-        public init(message: String, type: String, code: String) {
+        enum CodingKeys: String, CodingKey { case message, type, code, param }
+
+        public init(message: String, type: String, code: String, param: String? = nil) {
             self.message = message
             self.type = type
             self.code = code
+            self.param = param
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message, forKey: .message)
+            try container.encode(type, forKey: .type)
+            try container.encode(param, forKey: .param)
+            try container.encode(code, forKey: .code)
         }
     }
 
     public var error: Detail
 
-    public init(message: String, type: String, code: String) {
-        self.error = Detail(message: message, type: type, code: code)
+    public init(message: String, type: String, code: String, param: String? = nil) {
+        self.error = Detail(message: message, type: type, code: code, param: param)
     }
 }
 
@@ -76,29 +96,57 @@ public struct ModelList: Codable, Sendable, Equatable {
     }
 }
 
-/// A served model: its labels, default thresholds and limits.
+/// A served model: its labels, the OpenAI categories they implement, default thresholds and limits.
 public struct ModelInfo: Codable, Sendable, Equatable {
     public var id: String
     public var object: String
     public var version: String
+    /// The model's labels, in output order.
     public var labels: [String]
+    /// Per label, the name it answers under: its OpenAI category where the model declares one, else itself.
+    public var categories: [String: String]
+    /// Which of OpenAI's moderation categories the model covers, and which it does not.
+    public var openAICategories: OpenAICategoryCoverage
+    /// Default thresholds, by label.
     public var thresholds: [String: Float]
     public var maxSequenceLength: Int
     public var precision: String
 
     enum CodingKeys: String, CodingKey {
-        case id, object, version, labels, thresholds, precision
+        case id, object, version, labels, categories, thresholds, precision
+        case openAICategories = "openai_categories"
         case maxSequenceLength = "max_sequence_length"
     }
 
-    public init(id: String, version: String, labels: [String], thresholds: [String: Float], maxSequenceLength: Int, precision: String) {
+    public init(id: String, version: String, labels: [String], categories: [String: String], openAICategories: OpenAICategoryCoverage,
+                thresholds: [String: Float], maxSequenceLength: Int, precision: String) {
         self.id = id
         self.object = "model"
         self.version = version
         self.labels = labels
+        self.categories = categories
+        self.openAICategories = openAICategories
         self.thresholds = thresholds
         self.maxSequenceLength = maxSequenceLength
         self.precision = precision
+    }
+}
+
+/// Which of OpenAI's moderation categories a model scores.
+public struct OpenAICategoryCoverage: Codable, Sendable, Equatable {
+    /// OpenAI categories the model has a label for.
+    public var covered: [String]
+    /// OpenAI categories the model does not score: an OpenAI client reading them gets nothing.
+    public var notCovered: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case covered
+        case notCovered = "not_covered"
+    }
+
+    public init(covered: [String], notCovered: [String]) {
+        self.covered = covered
+        self.notCovered = notCovered
     }
 }
 

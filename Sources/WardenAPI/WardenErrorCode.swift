@@ -9,6 +9,8 @@ public enum WardenErrorCode: String, Sendable, CaseIterable {
     case emptyInput = "empty_input"
     /// 400: a text has nothing to score once normalised.
     case emptyText = "empty_text"
+    /// 400: a content part is not text (an image): Warden scores text only.
+    case unsupportedInputType = "unsupported_input_type"
     /// 401: API keys are configured and the request's key is missing or wrong.
     case invalidAPIKey = "invalid_api_key"
     /// 404: no such endpoint.

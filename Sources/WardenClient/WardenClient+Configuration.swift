@@ -5,8 +5,8 @@ extension WardenClient {
     public struct Configuration: Sendable {
         /// Scheme, host and port of the service, e.g. `http://127.0.0.1:8080` (a trailing `/` is ignored).
         public var baseURL: String
-        /// Path of the moderation endpoint: `/v1/moderate` for Warden. OpenAI's compatible endpoint is
-        /// `/v1/moderations` on `https://api.openai.com`.
+        /// Path of the moderation endpoint: `/v1/moderations`, OpenAI's path, which Warden serves (its older
+        /// `/v1/moderate` is an alias).
         public var moderationPath: String
         /// Sent as `Authorization: Bearer <apiKey>` when set.
         public var apiKey: String?
@@ -36,7 +36,7 @@ extension WardenClient {
             timeout: Duration = .seconds(2),
             retry: RetryPolicy = .default,
             failurePolicy: FailurePolicy = .failOpen,
-            moderationPath: String = "/v1/moderate",
+            moderationPath: String = "/v1/moderations",
             maxInputsPerRequest: Int = 256,
             logger: Logger = Logger(label: "warden.client"),
             onEvent: (@Sendable (WardenClientEvent) -> Void)? = nil

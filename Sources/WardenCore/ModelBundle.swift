@@ -26,6 +26,9 @@ public struct ModelBundle: Sendable, Equatable {
     public let stripAccents: Bool
     /// Normalisation applied to every text before tokenization, as in training.
     public let textNormalization: TextNormalization
+    /// Per label, the OpenAI moderation category it implements (manifest `openai_categories`), for labels
+    /// that declare one. A label measures what it was trained on: declare a category only where it does.
+    public let openAICategories: [String: String]
     /// Numeric precision of the exported model (informational: "fp32", "bf16", "int8").
     public let precision: String
     public let description: String
@@ -34,8 +37,8 @@ public struct ModelBundle: Sendable, Equatable {
     /// reads the same facts from a manifest.
     public init(directory: String = "", name: String, version: String = "0", modelPath: String = "", labels: [String],
                 thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
-                stripAccents: Bool = true, textNormalization: TextNormalization = .none, precision: String = "fp32",
-                description: String = "") {
+                stripAccents: Bool = true, textNormalization: TextNormalization = .none,
+                openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "") {
         self.directory = directory
         self.name = name
         self.version = version
@@ -47,6 +50,7 @@ public struct ModelBundle: Sendable, Equatable {
         self.lowercase = lowercase
         self.stripAccents = stripAccents
         self.textNormalization = textNormalization
+        self.openAICategories = openAICategories
         self.precision = precision
         self.description = description
     }
@@ -96,6 +100,7 @@ public struct ModelBundle: Sendable, Equatable {
         guard let normalization = TextNormalization(rawValue: normalizationName) else {
             throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: none, platform-v1)")
         }
+        let categories = try reader.openAICategories("openai_categories", labels: labels)
         let precision = (try reader.optionalString("precision")) ?? "fp32"
         let description = (try reader.optionalString("description")) ?? ""
 
@@ -111,11 +116,26 @@ public struct ModelBundle: Sendable, Equatable {
             directory: folder.path, name: name, version: version, modelPath: modelURL.path, labels: labels,
             thresholds: thresholds, maxSequenceLength: maxLength, tokenizerDirectory: tokenizerURL.path,
             lowercase: lowercase, stripAccents: stripAccents, textNormalization: normalization,
-            precision: precision, description: description)
+            openAICategories: categories, precision: precision, description: description)
     }
 }
 
 extension ModelBundle {
+    /// OpenAI's moderation categories, as its API names them: what `openai_categories` may declare.
+    public static let openAICategoryNames = [
+        "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+        "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence", "violence/graphic",
+    ]
+
+    /// The name each label answers under, in label order: its OpenAI category where declared, else the label.
+    public var categoryNames: [String] { labels.map { openAICategories[$0] ?? $0 } }
+
+    /// The label a request may name a threshold by: a label, or the OpenAI category a label declares.
+    public func label(named name: String) -> String? {
+        if labels.contains(name) { return name }
+        return openAICategories.first { $0.value == name }?.key
+    }
+
     /// The manifest's path.
     public var manifestPath: String { URL(fileURLWithPath: directory).appendingPathComponent("manifest.json").path }
 
@@ -220,6 +240,26 @@ private struct ManifestReader {
             labels.append(label)
         }
         return labels
+    }
+
+    /// An optional object of label: OpenAI category, each label and category at most once, each category one
+    /// of ``ModelBundle/openAICategoryNames``.
+    func openAICategories(_ key: String, labels: [String]) throws(ModelBundleError) -> [String: String] {
+        guard let raw = root[key], raw != .null else { return [:] }
+        guard case .object(let object) = raw else { throw error(key, "must be an object of label: OpenAI category") }
+        var result: [String: String] = [:]
+        for label in object.keys.sorted() {
+            guard labels.contains(label) else { throw error("\(key).\(label)", "is not one of the labels \(labels)") }
+            guard case .string(let category) = object[label]!, ModelBundle.openAICategoryNames.contains(category) else {
+                throw error("\(key).\(label)", "must be one of OpenAI's categories: \(ModelBundle.openAICategoryNames.joined(separator: ", "))")
+            }
+            guard !result.values.contains(category) else { throw error("\(key).\(label)", "category \"\(category)\" is declared by two labels") }
+            guard !labels.contains(category) || category == label else {
+                throw error("\(key).\(label)", "\"\(category)\" is also the name of another label")
+            }
+            result[label] = category
+        }
+        return result
     }
 
     func thresholds(_ key: String, labels: [String]) throws(ModelBundleError) -> [Float] {

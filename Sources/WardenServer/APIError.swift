@@ -4,52 +4,64 @@ import Hummingbird
 import WardenAPI
 import WardenCore
 
-/// Every error Warden answers over HTTP, mapped in one place to a status and the JSON body
-/// `{"error": {"message", "type", "code"}}`.
+/// Every error Warden answers over HTTP, mapped in one place to a status and OpenAI's JSON error body
+/// `{"error": {"message", "type", "param", "code"}}`.
 public struct APIError: HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let type: String
     public let message: String
+    /// The request field at fault (`input`, `input[3]`, `thresholds`, …), when one is.
+    public var param: String?
     /// Extra headers (e.g. `Retry-After`).
     public var headers: HTTPFields = [:]
 
-    public init(status: HTTPResponse.Status, code: WardenErrorCode, type: String = "invalid_request_error", message: String) {
+    public init(status: HTTPResponse.Status, code: WardenErrorCode, type: String = "invalid_request_error", message: String,
+                param: String? = nil) {
         self.status = status
         self.code = code.rawValue
         self.type = type
         self.message = message
+        self.param = param
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = ErrorResponse(message: message, type: type, code: code)
-        let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"message":"error","type":"server_error","code":"internal"}}"#.utf8)
+        let body = ErrorResponse(message: message, type: type, code: code, param: param)
+        let data = (try? JSONEncoder.warden.encode(body)) ?? Data(#"{"error":{"message":"error","type":"server_error","param":null,"code":"internal_error"}}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     // MARK: The catalogue
 
-    static func malformedJSON(_ detail: String) -> APIError {
-        APIError(status: .badRequest, code: .invalidJSON, message: "The request body is not valid JSON for this endpoint: \(detail)")
+    static func malformedJSON(_ detail: String, param: String? = nil) -> APIError {
+        APIError(status: .badRequest, code: .invalidJSON, message: "The request body is not valid JSON for this endpoint: \(detail)", param: param)
     }
     static func invalidUTF8(offset: Int) -> APIError {
         APIError(status: .badRequest, code: .invalidUTF8, message: "The request body is not valid UTF-8 (first bad byte at offset \(offset)).")
     }
-    static let emptyInput = APIError(status: .badRequest, code: .emptyInput, message: "`input` is an empty array; send at least one text.")
+    static let emptyInput = APIError(status: .badRequest, code: .emptyInput, message: "`input` is an empty array; send at least one text.",
+                                     param: "input")
     static func emptyText(index: Int) -> APIError {
         APIError(status: .badRequest, code: .emptyText,
-                 message: "input[\(index)] is empty or holds only whitespace, control, format or private-use characters once normalised; there is nothing to score.")
+                 message: "input[\(index)] is empty or holds only whitespace, control, format or private-use characters once normalised; there is nothing to score.",
+                 param: "input[\(index)]")
+    }
+    static func unsupportedInputType(index: Int, type: String) -> APIError {
+        APIError(status: .badRequest, code: .unsupportedInputType,
+                 message: "input[\(index)] is a content part of type \"\(type)\"; Warden scores text only (send {\"type\": \"text\", \"text\": …} parts).",
+                 param: "input[\(index)]")
     }
     static func bodyTooLarge(limit: Int) -> APIError {
         APIError(status: .contentTooLarge, code: .bodyTooLarge, message: "The request body exceeds the limit of \(limit) bytes; split it into several requests.")
     }
     static func tooManyInputs(count: Int, limit: Int) -> APIError {
-        APIError(status: .unprocessableContent, code: .tooManyInputs, message: "`input` holds \(count) texts; the limit is \(limit) per request.")
+        APIError(status: .unprocessableContent, code: .tooManyInputs, message: "`input` holds \(count) texts; the limit is \(limit) per request.",
+                 param: "input")
     }
     static func invalidField(_ code: WardenErrorCode, _ field: String, _ problem: String) -> APIError {
-        APIError(status: .unprocessableContent, code: code, message: "`\(field)` \(problem)")
+        APIError(status: .unprocessableContent, code: code, message: "`\(field)` \(problem)", param: field)
     }
     static func methodNotAllowed(_ method: HTTPRequest.Method) -> APIError {
         APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "This endpoint does not accept \(method).")
@@ -86,7 +98,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .deadlineExceeded:
             return APIError(status: .gatewayTimeout, code: .deadlineExceeded, type: "timeout_error", message: error.description)
         case .invalidThreshold:
-            return APIError(status: .unprocessableContent, code: .invalidThresholds, message: error.description)
+            return APIError(status: .unprocessableContent, code: .invalidThresholds, message: error.description, param: "thresholds")
         case .emptyText:
             return emptyText(index: error.textIndex ?? 0)
         case .shuttingDown:

@@ -10,8 +10,9 @@ import WardenCore
 import WordPiece
 
 /// Every route of Warden's HTTP API:
-/// - `POST /v1/moderate`: decode and check the request, score it through the engine's `Moderator`, answer
-///   in OpenAI's moderation shape with per-stage timings in `Server-Timing`;
+/// - `POST /v1/moderations` (OpenAI's path; `/v1/moderate` is an alias): decode and check the request, score
+///   it through the engine's `Moderator`, answer in OpenAI's moderation shape (categories under their OpenAI
+///   names where the model declares them) with per-stage timings in `Server-Timing`;
 /// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`.
 struct WardenRoutes<Context: RequestContext>: Sendable {
     let engine: ModerationEngine
@@ -19,6 +20,8 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
     let registry: PrometheusCollectorRegistry
 
     private var bundle: ModelBundle { engine.bundle }
+    /// The name each label answers under, in label order (OpenAI's category where declared).
+    private var categoryNames: [String] { engine.bundle.categoryNames }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
     func add(to router: Router<Context>) {
@@ -34,15 +37,20 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         metrics.get { _, _ in metricsText() }
         let api = router.group("v1")
         if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
+        api.post("moderations") { request, context in try await moderate(request, context: context) }
         api.post("moderate") { request, context in try await moderate(request, context: context) }
         api.get("models") { _, _ in try models() }
     }
 
     func models() throws -> Response {
+        let names = Set(categoryNames)
+        let coverage = OpenAICategoryCoverage(covered: ModelBundle.openAICategoryNames.filter { names.contains($0) },
+                                              notCovered: ModelBundle.openAICategoryNames.filter { !names.contains($0) })
         let info = ModelInfo(id: bundle.name, version: bundle.version, labels: bundle.labels,
+                             categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
                              thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
                              maxSequenceLength: bundle.maxSequenceLength, precision: bundle.precision)
-        let data = try JSONEncoder().encode(ModelList(data: [info]))
+        let data = try JSONEncoder.warden.encode(ModelList(data: [info]))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -76,12 +84,13 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         do {
             decoded = try JSONDecoder().decode(WardenAPI.ModerationRequest.self, from: body)
         } catch let error as DecodingError {
-            throw APIError.malformedJSON(Self.describe(error))
+            throw APIError.malformedJSON(Self.describe(error), param: Self.param(of: error))
         } catch {
             throw APIError.malformedJSON("\(error)")
         }
+        if decoded.input.isEmptyArray { throw APIError.emptyInput }
+        if let part = decoded.input.unsupportedPart { throw APIError.unsupportedInputType(index: part.index, type: part.type) }
         let texts = decoded.input.texts
-        if case .batch(let array) = decoded.input, array.isEmpty { throw APIError.emptyInput }
         guard texts.count <= configuration.maxInputs else { throw APIError.tooManyInputs(count: texts.count, limit: configuration.maxInputs) }
         let options = try options(for: decoded, count: texts.count)
 
@@ -96,12 +105,14 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         }
 
         let id = "modr-\(Self.randomHex())"
-        let labels = moderator.labels
+        let names = categoryNames
+        let appliedTypes = Dictionary(uniqueKeysWithValues: names.map { ($0, ["text"]) })
         let results = outcome.results.map { result in
             WardenAPI.ModerationResult(
                 flagged: result.flagged,
-                categories: Dictionary(uniqueKeysWithValues: zip(labels, result.flags)),
-                categoryScores: Dictionary(uniqueKeysWithValues: zip(labels, result.scores)),
+                categories: Dictionary(uniqueKeysWithValues: zip(names, result.flags)),
+                categoryScores: Dictionary(uniqueKeysWithValues: zip(names, result.scores)),
+                categoryAppliedInputTypes: appliedTypes,
                 truncated: result.truncated,
                 windows: result.windows)
         }
@@ -111,7 +122,7 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(
             format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
             outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
-        let data = try JSONEncoder().encode(payload)
+        let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -129,9 +140,12 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
             guard (1...600_000).contains(milliseconds) else { throw APIError.invalidField(.invalidDeadline, "deadline_ms", "must be between 1 and 600000 milliseconds.") }
             deadline = .milliseconds(milliseconds)
         }
-        // Threshold labels and values are checked by the Moderator (one rule for server and CLI);
-        // its `invalidThreshold` error maps to 422 `invalid_thresholds`.
-        return ModerationOptions(lane: lane, deadline: deadline, thresholds: request.thresholds ?? [:])
+        // A threshold may name a label or the OpenAI category it answers under. Values (and unknown names,
+        // passed on as given) are checked by the Moderator, one rule for server and CLI; its
+        // `invalidThreshold` error maps to 422 `invalid_thresholds`.
+        var thresholds: [String: Float] = [:]
+        for (name, value) in request.thresholds ?? [:] { thresholds[bundle.label(named: name) ?? name] = value }
+        return ModerationOptions(lane: lane, deadline: deadline, thresholds: thresholds)
     }
 
     func notReadyError() -> APIError {
@@ -145,6 +159,22 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
     static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
+    /// The request field a decoding error is about (`input`, `input[1]`, `thresholds.toxic`), if any.
+    static func param(of error: DecodingError) -> String? {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(let key, let c): return (c.codingPath + [key]).isEmpty ? nil : Self.join(c.codingPath + [key])
+        @unknown default: return nil
+        }
+        return context.codingPath.isEmpty ? nil : Self.join(context.codingPath)
+    }
+
+    private static func join(_ path: [any CodingKey]) -> String {
+        let joined = path.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+        return joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -10,7 +10,7 @@ import WardenServer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve POST /v1/moderate (OpenAI-compatible), /healthz, /readyz, /metrics and /v1/models.",
+        abstract: "Serve POST /v1/moderations (OpenAI's moderation API; /v1/moderate is an alias), /healthz, /readyz, /metrics and /v1/models.",
         discussion: """
             Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
             stops accepting connections, answers every request already accepted, then exits 0.
@@ -80,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             let shownHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
             print("""
                 Warden is ready on http://\(shownHost):\(port)  (Ctrl-C to stop)
-                Try: curl -s http://\(shownHost):\(port)/v1/moderate -H 'Content-Type: application/json' \(authHint)-d '{"input": "you are a wonderful person"}'
+                Try: curl -s http://\(shownHost):\(port)/v1/moderations -H 'Content-Type: application/json' \(authHint)-d '{"input": "you are a wonderful person"}'
                 """)
             fflush(nil)
         }))

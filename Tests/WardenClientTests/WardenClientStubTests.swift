@@ -13,7 +13,7 @@ struct WardenClientStubTests {
                               retry: WardenClient.RetryPolicy = .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(5)),
                               timeout: Duration = .seconds(10), events: EventLog? = nil) -> (WardenClient.Configuration, String) {
         var configuration = WardenClient.Configuration(baseURL: baseURL, timeout: timeout, retry: retry)
-        configuration.moderationPath = "/\(scenario)/\(key)/v1/moderate\(query)"
+        configuration.moderationPath = "/\(scenario)/\(key)/v1/moderations\(query)"
         if let events { configuration.onEvent = { events.record($0) } }
         return (configuration, key)
     }

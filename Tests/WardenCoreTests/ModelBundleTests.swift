@@ -85,4 +85,23 @@ struct ModelBundleTests {
         #expect(try loadError { $0["tokenizer"] = ["path": "/nonexistent", "lowercase": true, "strip_accents": true] }?.field == "tokenizer.path")
         #expect(try loadError { $0["tokenizer"] = ["path": "x", "lowercase": "yes", "strip_accents": true] }?.field == "tokenizer.lowercase")
     }
+
+    @Test("openai_categories declares which OpenAI category a label implements, each checked")
+    func openAICategories() throws {
+        let folder = try bundle { $0["openai_categories"] = ["toxic": "harassment", "hate": "hate"] }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bundle = try ModelBundle.load(directory: folder.path)
+        #expect(bundle.openAICategories == ["toxic": "harassment", "hate": "hate"])
+        #expect(bundle.categoryNames == ["harassment", "hate", "spam"])
+        #expect(bundle.label(named: "harassment") == "toxic")
+        #expect(bundle.label(named: "spam") == "spam")
+        #expect(bundle.label(named: "violence") == nil)
+        #expect(try ModelBundle.load(directory: Self.tinyBert.path).categoryNames == ["toxic", "hate", "spam"], "none declared: labels")
+
+        #expect(try loadError { $0["openai_categories"] = ["toxic": "rudeness"] }?.field == "openai_categories.toxic")
+        #expect(try loadError { $0["openai_categories"] = ["nsfw": "sexual"] }?.field == "openai_categories.nsfw")
+        #expect(try loadError { $0["openai_categories"] = ["toxic": "hate", "hate": "hate"] }?.problem.contains("two labels") == true)
+        #expect(try loadError { $0["openai_categories"] = ["toxic": "hate"] }?.problem.contains("another label") == true)
+        #expect(try loadError { $0["openai_categories"] = "harassment" }?.field == "openai_categories")
+    }
 }

@@ -22,7 +22,7 @@ struct EndpointTests {
             #expect(data.first?["labels"] as? [String] == ["toxic", "hate", "spam"])
             #expect(data.first?["max_sequence_length"] as? Int == 128)
 
-            _ = try await HTTP.post(base + "/v1/moderate", json: #"{"input": "metrics need one request"}"#)
+            _ = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "metrics need one request"}"#)
             let metrics = try await HTTP.get(base + "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
@@ -33,7 +33,7 @@ struct EndpointTests {
     @Test("a single text gets OpenAI's moderation shape, a request id and stage timings")
     func singleText() async throws {
         try await withWarden { (base: String) async throws in
-            let reply = try await HTTP.post(base + "/v1/moderate", json: #"{"input": "hello, how was your day?"}"#)
+            let reply = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "hello, how was your day?"}"#)
             #expect(reply.status == 200)
             let body = try reply.json()
             let id = try #require(body["id"] as? String)
@@ -58,12 +58,12 @@ struct EndpointTests {
         try await withWarden(configure: { $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
             let texts = ["first message", "a second, somewhat longer message about the weekend plans", "3rd", "first message"]
             let json = String(data: try JSONSerialization.data(withJSONObject: ["input": texts]), encoding: .utf8)!
-            let batch = try await HTTP.post(base + "/v1/moderate", json: json)
+            let batch = try await HTTP.post(base + "/v1/moderations", json: json)
             #expect(batch.status == 200)
             let results = try #require(try batch.json()["results"] as? [[String: Any]])
             #expect(results.count == texts.count)
             for (index, text) in texts.enumerated() {
-                let single = try await HTTP.post(base + "/v1/moderate", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                let single = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                 let alone = try #require(try single.json()["results"] as? [[String: Any]])[0]["category_scores"] as? [String: Double]
                 let inBatch = results[index]["category_scores"] as? [String: Double]
                 for label in ["toxic", "hate", "spam"] {
@@ -76,8 +76,8 @@ struct EndpointTests {
     @Test("per-request thresholds change the verdict, not the scores")
     func thresholds() async throws {
         try await withWarden { (base: String) async throws in
-            let low = try await HTTP.post(base + "/v1/moderate", json: #"{"input": "x", "thresholds": {"toxic": 0, "hate": 0, "spam": 0}}"#)
-            let high = try await HTTP.post(base + "/v1/moderate", json: #"{"input": "x", "thresholds": {"toxic": 1, "hate": 1, "spam": 1}}"#)
+            let low = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "x", "thresholds": {"toxic": 0, "hate": 0, "spam": 0}}"#)
+            let high = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "x", "thresholds": {"toxic": 1, "hate": 1, "spam": 1}}"#)
             let lowResult = try #require(try low.json()["results"] as? [[String: Any]])[0]
             let highResult = try #require(try high.json()["results"] as? [[String: Any]])[0]
             #expect(lowResult["flagged"] as? Bool == true)
@@ -92,13 +92,13 @@ struct EndpointTests {
             let texts = (0..<48).map { "message number \($0) " + String(repeating: "word ", count: $0 % 20) }
             var expected: [String: [String: Double]] = [:]
             for text in texts.prefix(8) {
-                let reply = try await HTTP.post(base + "/v1/moderate", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                let reply = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                 expected[text] = try #require(try reply.json()["results"] as? [[String: Any]])[0]["category_scores"] as? [String: Double]
             }
             let answers = try await withThrowingTaskGroup(of: (String, Int, [String: Double]?).self) { group in
                 for text in texts {
                     group.addTask {
-                        let reply = try await HTTP.post(base + "/v1/moderate", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                        let reply = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                         let scores = (try? reply.json())?["results"].flatMap { ($0 as? [[String: Any]])?.first?["category_scores"] as? [String: Double] }
                         return (text, reply.status, scores)
                     }
@@ -124,13 +124,13 @@ struct EndpointTests {
             let ready = try await HTTP.get(base + "/readyz")
             #expect(ready.status == 503)
             #expect(ready.errorCode == "not_ready")
-            let moderate = try await HTTP.post(base + "/v1/moderate", json: #"{"input": "too early"}"#)
+            let moderate = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "too early"}"#)
             #expect(moderate.status == 503)
             #expect(moderate.errorCode == "not_ready")
             #expect(moderate.header("Retry-After") != nil)
             gate.open()
             try await waitForReady(base)
-            #expect(try await HTTP.post(base + "/v1/moderate", json: #"{"input": "now"}"#).status == 200)
+            #expect(try await HTTP.post(base + "/v1/moderations", json: #"{"input": "now"}"#).status == 200)
         }
     }
 }

@@ -16,7 +16,7 @@ struct ErrorTests {
     @Test("malformed requests are 400/413/415/422 with a JSON error")
     func requestErrors() async throws {
         try await withWarden(configure: { $0.server.maxBodyBytes = 4096; $0.server.maxInputs = 4 }) { (base: String) async throws in
-            let url = base + "/v1/moderate"
+            let url = base + "/v1/moderations"
             expectError(try await HTTP.post(url, json: #"{"input": "unterminated"#), 400, "invalid_json")
             expectError(try await HTTP.post(url, json: #"{"input": 42}"#), 400, "invalid_json")
             expectError(try await HTTP.post(url, json: #"{"text": "wrong field"}"#), 400, "invalid_json")
@@ -44,7 +44,7 @@ struct ErrorTests {
     func deadline() async throws {
         let hold = Gate(open: true)
         try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
-            let url = base + "/v1/moderate"
+            let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
@@ -69,7 +69,7 @@ struct ErrorTests {
             $0.engine.batching.maxQueuedItems = 2
             $0.engine.moderator.cacheCapacity = 0
         }) { (base: String) async throws in
-            let url = base + "/v1/moderate"
+            let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model"}"#)
@@ -106,7 +106,7 @@ struct ErrorTests {
     func authentication() async throws {
         let key = "test-key-0123456789abcdef"
         try await withWarden(configure: { $0.server.apiKeys = [key, "another-key-0123456789"] }) { (base: String) async throws in
-            let url = base + "/v1/moderate"
+            let url = base + "/v1/moderations"
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#), 401, "invalid_api_key")
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer wrong-key-0123456789abc")]), 401, "invalid_api_key")
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer \(key)x")]), 401, "invalid_api_key")
@@ -126,7 +126,7 @@ struct ErrorTests {
     @Test("without keys configured, no authentication is needed")
     func noAuthentication() async throws {
         try await withWarden { (base: String) async throws in
-            #expect(try await HTTP.post(base + "/v1/moderate", json: #"{"input": "x"}"#).status == 200)
+            #expect(try await HTTP.post(base + "/v1/moderations", json: #"{"input": "x"}"#).status == 200)
         }
     }
 }

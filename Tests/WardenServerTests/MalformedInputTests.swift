@@ -68,7 +68,7 @@ struct MalformedInputTests {
         let bodies = malformedBodies()
         #expect(bodies.count >= 200)
         try await withWarden { (base: String) async throws in
-            let url = base + "/v1/moderate"
+            let url = base + "/v1/moderations"
             // Warm the allocator, then measure resident memory across the whole run.
             for _ in 0..<3 { _ = try await HTTP.post(url, json: #"{"input": "warm up"}"#) }
             let before = residentBytes()

@@ -3,7 +3,7 @@ import Testing
 import Yams
 
 /// A small validator for the JSON Schema subset openapi.yaml uses (type, required, properties,
-/// additionalProperties, items, enum, minimum/maximum, minItems/maxItems, oneOf, $ref).
+/// additionalProperties, items, enum, minimum/maximum, minItems/maxItems, oneOf, nullable, $ref).
 struct SchemaValidator: @unchecked Sendable {  // read-only after init
     let document: [String: Any]
 
@@ -17,6 +17,7 @@ struct SchemaValidator: @unchecked Sendable {  // read-only after init
     /// Problems found, each with its JSON path; empty when `value` conforms.
     func validate(_ value: Any, against raw: [String: Any], at path: String = "$") -> [String] {
         let schema = resolve(raw)
+        if value is NSNull, schema["nullable"] as? Bool == true { return [] }
         if let options = schema["oneOf"] as? [[String: Any]] {
             let matching = options.filter { validate(value, against: $0, at: path).isEmpty }
             return matching.count == 1 ? [] : ["\(path): matches \(matching.count) of oneOf's schemas"]
@@ -90,11 +91,14 @@ struct OpenAPITests {
                 ("/healthz", "get", try await HTTP.get(base + "/healthz")),
                 ("/readyz", "get", try await HTTP.get(base + "/readyz")),
                 ("/v1/models", "get", try await HTTP.get(base + "/v1/models")),
-                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": "one text"}"#)),
-                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000, "thresholds": {"spam": 0.2}}"#)),
-                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": 3}"#)),
-                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": ["a", "b", "c", "d", "e"]}"#)),
-                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", bytes: Data("x".utf8), contentType: "text/plain")),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": "one text"}"#)),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000, "thresholds": {"spam": 0.2}}"#)),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": 3}"#)),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": ["a", "b", "c", "d", "e"]}"#)),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", bytes: Data("x".utf8), contentType: "text/plain")),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": [{"type": "text", "text": "one"}, {"type": "text", "text": "input"}], "model": "omni-moderation-latest"}"#)),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}"#)),
+                ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": "the alias"}"#)),
             ]
             for (path, method, reply) in exchanges {
                 let schema = try #require(Self.responseSchema(document, path, method, reply.status), "\(method) \(path) \(reply.status) is not documented")
@@ -106,6 +110,7 @@ struct OpenAPITests {
             let requestSchema = validator.resolve(["$ref": "#/components/schemas/ModerationRequest"])
             #expect(validator.validate(["input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000], against: requestSchema).isEmpty)
             #expect(!validator.validate(["input": 3], against: requestSchema).isEmpty)
+            #expect(validator.validate(["input": [["type": "text", "text": "a"]]], against: requestSchema).isEmpty)
         }
     }
 }

@@ -19,13 +19,13 @@ struct ProcessTests {
         // One connection per request (no client-side queueing): every request reaches the server before SIGTERM.
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
-        #expect(server.standardOutput.contains("curl -s \(base)/v1/moderate"))
+        #expect(server.standardOutput.contains("curl -s \(base)/v1/moderations"))
         let texts = (0..<40).map { "message \($0) " + String(repeating: "lorem ipsum dolor sit amet ", count: 1 + $0 % 4) }
         let replies = try await withThrowingTaskGroup(of: Int.self) { group in
             for text in texts {
                 group.addTask {
                     let json = String(data: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 8), "lane": "bulk"]), encoding: .utf8)!
-                    var request = HTTPClientRequest(url: base + "/v1/moderate")
+                    var request = HTTPClientRequest(url: base + "/v1/moderations")
                     request.method = .POST
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(ByteBuffer(string: json))

@@ -8,6 +8,7 @@ import Testing
 import WardenCore
 import WardenServer
 import WardenTestSupport
+import WordPiece
 
 /// HTTP semantics of every route, through Hummingbird's router test framework: the real application
 /// (routes, middlewares, error mapping, the real engine with its queue, moderator and tokenizer), with a
@@ -28,6 +29,20 @@ struct RouterTests {
                                     }, logger: Logger(label: "test"))
     }
 
+    /// The tiny-bert bundle as the default model declares its labels: `toxic` answers as `harassment`, `hate`
+    /// as `hate`, `spam` under its own name.
+    static func openAIEngine() throws -> ModerationEngine {
+        let b = try ModelBundle.load(directory: TestPaths.tinyBert.path)
+        let bundle = ModelBundle(directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath, labels: b.labels,
+                                 thresholds: b.thresholds, maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
+                                 textNormalization: b.textNormalization, openAICategories: ["toxic": "harassment", "hate": "hate"])
+        var configuration = EngineConfiguration()
+        configuration.workers = 1
+        return try ModerationEngine(bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
+                                    configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
+                                    logger: Logger(label: "test"))
+    }
+
     static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         configuration.logLevel = .critical
@@ -35,7 +50,7 @@ struct RouterTests {
         return buildApplication(configuration: configuration, engine: engine)
     }
 
-    static func post(_ client: some TestClientProtocol, _ body: String, path: String = "/v1/moderate",
+    static func post(_ client: some TestClientProtocol, _ body: String, path: String = "/v1/moderations",
                      headers: HTTPFields = [.contentType: "application/json"]) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any]) {
         try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
@@ -117,7 +132,7 @@ struct RouterTests {
             }
             // Invalid UTF-8: the offset of the first bad byte is named.
             let bytes: [UInt8] = Array(#"{"input": "ab"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
-            try await client.execute(uri: "/v1/moderate", method: .post, headers: [.contentType: "application/json"],
+            try await client.execute(uri: "/v1/moderations", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(bytes: bytes)) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("offset 13"))
@@ -160,6 +175,70 @@ struct RouterTests {
             try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(key)"]) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains(#""labels":["toxic","hate","spam"]"#))
+            }
+        }
+    }
+
+    @Test("OpenAI's request and response shapes: content parts are one input, categories answer under OpenAI's names")
+    func openAIShapes() async throws {
+        let engine = try Self.openAIEngine()
+        try await Self.app(engine).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            let (status, _, object) = try await Self.post(client, #"{"input": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there friend"}], "model": "omni-moderation-latest"}"#)
+            #expect(status == .ok)
+            #expect(object["model"] as? String == "tiny-bert", "the served model answers whatever the request names")
+            #expect((object["id"] as? String)?.hasPrefix("modr-") == true)
+            let results = try #require(object["results"] as? [[String: Any]])
+            #expect(results.count == 1, "an array of content parts is one input")
+            let scores = try #require(results[0]["category_scores"] as? [String: Double])
+            #expect(Set(scores.keys) == ["harassment", "hate", "spam"])
+            let length = engine.tokenizer.encode("hello\nthere friend", maxLength: 128).ids.count
+            #expect(abs((scores["harassment"] ?? -1) - Double(LengthBackend.score(length: length))) < 1e-6, "the text parts are scored together")
+            let applied = try #require(results[0]["category_applied_input_types"] as? [String: [String]])
+            #expect(applied == ["harassment": ["text"], "hate": ["text"], "spam": ["text"]])
+
+            // Thresholds by OpenAI category or by label.
+            for name in ["harassment", "toxic"] {
+                let (_, _, flagged) = try await Self.post(client, #"{"input": "x", "thresholds": {"\#(name)": 0}}"#)
+                let categories = ((flagged["results"] as? [[String: Any]])?.first?["categories"] as? [String: Bool]) ?? [:]
+                #expect(categories["harassment"] == true && categories["spam"] == false, "\(name): \(categories)")
+            }
+
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let model = try #require((list["data"] as? [[String: Any]])?.first)
+                #expect(model["categories"] as? [String: String] == ["toxic": "harassment", "hate": "hate", "spam": "spam"])
+                let coverage = try #require(model["openai_categories"] as? [String: [String]])
+                #expect(coverage["covered"] == ["harassment", "hate"])
+                #expect(coverage["not_covered"]?.contains("violence") == true)
+                #expect(coverage["not_covered"]?.contains("harassment") == false)
+            }
+        }
+    }
+
+    @Test("errors carry OpenAI's param naming the field at fault; an image part is refused naming its index")
+    func errorParams() async throws {
+        try await Self.app(try Self.engine(), configure: { $0.maxInputs = 2 }).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            let cases: [(String, String, String?)] = [
+                (#"{"input": [{"type": "text", "text": "a caption"}, {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]}"#, "unsupported_input_type", "input[1]"),
+                (#"{"input": [{"type": "audio", "text": "x"}]}"#, "unsupported_input_type", "input[0]"),
+                (#"{"input": ["a", "b", "c"]}"#, "too_many_inputs", "input"),
+                (#"{"input": []}"#, "empty_input", "input"),
+                (#"{"input": ["fine", "   "]}"#, "empty_text", "input[1]"),
+                (#"{"input": "x", "lane": "fast"}"#, "invalid_lane", "lane"),
+                (#"{"input": "x", "thresholds": {"toxic": 7}}"#, "invalid_thresholds", "thresholds"),
+                (#"{"input": 42}"#, "invalid_json", "input"),
+                (#"{"text": "no input"}"#, "invalid_json", "input"),
+                (#"{"input": "#, "invalid_json", nil),
+            ]
+            for (body, code, param) in cases {
+                let (status, _, object) = try await Self.post(client, body)
+                let error = try #require(object["error"] as? [String: Any], "\(body)")
+                #expect(status.code >= 400 && status.code < 500)
+                #expect(error["code"] as? String == code, "\(body)")
+                #expect(error["param"] as? String == param, "\(body): \(error)")
+                #expect(error.keys.contains("param"), "param is always present (null when no field is at fault)")
             }
         }
     }

@@ -3,14 +3,14 @@ import Hummingbird
 import HummingbirdTesting
 import WardenAPI
 
-/// A small real HTTP server that imitates Warden's `POST /v1/moderate` shape, for the client and chat-server
-/// tests: quick checks of their own logic (`/v1/moderate` scores like a toy model), and states a real Warden
-/// cannot be put into on demand (`/{scenario}/{key}/v1/moderate`: a 429 followed by a 200, a 503 followed by a
+/// A small real HTTP server that imitates Warden's `POST /v1/moderations` shape, for the client and chat-server
+/// tests: quick checks of their own logic (`/v1/moderations` scores like a toy model), and states a real Warden
+/// cannot be put into on demand (`/{scenario}/{key}/v1/moderations`: a 429 followed by a 200, a 503 followed by a
 /// 200, an answer slower than any sane client timeout, a 504). The suites that use it run the same behaviours
 /// against the real service where it can show them.
 ///
 /// Scenarios (the `key` separates the call counters of different tests):
-/// - `ok` (and plain `/v1/moderate`): a toy model: `toxic` when the text contains "idiot", `spam` when it
+/// - `ok` (and plain `/v1/moderations`): a toy model: `toxic` when the text contains "idiot", `spam` when it
 ///   contains "buy now"; the request's per-label thresholds apply (default 0.5).
 /// - `429-then-ok`: the first call answers 429 with `Retry-After: 1` and Warden's JSON error, later calls `ok`.
 /// - `503-then-ok`: the first call answers 503 with `Retry-After: 1`, later calls `ok`.
@@ -59,12 +59,12 @@ public enum StubWarden {
     /// The stub application on a free loopback port.
     public static func buildApplication(calls: Calls = Calls()) -> some ApplicationProtocol {
         let router = Router()
-        router.post("/v1/moderate") { request, context -> Response in
+        router.post("/v1/moderations") { request, context -> Response in
             let body = try await request.decode(as: ModerationRequest.self, context: context)
             let thresholds = body.thresholds ?? [:]
             return try json(.ok, ModerationResponse(id: "modr-stub", model: "stub", results: body.input.texts.map { score($0, thresholds: thresholds) }))
         }
-        router.post("/{scenario}/{key}/v1/moderate") { request, context -> Response in
+        router.post("/{scenario}/{key}/v1/moderations") { request, context -> Response in
             let scenario = try context.parameters.require("scenario")
             let key = try context.parameters.require("key")
             let call = await calls.next(key)
