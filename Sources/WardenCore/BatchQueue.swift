@@ -142,6 +142,10 @@ public struct BatchQueue: Sendable {
     private var interactiveStreak = 0
     /// Smoothed throughput in padded tokens per second of one worker, for retry hints.
     private var tokensPerSecond: Double?
+    /// Batches measured into ``tokensPerSecond``: estimates are trusted only after a few.
+    private var measuredBatches = 0
+    /// Tokens waiting in the interactive lane (the bulk lane's are `queuedTokens - interactiveTokens`).
+    private var interactiveTokens = 0
 
     /// A queue for `workers` workers.
     /// - Precondition: `configuration` is valid (``BatchingConfiguration/validate(maxSequenceLength:)``).
@@ -165,10 +169,23 @@ public struct BatchQueue: Sendable {
         guard !isShuttingDown else { statistics.rejected += 1; return .rejected(.shuttingDown) }
         guard deadline > now else { statistics.rejected += 1; return .rejected(.deadlineExceeded()) }
         let tokens = sequences.reduce(0) { $0 + $1.count }
-        if sequences.count > configuration.maxQueuedItems || tokens > configuration.maxQueuedTokens {
+        let settings = configuration.settings(for: lane)
+        let maxTokens = min(configuration.maxQueuedTokens, settings.maxRequestTokens)
+        if sequences.count > configuration.maxQueuedItems || tokens > maxTokens {
             statistics.rejected += 1
-            return .rejected(.requestTooLarge(items: sequences.count, tokens: tokens,
-                                              maxItems: configuration.maxQueuedItems, maxTokens: configuration.maxQueuedTokens))
+            return .rejected(.requestTooLarge(items: sequences.count, tokens: tokens, maxItems: configuration.maxQueuedItems,
+                                              maxTokens: maxTokens, lane: lane))
+        }
+        let laneTokens = lane == .interactive ? interactiveTokens : queuedTokens - interactiveTokens
+        if laneTokens + tokens > settings.maxQueuedTokens {
+            statistics.rejected += 1
+            return .rejected(.overloaded("\(laneTokens) of the \(lane) lane's \(settings.maxQueuedTokens) tokens waiting", retryAfter: retryHint()))
+        }
+        // A request that cannot be scored before its deadline (estimated from the work ahead of it and the
+        // measured rate) is refused now, instead of occupying the queue and failing after its rows were computed.
+        if let estimate = estimatedWait(lane: lane, tokens: tokens), now + estimate > deadline {
+            statistics.rejected += 1
+            return .rejected(.deadlineUnreachable(estimate: estimate, deadline: now.duration(to: deadline)))
         }
         if queuedItems + sequences.count > configuration.maxQueuedItems {
             statistics.rejected += 1
@@ -188,6 +205,7 @@ public struct BatchQueue: Sendable {
         }
         queuedItems += sequences.count
         queuedTokens += tokens
+        if lane == .interactive { interactiveTokens += tokens }
         earliestDeadline = earliestDeadline.map { min($0, deadline) } ?? deadline
         return .admitted
     }
@@ -230,6 +248,7 @@ public struct BatchQueue: Sendable {
         bulk.removeAll()
         queuedItems = 0
         queuedTokens = 0
+        interactiveTokens = 0
         earliestDeadline = nil
         return removed
     }
@@ -240,6 +259,18 @@ public struct BatchQueue: Sendable {
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
         tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * rate } ?? rate
+        measuredBatches += 1
+    }
+
+    /// The estimated time until a request of `tokens` tokens on `lane` would be scored: the interactive lane's
+    /// work ahead of it (the bulk lane also waits for interactive work) plus its own, at the measured rate of
+    /// all workers. Nil until 8 batches have been measured. Deliberately generous (x2), so that only requests
+    /// that clearly cannot make it are refused.
+    func estimatedWait(lane: Lane, tokens: Int) -> Duration? {
+        guard measuredBatches >= 8, let rate = tokensPerSecond, rate > 0 else { return nil }
+        let ahead = lane == .interactive ? interactiveTokens : queuedTokens
+        let seconds = Double(ahead + tokens) / (rate * Double(workers)) / 2
+        return seconds < 1e6 ? .milliseconds(Int64(seconds * 1000)) : nil
     }
 
     /// The estimated time to drain the waiting tokens with all workers, clamped to 100 ms ... 60 s
@@ -400,6 +431,7 @@ public struct BatchQueue: Sendable {
     private mutating func account(removed: [Item]) {
         queuedItems -= removed.count
         queuedTokens -= removed.reduce(0) { $0 + $1.length }
+        interactiveTokens -= removed.reduce(0) { $0 + ($1.lane == .interactive ? $1.length : 0) }
         if queuedItems == 0 { earliestDeadline = nil }
     }
 

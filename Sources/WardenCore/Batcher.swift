@@ -88,15 +88,16 @@ public final class Batcher: Service, Sendable {
     /// admitted or none, and the call returns when every one has been scored.
     ///
     /// - Parameters:
-    ///   - deadline: time allowed from now; default the lane's `defaultDeadline`. Items that have not reached
-    ///     the backend by then are dropped and the call fails with `deadlineExceeded`.
+    ///   - deadline: time allowed from now; default the lane's `defaultDeadline`, at most its `maxDeadline`.
+    ///     Items that have not reached the backend by then are dropped and the call fails with
+    ///     `deadlineExceeded`; a request that the queue estimates cannot make it is refused at once.
     /// - Throws: `overloaded` (with `retryAfter`), `requestTooLarge`, `shuttingDown`, `deadlineExceeded`,
     ///   `cancelled` (the calling task was cancelled; its waiting items never reach the backend),
     ///   `backendFailure`.
     public func score(_ sequences: [[Int32]], lane: Lane, deadline: Duration? = nil) async throws(ModerationError) -> Scores {
         guard !sequences.isEmpty else { return Scores(rows: [], queueWait: .zero, inference: .zero) }
-        // Clamped to a year so that `now + timeout` cannot overflow.
-        let timeout = min(deadline ?? configuration.settings(for: lane).defaultDeadline, .seconds(31_536_000))
+        let settings = configuration.settings(for: lane)
+        let timeout = min(deadline ?? settings.defaultDeadline, settings.maxDeadline)
         let group = groupIDs.wrappingAdd(1, ordering: .relaxed).oldValue
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Scores, ModerationError>, Never>) in

@@ -6,10 +6,23 @@ public struct LaneSettings: Sendable, Hashable {
     /// The deadline of a request on this lane when the request names none: past it, items that have not
     /// reached the model are dropped and the request fails with ``ModerationError/Code/deadlineExceeded``.
     public var defaultDeadline: Duration
+    /// The longest deadline a request on this lane may ask for; longer ones are cut to it, so one request
+    /// cannot hold the lane's budget for long.
+    public var maxDeadline: Duration
+    /// This lane's admission budget: most tokens waiting in it. A flood on one lane cannot take the other's
+    /// room (both also share ``BatchingConfiguration/maxQueuedTokens``).
+    public var maxQueuedTokens: Int
+    /// The most one request may cost on this lane, in tokens (its windows included). A larger request is
+    /// refused with ``ModerationError/Code/requestTooLarge`` (or, when the caller left the lane to the
+    /// engine, sent to the bulk lane), so one request cannot take the whole lane.
+    public var maxRequestTokens: Int
 
-    public init(maxQueueDelay: Duration, defaultDeadline: Duration) {
+    public init(maxQueueDelay: Duration, defaultDeadline: Duration, maxDeadline: Duration, maxQueuedTokens: Int, maxRequestTokens: Int) {
         self.maxQueueDelay = maxQueueDelay
         self.defaultDeadline = defaultDeadline
+        self.maxDeadline = maxDeadline
+        self.maxQueuedTokens = maxQueuedTokens
+        self.maxRequestTokens = maxRequestTokens
     }
 }
 
@@ -28,10 +41,14 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// the cost of a batch is its padded tokens, so padding is compute thrown away. Default 0.9; 0 turns
     /// the floor off.
     public var minPaddingEfficiency: Double = 0.9
-    /// The interactive lane: 2 ms batching delay, 2 s default deadline.
-    public var interactive = LaneSettings(maxQueueDelay: .milliseconds(2), defaultDeadline: .seconds(2))
-    /// The bulk lane: 10 ms batching delay, 60 s default deadline.
-    public var bulk = LaneSettings(maxQueueDelay: .milliseconds(10), defaultDeadline: .seconds(60))
+    /// The interactive lane (chat messages, latency first): 2 ms batching delay, 2 s default and 10 s longest
+    /// deadline, 65,536 tokens waiting at most, 4,096 tokens per request at most (32 full windows).
+    public var interactive = LaneSettings(maxQueueDelay: .milliseconds(2), defaultDeadline: .seconds(2), maxDeadline: .seconds(10),
+                                          maxQueuedTokens: 65_536, maxRequestTokens: 4_096)
+    /// The bulk lane (files, large arrays, throughput first): 10 ms batching delay, 60 s default and 600 s
+    /// longest deadline, 524,288 tokens waiting at most, half of them for one request at most.
+    public var bulk = LaneSettings(maxQueueDelay: .milliseconds(10), defaultDeadline: .seconds(60), maxDeadline: .seconds(600),
+                                   maxQueuedTokens: 524_288, maxRequestTokens: 262_144)
     /// Bulk guarantee (reserved share): while bulk items wait, at least one in every `bulkShare` batches is
     /// seeded from the bulk lane, however busy the interactive lane is. Default 4 (bulk gets ≥ 25% of the
     /// batches under contention; all of them when interactive is idle). 1 makes the lanes alternate.
@@ -65,6 +82,11 @@ public struct BatchingConfiguration: Sendable, Hashable {
             let s = settings(for: lane)
             try check(s.maxQueueDelay >= .zero, "\(lane).maxQueueDelay", "must not be negative")
             try check(s.defaultDeadline > .zero, "\(lane).defaultDeadline", "must be positive")
+            try check(s.maxDeadline >= s.defaultDeadline, "\(lane).maxDeadline", "must be at least the lane's default deadline")
+            try check(s.maxQueuedTokens >= maxSequenceLength, "\(lane).maxQueuedTokens",
+                      "must be at least the model's maximum sequence length \(maxSequenceLength), got \(s.maxQueuedTokens)")
+            try check(s.maxRequestTokens >= maxSequenceLength && s.maxRequestTokens <= s.maxQueuedTokens, "\(lane).maxRequestTokens",
+                      "must be between the model's maximum sequence length \(maxSequenceLength) and the lane's budget \(s.maxQueuedTokens), got \(s.maxRequestTokens)")
         }
         try check(bulkShare > 0, "bulkShare", "must be positive (1 = alternate lanes), got \(bulkShare)")
         try check(maxQueuedItems > 0, "maxQueuedItems", "must be positive, got \(maxQueuedItems)")

@@ -1,13 +1,15 @@
 /// Per-request options of ``Moderator/moderate(_:options:)``.
 public struct ModerationOptions: Sendable, Hashable {
-    /// The queue lane: `interactive` (chat, latency first) or `bulk` (files, throughput first).
-    public var lane: Lane
+    /// The queue lane: `interactive` (chat, latency first) or `bulk` (files, throughput first); nil lets the
+    /// moderator choose by cost: interactive when the request fits the interactive lane's per-request cap
+    /// (``LaneSettings/maxRequestTokens``), else bulk.
+    public var lane: Lane?
     /// Time allowed from the call; default the lane's `defaultDeadline`.
     public var deadline: Duration?
     /// Threshold overrides by label name (0...1); labels not named keep the model's default.
     public var thresholds: [String: Float]
 
-    public init(lane: Lane = .interactive, deadline: Duration? = nil, thresholds: [String: Float] = [:]) {
+    public init(lane: Lane? = nil, deadline: Duration? = nil, thresholds: [String: Float] = [:]) {
         self.lane = lane
         self.deadline = deadline
         self.thresholds = thresholds

@@ -30,8 +30,9 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
 
     private enum Kind: Equatable, Sendable {
         case overloaded(resource: String, retryAfter: Duration)
-        case requestTooLarge(items: Int, tokens: Int, maxItems: Int, maxTokens: Int)
+        case requestTooLarge(items: Int, tokens: Int, maxItems: Int, maxTokens: Int, lane: Lane?)
         case deadlineExceeded(deadline: Duration?)
+        case deadlineUnreachable(estimate: Duration, deadline: Duration)
         case cancelled
         case shuttingDown
         case unknownLabel(String, known: [String])
@@ -49,7 +50,7 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
         switch kind {
         case .overloaded: .overloaded
         case .requestTooLarge: .requestTooLarge
-        case .deadlineExceeded: .deadlineExceeded
+        case .deadlineExceeded, .deadlineUnreachable: .deadlineExceeded
         case .cancelled: .cancelled
         case .shuttingDown: .shuttingDown
         case .unknownLabel, .thresholdOutOfRange: .invalidThreshold
@@ -74,14 +75,20 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
         switch kind {
         case .overloaded(let resource, let retryAfter):
             "the moderation queue is full (\(resource)); retry after \(Self.format(retryAfter)), or send fewer texts per request"
-        case .requestTooLarge(let items, let tokens, let maxItems, let maxTokens):
-            "the request needs \(items) model inputs (\(tokens) tokens) but the queue holds at most \(maxItems) inputs and \(maxTokens) tokens; split it into smaller requests"
+        case .requestTooLarge(let items, let tokens, let maxItems, let maxTokens, let lane):
+            if let lane, lane == .interactive {
+                "the request needs \(items) model inputs (\(tokens) tokens) but one interactive request may cost at most \(maxTokens) tokens; send it on the bulk lane or split it"
+            } else {
+                "the request needs \(items) model inputs (\(tokens) tokens) but one request may take at most \(maxItems) inputs and \(maxTokens) tokens of the queue; split it into smaller requests"
+            }
         case .deadlineExceeded(let deadline):
             if let deadline {
                 "the request's deadline (\(Self.format(deadline))) passed before the model scored it; raise the deadline or reduce load"
             } else {
                 "the request's deadline passed before the model scored it; raise the deadline or reduce load"
             }
+        case .deadlineUnreachable(let estimate, let deadline):
+            "the request cannot be scored within its deadline (\(Self.format(deadline))): the work queued ahead of it needs about \(Self.format(estimate)); it was refused before any compute was spent on it. Raise the deadline, send fewer texts, or retry when the queue is shorter"
         case .cancelled:
             "the request was cancelled before the model scored it (the caller went away)"
         case .shuttingDown:
@@ -103,8 +110,11 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
     }
 
     static func overloaded(_ resource: String, retryAfter: Duration) -> Self { .init(.overloaded(resource: resource, retryAfter: retryAfter)) }
-    static func requestTooLarge(items: Int, tokens: Int, maxItems: Int, maxTokens: Int) -> Self {
-        .init(.requestTooLarge(items: items, tokens: tokens, maxItems: maxItems, maxTokens: maxTokens))
+    static func requestTooLarge(items: Int, tokens: Int, maxItems: Int, maxTokens: Int, lane: Lane? = nil) -> Self {
+        .init(.requestTooLarge(items: items, tokens: tokens, maxItems: maxItems, maxTokens: maxTokens, lane: lane))
+    }
+    static func deadlineUnreachable(estimate: Duration, deadline: Duration) -> Self {
+        .init(.deadlineUnreachable(estimate: estimate, deadline: deadline))
     }
     static func deadlineExceeded(_ deadline: Duration? = nil) -> Self { .init(.deadlineExceeded(deadline: deadline)) }
     static var cancelled: Self { .init(.cancelled) }

@@ -121,7 +121,8 @@ public final class Moderator: Sendable {
         let tokenized = clock.now
         let tokenize = start.duration(to: tokenized)
 
-        // Score everything not cached as one request.
+        // Score everything not cached as one request, on the lane asked for or the one its cost fits.
+        let lane = options.lane ?? lane(forTokens: sequences.reduce(0) { $0 + $1.count })
         var scored: Batcher.Scores = Batcher.Scores(rows: [], queueWait: .zero, inference: .zero)
         if !sequences.isEmpty {
             var deadline = options.deadline
@@ -129,7 +130,7 @@ public final class Moderator: Sendable {
                 deadline = requested - tokenize
                 if deadline! <= .zero { throw .deadlineExceeded(requested) }
             }
-            scored = try await batcher.score(sequences, lane: options.lane, deadline: deadline)
+            scored = try await batcher.score(sequences, lane: lane, deadline: deadline)
         }
 
         var merged: [CachedScores] = []
@@ -152,9 +153,15 @@ public final class Moderator: Sendable {
             return ModerationResult(scores: entry.scores, flags: flags, flagged: flags.contains(true),
                                     truncated: entry.truncated, windows: entry.windows, cached: cached)
         }
-        metrics.latency(options.lane).record(duration: start.duration(to: clock.now))
+        metrics.latency(lane).record(duration: start.duration(to: clock.now))
         return ModerationResponse(results: results,
                                   timings: ModerationTimings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
+    }
+
+    /// The lane a request of `tokens` tokens takes when its caller did not choose: interactive while it fits
+    /// that lane's per-request cap, else bulk.
+    public func lane(forTokens tokens: Int) -> Lane {
+        tokens <= batcher.configuration.interactive.maxRequestTokens ? .interactive : .bulk
     }
 
     /// The thresholds in label order after applying `overrides`.

@@ -127,17 +127,27 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
     }
 
     /// Lane, deadline and thresholds from the request's Warden extras (lane and deadline checked here).
+    ///
+    /// Without a `lane`, arrays of more than `interactiveMaxInputs` texts go to bulk, and the moderator puts
+    /// the rest on the interactive lane only while they fit its per-request cost cap. A deadline may not
+    /// exceed the lane's longest (the bulk lane's when the lane is left to Warden: the moderator then cuts it
+    /// to the chosen lane's).
     private func options(for request: WardenAPI.ModerationRequest, count: Int) throws -> ModerationOptions {
-        let lane: Lane
+        let lanes = engine.configuration.batching
+        let lane: Lane?
         switch request.lane {
-        case nil: lane = count <= configuration.interactiveMaxInputs ? .interactive : .bulk
+        case nil: lane = count > configuration.interactiveMaxInputs ? .bulk : nil
         case let name?:
             guard let chosen = Lane(rawValue: name) else { throw APIError.invalidField(.invalidLane, "lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").") }
             lane = chosen
         }
         var deadline: Duration?
         if let milliseconds = request.deadlineMs {
-            guard (1...600_000).contains(milliseconds) else { throw APIError.invalidField(.invalidDeadline, "deadline_ms", "must be between 1 and 600000 milliseconds.") }
+            let longest = Int(lanes.settings(for: lane ?? .bulk).maxDeadline.milliseconds)
+            guard (1...longest).contains(milliseconds) else {
+                throw APIError.invalidField(.invalidDeadline, "deadline_ms",
+                                            "must be between 1 and \(longest) milliseconds\(lane == .interactive ? " on the interactive lane" : "").")
+            }
             deadline = .milliseconds(milliseconds)
         }
         // A threshold may name a label or the OpenAI category it answers under. Values (and unknown names,

@@ -75,10 +75,25 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.bulk.defaultDeadline))).")
     var bulkDeadlineMs: Int?
 
+    @Option(help: "Longest deadline an interactive request may ask for, ms (env WARDEN_INTERACTIVE_MAX_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.interactive.maxDeadline))).")
+    var interactiveMaxDeadlineMs: Int?
+
+    @Option(help: "Longest deadline a bulk request may ask for, ms (env WARDEN_BULK_MAX_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.bulk.maxDeadline))).")
+    var bulkMaxDeadlineMs: Int?
+
+    @Option(help: "The interactive lane's budget: most tokens waiting in it (env WARDEN_INTERACTIVE_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.interactive.maxQueuedTokens)).")
+    var interactiveMaxQueuedTokens: Int?
+
+    @Option(help: "Most tokens one interactive request may cost; a larger one is refused, or sent to bulk when it named no lane (env WARDEN_INTERACTIVE_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.interactive.maxRequestTokens)).")
+    var interactiveMaxRequestTokens: Int?
+
+    @Option(help: "Most tokens one bulk request may take of the queue (env WARDEN_BULK_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.bulk.maxRequestTokens)).")
+    var bulkMaxRequestTokens: Int?
+
     @Option(help: "Admission bound: most items waiting (env WARDEN_MAX_QUEUED_ITEMS; default \(engineDefaults.batching.maxQueuedItems)).")
     var maxQueuedItems: Int?
 
-    @Option(help: "Admission bound: most tokens waiting (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens)).")
+    @Option(help: "Admission bound: most tokens waiting, both lanes; also the bulk lane's budget (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens)).")
     var maxQueuedTokens: Int?
 
     @Option(help: "Texts longer than the model: 'windows' (score overlapping windows, take the max) or 'truncate' (env WARDEN_LONG_TEXT; default windows).")
@@ -114,6 +129,19 @@ struct BatchingOptions: ParsableArguments {
             bulkDeadlineMs, env: "WARDEN_BULK_DEADLINE_MS", default: Int(batching.bulk.defaultDeadline.milliseconds)))
         batching.maxQueuedItems = try Setting.resolve(maxQueuedItems, env: "WARDEN_MAX_QUEUED_ITEMS", default: batching.maxQueuedItems)
         batching.maxQueuedTokens = try Setting.resolve(maxQueuedTokens, env: "WARDEN_MAX_QUEUED_TOKENS", default: batching.maxQueuedTokens)
+        batching.bulk.maxQueuedTokens = batching.maxQueuedTokens
+        batching.interactive.maxDeadline = .milliseconds(try Setting.resolve(
+            interactiveMaxDeadlineMs, env: "WARDEN_INTERACTIVE_MAX_DEADLINE_MS", default: Int(batching.interactive.maxDeadline.milliseconds)))
+        batching.bulk.maxDeadline = .milliseconds(try Setting.resolve(
+            bulkMaxDeadlineMs, env: "WARDEN_BULK_MAX_DEADLINE_MS", default: Int(batching.bulk.maxDeadline.milliseconds)))
+        batching.interactive.maxQueuedTokens = try Setting.resolve(
+            interactiveMaxQueuedTokens, env: "WARDEN_INTERACTIVE_MAX_QUEUED_TOKENS", default: batching.interactive.maxQueuedTokens)
+        batching.interactive.maxRequestTokens = try Setting.resolve(
+            interactiveMaxRequestTokens, env: "WARDEN_INTERACTIVE_MAX_REQUEST_TOKENS", default: batching.interactive.maxRequestTokens)
+        // By default one bulk request may take half of the bulk budget, whatever that budget is.
+        batching.bulk.maxRequestTokens = try Setting.resolve(
+            bulkMaxRequestTokens, env: "WARDEN_BULK_MAX_REQUEST_TOKENS",
+            default: min(batching.bulk.maxRequestTokens, max(batching.bulk.maxQueuedTokens / 2, 1)))
         config.batching = batching
 
         switch Setting.resolve(longText, env: "WARDEN_LONG_TEXT") ?? "windows" {

@@ -263,4 +263,60 @@ import Testing
         let workersError = #expect(throws: ConfigurationError.self) { try noWorkers.validate(maxSequenceLength: 128) }
         #expect(workersError?.field == "workers")
     }
+
+    @Test func eachLaneHasItsOwnBudgetSoAFloodOnOneCannotStarveTheOther() {
+        var q = queue { q in
+            q.maxQueuedTokens = 200
+            q.bulk.maxQueuedTokens = 120
+            q.bulk.maxRequestTokens = 60
+            q.interactive.maxQueuedTokens = 50
+            q.interactive.maxRequestTokens = 40
+        }
+        // A bulk flood fills the bulk lane's budget and is refused there...
+        var group: UInt64 = 0
+        while case .admitted = enqueue(&q, group: group, lane: .bulk, lengths: [20, 20], at: t0) { group += 1 }
+        #expect(group == 3)
+        // ...while interactive requests are still admitted: the bulk lane cannot take their room.
+        #expect(enqueue(&q, group: 100, lane: .interactive, lengths: [10, 10], at: t0) == .admitted)
+        #expect(enqueue(&q, group: 101, lane: .interactive, lengths: [10, 10], at: t0) == .admitted)
+        // An interactive flood is bounded by its own budget in turn.
+        guard case .rejected(let interactiveFull) = enqueue(&q, group: 102, lane: .interactive, lengths: [10, 10], at: t0) else {
+            Issue.record("admitted past the interactive budget"); return
+        }
+        #expect(interactiveFull.code == .overloaded)
+        #expect(interactiveFull.description.contains("interactive lane"))
+    }
+
+    @Test func oneRequestMayTakeOnlyItsLanesShare() {
+        var q = queue { q in
+            q.bulk.maxRequestTokens = 60
+            q.interactive.maxRequestTokens = 40
+        }
+        guard case .rejected(let interactive) = enqueue(&q, group: 0, lane: .interactive, lengths: [30, 30], at: t0) else {
+            Issue.record("admitted"); return
+        }
+        #expect(interactive.code == .requestTooLarge)
+        #expect(interactive.description.contains("bulk lane"), "the answer says where such a request belongs")
+        guard case .rejected(let bulk) = enqueue(&q, group: 1, lane: .bulk, lengths: [40, 40], at: t0) else { Issue.record("admitted"); return }
+        #expect(bulk.code == .requestTooLarge)
+        #expect(enqueue(&q, group: 2, lane: .bulk, lengths: [30, 30], at: t0) == .admitted)
+    }
+
+    @Test func aRequestThatCannotMeetItsDeadlineIsRefusedBeforeAnyCompute() {
+        var q = queue { $0.maxBatchSize = 1 }
+        // Measure a rate: 8 batches of 10 tokens in 10 ms each, 1,000 tokens/s on the one worker.
+        for i in 0..<8 {
+            #expect(enqueue(&q, group: UInt64(i), lane: .bulk, lengths: [10], at: t0) == .admitted)
+            let b = batch(q.next(now: t0))!
+            q.recordCompletion(of: b, duration: .milliseconds(10))
+        }
+        // 2,000 tokens need about 1 s (halved: the estimate is generous), more than a 200 ms deadline allows.
+        guard case .rejected(let unreachable) = enqueue(&q, group: 50, lane: .bulk, lengths: Array(repeating: 100, count: 20),
+                                                        at: t0, deadline: .milliseconds(200)) else { Issue.record("admitted"); return }
+        #expect(unreachable.code == .deadlineExceeded)
+        #expect(unreachable.description.contains("before any compute"))
+        #expect(q.queuedItems == 0, "nothing of it was queued")
+        // With a deadline it can meet, the same request is admitted.
+        #expect(enqueue(&q, group: 51, lane: .bulk, lengths: Array(repeating: 100, count: 20), at: t0, deadline: .seconds(5)) == .admitted)
+    }
 }

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import WardenTestSupport
 import WordPiece
 @testable import WardenCore
 
@@ -132,6 +133,68 @@ final class KeywordBackend: InferenceBackend, Sendable {
         #expect(throws: ConfigurationError.self) {
             try Moderator(tokenizer: tokenizer, labels: ["a", "b", "c"], thresholds: [0.5, 0.5, 0.5], maxSequenceLength: 16,
                           textNormalization: .none, batcher: batcher)
+        }
+    }
+
+    /// Windows that fit the 16-token test model.
+    static var smallWindows: ModeratorConfiguration {
+        var configuration = ModeratorConfiguration()
+        configuration.longTextPolicy = .windows(overlap: 4)
+        return configuration
+    }
+
+    @Test func aRequestThatNamedNoLaneGoesInteractiveOnlyWhileItFitsTheInteractiveCap() async throws {
+        let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
+        var configuration = BatchingConfiguration.forTests
+        configuration.interactive.maxRequestTokens = 16
+        let gate = Gate()
+        let batcher = try Batcher(backend: EchoBackend(gate: gate), configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
+        let moderator = try Moderator(tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
+                                      textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
+        #expect(moderator.lane(forTokens: 16) == .interactive)
+        #expect(moderator.lane(forTokens: 17) == .bulk)
+        try await withRunning(batcher) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await moderator.moderate(["w1"]) }                              // 3 tokens: interactive
+                try await eventually { gate.entered == 1 }                                           // holds the worker
+                group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10"]) }  // 12 tokens: fits
+                group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w11 w12"]) }  // 16 tokens
+                group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w11 w12 w13"]) }  // 17: bulk
+                try await eventually { batcher.queueDepth(.interactive) == 3 && batcher.queueDepth(.bulk) == 2 }
+                // Explicitly interactive and over the cap: refused, with the lane to use.
+                let refused = await moderationError {
+                    try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w11 w12 w13"], options: .init(lane: .interactive))
+                }
+                #expect(refused?.code == .requestTooLarge)
+                gate.open()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aDeadlineLongerThanTheLanesLongestIsCutToIt() async throws {
+        let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
+        var configuration = BatchingConfiguration.forTests
+        configuration.maxBatchSize = 1
+        configuration.interactive.maxDeadline = .milliseconds(200)
+        configuration.interactive.defaultDeadline = .milliseconds(200)
+        let gate = Gate()
+        let batcher = try Batcher(backend: EchoBackend(gate: gate), configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
+        let moderator = try Moderator(tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
+                                      textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
+        try await withRunning(batcher) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await moderator.moderate(["w1"], options: .init(lane: .interactive)) }
+                try await eventually { gate.entered == 1 }   // the worker is held
+                // Asks for an hour; the lane allows 200 ms, after which the waiting item is dropped.
+                group.addTask {
+                    let error = await moderationError { try await moderator.moderate(["w2"], options: .init(lane: .interactive, deadline: .seconds(3600))) }
+                    #expect(error?.code == .deadlineExceeded)
+                }
+                try await Task.sleep(for: .milliseconds(600))
+                gate.open()
+                try await group.waitForAll()
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ extension BatchingConfiguration {
     static var forTests: BatchingConfiguration {
         var configuration = BatchingConfiguration()
         configuration.interactive.defaultDeadline = .seconds(120)
+        configuration.interactive.maxDeadline = .seconds(120)
         configuration.bulk.defaultDeadline = .seconds(300)
         return configuration
     }

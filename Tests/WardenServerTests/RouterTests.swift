@@ -21,6 +21,7 @@ struct RouterTests {
         var configuration = EngineConfiguration()
         configuration.workers = 1
         configuration.batching.interactive.defaultDeadline = .seconds(60)
+        configuration.batching.interactive.maxDeadline = .seconds(60)
         configure(&configuration)
         return try ModerationEngine(modelDirectory: TestPaths.tinyBert.path, configuration: configuration,
                                     backends: BackendLoader { _, _ in

@@ -52,6 +52,7 @@ func withWarden(
     settings.engine.workers = 1
     // The suites run in parallel on a small machine: only the deadline tests should meet deadlines.
     settings.engine.batching.interactive.defaultDeadline = .seconds(60)
+    settings.engine.batching.interactive.maxDeadline = .seconds(60)
     configure(&settings)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
     let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
