@@ -146,7 +146,11 @@ var package = Package(
         ),
         .testTarget(
             name: "TorchBackendTests",
-            dependencies: ["TorchBackend", "WardenCore", "WordPiece", "WardenTestSupport"],
+            dependencies: [
+                "TorchBackend", "WardenCore", "WordPiece", "WardenTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

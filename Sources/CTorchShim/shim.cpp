@@ -304,6 +304,12 @@ void wt_retain_allocator_memory(void) {
 #endif
 }
 
+void wt_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 void wt_set_graph_optimization(int32_t enabled) {
     try {
         torch::jit::setGraphExecutorOptimize(enabled != 0);

@@ -56,6 +56,9 @@ public enum TorchRuntime {
         wt_set_onednn_cache_capacity(Int32(settings.oneDNNCacheCapacity))
     }
 
+    /// Returns the heap's free memory to the kernel (see `wt_release_free_memory`); call it when idle.
+    public static func releaseFreeMemory() { wt_release_free_memory() }
+
     /// torch's intra-op thread count as seen from the calling thread.
     public static var intraOpThreads: Int { Int(wt_get_threads()) }
     /// OpenBLAS's thread count, or nil without OpenBLAS.

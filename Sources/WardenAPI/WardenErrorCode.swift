@@ -9,6 +9,12 @@ public enum WardenErrorCode: String, Sendable, CaseIterable {
     case emptyInput = "empty_input"
     /// 400: a text has nothing to score once normalised.
     case emptyText = "empty_text"
+    /// 400: the body names the same key twice in one object (parsers disagree on which counts).
+    case duplicateKey = "duplicate_key"
+    /// 400: the body did not arrive completely (connection closed, or the body deadline passed).
+    case incompleteBody = "incomplete_body"
+    /// 503: the server has too many open connections.
+    case tooManyConnections = "too_many_connections"
     /// 400: a content part is not text (an image): Warden scores text only.
     case unsupportedInputType = "unsupported_input_type"
     /// 401: API keys are configured and the request's key is missing or wrong.

@@ -82,6 +82,13 @@ public final class Batcher: Service, Sendable {
     /// Items waiting in `lane`.
     public func queueDepth(_ lane: Lane) -> Int { state.withLock { $0.queue.depth(lane) } }
 
+    /// How long the longest-running batch now on a backend has been running (zero when none runs): a
+    /// watchdog for a stuck forward pass, reported by readiness and metrics.
+    public var longestRunningBatch: Duration {
+        let now = clock.now
+        return state.withLock { state in state.running.values.map { $0.duration(to: now) }.max() ?? .zero }
+    }
+
     // MARK: - Submitting work
 
     /// Scores `sequences` (each `[CLS] … [SEP]`, at most the model's maximum length) as one request: all are
@@ -224,7 +231,9 @@ public final class Batcher: Service, Sendable {
             }
             switch decision.action {
             case .run(let batch):
+                state.withLock { $0.running[worker] = clock.now }
                 await execute(batch, on: backend)
+                _ = state.withLock { $0.running.removeValue(forKey: worker) }
             case .wait(let until):
                 await waitForSignal(worker: worker, until: until)
             case .idle:
@@ -354,6 +363,8 @@ extension Batcher {
         var signalled: Set<Int> = []
         /// Workers that found nothing to run at their last look.
         var idle: Set<Int> = []
+        /// When each busy worker's current batch started.
+        var running: [Int: ContinuousClock.Instant] = [:]
 
         /// Signals `worker`; returns its continuation to resume after the lock is released.
         mutating func wake(_ worker: Int) -> CheckedContinuation<Void, Never>? {

@@ -5,6 +5,13 @@ extension Duration {
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 
+    /// Whole nanoseconds (saturating), for APIs that count in them.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (seconds < 0 ? .min : .max) : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+
     /// Whole and fractional seconds.
     public var seconds: Double {
         let (seconds, attoseconds) = components

@@ -150,7 +150,8 @@ public final class Moderator: Sendable {
             case .job(let job): (merged[job], false)
             }
             let flags = zip(entry.scores, thresholds).map { $0 >= $1 }
-            return ModerationResult(scores: entry.scores, flags: flags, flagged: flags.contains(true),
+            return ModerationResult(scores: entry.scores, flags: flags,
+                                    flagged: flags.contains(true) || (configuration.flagPartiallyScored && entry.truncated),
                                     truncated: entry.truncated, windows: entry.windows, cached: cached)
         }
         metrics.latency(lane).record(duration: start.duration(to: clock.now))

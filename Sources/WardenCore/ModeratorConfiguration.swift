@@ -15,10 +15,13 @@ public struct ModeratorConfiguration: Sendable, Hashable {
     /// How texts longer than the model's maximum are scored. Default `.windows(overlap: 32)` (a quarter of
     /// a 128-token window).
     public var longTextPolicy: LongTextPolicy = .windows(overlap: 32)
-    /// Most windows scored for one text. A text needing more gets this many windows spread evenly from
-    /// its start to its end (first and last word pieces always covered) and is reported `truncated`.
-    /// Default 16 (about 1,500 word pieces at 128 tokens).
-    public var maxWindowsPerText: Int = 16
+    /// Most windows scored for one text: every word piece of a text up to `126 + 63 × 94 = 6,048` word
+    /// pieces (about 5,000 words) is scored with the default 128-token model and 32-piece overlap. A longer
+    /// text is scored from its start over this many windows and reported `truncated`. Default 64.
+    public var maxWindowsPerText: Int = 64
+    /// Whether a text that was only partly scored (`truncated`) is `flagged` whatever its scores, so that
+    /// abuse past the scored part cannot slip through. Default false (the result still says `truncated`).
+    public var flagPartiallyScored: Bool = false
     /// Capacity of the LRU cache of recent results, keyed by the normalised text. 0 turns it off.
     /// Default 10,000.
     public var cacheCapacity: Int = 10_000

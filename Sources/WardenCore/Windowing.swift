@@ -12,8 +12,10 @@ enum Windowing {
     /// With `.windows(overlap:)`, a text of `n > w` word pieces (`w = maxSequenceLength - 2`) needs
     /// `ceil((n - w) / (w - overlap)) + 1` windows; their starts are spread evenly from 0 to `n - w`, so the
     /// first and last word pieces are always covered and consecutive windows share at least `overlap`
-    /// pieces. If more than `maxWindows` would be needed, `maxWindows` windows are spread the same way
-    /// (leaving gaps) and the split is `truncated`.
+    /// pieces: every word piece is scored. If more than `maxWindows` would be needed, `maxWindows` windows
+    /// cover the text from its start without gaps (`w + (maxWindows - 1) × (w - overlap)` word pieces), the
+    /// rest is not scored, and the split is `truncated`. Windows are never spread with gaps between them: a
+    /// gap is a place where abuse goes unseen.
     static func split(_ ids: [Int32], maxSequenceLength: Int, policy: LongTextPolicy, maxWindows: Int,
                       cls: Int32, sep: Int32) -> Split {
         let width = maxSequenceLength - 2
@@ -33,13 +35,15 @@ enum Windowing {
             let stride = width - overlap
             let span = ids.count - width
             let needed = (span + stride - 1) / stride + 1
-            let count = min(needed, maxWindows)
-            guard count > 1 else { return Split(sequences: [wrap(ids[0..<width])], truncated: true) }
-            let sequences = (0..<count).map { i in
-                let start = i * span / (count - 1)
+            guard needed <= maxWindows else {
+                let sequences = (0..<maxWindows).map { i in wrap(ids[(i * stride)..<(i * stride + width)]) }
+                return Split(sequences: sequences, truncated: true)
+            }
+            let sequences = (0..<needed).map { i in
+                let start = i * span / (needed - 1)
                 return wrap(ids[start..<(start + width)])
             }
-            return Split(sequences: sequences, truncated: count < needed)
+            return Split(sequences: sequences, truncated: false)
         }
     }
 

@@ -84,6 +84,16 @@ public struct APIError: HTTPResponseError, Sendable {
         return error
     }
     static let notFound = APIError(status: .notFound, code: .notFound, message: "No such endpoint.")
+    /// The client went away; nobody reads this answer.
+    static let clientClosed = APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), code: .cancelled,
+                                       message: "The request was cancelled because the client went away.")
+    static let incompleteBody = APIError(status: .badRequest, code: .incompleteBody,
+                                         message: "The request body was not received completely (the connection closed or it took too long).")
+    static func duplicateKey(_ path: String) -> APIError {
+        APIError(status: .badRequest, code: .duplicateKey,
+                 message: "The request body names `\(path)` twice; JSON parsers disagree on which one counts, so Warden refuses it.",
+                 param: path)
+    }
 
     /// The engine's errors, as HTTP.
     static func from(_ error: ModerationError) -> APIError {
@@ -106,8 +116,7 @@ public struct APIError: HTTPResponseError, Sendable {
             api.headers[.retryAfter] = "1"
             return api
         case .cancelled:
-            // The client went away; nobody reads this answer.
-            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), code: .cancelled, message: error.description)
+            return clientClosed
         default:
             return APIError(status: .internalServerError, code: .inferenceFailed, type: "server_error", message: error.description)
         }

@@ -2,9 +2,6 @@ import Hummingbird
 import Logging
 import WardenCore
 
-/// Request context of Warden's routes.
-public typealias WardenRequestContext = BasicRequestContext
-
 /// Builds the Warden HTTP application over `engine`: routes, auth, error mapping, metrics. `warden serve`
 /// and the tests both call this; the engine runs as a service of the application, so the server answers
 /// `/healthz` at once and `/readyz` 200 once the model is warm.
@@ -21,15 +18,18 @@ public func buildApplication(
     var logger = logger ?? Logger(label: "warden")
     logger.logLevel = configuration.logLevel
     let announcer = ReadinessAnnouncer(onReady: events.ready)
+    let connections = ConnectionCounter(limit: configuration.maxConnections)
 
     let router = Router(context: WardenRequestContext.self)
     router.middlewares.add(ErrorBodyMiddleware())
     router.middlewares.add(MetricsMiddleware())
-    WardenRoutes<WardenRequestContext>(engine: engine, configuration: configuration, registry: WardenMetrics.registry).add(to: router)
+    WardenRoutes(engine: engine, configuration: configuration, registry: WardenMetrics.registry).add(to: router)
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds))],
+            idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port

@@ -19,6 +19,15 @@ public struct ServerConfiguration: Sendable {
     public var protectMetrics: Bool = false
     /// Log level of the server's logger.
     public var logLevel: Logger.Level = .info
+    /// A request whose body has not fully arrived this long after its head is closed. Default 30 s.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// Most open connections; past it a request is answered 503 `too_many_connections`. Default 4096.
+    public var maxConnections: Int = 4096
+    /// A batch running longer than this on a backend is reported as stuck: `/readyz` answers 503 so that an
+    /// orchestrator stops sending traffic (metrics show `warden_longest_running_batch_seconds`). Default 30 s.
+    public var stuckBatchThreshold: Duration = .seconds(30)
+    /// A connection idle this long between requests is closed. Default 30 s.
+    public var idleTimeout: Duration = .seconds(30)
 
     /// The defaults described on each property.
     public init() {}

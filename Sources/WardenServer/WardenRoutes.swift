@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import Metrics
 import Prometheus
 import WardenAPI
 import WardenCore
@@ -14,22 +15,25 @@ import WordPiece
 ///   it through the engine's `Moderator`, answer in OpenAI's moderation shape (categories under their OpenAI
 ///   names where the model declares them) with per-stage timings in `Server-Timing`;
 /// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`.
-struct WardenRoutes<Context: RequestContext>: Sendable {
+struct WardenRoutes: Sendable {
+    typealias Context = WardenRequestContext
+
     let engine: ModerationEngine
     let configuration: ServerConfiguration
     let registry: PrometheusCollectorRegistry
 
     private var bundle: ModelBundle { engine.bundle }
+    /// The watchdog's figure, refreshed at each scrape.
+    private let longestRunningBatch = Gauge(label: "warden_longest_running_batch_seconds")
     /// The name each label answers under, in label order (OpenAI's category where declared).
     private var categoryNames: [String] { engine.bundle.categoryNames }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
     func add(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
-        router.get("/readyz") { _, _ in
-            guard engine.moderator != nil else { throw notReadyError() }
-            return Self.json(#"{"status":"ready","model":"\#(engine.bundle.name)"}"#)
-        }
+        router.head("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
+        router.get("/readyz") { _, _ in try readiness() }
+        router.head("/readyz") { _, _ in try readiness() }
         let metrics = router.group("metrics")
         if configuration.protectMetrics && !configuration.apiKeys.isEmpty {
             metrics.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
@@ -54,7 +58,18 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// 200 once the engine is warm and no batch is stuck on a backend; 503 otherwise.
+    func readiness() throws -> Response {
+        guard let moderator = engine.moderator else { throw notReadyError() }
+        let running = moderator.batcher.longestRunningBatch
+        guard running < configuration.stuckBatchThreshold else {
+            throw APIError.notReady("A batch has been running on the model for \(Int(running.seconds)) s (more than \(Int(configuration.stuckBatchThreshold.seconds)) s): the model looks stuck.")
+        }
+        return Self.json(#"{"status":"ready","model":"\#(engine.bundle.name)"}"#)
+    }
+
     func metricsText() -> Response {
+        longestRunningBatch.record(engine.moderator?.batcher.longestRunningBatch.seconds ?? 0)
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
@@ -77,9 +92,18 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) that grew past the limit.
+            throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+        } catch {
+            // The client went away or broke the body off (or it missed the body deadline): a client mistake,
+            // reported at debug level; nobody reads the answer.
+            context.logger.debug("request body not received", metadata: ["error": "\(error)"])
+            throw APIError.incompleteBody
         }
         if let offset = WordPieceTokenizer.firstInvalidUTF8Offset(in: body.readableBytesView) { throw APIError.invalidUTF8(offset: offset) }
 
+        if let key = JSONDuplicateKeys.first(in: body.readableBytesView) { throw APIError.duplicateKey(key) }
         let decoded: WardenAPI.ModerationRequest
         do {
             decoded = try JSONDecoder().decode(WardenAPI.ModerationRequest.self, from: body)
@@ -98,10 +122,16 @@ struct WardenRoutes<Context: RequestContext>: Sendable {
         guard let moderator = engine.moderator else { throw notReadyError() }
         let outcome: WardenCore.ModerationResponse
         do {
-            outcome = try await moderator.moderate(texts, options: options)
-        } catch {
+            // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
+            outcome = try await ClientDisconnect.cancelling(on: context.channel) {
+                try await moderator.moderate(texts, options: options)
+            }
+        } catch let error as ModerationError {
             if error.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(error.code)"]) }
             throw APIError.from(error)
+        } catch {
+            context.logger.debug("client went away; its request was cancelled")
+            throw APIError.clientClosed
         }
 
         let id = "modr-\(Self.randomHex())"

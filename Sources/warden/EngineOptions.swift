@@ -102,6 +102,9 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: "Most windows scored per long text (env WARDEN_MAX_WINDOWS; default \(engineDefaults.moderator.maxWindowsPerText)).")
     var maxWindows: Int?
 
+    @Flag(help: "Flag a text that was only partly scored (longer than --max-windows cover) whatever its scores (env WARDEN_FLAG_PARTIAL; default off).")
+    var flagPartial = false
+
     @Option(help: "Entries in the cache of recent results, 0 turns it off (env WARDEN_CACHE_SIZE; default \(engineDefaults.moderator.cacheCapacity)).")
     var cacheSize: Int?
 
@@ -151,6 +154,7 @@ struct BatchingOptions: ParsableArguments {
         }
         config.moderator.maxWindowsPerText = try Setting.resolve(maxWindows, env: "WARDEN_MAX_WINDOWS", default: config.moderator.maxWindowsPerText)
         config.moderator.cacheCapacity = try Setting.resolve(cacheSize, env: "WARDEN_CACHE_SIZE", default: config.moderator.cacheCapacity)
+        config.moderator.flagPartiallyScored = try Setting.resolveFlag(flagPartial, env: "WARDEN_FLAG_PARTIAL")
         return config
     }
 }

@@ -4,6 +4,8 @@ import Logging
 import TorchBackend
 import WardenCore
 import Hummingbird
+import ServiceLifecycle
+import Synchronization
 import WardenServer
 
 /// `warden serve`: the HTTP service.
@@ -31,7 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().maxInputs)).")
     var maxInputs: Int?
 
-    @Option(name: .customLong("api-key"), help: "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication.")
+    @Option(help: "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds))).")
+    var bodyTimeoutS: Double?
+
+    @Option(help: "Most open connections; past it a request is answered 503 too_many_connections (env WARDEN_MAX_CONNECTIONS; default \(ServerConfiguration().maxConnections), lowered to fit the process's file limit).")
+    var maxConnections: Int?
+
+    @Option(help: "On SIGTERM/SIGINT, seconds to finish the requests in flight before closing the rest (env WARDEN_DRAIN_TIMEOUT_S; default \(Int(Self.defaultDrainTimeout.seconds))).")
+    var drainTimeoutS: Double?
+
+    @Option(name: .customLong("api-key"), help: "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file.")
     var apiKeys: [String] = []
 
     @Option(help: "File with one accepted API key per line (env WARDEN_API_KEY_FILE).")
@@ -63,6 +74,18 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.logLevel = level
+        configuration.bodyTimeout = try Self.seconds(bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flag: "--body-timeout-s")
+        let fileLimit = Self.raiseFileLimit()
+        let connections = try Setting.resolve(maxConnections, env: "WARDEN_MAX_CONNECTIONS", default: configuration.maxConnections)
+        guard connections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        // Each connection holds a descriptor: stay below the limit (with room for the model and logs), so
+        // that accept() never fails with EMFILE, which made the event loop spin.
+        configuration.maxConnections = min(connections, max(fileLimit - 256, 16))
+        if configuration.maxConnections < connections {
+            logger.warning("connection cap lowered to fit the file-descriptor limit", metadata: [
+                "asked": "\(connections)", "cap": "\(configuration.maxConnections)", "file_limit": "\(fileLimit)"])
+        }
+        let drainTimeout = try Self.seconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: Self.defaultDrainTimeout, flag: "--drain-timeout-s")
 
         let factory = try model.backendFactory()
         logger.info("runtime", metadata: ["threads": "\(factory.runtime.map { "\($0)" } ?? "as is")", "blas": "\(TorchRuntime.blasDescription)"])
@@ -84,11 +107,45 @@ struct ServeCommand: AsyncParsableCommand {
                 """)
             fflush(nil)
         }))
+        let shutdown = ShutdownClock()
+        var groupConfiguration = ServiceGroupConfiguration(services: [app, MemoryReleaseService(engine: engine), shutdown],
+                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = drainTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
         do {
-            try await app.runService()
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch is CancellationError {
+            // Cancelled at the drain timeout: reported below.
         } catch {
             throw CommandFailure("stopped: \(error)")
         }
+        // Past the drain timeout the connections still open were closed and what was still queued was answered
+        // 503 shutting_down: an orderly end (exit 0), but one an operator should know about.
+        if let began = shutdown.began, ContinuousClock.now - began >= drainTimeout {
+            logger.warning("drain timeout reached; the remaining connections were closed", metadata: ["drain_timeout_s": "\(drainTimeout.seconds)"])
+        }
+    }
+
+    /// About a Kubernetes pod's default 30 s grace period, less time to exit.
+    static let defaultDrainTimeout: Duration = .seconds(25)
+
+    /// A duration in seconds from a flag or environment variable: finite and positive.
+    private static func seconds(_ flag: Double?, env: String, default fallback: Duration, flag name: String) throws -> Duration {
+        let value = try Setting.resolve(flag, env: env, default: fallback.seconds)
+        guard value.isFinite, value > 0, value < 1e6 else { throw ValidationError("\(name) must be a positive number of seconds (got \(value))") }
+        return .milliseconds(Int64(value * 1000))
+    }
+
+    /// Raises the soft limit of open files to the hard limit; returns the limit in force.
+    private static func raiseFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 
     private func resolveAPIKeys() throws -> [String] {
@@ -97,6 +154,10 @@ struct ServeCommand: AsyncParsableCommand {
             keys = env.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         if let path = Setting.resolve(apiKeyFile, env: "WARDEN_API_KEY_FILE") {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                FileHandle.standardError.write(Data("warden: warning: the API key file \(path) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it\n".utf8))
+            }
             guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ValidationError("cannot read the API key file \(path)")
             }
@@ -108,5 +169,18 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("API key '\(short.prefix(3))…' is shorter than 16 characters; use long random keys")
         }
         return keys
+    }
+}
+
+/// Notes when graceful shutdown began (SIGTERM or SIGINT), to tell a drain that finished from one that was
+/// cut at the drain timeout.
+final class ShutdownClock: Service, Sendable {
+    private let instant = Mutex<ContinuousClock.Instant?>(nil)
+
+    var began: ContinuousClock.Instant? { instant.withLock { $0 } }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        instant.withLock { $0 = $0 ?? .now }
     }
 }

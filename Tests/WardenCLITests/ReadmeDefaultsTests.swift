@@ -21,7 +21,7 @@ struct ReadmeDefaultsTests {
         #expect(outcome.status == 0)
         let help = try JSONDecoder().decode(Help.self, from: outcome.stdout)
         var defaults: [String: String] = [:]
-        let pattern = /env (WARDEN_[A-Z_]+)[^;]*; default ([^ )]+)/
+        let pattern = /env (WARDEN_[A-Z_]+)[^;]*; default ([^ ),;]+)/
         for argument in help.command.arguments {
             if let match = argument.abstract?.firstMatch(of: pattern) { defaults[String(match.1)] = String(match.2) }
         }

@@ -184,8 +184,9 @@ final class KeywordBackend: InferenceBackend, Sendable {
                                       textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
         try await withRunning(batcher) {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await moderator.moderate(["w1"], options: .init(lane: .interactive)) }
-                try await eventually { gate.entered == 1 }   // the worker is held
+                // A bulk request (generous deadline) holds the only worker.
+                group.addTask { _ = try await moderator.moderate(["w1"], options: .init(lane: .bulk)) }
+                try await eventually { gate.entered == 1 }
                 // Asks for an hour; the lane allows 200 ms, after which the waiting item is dropped.
                 group.addTask {
                     let error = await moderationError { try await moderator.moderate(["w2"], options: .init(lane: .interactive, deadline: .seconds(3600))) }
@@ -195,6 +196,21 @@ final class KeywordBackend: InferenceBackend, Sendable {
                 gate.open()
                 try await group.waitForAll()
             }
+        }
+    }
+
+    @Test func aPartlyScoredTextIsFlaggedWhenThePolicySaysSo() async throws {
+        let long = (0..<60).map { "w\($0)" }.joined(separator: " ")   // 60 pieces: more than 2 windows of 14 cover
+        try await withModerator({ $0.maxWindowsPerText = 2 }) { moderator, _ in
+            let result = try await moderator.moderate([long]).results[0]
+            #expect(result.truncated && result.windows == 2)
+            #expect(!result.flagged, "by default a partly scored text is only reported truncated")
+        }
+        try await withModerator({ $0.maxWindowsPerText = 2; $0.flagPartiallyScored = true }) { moderator, _ in
+            let result = try await moderator.moderate([long, "w1 w2"]).results
+            #expect(result[0].truncated && result[0].flagged, "unscored parts may hide abuse: flagged")
+            #expect(!result[1].flagged, "a fully scored clean text is not")
+            #expect(result[0].flags.allSatisfy { !$0 }, "no label claims what was not measured")
         }
     }
 }

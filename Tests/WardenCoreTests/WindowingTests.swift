@@ -29,11 +29,27 @@ import Testing
         #expect(t.sequences.map { $0[1] } == [100, 104, 109])
     }
 
-    @Test func tooManyWindowsAreSpreadAndReportTruncated() {
-        let s = split(50, maxWindows: 2)
+    /// Past the window cap the text is covered from its start without gaps, and reported truncated: windows
+    /// spread with gaps between them let abuse placed in a gap go unseen.
+    @Test func tooManyWindowsCoverTheStartWithoutGapsAndReportTruncated() {
+        let s = split(50, maxWindows: 2)   // windows of 8 pieces, stride 6
         #expect(s.truncated)
-        #expect(s.sequences.map { $0[1] } == [100, 142])   // first and last pieces still scored
-        #expect(s.sequences.last?.dropLast().last == 149)
+        #expect(s.sequences.map { $0[1] } == [100, 106])
+        let covered = Set(s.sequences.flatMap { $0.dropFirst().dropLast() })
+        #expect(covered == Set((100..<114).map { Int32($0) }), "contiguous from the start, no gap")
+    }
+
+    /// Every piece of a text is scored when the windows it needs fit the cap, whatever its length.
+    @Test func everyPieceIsCoveredUpToTheCap() {
+        for n in [9, 17, 50, 97, 98, 99, 100] {
+            let s = split(n, maxWindows: 16)
+            let needed = n <= 8 ? 1 : (n - 8 + 5) / 6 + 1
+            #expect(s.truncated == (needed > 16), "n \(n)")
+            if !s.truncated {
+                let covered = Set(s.sequences.flatMap { $0.dropFirst().dropLast() })
+                #expect(covered == Set((100..<(100 + n)).map { Int32($0) }), "n \(n)")
+            }
+        }
     }
 
     @Test func truncatePolicyKeepsTheStart() {

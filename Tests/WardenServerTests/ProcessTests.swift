@@ -65,4 +65,65 @@ struct ProcessTests {
         #expect(server.standardError.contains("model.pt"))
         #expect(server.standardError.contains("warden: stopped:"))
     }
+
+    @Test("SIGTERM with clients stuck mid-upload exits 0 within the drain timeout")
+    func drainTimeout() async throws {
+        let server = try launchServe(["--model", Paths.tinyBert, "--drain-timeout-s", "2", "--body-timeout-s", "120"])
+        let base = try await server.waitUntilReady()
+        let port = RawConnection.port(of: base)
+        var uploaders: [RawConnection] = []
+        for _ in 0..<3 {
+            let client = try RawConnection(port: port)
+            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"input\": \"")
+            uploaders.append(client)
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.send(SIGTERM)
+        let status = try await server.waitForExit(timeout: .seconds(30))
+        let took = clock.now - start
+        #expect(status == 0, "\(server.standardError)")
+        #expect(took < .seconds(12), "took \(took) with a 2 s drain timeout")
+        #expect(server.standardError.contains("drain timeout reached"))
+        for client in uploaders { client.close() }
+    }
+
+    @Test("a client that hangs up mid-body is not an ERROR in the log")
+    func hangUpIsNotAnError() async throws {
+        let server = try launchServe(["--model", Paths.tinyBert, "--log-level", "info"])
+        let base = try await server.waitUntilReady()
+        for _ in 0..<5 {
+            let client = try RawConnection(port: RawConnection.port(of: base))
+            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"input\": \"abc")
+            try await Task.sleep(for: .milliseconds(50))
+            client.close()
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+        let errors = server.standardError.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" critical ") }
+        #expect(errors.isEmpty, "\(errors)")
+    }
+
+    @Test("an API key file other users can read is warned about")
+    func keyFilePermissions() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("keys").path
+        try "key-file-0123456789abcdef\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        let open = try launchServe(["--model", Paths.tinyBert, "--api-key-file", file])
+        _ = try await open.waitUntilReady()
+        #expect(open.standardError.contains("can be read by other users"))
+        open.send(SIGTERM)
+        _ = try await open.waitForExit()
+        chmod(file, 0o600)
+        let closed = try launchServe(["--model", Paths.tinyBert, "--api-key-file", file])
+        _ = try await closed.waitUntilReady()
+        #expect(!closed.standardError.contains("can be read by other users"))
+        closed.send(SIGTERM)
+        _ = try await closed.waitForExit()
+    }
 }

@@ -243,4 +243,31 @@ struct RouterTests {
             }
         }
     }
+
+    @Test("a key given twice in one object is refused: parsers disagree on which one counts")
+    func duplicateKeys() async throws {
+        try await Self.app(try Self.engine()).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            for (body, path) in [(#"{"input": "hello", "input": "you worthless idiot"}"#, "input"),
+                                 (#"{"input": "x", "thresholds": {"toxic": 0.1, "toxic": 0.9}}"#, "thresholds.toxic"),
+                                 (#"{"input": "a", "\u0069nput": "b"}"#, "input")] {
+                let (status, _, object) = try await Self.post(client, body)
+                #expect(status == .badRequest, "\(body)")
+                #expect(Self.code(object) == "duplicate_key", "\(body)")
+                #expect((object["error"] as? [String: Any])?["param"] as? String == path, "\(body)")
+            }
+            // The same key in two different objects is fine.
+            let (status, _, _) = try await Self.post(client, #"{"input": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}"#)
+            #expect(status == .ok)
+        }
+    }
+
+    @Test("HEAD works on the health and readiness probes")
+    func headProbes() async throws {
+        try await Self.app(try Self.engine()).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            try await client.execute(uri: "/healthz", method: .head) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .head) { #expect($0.status == .ok) }
+        }
+    }
 }

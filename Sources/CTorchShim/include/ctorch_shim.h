@@ -91,6 +91,11 @@ void wt_set_onednn_cache_capacity(int32_t capacity);
 /// a no-op elsewhere.
 void wt_retain_allocator_memory(void);
 
+/// Returns the heap's free memory to the kernel now (glibc malloc_trim). With wt_retain_allocator_memory,
+/// freed memory stays in the process between batches; call this when the process is idle, so memory taken by
+/// a burst (large request bodies, big batches) comes back. A no-op elsewhere than glibc.
+void wt_release_free_memory(void);
+
 /// Enables or disables the TorchScript graph executor's optimisation passes (profiling/specialisation).
 /// With varying batch shapes, re-specialisation can cost more than it gains; Warden measures both.
 void wt_set_graph_optimization(int32_t enabled);

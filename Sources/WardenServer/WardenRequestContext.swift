@@ -1,0 +1,15 @@
+import Hummingbird
+import NIOCore
+
+/// Request context of Warden's routes: Hummingbird's basic context plus the connection's channel, so a
+/// request whose client went away can be cancelled (``ClientDisconnect``).
+public struct WardenRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connection the request came on.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
