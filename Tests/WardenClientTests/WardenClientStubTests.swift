@@ -74,6 +74,53 @@ struct WardenClientStubTests {
         }
     }
 
+    @Test("A huge Retry-After (1e300, 1e16, a 25-digit integer) does not crash the client: read as a day, it ends the retries at once",
+          arguments: ["1e300", "1e16", "9999999999999999999999999", "1.5e19"])
+    func hugeRetryAfter(value: String) async throws {
+        try await StubWarden.with { baseURL, calls in
+            let (configuration, key) = Self.configuration(
+                baseURL, scenario: "always-429", query: "?retry=\(value)",
+                retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(2)))
+            let error = await #expect(throws: WardenClientError.self) { try await WardenClient(configuration: configuration).moderate("hi") }
+            #expect(error?.code == .overloaded)
+            #expect(error?.retryAfter == WardenClient.longestRetryAfter)
+            #expect(await calls.count(key) == 1)
+        }
+    }
+
+    @Test("A Retry-After that is not a number of seconds (inf, nan, -5, an HTTP-date, hex, empty) is ignored: backoff applies",
+          arguments: ["inf", "nan", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "0x10", "", "1e", "12abc", "+infinity"])
+    func garbageRetryAfter(value: String) async throws {
+        try await StubWarden.with { baseURL, calls in
+            let events = EventLog()
+            let query = "?retry=" + value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let (configuration, key) = Self.configuration(
+                baseURL, scenario: "always-429", query: query,
+                retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)), events: events)
+            let error = await #expect(throws: WardenClientError.self) { try await WardenClient(configuration: configuration).moderate("hi") }
+            #expect(error?.code == .overloaded)
+            #expect(error?.retryAfter == nil)
+            #expect(await calls.count(key) == 3)
+            #expect(events.retryDelays.allSatisfy { $0 <= .milliseconds(50) })
+        }
+    }
+
+    @Test("A timeout or deadline too large to represent (a chat server's --warden-timeout-ms of Int.max) does not crash the client")
+    func hugeTimeoutAndDeadline() async throws {
+        try await StubWarden.with { baseURL, _ in
+            for huge in [Duration.seconds(Int64.max), .milliseconds(Int.max), .seconds(400 * 86_400)] {
+                let (configuration, _) = Self.configuration(baseURL, scenario: "ok", timeout: huge)
+                let result = try await WardenClient(configuration: configuration).moderate("hi", options: .init(deadline: huge))
+                #expect(result.flagged == false)
+            }
+            let (configuration, _) = Self.configuration(baseURL, scenario: "ok")
+            #expect(try await WardenClient(configuration: configuration).moderate("hi", options: .init(deadline: .seconds(-5))).flagged == false)
+        }
+        #expect(WardenClient.deadlineMilliseconds(.milliseconds(250)) == 250)
+        #expect(WardenClient.deadlineMilliseconds(.microseconds(1500)) == 2)
+        #expect(WardenClient.deadlineMilliseconds(.seconds(-3)) == 1)
+    }
+
     @Test("Client timeout and server deadline (504) are distinct errors, and neither is retried")
     func timeoutVersusDeadline() async throws {
         try await StubWarden.with { baseURL, calls in

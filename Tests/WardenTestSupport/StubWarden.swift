@@ -14,7 +14,8 @@ import WardenAPI
 ///   contains "buy now"; the request's per-label thresholds apply (default 0.5).
 /// - `429-then-ok`: the first call answers 429 with `Retry-After: 1` and Warden's JSON error, later calls `ok`.
 /// - `503-then-ok`: the first call answers 503 with `Retry-After: 1`, later calls `ok`.
-/// - `always-429`: 429 with `Retry-After: <n>` where n is the `retry` query parameter (default 1).
+/// - `always-429`: 429 with `Retry-After: <value>` where value is the `retry` query parameter as sent (default 1),
+///   so a test can send what a broken proxy might: `1e300`, `inf`, `-5`, a huge integer, an HTTP-date.
 /// - `slow`: sleeps 3 s, then `ok`.
 /// - `deadline`: 504 with Warden's `deadline_exceeded` error.
 /// - `bad-request`: 422 `too_many_inputs`.
@@ -50,9 +51,9 @@ public enum StubWarden {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(value))))
     }
 
-    static func error(_ status: HTTPResponse.Status, code: String, type: String, message: String, retryAfter: Int? = nil) throws -> Response {
+    static func error(_ status: HTTPResponse.Status, code: String, type: String, message: String, retryAfter: String? = nil) throws -> Response {
         var headers: HTTPFields = [:]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let retryAfter { headers[.retryAfter] = retryAfter }
         return try json(status, ErrorResponse(message: message, type: type, code: code), headers: headers)
     }
 
@@ -75,14 +76,14 @@ public enum StubWarden {
             switch scenario {
             case "ok": return try ok()
             case "429-then-ok":
-                if call == 1 { return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: 1) }
+                if call == 1 { return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: "1") }
                 return try ok()
             case "503-then-ok":
-                if call == 1 { return try error(.serviceUnavailable, code: "not_ready", type: "server_error", message: "warming up", retryAfter: 1) }
+                if call == 1 { return try error(.serviceUnavailable, code: "not_ready", type: "server_error", message: "warming up", retryAfter: "1") }
                 return try ok()
             case "always-429":
-                let seconds = request.uri.queryParameters.get("retry").flatMap(Int.init) ?? 1
-                return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: seconds)
+                let value = request.uri.queryParameters.get("retry") ?? "1"
+                return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: value)
             case "slow":
                 try await Task.sleep(for: .seconds(3))
                 return try ok()
