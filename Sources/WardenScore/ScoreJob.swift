@@ -99,20 +99,25 @@ public final class ScoreJob: Service, @unchecked Sendable {
             var nextToWrite = 0
             var inFlight = 0      // submitted, not answered
             var unwritten = 0     // read, not written
+            var buffered = 0      // bytes of the records read, not written
             var inputEnded = false
             var readThisRun = 0
             var finished: [Int: [ScoredRecord]] = [:]
+            // Read one more record only while one of the largest size still fits in the byte bound.
+            let largest = reader.settings.maxRecordBytes
+            func roomForAnother(_ bytes: Int) -> Bool { bytes == 0 || bytes <= settings.maxBufferedBytes - largest }
             while true {
                 // Keep the window full.
-                while !inputEnded, inFlight < settings.window, unwritten < settings.reorderLimit {
+                while !inputEnded, inFlight < settings.window, unwritten < settings.reorderLimit, roomForAnother(buffered) {
                     if shouldStop {
                         interrupted = true
                         inputEnded = true
                         break
                     }
                     var chunk: [InputRecord] = []
+                    var chunkBytes = 0
                     chunk.reserveCapacity(settings.groupSize)
-                    while chunk.count < settings.groupSize {
+                    while chunk.count < settings.groupSize, roomForAnother(buffered + chunkBytes) {
                         if let max = settings.maxRecords, readThisRun >= max { inputEnded = true; break }
                         let record: InputRecord?
                         do {
@@ -123,6 +128,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
                         }
                         guard let record else { inputEnded = true; break }
                         readThisRun += 1
+                        chunkBytes += record.heldBytes
                         chunk.append(record)
                     }
                     guard !chunk.isEmpty else { break }
@@ -130,6 +136,8 @@ public final class ScoreJob: Service, @unchecked Sendable {
                     nextGroup += 1
                     inFlight += chunk.count
                     unwritten += chunk.count
+                    buffered += chunkBytes
+                    tally.bufferedBytesHighWater = max(tally.bufferedBytesHighWater, buffered)
                     group.addTask {
                         (index, await Self.score(chunk, moderator: moderator, options: options))
                     }
@@ -141,7 +149,10 @@ public final class ScoreJob: Service, @unchecked Sendable {
                 while let ready = finished.removeValue(forKey: nextToWrite) {
                     nextToWrite += 1
                     unwritten -= ready.count
-                    for item in ready { try write(item) }
+                    for item in ready {
+                        buffered -= item.record.heldBytes
+                        try write(item)
+                    }
                     if let last = ready.last {
                         progressBytes = isGzip ? reader.bytesRead : last.record.inputOffset
                         progress.update(records: tally.records, bytes: progressBytes)

@@ -100,6 +100,7 @@ public struct ScoreSummary: Sendable {
             "failed": tally.failed, "failed_by_code": tally.failedByCode,
             "skipped_invalid": tally.skippedInvalid, "written": tally.written,
             "last_record": tally.lastRecord, "resumed_after": tally.resumedAfter,
+            "buffered_bytes_high_water": tally.bufferedBytesHighWater,
             "elapsed_seconds": scoringTime.seconds, "model_load_seconds": modelLoadTime.seconds,
             "throughput_per_second": throughput,
             "interrupted": interrupted, "exit_code": Int(exitCode),

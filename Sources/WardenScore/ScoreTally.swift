@@ -18,6 +18,9 @@ public struct ScoreTally: Sendable, Equatable {
     public var lastRecord = 0
     /// Records skipped because a previous run already wrote them (`--resume`).
     public var resumedAfter = 0
+    /// The most bytes of records (``InputRecord/heldBytes``) held at once, read and not yet written: at most
+    /// ``ScoreJobSettings/maxBufferedBytes``.
+    public var bufferedBytesHighWater = 0
 
     /// Bad records in all (``failedByCode`` summed).
     public var failed: Int { failedByCode.values.reduce(0, +) }

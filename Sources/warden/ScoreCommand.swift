@@ -74,6 +74,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "Longest record in bytes; a longer one becomes an error record (default 1048576).")
     var maxRecordBytes = 1 << 20
 
+    @Option(help: "Most bytes of records (texts and carried fields) read but not yet written; bounds memory whatever the record sizes, beside --window and --reorder-limit. At least --max-record-bytes (default 67108864, 64 MiB).")
+    var maxBufferedBytes = ScoreJobSettings().maxBufferedBytes
+
     @Flag(help: "Show progress on standard error even when it is not a terminal.")
     var progress = false
 
@@ -102,6 +105,9 @@ struct ScoreCommand: AsyncParsableCommand {
         if window < 1 { throw ValidationError("--window must be at least 1") }
         if let reorderLimit, reorderLimit < 1 { throw ValidationError("--reorder-limit must be at least 1") }
         if maxRecordBytes < 16 { throw ValidationError("--max-record-bytes must be at least 16") }
+        if maxBufferedBytes < maxRecordBytes {
+            throw ValidationError("--max-buffered-bytes must be at least --max-record-bytes (\(maxRecordBytes))")
+        }
         if progress, quiet { throw ValidationError("--progress and --quiet cannot be used together") }
         _ = try parsedThresholds()
     }
@@ -168,6 +174,7 @@ struct ScoreCommand: AsyncParsableCommand {
         settings.groupSize = groupSize ?? 2 * engine.configuration.batching.maxBatchSize
         settings.window = max(window, settings.groupSize)
         settings.reorderLimit = max(reorderLimit ?? 8 * settings.window, settings.window)
+        settings.maxBufferedBytes = maxBufferedBytes
         settings.onlyFlagged = onlyFlagged
         settings.skipInvalid = skipInvalid
         settings.maxRecords = maxRecords

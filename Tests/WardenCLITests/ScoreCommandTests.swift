@@ -176,6 +176,25 @@ struct ScoreCommandTests {
         #expect(try parseJSONLines(run.stdout).map(\.errorCode) == [nil, "record_too_long", nil])
     }
 
+    @Test("--max-buffered-bytes bounds the bytes held, must fit the longest record, and is reported in --summary-json")
+    func bufferedBytes() async throws {
+        let tmp = try TempFolder()
+        let messages = (0..<200).map { index in (0..<1500).map { "w\(($0 * 7 + index) % 97)" }.joined(separator: " ") }
+        let input = try tmp.write("big.txt", messages.joined(separator: "\n") + "\n")
+        let summaryPath = tmp.path("summary.json")
+        let run = try await CLI.score([input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
+                                       "--summary-json", summaryPath], in: tmp.url)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try parseJSONLines(run.stdout).map(\.record) == Array(1...200))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+        let highWater = try #require(summary["buffered_bytes_high_water"] as? Int)
+        #expect(highWater > 0 && highWater <= 65536)
+
+        let tooSmall = try await CLI.score([input, "--max-record-bytes", "4096", "--max-buffered-bytes", "1000"], in: tmp.url)
+        #expect(tooSmall.status == 64)
+        #expect(tooSmall.stderr.contains("--max-buffered-bytes must be at least --max-record-bytes"))
+    }
+
     // MARK: Order, piping
 
     @Test("results come out in input order whatever the batching, and match one-at-a-time scoring")

@@ -80,8 +80,9 @@ struct Engine {
     }
 
     /// A job from `input` (plain text) to JSON Lines at `output`, with each record's text.
-    func job(_ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil) throws -> ScoreJob {
-        let reader = try RecordReader(path: input, settings: ReaderSettings(format: .text))
+    func job(_ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil,
+             reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
+        let reader = try RecordReader(path: input, settings: reading)
         let writer = try RecordWriter(path: output, layout: OutputLayout(format: .jsonl, labels: Self.labels, carriedColumns: [], includeText: true),
                                       appendFrom: appendFrom)
         return ScoreJob(reader: reader, writer: writer, engine: service, options: ModerationOptions(lane: .bulk), settings: settings)
@@ -138,6 +139,7 @@ struct Written {
         var tally = ScoreTally(labelCount: 2)
         (tally.records, tally.scored, tally.written, tally.lastRecord) = (300, 300, 300, 300)
         (tally.flagged, tally.flaggedPerLabel) = (60, [60, 0])
+        tally.bufferedBytesHighWater = job.tally.bufferedBytesHighWater   // depends on timing; see byteBound
         #expect(job.tally == tally)
         #expect(!job.interrupted && job.inputError == nil)
         #expect(ScoreSummary(job: job, model: "m", modelLoadTime: .zero).exitCode == 0)
@@ -250,5 +252,26 @@ struct Written {
         #expect(summary.exitCode == 130)
         #expect(summary.line.hasPrefix("warden: 4 records (interrupted) in "))
         #expect(summary.notes == ["warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."])
+    }
+
+    @Test("large records: the job never holds more than maxBufferedBytes of records read and not yet written")
+    func byteBound() async throws {
+        let scratch = try Scratch()
+        // 60 records of about 40 KB: 2.4 MB, which the record bounds alone (1024 in flight) would read at once.
+        let texts = (0..<60).map { index in (0..<10_000).map { "w\(($0 + index) % 100)" }.joined(separator: " ") }
+        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let engine = try Engine(maxBatchSize: 4)
+        var settings = ScoreJobSettings()
+        settings.groupSize = 8
+        settings.maxBufferedBytes = 200_000
+        let reading = ReaderSettings(format: .text, maxRecordBytes: 64 << 10)
+        let job = try engine.job(input, scratch.path("out.jsonl"), settings, reading: reading)
+        try await engine.group(job).run()
+
+        #expect(try Written.read(scratch.path("out.jsonl")).map(\.record) == Array(1...60))
+        #expect(job.tally.scored == 60)
+        let largest = texts.map(\.utf8.count).max()!
+        #expect(job.tally.bufferedBytesHighWater >= largest, "the high-water mark counts the records held")
+        #expect(job.tally.bufferedBytesHighWater <= settings.maxBufferedBytes, "held \(job.tally.bufferedBytesHighWater) bytes")
     }
 }
