@@ -185,6 +185,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
         guard let result = item.result else { return }
         tally.scored += 1
         if result.flagged { tally.flagged += 1 }
+        if result.truncated { tally.truncated += 1 }
         for (index, flag) in result.flags.enumerated() where flag { tally.flaggedPerLabel[index] += 1 }
         if settings.onlyFlagged, !result.flagged { return }
         try writer.write(item.record, result: result, error: nil)

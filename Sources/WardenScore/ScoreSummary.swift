@@ -65,6 +65,7 @@ public struct ScoreSummary: Sendable {
         line += " in \(ProgressDisplay.duration(scoringTime.seconds)) (\(ProgressDisplay.grouped(Int(throughput))) msg/s)"
         let perLabel = zip(labels, tally.flaggedPerLabel).map { "\($0) \(ProgressDisplay.grouped($1))" }.joined(separator: ", ")
         line += ": \(ProgressDisplay.grouped(tally.scored)) scored, \(ProgressDisplay.grouped(tally.flagged)) flagged (\(perLabel))"
+        if tally.truncated > 0 { line += ", \(ProgressDisplay.grouped(tally.truncated)) truncated" }
         line += ", \(ProgressDisplay.grouped(tally.failed)) failed"
         if !tally.failedByCode.isEmpty {
             line += " (" + tally.failedByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
@@ -95,7 +96,7 @@ public struct ScoreSummary: Sendable {
             "input": input, "output": output,
             "input_format": inputFormat.rawValue, "output_format": outputFormat.rawValue,
             "model": model,
-            "records": tally.records, "scored": tally.scored, "flagged": tally.flagged,
+            "records": tally.records, "scored": tally.scored, "flagged": tally.flagged, "truncated": tally.truncated,
             "flagged_per_label": Dictionary(uniqueKeysWithValues: zip(labels, tally.flaggedPerLabel)),
             "failed": tally.failed, "failed_by_code": tally.failedByCode,
             "skipped_invalid": tally.skippedInvalid, "written": tally.written,

@@ -6,6 +6,8 @@ public struct ScoreTally: Sendable, Equatable {
     public var scored = 0
     /// Scored records with at least one flag.
     public var flagged = 0
+    /// Scored records of which part was not scored (a long text cut, or needing more windows than allowed).
+    public var truncated = 0
     /// Per label, in label order.
     public var flaggedPerLabel: [Int]
     /// Bad records by error code (invalid input and scoring failures).

@@ -69,13 +69,13 @@ struct ScoreCommandTests {
         let csvRun = try await CLI.score([input, "--text-column", "message", "-o", out], in: tmp.url)
         #expect(csvRun.status == 0, "\(csvRun.stderr)")
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(rows[0].joined(separator: ",") == "record,line,id,lang,toxic,hate,spam,toxic_flagged,hate_flagged,spam_flagged,flagged,error")
+        #expect(rows[0].joined(separator: ",") == "record,line,id,lang,toxic,hate,spam,toxic_flagged,hate_flagged,spam_flagged,flagged,truncated,error")
         #expect(rows.count == 4)
         #expect(rows[1].prefix(4).joined(separator: ",") == "1,2,1,en")
         #expect(rows[2].prefix(4).joined(separator: ",") == "2,3,2,fr")
         for row in rows.dropFirst() {
-            #expect(row.count == 12)
-            #expect(Double(row[4]) != nil && row[11].isEmpty)
+            #expect(row.count == 13)
+            #expect(Double(row[4]) != nil && row[11] == "false" && row[12].isEmpty)
         }
     }
 

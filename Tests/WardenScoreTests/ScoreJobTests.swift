@@ -102,6 +102,7 @@ struct Written {
     var text: String?
     var scores: [Float]?
     var flagged: Bool?
+    var truncated: Bool?
     var error: String?
 
     static func read(_ path: String) throws -> [Written] {
@@ -110,7 +111,8 @@ struct Written {
             let scores = object["scores"] as? [String: Double]
             return Written(record: try #require(object["record"] as? Int), text: object["text"] as? String,
                            scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
-                           flagged: object["flagged"] as? Bool, error: (object["error"] as? [String: Any])?["code"] as? String)
+                           flagged: object["flagged"] as? Bool, truncated: object["truncated"] as? Bool,
+                           error: (object["error"] as? [String: Any])?["code"] as? String)
         }
     }
 }
@@ -273,5 +275,23 @@ struct Written {
         let largest = texts.map(\.utf8.count).max()!
         #expect(job.tally.bufferedBytesHighWater >= largest, "the high-water mark counts the records held")
         #expect(job.tally.bufferedBytesHighWater <= settings.maxBufferedBytes, "held \(job.tally.bufferedBytesHighWater) bytes")
+    }
+
+    @Test("a text needing more windows than allowed is scored in part: marked truncated in the output and counted")
+    func truncatedRecords() async throws {
+        let scratch = try Scratch()
+        let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")   // 40 windows of 14 word pieces; 16 allowed
+        let input = try scratch.file("in.txt", "hello\n\(long) bad\n\nworld\n")
+        let engine = try Engine()
+        let job = try engine.job(input, scratch.path("out.jsonl"))
+        try await engine.group(job).run()
+        let written = try Written.read(scratch.path("out.jsonl"))
+        #expect(written.map(\.truncated) == [false, true, nil, false])
+        #expect(written.map(\.flagged) == [false, true, nil, false])
+        #expect(job.tally.truncated == 1)
+        let summary = ScoreSummary(job: job, model: "m", modelLoadTime: .zero)
+        #expect(summary.line.contains("(toxic 1, long 0), 1 truncated, 1 failed"), "\(summary.line)")
+        let json = try #require(try JSONSerialization.jsonObject(with: summary.jsonData()) as? [String: Any])
+        #expect(json["truncated"] as? Int == 1)
     }
 }
