@@ -137,6 +137,19 @@ import WardenScore
         #expect(headerOnly.lastRecord == 0 && headerOnly.validLength == Int64(header.utf8.count))
     }
 
+    @Test("complete records that failed to score (scoring_failed, not bad input) are counted, in JSON Lines and CSV")
+    func failedToScore() throws {
+        let scratch = try Scratch()
+        let lines = jsonl + #"{"record":6,"line":8,"error":{"code":"scoring_failed","message":"deadline"}}"# + "\n"
+        let cut = #"{"record":7,"line":9,"error":{"code":"scoring_failed""#
+        let point = try ResumePoint.find(path: try scratch.file("a.jsonl", lines + cut), format: .jsonl)
+        #expect(point == ResumePoint(lastRecord: 6, validLength: Int64(lines.utf8.count), failedToScore: 1))
+        let header = "record,line,a,a_flagged,flagged,truncated,error\n"
+        let rows = "1,1,,,,,\"scoring_failed: deadline, passed\"\n2,2,0.5,true,true,false,\n3,3,,,,,empty_text: the text is empty\n"
+        let csv = try ResumePoint.find(path: try scratch.file("a.csv", header + rows), format: .csv)
+        #expect(csv.lastRecord == 3 && csv.failedToScore == 1)
+    }
+
     @Test("a file that is not warden score output, or is gzip-compressed, is refused with the reason")
     func notOurs() throws {
         let scratch = try Scratch()
