@@ -80,6 +80,19 @@ public final class RecordWriter {
         if buffer.count >= Self.flushAt { try flush() }
     }
 
+    /// Appends bytes that are already output records (copied from an earlier output by `--resume`).
+    func writeVerbatim(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushAt { try flush() }
+    }
+
+    /// Writes out everything buffered and asks the system to put it on disk (before the file is renamed into place).
+    public func synchronize() throws {
+        try flush()
+        guard ownsDescriptor else { return }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw ScoreIOError.posix("write the output", path) }
+    }
+
     /// Writes out everything buffered.
     public func flush() throws {
         var offset = 0

@@ -20,6 +20,9 @@ public struct ScoreTally: Sendable, Equatable {
     public var lastRecord = 0
     /// Records skipped because a previous run already wrote them (`--resume`).
     public var resumedAfter = 0
+    /// Records that failed to score in the previous run and were scored again (`--resume`; counted in
+    /// ``records`` and the other totals too).
+    public var retried = 0
     /// The most bytes of records (``InputRecord/heldBytes``) held at once, read and not yet written: at most
     /// ``ScoreJobSettings/maxBufferedBytes``.
     public var bufferedBytesHighWater = 0

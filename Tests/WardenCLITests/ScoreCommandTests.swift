@@ -264,7 +264,7 @@ struct ScoreCommandTests {
 
     // MARK: Interruption and resume
 
-    @Test("SIGKILL mid-run, then --resume: the output equals a clean run")
+    @Test("SIGKILL mid-run leaves the records in OUTPUT.partial; --resume continues it into an output equal to a clean run")
     func resumeAfterKill() async throws {
         let tmp = try TempFolder()
         let count = 20000
@@ -273,20 +273,22 @@ struct ScoreCommandTests {
         #expect(try await CLI.score([input, "-o", clean, "-q"], in: tmp.url).status == 0)
 
         let out = tmp.path("out.jsonl")
+        let unfinished = out + ".partial"
         let (process, _, _) = try CLI.start(["score", "--model", CLI.model, input, "-o", out, "-q"], in: tmp.url)
         // Wait until some output is on disk, then kill without warning.
         for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
             if size > 200_000 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGKILL)
         await CLI.exit(of: process)
         #expect(process.terminationReason == .uncaughtSignal)
-        let partial = try parseJSONLines(file: out)
+        #expect(!FileManager.default.fileExists(atPath: out), "only a finished run writes the output")
+        let partial = try parseJSONLines(file: unfinished)
         #expect(partial.count > 0 && partial.count < count, "killed too late to test resume")
         // Simulate a kill in the middle of a write too: a partial last line.
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: unfinished))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"record":999999,"line":99"#.utf8))
         try handle.close()
@@ -297,17 +299,19 @@ struct ScoreCommandTests {
         let union = try parseJSONLines(file: out)
         #expect(union.map(\.record) == Array(1...count))
         expectSameScores(union, try parseJSONLines(file: clean))
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
     }
 
-    @Test("SIGINT finishes the records in flight, flushes, exits 130; --resume completes the file")
+    @Test("SIGINT finishes the records in flight, flushes them to OUTPUT.partial, leaves the output alone, exits 130; --resume completes it")
     func interrupt() async throws {
         let tmp = try TempFolder()
         let count = 20000
         let input = try tmp.write("chat.txt", chatMessages(count, seed: 5).joined(separator: "\n") + "\n")
-        let out = tmp.path("out.jsonl")
+        let out = try tmp.write("out.jsonl", "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
+        let unfinished = out + ".partial"
         let (process, _, errURL) = try CLI.start(["score", "--model", CLI.model, input, "-o", out], in: tmp.url)
         for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
             if size > 100_000 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -316,14 +320,16 @@ struct ScoreCommandTests {
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         #expect(stderr.contains("--resume"))
-        let partial = try parseJSONLines(file: out)
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
+        let partial = try parseJSONLines(file: unfinished)
         #expect(partial.map(\.record) == Array(1...partial.count))  // complete lines, no gap
         #expect(partial.count < count)
-        #expect(stderr.contains("stopped after input record \(partial.count) "))
+        #expect(stderr.contains("stopped after input record \(partial.count) of \(input); every record up to it is in \(unfinished) "), "\(stderr)")
 
         let resumed = try await CLI.score([input, "-o", out, "--resume", "-q"], in: tmp.url)
         #expect(resumed.status == 0)
         #expect(try parseJSONLines(file: out).map(\.record) == Array(1...count))
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
     }
 
     @Test("--resume keeps a finished CSV output as is and scores nothing more")
