@@ -215,6 +215,51 @@ struct WardenClientStubTests {
         }
     }
 
+    @Test("A partly scored text: the result says so; screen allows it by default and reports it through onEvent")
+    func partlyScoredAllowed() async throws {
+        try await StubWarden.with { baseURL, _ in
+            let events = EventLog()
+            let (configuration, _) = Self.configuration(baseURL, scenario: "ok", events: events)
+            let client = WardenClient(configuration: configuration)
+            let result = try await client.moderate("an endless story about the weekend")
+            #expect(result.truncated == true && result.windows == 16 && result.isPartlyScored)
+            #expect(try await client.moderate("short").isPartlyScored == false)
+            #expect(events.partlyScored.isEmpty, "moderate() reports results, screen() applies the policy")
+
+            let verdict = await client.screen("an endless story about the weekend")
+            guard case .allow(let allowed) = verdict else { Issue.record("expected allow, got \(verdict)"); return }
+            #expect(allowed.isPartlyScored && verdict.shouldDeliver)
+            #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .allow)
+            #expect(events.partlyScored.first?.0.windows == 16)
+
+            // A flag in the part scored blocks it, with no partly-scored report; texts scored whole are not reported.
+            guard case .block = await client.screen("an endless rant, you idiot") else { Issue.record("expected block"); return }
+            let verdicts = await client.screen(["fine", "endless again", "you idiot"])
+            #expect(verdicts.map(\.shouldDeliver) == [true, true, false])
+            #expect(events.partlyScored.count == 2)
+            #expect(events.unscored.isEmpty)
+        }
+    }
+
+    @Test("partlyScored: .unscored treats a partly scored text as unscored: the failure policy decides, and it is reported",
+          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    func partlyScoredAsUnscored(policy: WardenClient.FailurePolicy) async throws {
+        try await StubWarden.with { baseURL, _ in
+            let events = EventLog()
+            var (configuration, _) = Self.configuration(baseURL, scenario: "ok", events: events)
+            configuration.partlyScored = .unscored
+            configuration.failurePolicy = policy
+            let client = WardenClient(configuration: configuration)
+            let verdict = await client.screen("an endless story about the weekend")
+            guard case .unscored(let reason, let usedPolicy) = verdict else { Issue.record("expected unscored, got \(verdict)"); return }
+            #expect(reason.code == .partlyScored && usedPolicy == policy)
+            #expect(reason.message.contains("16 windows"))
+            #expect(verdict.shouldDeliver == (policy == .failOpen))
+            #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .unscored)
+            guard case .allow = await client.screen("short and sweet") else { Issue.record("a text scored whole is allowed"); return }
+        }
+    }
+
     @Test("Warden unreachable (closed port): retried, then .unreachable; fail-open delivers and reports, fail-closed refuses",
           arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
     func unreachable(policy: WardenClient.FailurePolicy) async throws {

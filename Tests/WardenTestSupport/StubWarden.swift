@@ -11,7 +11,8 @@ import WardenAPI
 ///
 /// Scenarios (the `key` separates the call counters of different tests):
 /// - `ok` (and plain `/v1/moderations`): a toy model: `toxic` when the text contains "idiot", `spam` when it
-///   contains "buy now"; the request's per-label thresholds apply (default 0.5).
+///   contains "buy now"; the request's per-label thresholds apply (default 0.5). A text containing "endless" is
+///   reported scored in part (`truncated: true`, 16 windows), as Warden reports a text longer than it covers.
 /// - `429-then-ok`: the first call answers 429 with `Retry-After: 1` and Warden's JSON error, later calls `ok`.
 /// - `503-then-ok`: the first call answers 503 with `Retry-After: 1`, later calls `ok`.
 /// - `always-429`: 429 with `Retry-After: <value>` where value is the `retry` query parameter as sent (default 1),
@@ -42,7 +43,9 @@ public enum StubWarden {
         let spam: Float = lower.contains("buy now") ? 0.91 : 0.01
         let scores = ["toxic": toxic, "hate": 0.01, "spam": spam]
         let flags = Dictionary(uniqueKeysWithValues: scores.map { ($0.key, $0.value >= (thresholds[$0.key] ?? 0.5)) })
-        return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores)
+        let partly = lower.contains("endless")
+        return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores,
+                                truncated: partly, windows: partly ? 16 : 1)
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
