@@ -75,6 +75,21 @@ enum CLI {
                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
+    /// A model bundle in `folder` whose model file is not TorchScript: it passes the manifest checks and fails
+    /// when the engine loads it. Returns its path.
+    static func brokenModel(in folder: URL) throws -> String {
+        let bundle = folder.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
+                                         to: bundle.appendingPathComponent("model.pt"))
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
+        var tokenizer = manifest["tokenizer"] as! [String: Any]
+        tokenizer["path"] = fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
+        manifest["tokenizer"] = tokenizer
+        try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
+        return bundle.path
+    }
+
     /// `warden score --model <fixture> args…`.
     static func score(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
         try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder, limit: limit)

@@ -368,19 +368,10 @@ struct ScoreCommandTests {
         #expect(noModel.status == 1)
         #expect(noModel.stderr.hasPrefix("warden: cannot load the model in \(tmp.path("no-model"))"))
 
-        // A bundle whose model file is not TorchScript.
-        let bundle = tmp.url.appendingPathComponent("broken")
-        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
-                                         to: bundle.appendingPathComponent("model.pt"))
-        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: CLI.fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
-        var tokenizer = manifest["tokenizer"] as! [String: Any]
-        tokenizer["path"] = CLI.fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
-        manifest["tokenizer"] = tokenizer
-        try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
-        let broken = try await CLI.run(["score", input, "--model", bundle.path, "-o", tmp.path("o.jsonl")], in: tmp.url)
+        let bundle = try CLI.brokenModel(in: tmp.url)
+        let broken = try await CLI.run(["score", input, "--model", bundle, "-o", tmp.path("o.jsonl")], in: tmp.url)
         #expect(broken.status == 1)
-        #expect(broken.stderr.hasPrefix("warden: cannot load the model in \(bundle.path)"))
+        #expect(broken.stderr.hasPrefix("warden: cannot load the model in \(bundle)"))
         #expect(broken.stderr.split(separator: "\n").count == 1)
 
         let badThreshold = try await CLI.score([input, "--threshold", "nosuch=0.3"], in: tmp.url)

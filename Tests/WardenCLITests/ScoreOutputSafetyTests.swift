@@ -69,18 +69,8 @@ struct ScoreOutputSafetyTests {
         let tmp = try TempFolder()
         let input = try tmp.write("in.txt", Self.lines(10))
         let out = try tmp.write("out.jsonl", "{\"record\":1,\"line\":1,\"previous\":true}\n")
-        // A bundle whose model file is not TorchScript: it fails when the engine loads it.
-        let bundle = tmp.url.appendingPathComponent("broken")
-        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
-                                         to: bundle.appendingPathComponent("model.pt"))
-        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: CLI.fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
-        var tokenizer = manifest["tokenizer"] as! [String: Any]
-        tokenizer["path"] = CLI.fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
-        manifest["tokenizer"] = tokenizer
-        try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
-
-        let broken = try await CLI.run(["score", input, "--model", bundle.path, "-o", out], in: tmp.url)
+        // A model that fails when the engine loads it, after the output was opened.
+        let broken = try await CLI.run(["score", input, "--model", try CLI.brokenModel(in: tmp.url), "-o", out], in: tmp.url)
         #expect(broken.status == 1)
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "{\"record\":1,\"line\":1,\"previous\":true}\n")
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))

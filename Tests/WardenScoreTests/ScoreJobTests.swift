@@ -115,6 +115,24 @@ struct Engine {
         return job
     }
 
+    /// Runs the engine (made `held`) and `job`, and shuts the job down gracefully once the first batch reaches the
+    /// held backend, then lets the backend go. Only the job sees the shutdown, as in `warden score`, where the
+    /// group stops it before the engine.
+    func runStoppingAtFirstBatch(_ job: ScoreJob) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await service.run() }
+            try await testGracefulShutdown { trigger in
+                async let run: Void = job.run()
+                let deadline = ContinuousClock.now + .seconds(60)
+                while backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+                trigger.triggerGracefulShutdown()
+                backend.release()
+                try await run
+            }
+            tasks.cancelAll()
+        }
+    }
+
     /// The service group `warden score` runs: the engine, then the job, which ends the group when it is done.
     func group(_ job: ScoreJob) -> ServiceGroup {
         ServiceGroup(configuration: ServiceGroupConfiguration(
@@ -260,20 +278,8 @@ struct Written {
         settings.groupSize = 2
         settings.window = 4
         let job = try engine.job(input, scratch.path("out.jsonl"), settings)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await engine.service.run() }
-            // Only the job sees the shutdown (as in `warden score`, where the group stops it before the engine).
-            try await testGracefulShutdown { trigger in
-                async let run: Void = job.run()
-                // The job fills its window (two groups) before the first batch reaches the held backend.
-                let deadline = ContinuousClock.now + .seconds(60)
-                while engine.backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-                trigger.triggerGracefulShutdown()
-                engine.backend.release()
-                try await run
-            }
-            tasks.cancelAll()
-        }
+        // The job fills its window (two groups) before the first batch reaches the held backend.
+        try await engine.runStoppingAtFirstBatch(job)
         #expect(job.interrupted)
         #expect(try Written.read(scratch.path("out.jsonl")).map(\.record) == [1, 2, 3, 4])
         #expect(job.tally.records == 4 && job.tally.lastRecord == 4)
@@ -379,18 +385,7 @@ struct Written {
         settings.resumeAfter = try #require(file.resumePoint).lastRecord
         let writer = try file.makeWriter(layout: Engine.layout)
         let job = try engine.job(input, writer: writer, settings, previous: try file.previousOutput())
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await engine.service.run() }
-            try await testGracefulShutdown { trigger in
-                async let run: Void = job.run()
-                let deadline = ContinuousClock.now + .seconds(60)
-                while engine.backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-                trigger.triggerGracefulShutdown()
-                engine.backend.release()
-                try await run
-            }
-            tasks.cancelAll()
-        }
+        try await engine.runStoppingAtFirstBatch(job)
         try file.finish(writer, interrupted: job.interrupted)
         #expect(job.interrupted)
         #expect(file.unfinishedPath == scratch.path("out.jsonl.partial"))
