@@ -188,7 +188,7 @@ package.targets += [
     .testTarget(
         name: "WardenClientTests",
         dependencies: [
-            "WardenClient", "WardenAPI", "WardenTestSupport",
+            "WardenClient", "WardenAPI", "WardenCore", "WardenTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],

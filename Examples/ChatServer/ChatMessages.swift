@@ -15,9 +15,11 @@ public struct ClientMessage: Codable, Sendable, Equatable {
 /// What the server sends over a room's WebSocket. `type` is one of:
 /// - `joined`: you are in `room` as `user`.
 /// - `message`: `user` said `text` (message `id` in the room). `unscored: true` when Warden could not score it
-///   and the fail-open policy delivered it anyway.
+///   and the fail-open policy delivered it anyway; `truncated: true` when Warden scored only part of it (too
+///   long for the model) and found nothing in that part.
 /// - `notice`: only to the sender, the message was not delivered. `reason` is `flagged` (with `labels`, the
-///   labels Warden flagged) or `moderation_unavailable` (fail-closed policy while Warden cannot answer).
+///   labels Warden flagged), `moderation_unavailable` (fail-closed policy while Warden cannot answer) or
+///   `too_long_to_check` (fail-closed policy, and partly scored messages are treated as unscored).
 /// - `error`: the client sent something the server does not understand.
 public struct ServerEvent: Codable, Sendable, Equatable {
     public var type: String
@@ -26,18 +28,20 @@ public struct ServerEvent: Codable, Sendable, Equatable {
     public var text: String?
     public var id: Int?
     public var unscored: Bool?
+    public var truncated: Bool?
     public var reason: String?
     public var labels: [String]?
     public var message: String?
 
     public init(type: String, room: String? = nil, user: String? = nil, text: String? = nil, id: Int? = nil,
-                unscored: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil) {
+                unscored: Bool? = nil, truncated: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil) {
         self.type = type
         self.room = room
         self.user = user
         self.text = text
         self.id = id
         self.unscored = unscored
+        self.truncated = truncated
         self.reason = reason
         self.labels = labels
         self.message = message

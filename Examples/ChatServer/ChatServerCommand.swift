@@ -32,6 +32,9 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "When Warden cannot answer: fail-open delivers messages unscored and logs them, fail-closed refuses them (env WARDEN_POLICY; default fail-open).")
     var policy: String?
 
+    @Option(help: "When Warden scored only part of a message (too long for the model) and flagged nothing: allow delivers it, marked and logged; unscored treats it as unscored, so --policy decides (env WARDEN_PARTLY_SCORED; default allow).")
+    var partlyScored: String?
+
     @Option(help: "Client timeout for one Warden call, in milliseconds (env WARDEN_TIMEOUT_MS; default 2000).")
     var wardenTimeoutMs: Int?
 
@@ -68,6 +71,10 @@ struct ChatServerCommand: AsyncParsableCommand {
         guard let failurePolicy = WardenClient.FailurePolicy(rawValue: policyName) else {
             throw ValidationError("--policy (WARDEN_POLICY) must be fail-open or fail-closed, not '\(policyName)'.")
         }
+        let partlyName = resolved(partlyScored, "WARDEN_PARTLY_SCORED") ?? WardenClient.PartlyScoredPolicy.allow.rawValue
+        guard let partlyPolicy = WardenClient.PartlyScoredPolicy(rawValue: partlyName) else {
+            throw ValidationError("--partly-scored (WARDEN_PARTLY_SCORED) must be allow or unscored, not '\(partlyName)'.")
+        }
         let levelName = resolved(logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("--log-level (LOG_LEVEL) must be one of trace, debug, info, notice, warning, error, critical.")
@@ -84,7 +91,8 @@ struct ChatServerCommand: AsyncParsableCommand {
             apiKey: resolved(wardenAPIKey, "WARDEN_API_KEY"),
             timeout: .milliseconds(timeoutMs),
             retry: .init(maxAttempts: attempts),
-            failurePolicy: failurePolicy)
+            failurePolicy: failurePolicy,
+            partlyScored: partlyPolicy)
         return ChatConfiguration(host: resolved(host, "CHAT_HOST") ?? "127.0.0.1", port: port, warden: warden, logLevel: level)
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import WardenAPI
 
 extension WardenClient {
     /// Where Warden is, how to authenticate, how long to wait, when to retry, and what to do when it cannot answer.
@@ -17,9 +18,13 @@ extension WardenClient {
         public var retry: RetryPolicy
         /// What ``WardenClient/screen(_:options:)`` decides when Warden cannot score a text.
         public var failurePolicy: FailurePolicy
+        /// What ``WardenClient/screen(_:options:)`` decides when Warden scored only part of a text and flagged
+        /// nothing (``ModerationResult/isPartlyScored``).
+        public var partlyScored: PartlyScoredPolicy
         /// Largest number of texts sent in one request; longer lists are split (Warden's default limit is 256).
         public var maxInputsPerRequest: Int
-        /// Called for every retry and every text left unscored, so a chat server can count or alert on them.
+        /// Called for every retry, every text left unscored and every text scored in part, so a chat server can
+        /// count or alert on them.
         public var onEvent: (@Sendable (WardenClientEvent) -> Void)?
         /// Where the client logs retries (debug) and unscored texts (warning).
         public var logger: Logger
@@ -30,12 +35,15 @@ extension WardenClient {
         ///   - timeout: Client-side limit per attempt (default 2 s: a chat message should not wait longer).
         ///   - retry: Retry policy (default ``RetryPolicy/default``).
         ///   - failurePolicy: `.failOpen` (default) delivers unscored texts and reports them; `.failClosed` refuses them.
+        ///   - partlyScored: `.allow` (default) allows a text scored in part with nothing flagged and reports it;
+        ///     `.unscored` treats it as not scored, so `failurePolicy` decides.
         public init(
             baseURL: String,
             apiKey: String? = nil,
             timeout: Duration = .seconds(2),
             retry: RetryPolicy = .default,
             failurePolicy: FailurePolicy = .failOpen,
+            partlyScored: PartlyScoredPolicy = .allow,
             moderationPath: String = "/v1/moderations",
             maxInputsPerRequest: Int = 256,
             logger: Logger = Logger(label: "warden.client"),
@@ -46,6 +54,7 @@ extension WardenClient {
             self.timeout = timeout
             self.retry = retry
             self.failurePolicy = failurePolicy
+            self.partlyScored = partlyScored
             self.moderationPath = moderationPath
             self.maxInputsPerRequest = maxInputsPerRequest
             self.logger = logger
@@ -108,10 +117,26 @@ extension WardenClient {
     }
 }
 
+extension WardenClient {
+    /// What to do with a text Warden scored only in part (longer than the model covers: cut, or more windows than
+    /// it allows) and flagged nothing in. A flag in the part scored blocks the text whatever the policy.
+    public enum PartlyScoredPolicy: String, Sendable, Equatable, CaseIterable {
+        /// Allow it, and report it (log warning + ``WardenClientEvent/partlyScored(_:policy:)``): abuse in the
+        /// part not scored would get through, so it should be visible.
+        case allow = "allow"
+        /// Treat it as not scored: ``Verdict/unscored(reason:policy:)`` with ``WardenClientError/Code/partlyScored``,
+        /// and the failure policy decides (`.failOpen` delivers it marked unscored, `.failClosed` refuses it).
+        case unscored = "unscored"
+    }
+}
+
 /// Something the client did that a chat server may want to count or alert on.
 public enum WardenClientEvent: Sendable {
     /// An attempt failed with a retryable error; the client waits `delay` and tries attempt `nextAttempt`.
     case retrying(nextAttempt: Int, delay: Duration, after: WardenClientError)
     /// ``WardenClient/screen(_:options:)`` could not score a text; `policy` decided whether it is delivered.
     case unscored(reason: WardenClientError, policy: WardenClient.FailurePolicy)
+    /// ``WardenClient/screen(_:options:)`` got a result that covers only part of the text and flags nothing;
+    /// `policy` decided what became of it.
+    case partlyScored(ModerationResult, policy: WardenClient.PartlyScoredPolicy)
 }

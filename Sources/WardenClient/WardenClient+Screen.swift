@@ -29,6 +29,10 @@ public enum Verdict: Sendable, Equatable {
 }
 
 extension ModerationResult {
+    /// Warden scored only part of the text (``truncated``: longer than the model covers, cut or with more windows
+    /// than it allows): something in the part not scored was not seen. ``windows`` says how many were scored.
+    public var isPartlyScored: Bool { truncated == true }
+
     /// The labels Warden flagged, sorted by name.
     public var flaggedLabels: [String] {
         categories.filter(\.value).map(\.key).sorted()
@@ -40,12 +44,13 @@ extension WardenClient {
     ///
     /// When Warden cannot answer (after retries), the text is ``Verdict/unscored(reason:policy:)``: the failure is
     /// logged as a warning and passed to ``Configuration/onEvent`` as ``WardenClientEvent/unscored(reason:policy:)``,
-    /// so that unscored deliveries under `.failOpen` are never silent.
+    /// so that unscored deliveries under `.failOpen` are never silent. A text Warden scored only in part and found
+    /// nothing in is decided by ``Configuration/partlyScored`` and reported the same way, as
+    /// ``WardenClientEvent/partlyScored(_:policy:)``.
     /// - Parameter options: Defaults to the interactive lane.
     public func screen(_ text: String, options: ModerationOptions = .interactive) async -> Verdict {
         do {
-            let result = try await moderate(text, options: options)
-            return result.flagged ? .block(result) : .allow(result)
+            return verdict(for: try await moderate(text, options: options))
         } catch {
             return unscored(error)
         }
@@ -56,10 +61,27 @@ extension WardenClient {
     public func screen(_ texts: [String], options: ModerationOptions = .bulk) async -> [Verdict] {
         do {
             let results = try await moderate(texts, options: options)
-            return results.map { $0.flagged ? .block($0) : .allow($0) }
+            return results.map(verdict(for:))
         } catch {
             let verdict = unscored(error)
             return Array(repeating: verdict, count: texts.count)
+        }
+    }
+
+    /// The verdict on a result: flagged blocks; a partly scored text with nothing flagged follows the
+    /// partly-scored policy and is reported; else allow.
+    private func verdict(for result: ModerationResult) -> Verdict {
+        if result.flagged { return .block(result) }
+        guard result.isPartlyScored else { return .allow(result) }
+        let policy = configuration.partlyScored
+        configuration.logger.warning("Text scored only in part by Warden", metadata: [
+            "windows": "\(result.windows.map(String.init) ?? "?")", "policy": "\(policy.rawValue)",
+            "action": "\(policy == .allow ? "allowed" : "treated as unscored (\(configuration.failurePolicy.rawValue))")",
+        ])
+        configuration.onEvent?(.partlyScored(result, policy: policy))
+        switch policy {
+        case .allow: return .allow(result)
+        case .unscored: return .unscored(reason: .partlyScored(windows: result.windows), policy: configuration.failurePolicy)
         }
     }
 

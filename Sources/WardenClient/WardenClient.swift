@@ -26,7 +26,7 @@ public struct WardenClient: Sendable {
     /// The configuration this client was made with.
     public let configuration: Configuration
     private let httpClient: HTTPClient
-    private let endpoint: String
+    let endpoint: String
 
     /// - Parameters:
     ///   - configuration: Base URL, key, timeout, retry and failure policies.
@@ -77,18 +77,13 @@ public struct WardenClient: Sendable {
         }
         var attempt = 1
         while true {
-            let outcome = await perform(body: body)
-            switch outcome {
-            case .success(let response):
-                guard response.results.count == count else {
-                    throw .invalidResponse("expected \(count) results, got \(response.results.count)")
-                }
-                return response.results
-            case .failure(let failure):
-                let error = makeError(failure, attempts: attempt)
-                guard failure.isRetryable, attempt < configuration.retry.maxAttempts,
-                      let delay = configuration.retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter)
-                else { throw error }
+            let exchange = await perform(body: body)
+            switch step(after: exchange, expecting: count, attempt: attempt) {
+            case .done(let results):
+                return results
+            case .fail(let error):
+                throw error
+            case .retry(let delay, let error):
                 configuration.logger.debug("Warden call failed; retrying", metadata: [
                     "error": "\(error.code)", "attempt": "\(attempt)", "delay": "\(delay)",
                 ])
@@ -104,45 +99,28 @@ public struct WardenClient: Sendable {
     }
 
     private func makeRequest(_ input: ModerationInput, options: ModerationOptions) -> ModerationRequest {
-        var deadlineMs: Int?
-        if let deadline = options.deadline {
-            let (seconds, attoseconds) = deadline.components
-            let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-            deadlineMs = Int(max(1, ms))
-        }
         return ModerationRequest(input: input, model: options.model, thresholds: options.thresholds,
-                                 lane: options.lane?.rawValue, deadlineMs: deadlineMs)
+                                 lane: options.lane?.rawValue, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
     }
 
-    /// The result of one HTTP exchange.
-    private enum Outcome {
-        case success(ModerationResponse)
-        case failure(AttemptFailure)
+    /// `deadline_ms` for `deadline`: whole milliseconds rounded up, at least 1, at most 10^15 (Warden refuses what it
+    /// cannot use; the client must not trap on it).
+    static func deadlineMilliseconds(_ deadline: Duration) -> Int {
+        let (seconds, attoseconds) = deadline.components
+        guard seconds < 1_000_000_000_000 else { return 1_000_000_000_000_000 }
+        return Int(max(1, seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
     }
 
-    private enum AttemptFailure {
-        case status(Int, ErrorResponse?, retryAfter: Duration?)
-        case connection(String)
-        case timeout
-        case cancelled
-        case invalid(String, status: Int?)
-
-        var isRetryable: Bool {
-            switch self {
-            case .status(let status, _, _): status == 429 || status == 503
-            case .connection: true
-            case .timeout, .cancelled, .invalid: false
-            }
-        }
-
-        var retryAfter: Duration? {
-            if case .status(_, _, let retryAfter) = self { return retryAfter }
-            return nil
-        }
+    /// The NIO deadline `timeout` from now; a timeout of a year or more never expires, one of zero or less already has.
+    static func deadline(after timeout: Duration) -> NIODeadline {
+        guard timeout > .zero else { return .now() }
+        guard timeout < .seconds(365 * 86_400) else { return .distantFuture }
+        return .now() + .nanoseconds(Int64(timeout / .nanoseconds(1)))
     }
 
-    private func perform(body: ByteBuffer) async -> Outcome {
-        if Task.isCancelled { return .failure(.cancelled) }
+    /// One HTTP exchange: Warden's answer as it came, or why there was none.
+    private func perform(body: ByteBuffer) async -> Exchange {
+        if Task.isCancelled { return .failed(.cancelled) }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -153,28 +131,18 @@ public struct WardenClient: Sendable {
         }
         request.body = .bytes(body)
 
-        let timeout = configuration.timeout
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout / .nanoseconds(1)))
+        let deadline = Self.deadline(after: configuration.timeout)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
             response = try await httpClient.execute(request, deadline: deadline, logger: configuration.logger)
             bytes = try await response.body.collect(upTo: 16 << 20)
         } catch {
-            return .failure(classify(error, deadline: deadline))
+            return .failed(classify(error, deadline: deadline))
         }
 
-        let status = Int(response.status.code)
-        if status == 200 {
-            do {
-                return .success(try JSONDecoder().decode(ModerationResponse.self, from: Data(bytes.readableBytesView)))
-            } catch {
-                return .failure(.invalid("the 200 body is not a moderation response (\(error))", status: status))
-            }
-        }
-        let errorBody = try? JSONDecoder().decode(ErrorResponse.self, from: Data(bytes.readableBytesView))
-        let retryAfter = response.headers.first(name: WardenHeader.retryAfter).flatMap(Self.parseRetryAfter)
-        return .failure(.status(status, errorBody, retryAfter: retryAfter))
+        return .answer(status: Int(response.status.code), retryAfter: response.headers.first(name: WardenHeader.retryAfter),
+                       body: Data(bytes.readableBytesView))
     }
 
     private func classify(_ error: any Error, deadline: NIODeadline) -> AttemptFailure {
@@ -193,28 +161,4 @@ public struct WardenClient: Sendable {
         // Connection errors (refused, reset, DNS): AsyncHTTPClient reports the last connect failure.
         return .connection(String(describing: error))
     }
-
-    private func makeError(_ failure: AttemptFailure, attempts: Int) -> WardenClientError {
-        switch failure {
-        case .status(let status, let body, let retryAfter):
-            .fromStatus(status, body: body, retryAfter: retryAfter, attempts: attempts)
-        case .connection(let detail):
-            .unreachable(endpoint, underlying: detail)
-        case .timeout:
-            .timeout(configuration.timeout, url: endpoint)
-        case .cancelled:
-            .cancelled()
-        case .invalid(let detail, let status):
-            .invalidResponse(detail, status: status)
-        }
-    }
-
-    /// `Retry-After` in delta-seconds form (Warden's). HTTP-date forms are ignored (backoff applies).
-    static func parseRetryAfter(_ value: String) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int(trimmed), seconds >= 0 { return .seconds(seconds) }
-        if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite { return .milliseconds(Int64(seconds * 1000)) }
-        return nil
-    }
 }
-

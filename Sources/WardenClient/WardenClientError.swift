@@ -9,7 +9,7 @@ public struct WardenClientError: Error, Sendable, Equatable, CustomStringConvert
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case unreachable, timeout, deadlineExceeded, overloaded, unavailable, badRequest, unauthorized
-            case serverError, invalidResponse, cancelled
+            case serverError, invalidResponse, cancelled, partlyScored
         }
 
         private let base: Base
@@ -35,6 +35,9 @@ public struct WardenClientError: Error, Sendable, Equatable, CustomStringConvert
         public static let invalidResponse = Code(.invalidResponse)
         /// The calling task was cancelled.
         public static let cancelled = Code(.cancelled)
+        /// Warden scored only part of the text, and ``WardenClient/Configuration/partlyScored`` is `.unscored`
+        /// (``WardenClient/screen(_:options:)`` only).
+        public static let partlyScored = Code(.partlyScored)
 
         public var description: String { base.rawValue }
     }
@@ -74,6 +77,11 @@ extension WardenClientError {
     static func timeout(_ timeout: Duration, url: String) -> Self {
         .init(code: .timeout,
               message: "Warden at \(url) did not answer within the client timeout of \(timeout). Raise `Configuration.timeout`, or check whether Warden is overloaded.")
+    }
+
+    static func partlyScored(windows: Int?) -> Self {
+        .init(code: .partlyScored,
+              message: "Warden scored only part of the text\(windows.map { " (\($0) windows)" } ?? ""): it is longer than the model covers. It is treated as unscored (`Configuration.partlyScored`); send shorter texts, or raise Warden's --max-windows.")
     }
 
     static func cancelled() -> Self {

@@ -22,4 +22,15 @@ public struct InputRecord: Sendable {
         self.error = error
         self.inputOffset = inputOffset
     }
+
+    /// Bytes of text and carried fields this record holds in memory: at most its length in the input, so at
+    /// most ``ReaderSettings/maxRecordBytes``.
+    public var heldBytes: Int {
+        fields.reduce(text?.utf8.count ?? 0) { total, field in
+            switch field.value {
+            case .json(let raw): total + field.name.utf8.count + raw.count
+            case .string(let string): total + field.name.utf8.count + string.utf8.count
+            }
+        }
+    }
 }

@@ -3,12 +3,13 @@ import WardenCore
 
 /// Writes one output record per input record, in the order given, through a buffer flushed with write(2).
 ///
-/// JSON Lines: `{"record":N,"line":L,<carried fields>,"text":…,"scores":{label:p},"flags":{label:bool},"flagged":bool}`,
+/// JSON Lines: `{"record":N,"line":L,<carried fields>,"text":…,"scores":{label:p},"flags":{label:bool},"flagged":bool,"truncated":bool}`
+/// (`truncated`: part of a long text was not scored),
 /// or `{"record":N,"line":L,<carried fields>,"error":{"code":…,"message":…}}` for a bad record. A carried
-/// field whose name is one of `record`, `line`, `text`, `scores`, `flags`, `flagged`, `error` is written as
+/// field whose name is one of `record`, `line`, `text`, `scores`, `flags`, `flagged`, `truncated`, `error` is written as
 /// `input_<name>`.
 ///
-/// CSV: a header `record,line,<carried…>,[text,]<label>…,<label>_flagged…,flagged,error`, then one row per record.
+/// CSV: a header `record,line,<carried…>,[text,]<label>…,<label>_flagged…,flagged,truncated,error`, then one row per record.
 ///
 /// - Important: not thread-safe; one task writes at a time.
 public final class RecordWriter {
@@ -20,7 +21,7 @@ public final class RecordWriter {
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
     private static let flushAt = 256 * 1024
-    private static let reserved: Set<String> = ["record", "line", "text", "scores", "flags", "flagged", "error"]
+    private static let reserved: Set<String> = ["record", "line", "text", "scores", "flags", "flagged", "truncated", "error"]
     private let labelKeys: [[UInt8]]
     private let carriedIndex: [String: Int]
 
@@ -52,7 +53,7 @@ public final class RecordWriter {
         if layout.format == .csv, (appendFrom ?? 0) == 0 {
             var header = ["record", "line"] + layout.carriedColumns.map { Self.reserved.contains($0) ? "input_\($0)" : $0 }
             if layout.includeText { header.append("text") }
-            header += layout.labels + layout.labels.map { "\($0)_flagged" } + ["flagged", "error"]
+            header += layout.labels + layout.labels.map { "\($0)_flagged" } + ["flagged", "truncated", "error"]
             appendCSVRow(header)
         }
     }
@@ -77,6 +78,19 @@ public final class RecordWriter {
         case .csv: appendCSV(record, result: result, error: error)
         }
         if buffer.count >= Self.flushAt { try flush() }
+    }
+
+    /// Appends bytes that are already output records (copied from an earlier output by `--resume`).
+    func writeVerbatim(_ bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.flushAt { try flush() }
+    }
+
+    /// Writes out everything buffered and asks the system to put it on disk (before the file is renamed into place).
+    public func synchronize() throws {
+        try flush()
+        guard ownsDescriptor else { return }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw ScoreIOError.posix("write the output", path) }
     }
 
     /// Writes out everything buffered.
@@ -129,7 +143,8 @@ public final class RecordWriter {
                 buffer.append(contentsOf: labelKeys[index])
                 append(flag ? ":true" : ":false")
             }
-            append(result.flagged ? "},\"flagged\":true}\n" : "},\"flagged\":false}\n")
+            append(result.flagged ? "},\"flagged\":true" : "},\"flagged\":false")
+            append(result.truncated ? ",\"truncated\":true}\n" : ",\"truncated\":false}\n")
         } else {
             let error = error ?? RecordError(code: "scoring_failed", message: "no result")
             append(",\"error\":{\"code\":")
@@ -158,10 +173,11 @@ public final class RecordWriter {
             cells += result.scores.map(Self.number)
             cells += result.flags.map { $0 ? "true" : "false" }
             cells.append(result.flagged ? "true" : "false")
+            cells.append(result.truncated ? "true" : "false")
             cells.append("")
         } else {
             let error = error ?? RecordError(code: "scoring_failed", message: "no result")
-            cells += [String](repeating: "", count: 2 * layout.labels.count + 1)
+            cells += [String](repeating: "", count: 2 * layout.labels.count + 2)
             cells.append("\(error.code): \(error.message)")
         }
         appendCSVRow(cells)

@@ -13,6 +13,11 @@ import WardenCore
 /// SIGTERM) it stops reading, finishes the records in flight, writes and flushes them, and returns with
 /// ``interrupted`` set.
 ///
+/// With ``previous`` (`--resume` over an output with scoring failures) the first ``ScoreJobSettings/resumeAfter``
+/// records are those of the earlier output, copied in order, except that its failed records are scored again
+/// from the input. Interrupted there, it copies the rest of them unscored, so the new output never holds less
+/// than the earlier one.
+///
 /// - Important: the reader, writer and totals are confined to ``run()``; read the totals only after
 ///   ``run()`` returned (hence `@unchecked Sendable`).
 public final class ScoreJob: Service, @unchecked Sendable {
@@ -21,6 +26,8 @@ public final class ScoreJob: Service, @unchecked Sendable {
     public let engine: ModerationEngine
     public let options: ModerationOptions
     public let settings: ScoreJobSettings
+    /// The earlier output whose failed records are scored again (`--resume`); nil: the resumed records are skipped.
+    public let previous: PreviousOutput?
 
     /// The totals of this run.
     public private(set) var tally: ScoreTally
@@ -38,19 +45,32 @@ public final class ScoreJob: Service, @unchecked Sendable {
         var record: InputRecord
         var result: ModerationResult?
         var error: RecordError?
+        /// Copied from the earlier output as it is: these bytes of it (nothing to score).
+        var kept: Range<Int64>?
+        /// It failed to score in the earlier run and is scored again.
+        var retried = false
+
+        init(record: InputRecord, kept: Range<Int64>? = nil, retried: Bool = false) {
+            self.record = record
+            error = record.error
+            self.kept = kept
+            self.retried = retried
+        }
     }
 
     private let stopRequested = Atomic<Bool>(false)
     private var progress: ProgressDisplay
 
     /// A job that reads `reader`, scores through `engine` (which runs beside it, before it in the service
-    /// group) with `options`, and writes to `writer`.
-    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings) {
+    /// group) with `options`, and writes to `writer`; with `previous`, the resumed records are taken from it.
+    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings,
+                previous: PreviousOutput? = nil) {
         self.reader = reader
         self.writer = writer
         self.engine = engine
         self.options = options
         self.settings = settings
+        self.previous = previous
         tally = ScoreTally(labelCount: engine.bundle.labels.count)
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
     }
@@ -72,8 +92,8 @@ public final class ScoreJob: Service, @unchecked Sendable {
         // The model loads and warms up in the engine, beside this job.
         let moderator = try await engine.ready()
         modelReadyAt = ContinuousClock.now
-        // --resume: skip what the output already has.
-        while tally.resumedAfter < settings.resumeAfter {
+        // --resume: skip what the output already has (unless its failures are scored again: see nextRecord).
+        while previous == nil, tally.resumedAfter < settings.resumeAfter {
             if shouldStop { interrupted = true; return }
             do {
                 guard try reader.skip() else { break }
@@ -94,42 +114,37 @@ public final class ScoreJob: Service, @unchecked Sendable {
         let options = self.options
         let isGzip = reader.source.isGzip
         var progressBytes: Int64 = 0
+        var readThisRun = 0
         try await withThrowingTaskGroup(of: (Int, [ScoredRecord]).self) { group in
             var nextGroup = 0
             var nextToWrite = 0
             var inFlight = 0      // submitted, not answered
             var unwritten = 0     // read, not written
+            var buffered = 0      // bytes of the records read, not written
             var inputEnded = false
-            var readThisRun = 0
             var finished: [Int: [ScoredRecord]] = [:]
+            // Read one more record only while one of the largest size still fits in the byte bound.
+            let largest = reader.settings.maxRecordBytes
+            func roomForAnother(_ bytes: Int) -> Bool { bytes == 0 || bytes <= settings.maxBufferedBytes - largest }
             while true {
                 // Keep the window full.
-                while !inputEnded, inFlight < settings.window, unwritten < settings.reorderLimit {
-                    if shouldStop {
-                        interrupted = true
-                        inputEnded = true
-                        break
-                    }
-                    var chunk: [InputRecord] = []
+                while !inputEnded, inFlight < settings.window, unwritten < settings.reorderLimit, roomForAnother(buffered) {
+                    if shouldStop { interrupted = true }
+                    var chunk: [ScoredRecord] = []
+                    var chunkBytes = 0
                     chunk.reserveCapacity(settings.groupSize)
-                    while chunk.count < settings.groupSize {
-                        if let max = settings.maxRecords, readThisRun >= max { inputEnded = true; break }
-                        let record: InputRecord?
-                        do {
-                            record = try reader.next()
-                        } catch {
-                            inputError = error as? ScoreIOError ?? ScoreIOError("\(error)")
-                            record = nil
-                        }
-                        guard let record else { inputEnded = true; break }
-                        readThisRun += 1
-                        chunk.append(record)
+                    while chunk.count < settings.groupSize, roomForAnother(buffered + chunkBytes) {
+                        guard let item = try nextRecord(readThisRun: &readThisRun) else { inputEnded = true; break }
+                        chunkBytes += item.record.heldBytes
+                        chunk.append(item)
                     }
                     guard !chunk.isEmpty else { break }
                     let index = nextGroup
                     nextGroup += 1
                     inFlight += chunk.count
                     unwritten += chunk.count
+                    buffered += chunkBytes
+                    tally.bufferedBytesHighWater = max(tally.bufferedBytesHighWater, buffered)
                     group.addTask {
                         (index, await Self.score(chunk, moderator: moderator, options: options))
                     }
@@ -141,26 +156,89 @@ public final class ScoreJob: Service, @unchecked Sendable {
                 while let ready = finished.removeValue(forKey: nextToWrite) {
                     nextToWrite += 1
                     unwritten -= ready.count
-                    for item in ready { try write(item) }
+                    for item in ready {
+                        buffered -= item.record.heldBytes
+                        try write(item)
+                    }
                     if let last = ready.last {
                         progressBytes = isGzip ? reader.bytesRead : last.record.inputOffset
                         progress.update(records: tally.records, bytes: progressBytes)
                     }
                 }
                 if clock.now - lastFlush >= settings.flushInterval {
+                    try previous?.flush(into: writer)
                     try writer.flush()
                     lastFlush = clock.now
                 }
             }
         }
+        try previous?.flush(into: writer)
         try writer.flush()
         progress.update(records: tally.records, bytes: progressBytes, force: true)
         progress.finish()
     }
 
+    /// The next record to submit, or nil when there is none (the input ended, `maxRecords` were read, or the run
+    /// is stopping). While ``previous`` has records, its records come first: kept as they are, or, for those
+    /// that failed, read again from the input and scored (kept as they are once the run is stopping).
+    /// - Throws: ``ScoreIOError`` when the earlier output cannot be read.
+    private func nextRecord(readThisRun: inout Int) throws -> ScoredRecord? {
+        if let previous {
+            while tally.resumedAfter < settings.resumeAfter {
+                tally.resumedAfter += 1
+                let number = tally.resumedAfter
+                let entry = try previous.entry(for: number)
+                if case .failed = entry, !interrupted, inputError == nil {
+                    if let record = readInput(), record.number == number { return ScoredRecord(record: record, retried: true) }
+                } else {
+                    skipInput()
+                }
+                switch entry {
+                case .failed(let range), .kept(let range):
+                    return ScoredRecord(record: InputRecord(number: number, line: 0, text: nil, inputOffset: reader.bytesRead), kept: range)
+                case .absent:
+                    continue
+                }
+            }
+        }
+        if interrupted { return nil }
+        if let max = settings.maxRecords, readThisRun >= max { return nil }
+        guard let record = readInput() else { return nil }
+        readThisRun += 1
+        return ScoredRecord(record: record)
+    }
+
+    /// The next input record; nil at its end or after a read error (kept in ``inputError``).
+    private func readInput() -> InputRecord? {
+        guard inputError == nil else { return nil }
+        do {
+            return try reader.next()
+        } catch {
+            inputError = error as? ScoreIOError ?? ScoreIOError("\(error)")
+            return nil
+        }
+    }
+
+    /// Skips the next input record (one the earlier output already has).
+    private func skipInput() {
+        guard inputError == nil else { return }
+        do {
+            _ = try reader.skip()
+        } catch {
+            inputError = error as? ScoreIOError ?? ScoreIOError("\(error)")
+        }
+    }
+
     private func write(_ item: ScoredRecord) throws {
+        if let kept = item.kept, let previous {
+            try previous.keep(kept, into: writer)
+            tally.lastRecord = item.record.number
+            return
+        }
+        try previous?.flush(into: writer)
         tally.records += 1
         tally.lastRecord = item.record.number
+        if item.retried { tally.retried += 1 }
         if let error = item.error {
             tally.failedByCode[error.code, default: 0] += 1
             if settings.skipInvalid, error.code != "scoring_failed" {
@@ -174,6 +252,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
         guard let result = item.result else { return }
         tally.scored += 1
         if result.flagged { tally.flagged += 1 }
+        if result.truncated { tally.truncated += 1 }
         for (index, flag) in result.flags.enumerated() where flag { tally.flaggedPerLabel[index] += 1 }
         if settings.onlyFlagged, !result.flagged { return }
         try writer.write(item.record, result: result, error: nil)
@@ -182,17 +261,17 @@ public final class ScoreJob: Service, @unchecked Sendable {
 
     /// Scores the valid records of one group with one `moderate` call (retrying while the queue is
     /// full); if that call fails, each record is tried alone so one bad text cannot fail its neighbours.
-    static func score(_ chunk: [InputRecord], moderator: Moderator, options: ModerationOptions) async -> [ScoredRecord] {
-        var out = chunk.map { ScoredRecord(record: $0, result: nil, error: $0.error) }
-        let valid = chunk.indices.filter { chunk[$0].error == nil && chunk[$0].text != nil }
+    static func score(_ chunk: [ScoredRecord], moderator: Moderator, options: ModerationOptions) async -> [ScoredRecord] {
+        var out = chunk
+        let valid = chunk.indices.filter { chunk[$0].kept == nil && chunk[$0].error == nil && chunk[$0].record.text != nil }
         guard !valid.isEmpty else { return out }
         do {
-            let results = try await moderate(valid.map { chunk[$0].text! }, moderator: moderator, options: options)
+            let results = try await moderate(valid.map { chunk[$0].record.text! }, moderator: moderator, options: options)
             for (position, index) in valid.enumerated() { out[index].result = results[position] }
         } catch {
             for index in valid {
                 do {
-                    out[index].result = try await moderate([chunk[index].text!], moderator: moderator, options: options)[0]
+                    out[index].result = try await moderate([chunk[index].record.text!], moderator: moderator, options: options)[0]
                 } catch {
                     out[index].error = RecordError(code: "scoring_failed", message: error.description)
                 }

@@ -7,9 +7,14 @@ public struct ScoreJobSettings: Sendable {
     /// full batches without making it deep (a deep queue costs batch planning time).
     public var window = 1024
     /// Most records read but not yet written (submitted, or answered and waiting for an earlier group to be
-    /// written): the hard bound on memory. A group with a long text can finish after later groups; this
-    /// slack lets the engine go on meanwhile.
+    /// written): the bound on memory in records (``maxBufferedBytes`` bounds it in bytes). A group with a long
+    /// text can finish after later groups; this slack lets the engine go on meanwhile.
     public var reorderLimit = 8192
+    /// Most bytes of text and carried fields (``InputRecord/heldBytes``) read but not yet written: the bound on
+    /// memory that holds whatever the record sizes, beside the record counts above. A record is read only
+    /// while a record of the reader's largest size (``ReaderSettings/maxRecordBytes``) would still fit, so the
+    /// job never holds more than this as long as it is at least that size. Default 64 MiB.
+    public var maxBufferedBytes = 64 << 20
     /// Write only flagged records (and error records).
     public var onlyFlagged = false
     /// Leave bad input records out of the output (not records that failed to score); they still count as failed.

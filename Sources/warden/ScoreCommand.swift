@@ -21,6 +21,10 @@ struct ScoreCommand: AsyncParsableCommand {
             summary); 1 the input, output or model could not be used (nothing or only part was written); \
             130 interrupted by SIGINT/SIGTERM after finishing and writing the records in flight (run again \
             with --resume); 64 invalid options.
+
+            The output file is written as OUTPUT.partial beside it and renamed into place when the run ends, so \
+            it is only ever replaced by a finished run; an interrupted run leaves its records in OUTPUT.partial \
+            for --resume. The output may not be the input file (nor a link to it).
             """)
 
     @Argument(help: "Input file, or '-' for standard input (default). Gzip input is detected by its first bytes.")
@@ -56,7 +60,7 @@ struct ScoreCommand: AsyncParsableCommand {
     @Flag(help: "Leave bad input records out of the output instead of writing error records (they still count as failed).")
     var skipInvalid = false
 
-    @Flag(help: "Continue an interrupted run: keep the complete records already in the output file and skip that many input records.")
+    @Flag(help: "Continue an interrupted run (from OUTPUT.partial if there is one, else the output file): keep its complete records, score the records that failed to score again, and score the rest of the input.")
     var resume = false
 
     @Option(help: "Score at most this many records (after those skipped by --resume).")
@@ -73,6 +77,9 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @Option(help: "Longest record in bytes; a longer one becomes an error record (default 1048576).")
     var maxRecordBytes = 1 << 20
+
+    @Option(help: "Most bytes of records (texts and carried fields) read but not yet written; bounds memory whatever the record sizes, beside --window and --reorder-limit. At least --max-record-bytes (default 67108864, 64 MiB).")
+    var maxBufferedBytes = ScoreJobSettings().maxBufferedBytes
 
     @Flag(help: "Show progress on standard error even when it is not a terminal.")
     var progress = false
@@ -102,6 +109,9 @@ struct ScoreCommand: AsyncParsableCommand {
         if window < 1 { throw ValidationError("--window must be at least 1") }
         if let reorderLimit, reorderLimit < 1 { throw ValidationError("--reorder-limit must be at least 1") }
         if maxRecordBytes < 16 { throw ValidationError("--max-record-bytes must be at least 16") }
+        if maxBufferedBytes < maxRecordBytes {
+            throw ValidationError("--max-buffered-bytes must be at least --max-record-bytes (\(maxRecordBytes))")
+        }
         if progress, quiet { throw ValidationError("--progress and --quiet cannot be used together") }
         _ = try parsedThresholds()
     }
@@ -129,14 +139,20 @@ struct ScoreCommand: AsyncParsableCommand {
         let inputFormat = format.flatMap(InputFormat.init(rawValue:)) ?? (input == "-" ? .text : InputFormat.guess(path: input))
         let outputFormat = outputFormat.flatMap(OutputFormat.init(rawValue:)) ?? (output == "-" ? .jsonl : OutputFormat.guess(path: output))
 
-        // Input, output and resume point: fail at once, before the model loads.
+        // Output (never the input), resume point and input: fail at once, before the model loads.
+        let file: OutputFile
         let reader: RecordReader
-        var resumePoint: ResumePoint?
         do {
-            if resume { resumePoint = try ResumePoint.find(path: output, format: outputFormat) }
+            file = try OutputFile.prepare(output: output, input: input, resume: resume, format: outputFormat)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        // A run that does not get to its end leaves the output as it was and no file of its own.
+        var ended = false
+        defer { if !ended { file.abandon() } }
+        do {
             reader = try RecordReader(path: input, settings: ReaderSettings(format: inputFormat, textField: textField, textColumn: textColumn,
                                                                             idField: idField, maxRecordBytes: maxRecordBytes))
-            if output != "-" { try RecordWriter.checkWritable(path: output) }
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -158,8 +174,10 @@ struct ScoreCommand: AsyncParsableCommand {
 
         let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: reader.carriedColumns, includeText: includeText)
         let writer: RecordWriter
+        let previous: PreviousOutput?
         do {
-            writer = try RecordWriter(path: output, layout: layout, appendFrom: resumePoint?.validLength)
+            writer = try file.makeWriter(layout: layout)
+            previous = try file.previousOutput()
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -168,13 +186,14 @@ struct ScoreCommand: AsyncParsableCommand {
         settings.groupSize = groupSize ?? 2 * engine.configuration.batching.maxBatchSize
         settings.window = max(window, settings.groupSize)
         settings.reorderLimit = max(reorderLimit ?? 8 * settings.window, settings.window)
+        settings.maxBufferedBytes = maxBufferedBytes
         settings.onlyFlagged = onlyFlagged
         settings.skipInvalid = skipInvalid
         settings.maxRecords = maxRecords
-        settings.resumeAfter = resumePoint?.lastRecord ?? 0
+        settings.resumeAfter = file.resumePoint?.lastRecord ?? 0
         settings.progress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
         let job = ScoreJob(reader: reader, writer: writer, engine: engine,
-                           options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings)
+                           options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings, previous: previous)
 
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
@@ -193,7 +212,14 @@ struct ScoreCommand: AsyncParsableCommand {
             throw CommandFailure("scoring stopped: \(error)")
         }
 
-        let summary = ScoreSummary(job: job, model: directory, modelLoadTime: (job.modelReadyAt ?? clock.now) - started)
+        do {
+            try file.finish(writer, interrupted: job.interrupted)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        ended = true
+        let summary = ScoreSummary(job: job, model: directory, modelLoadTime: (job.modelReadyAt ?? clock.now) - started,
+                                   output: output, file: file)
         if !quiet { FileHandle.standardError.write(Data((summary.line + "\n").utf8)) }
         for note in summary.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         if let summaryJson {

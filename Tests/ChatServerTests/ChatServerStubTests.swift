@@ -25,6 +25,41 @@ struct ChatServerStubTests {
         try await ChatScenarios.wardenDown(wardenURL: "http://127.0.0.1:\(closedLoopbackPort())", policy: policy)
     }
 
+    @Test("A message Warden scored only in part is delivered marked truncated; treated as unscored under fail-closed, it is refused")
+    func partlyScored() async throws {
+        try await StubWarden.buildApplication().test(.live) { warden in
+            let wardenURL = "http://localhost:\(warden.port!)"
+            let allowing = buildChatApplication(configuration: ChatScenarios.chatConfiguration(wardenURL: wardenURL, policy: .failClosed))
+            try await allowing.test(.live) { client in
+                try await withChatClients(url: "ws://localhost:\(client.port!)/rooms/long/ws", users: ["ann", "bob"]) { probes in
+                    let (ann, bob) = (probes[0], probes[1])
+                    try ann.send("an endless story about the weekend")
+                    let delivered = try await bob.next()
+                    #expect(delivered.type == "message" && delivered.truncated == true && delivered.unscored == nil)
+                    #expect(try await ann.next().truncated == true)
+                    try ann.send("a short one")
+                    #expect(try await bob.next().truncated == nil)
+                    _ = try await ann.next()
+                }
+            }
+
+            var configuration = ChatScenarios.chatConfiguration(wardenURL: wardenURL, policy: .failClosed)
+            configuration.warden.partlyScored = .unscored
+            try await buildChatApplication(configuration: configuration).test(.live) { client in
+                try await withChatClients(url: "ws://localhost:\(client.port!)/rooms/long/ws", users: ["ann", "bob"]) { probes in
+                    let (ann, bob) = (probes[0], probes[1])
+                    try ann.send("an endless story about the weekend")
+                    let notice = try await ann.next()
+                    #expect(notice.type == "notice" && notice.reason == "too_long_to_check")
+                    #expect(notice.message?.contains("too long to be checked in full") == true)
+                    try ann.send("a short one")
+                    #expect(try await bob.next().text == "a short one", "the partly scored message never reached Bob")
+                    _ = try await ann.next()
+                }
+            }
+        }
+    }
+
     @Test("Malformed and empty messages get an error event and are not broadcast")
     func malformed() async throws {
         try await StubWarden.buildApplication().test(.live) { warden in
@@ -50,18 +85,21 @@ struct ChatServerStubTests {
         #expect(defaults.warden.baseURL == "http://127.0.0.1:8080")
         #expect(defaults.warden.failurePolicy == .failOpen)
         #expect(defaults.port == 8090)
+        #expect(defaults.warden.partlyScored == .allow)
 
         let environment = ["WARDEN_URL": "http://env:1", "WARDEN_POLICY": "fail-closed", "WARDEN_API_KEY": "k",
-                           "WARDEN_TIMEOUT_MS": "250", "CHAT_PORT": "9000"]
+                           "WARDEN_TIMEOUT_MS": "250", "CHAT_PORT": "9000", "WARDEN_PARTLY_SCORED": "unscored"]
         let fromEnvironment = try ChatServerCommand.parse([]).makeConfiguration(environment: environment)
         #expect(fromEnvironment.warden.baseURL == "http://env:1")
         #expect(fromEnvironment.warden.failurePolicy == .failClosed)
         #expect(fromEnvironment.warden.apiKey == "k")
         #expect(fromEnvironment.warden.timeout == .milliseconds(250))
         #expect(fromEnvironment.port == 9000)
+        #expect(fromEnvironment.warden.partlyScored == .unscored)
 
-        let flags = try ChatServerCommand.parse(["--warden-url", "http://flag:2", "--policy", "fail-open", "--port", "0"])
+        let flags = try ChatServerCommand.parse(["--warden-url", "http://flag:2", "--policy", "fail-open", "--port", "0", "--partly-scored", "allow"])
             .makeConfiguration(environment: environment)
+        #expect(flags.warden.partlyScored == .allow)
         #expect(flags.warden.baseURL == "http://flag:2")
         #expect(flags.warden.failurePolicy == .failOpen)
         #expect(flags.port == 0)
@@ -70,5 +108,6 @@ struct ChatServerStubTests {
         #expect(throws: (any Error).self) {
             try ChatServerCommand.parse([]).makeConfiguration(environment: ["WARDEN_POLICY": "sometimes"])
         }
+        #expect(throws: (any Error).self) { try ChatServerCommand.parse(["--partly-scored", "block"]) }
     }
 }

@@ -48,17 +48,51 @@ enum CLI {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
-    /// Runs `warden args…` to completion.
-    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL) async throws -> Outcome {
+    /// A command that did not exit within its limit; it was killed.
+    struct Hung: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Waits for `process` to exit; kills it and throws ``Hung`` once `limit` has passed (a guard against a
+    /// command that never ends, not a performance check).
+    static func exit(of process: Process, limit: Duration) async throws {
+        let end = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < end else {
+                kill(process.processIdentifier, SIGKILL)
+                await exit(of: process)
+                throw Hung(description: "warden \((process.arguments ?? []).joined(separator: " ")) did not exit within \(limit)")
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Runs `warden args…` to completion (killed and failed after `limit`).
+    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
         let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, in: folder)
-        await exit(of: process)
+        try await exit(of: process, limit: limit)
         return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
+    /// A model bundle in `folder` whose model file is not TorchScript: it passes the manifest checks and fails
+    /// when the engine loads it. Returns its path.
+    static func brokenModel(in folder: URL) throws -> String {
+        let bundle = folder.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
+                                         to: bundle.appendingPathComponent("model.pt"))
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
+        var tokenizer = manifest["tokenizer"] as! [String: Any]
+        tokenizer["path"] = fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
+        manifest["tokenizer"] = tokenizer
+        try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
+        return bundle.path
+    }
+
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL) async throws -> Outcome {
-        try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder)
+    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
+        try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder, limit: limit)
     }
 }
 

@@ -69,13 +69,13 @@ struct ScoreCommandTests {
         let csvRun = try await CLI.score([input, "--text-column", "message", "-o", out], in: tmp.url)
         #expect(csvRun.status == 0, "\(csvRun.stderr)")
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(rows[0].joined(separator: ",") == "record,line,id,lang,toxic,hate,spam,toxic_flagged,hate_flagged,spam_flagged,flagged,error")
+        #expect(rows[0].joined(separator: ",") == "record,line,id,lang,toxic,hate,spam,toxic_flagged,hate_flagged,spam_flagged,flagged,truncated,error")
         #expect(rows.count == 4)
         #expect(rows[1].prefix(4).joined(separator: ",") == "1,2,1,en")
         #expect(rows[2].prefix(4).joined(separator: ",") == "2,3,2,fr")
         for row in rows.dropFirst() {
-            #expect(row.count == 12)
-            #expect(Double(row[4]) != nil && row[11].isEmpty)
+            #expect(row.count == 13)
+            #expect(Double(row[4]) != nil && row[11] == "false" && row[12].isEmpty)
         }
     }
 
@@ -176,6 +176,25 @@ struct ScoreCommandTests {
         #expect(try parseJSONLines(run.stdout).map(\.errorCode) == [nil, "record_too_long", nil])
     }
 
+    @Test("--max-buffered-bytes bounds the bytes held, must fit the longest record, and is reported in --summary-json")
+    func bufferedBytes() async throws {
+        let tmp = try TempFolder()
+        let messages = (0..<200).map { index in (0..<1500).map { "w\(($0 * 7 + index) % 97)" }.joined(separator: " ") }
+        let input = try tmp.write("big.txt", messages.joined(separator: "\n") + "\n")
+        let summaryPath = tmp.path("summary.json")
+        let run = try await CLI.score([input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
+                                       "--summary-json", summaryPath], in: tmp.url)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try parseJSONLines(run.stdout).map(\.record) == Array(1...200))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
+        let highWater = try #require(summary["buffered_bytes_high_water"] as? Int)
+        #expect(highWater > 0 && highWater <= 65536)
+
+        let tooSmall = try await CLI.score([input, "--max-record-bytes", "4096", "--max-buffered-bytes", "1000"], in: tmp.url)
+        #expect(tooSmall.status == 64)
+        #expect(tooSmall.stderr.contains("--max-buffered-bytes must be at least --max-record-bytes"))
+    }
+
     // MARK: Order, piping
 
     @Test("results come out in input order whatever the batching, and match one-at-a-time scoring")
@@ -245,7 +264,7 @@ struct ScoreCommandTests {
 
     // MARK: Interruption and resume
 
-    @Test("SIGKILL mid-run, then --resume: the output equals a clean run")
+    @Test("SIGKILL mid-run leaves the records in OUTPUT.partial; --resume continues it into an output equal to a clean run")
     func resumeAfterKill() async throws {
         let tmp = try TempFolder()
         let count = 20000
@@ -254,20 +273,22 @@ struct ScoreCommandTests {
         #expect(try await CLI.score([input, "-o", clean, "-q"], in: tmp.url).status == 0)
 
         let out = tmp.path("out.jsonl")
+        let unfinished = out + ".partial"
         let (process, _, _) = try CLI.start(["score", "--model", CLI.model, input, "-o", out, "-q"], in: tmp.url)
         // Wait until some output is on disk, then kill without warning.
         for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
             if size > 200_000 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(process.processIdentifier, SIGKILL)
         await CLI.exit(of: process)
         #expect(process.terminationReason == .uncaughtSignal)
-        let partial = try parseJSONLines(file: out)
+        #expect(!FileManager.default.fileExists(atPath: out), "only a finished run writes the output")
+        let partial = try parseJSONLines(file: unfinished)
         #expect(partial.count > 0 && partial.count < count, "killed too late to test resume")
         // Simulate a kill in the middle of a write too: a partial last line.
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: unfinished))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"record":999999,"line":99"#.utf8))
         try handle.close()
@@ -278,17 +299,19 @@ struct ScoreCommandTests {
         let union = try parseJSONLines(file: out)
         #expect(union.map(\.record) == Array(1...count))
         expectSameScores(union, try parseJSONLines(file: clean))
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
     }
 
-    @Test("SIGINT finishes the records in flight, flushes, exits 130; --resume completes the file")
+    @Test("SIGINT finishes the records in flight, flushes them to OUTPUT.partial, leaves the output alone, exits 130; --resume completes it")
     func interrupt() async throws {
         let tmp = try TempFolder()
         let count = 20000
         let input = try tmp.write("chat.txt", chatMessages(count, seed: 5).joined(separator: "\n") + "\n")
-        let out = tmp.path("out.jsonl")
+        let out = try tmp.write("out.jsonl", "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
+        let unfinished = out + ".partial"
         let (process, _, errURL) = try CLI.start(["score", "--model", CLI.model, input, "-o", out], in: tmp.url)
         for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
             if size > 100_000 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -297,14 +320,16 @@ struct ScoreCommandTests {
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         #expect(stderr.contains("--resume"))
-        let partial = try parseJSONLines(file: out)
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
+        let partial = try parseJSONLines(file: unfinished)
         #expect(partial.map(\.record) == Array(1...partial.count))  // complete lines, no gap
         #expect(partial.count < count)
-        #expect(stderr.contains("stopped after input record \(partial.count) "))
+        #expect(stderr.contains("stopped after input record \(partial.count) of \(input); every record up to it is in \(unfinished) "), "\(stderr)")
 
         let resumed = try await CLI.score([input, "-o", out, "--resume", "-q"], in: tmp.url)
         #expect(resumed.status == 0)
         #expect(try parseJSONLines(file: out).map(\.record) == Array(1...count))
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
     }
 
     @Test("--resume keeps a finished CSV output as is and scores nothing more")
@@ -343,19 +368,10 @@ struct ScoreCommandTests {
         #expect(noModel.status == 1)
         #expect(noModel.stderr.hasPrefix("warden: cannot load the model in \(tmp.path("no-model"))"))
 
-        // A bundle whose model file is not TorchScript.
-        let bundle = tmp.url.appendingPathComponent("broken")
-        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: CLI.fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
-                                         to: bundle.appendingPathComponent("model.pt"))
-        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: CLI.fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
-        var tokenizer = manifest["tokenizer"] as! [String: Any]
-        tokenizer["path"] = CLI.fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
-        manifest["tokenizer"] = tokenizer
-        try JSONSerialization.data(withJSONObject: manifest).write(to: bundle.appendingPathComponent("manifest.json"))
-        let broken = try await CLI.run(["score", input, "--model", bundle.path, "-o", tmp.path("o.jsonl")], in: tmp.url)
+        let bundle = try CLI.brokenModel(in: tmp.url)
+        let broken = try await CLI.run(["score", input, "--model", bundle, "-o", tmp.path("o.jsonl")], in: tmp.url)
         #expect(broken.status == 1)
-        #expect(broken.stderr.hasPrefix("warden: cannot load the model in \(bundle.path)"))
+        #expect(broken.stderr.hasPrefix("warden: cannot load the model in \(bundle)"))
         #expect(broken.stderr.split(separator: "\n").count == 1)
 
         let badThreshold = try await CLI.score([input, "--threshold", "nosuch=0.3"], in: tmp.url)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WardenAPI
 @testable import WardenClient
 
 /// Collects the client's events for assertions.
@@ -11,6 +12,9 @@ final class EventLog: Sendable {
     }
     var unscored: [(WardenClientError, WardenClient.FailurePolicy)] {
         all.compactMap { if case .unscored(let reason, let policy) = $0 { (reason, policy) } else { nil } }
+    }
+    var partlyScored: [(ModerationResult, WardenClient.PartlyScoredPolicy)] {
+        all.compactMap { if case .partlyScored(let result, let policy) = $0 { (result, policy) } else { nil } }
     }
     func record(_ event: WardenClientEvent) { events.withLock { $0.append(event) } }
 }

@@ -161,4 +161,19 @@ struct WardenClientRealTests {
             #expect(events.unscored.count == 1)
         }
     }
+
+    @Test("A text longer than the real Warden covers (--long-text truncate) comes back truncated, and screen reports it")
+    func partlyScoredByTheRealWarden() async throws {
+        try await WardenProcess.with(model: Self.model, arguments: ["--long-text", "truncate"]) { warden in
+            let events = EventLog()
+            let client = WardenClient(configuration: .init(baseURL: warden.baseURL, onEvent: { events.record($0) }))
+            let long = Self.uniqueTexts(40).joined(separator: " ")   // about 400 word pieces; the model takes 126
+            let results = try await client.moderate([long, "hello there"])
+            #expect(results.map(\.isPartlyScored) == [true, false])
+            #expect(results.map(\.windows) == [1, 1])
+            let verdict = await client.screen(long)
+            #expect(verdict.result?.isPartlyScored == true)
+            #expect(events.partlyScored.count == (verdict.result?.flagged == true ? 0 : 1))
+        }
+    }
 }

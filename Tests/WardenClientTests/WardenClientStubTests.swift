@@ -74,6 +74,53 @@ struct WardenClientStubTests {
         }
     }
 
+    @Test("A huge Retry-After (1e300, 1e16, a 25-digit integer) does not crash the client: read as a day, it ends the retries at once",
+          arguments: ["1e300", "1e16", "9999999999999999999999999", "1.5e19"])
+    func hugeRetryAfter(value: String) async throws {
+        try await StubWarden.with { baseURL, calls in
+            let (configuration, key) = Self.configuration(
+                baseURL, scenario: "always-429", query: "?retry=\(value)",
+                retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(2)))
+            let error = await #expect(throws: WardenClientError.self) { try await WardenClient(configuration: configuration).moderate("hi") }
+            #expect(error?.code == .overloaded)
+            #expect(error?.retryAfter == WardenClient.longestRetryAfter)
+            #expect(await calls.count(key) == 1)
+        }
+    }
+
+    @Test("A Retry-After that is not a number of seconds (inf, nan, -5, an HTTP-date, hex, empty) is ignored: backoff applies",
+          arguments: ["inf", "nan", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "0x10", "", "1e", "12abc", "+infinity"])
+    func garbageRetryAfter(value: String) async throws {
+        try await StubWarden.with { baseURL, calls in
+            let events = EventLog()
+            let query = "?retry=" + value.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let (configuration, key) = Self.configuration(
+                baseURL, scenario: "always-429", query: query,
+                retry: .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)), events: events)
+            let error = await #expect(throws: WardenClientError.self) { try await WardenClient(configuration: configuration).moderate("hi") }
+            #expect(error?.code == .overloaded)
+            #expect(error?.retryAfter == nil)
+            #expect(await calls.count(key) == 3)
+            #expect(events.retryDelays.allSatisfy { $0 <= .milliseconds(50) })
+        }
+    }
+
+    @Test("A timeout or deadline too large to represent (a chat server's --warden-timeout-ms of Int.max) does not crash the client")
+    func hugeTimeoutAndDeadline() async throws {
+        try await StubWarden.with { baseURL, _ in
+            for huge in [Duration.seconds(Int64.max), .milliseconds(Int.max), .seconds(400 * 86_400)] {
+                let (configuration, _) = Self.configuration(baseURL, scenario: "ok", timeout: huge)
+                let result = try await WardenClient(configuration: configuration).moderate("hi", options: .init(deadline: huge))
+                #expect(result.flagged == false)
+            }
+            let (configuration, _) = Self.configuration(baseURL, scenario: "ok")
+            #expect(try await WardenClient(configuration: configuration).moderate("hi", options: .init(deadline: .seconds(-5))).flagged == false)
+        }
+        #expect(WardenClient.deadlineMilliseconds(.milliseconds(250)) == 250)
+        #expect(WardenClient.deadlineMilliseconds(.microseconds(1500)) == 2)
+        #expect(WardenClient.deadlineMilliseconds(.seconds(-3)) == 1)
+    }
+
     @Test("Client timeout and server deadline (504) are distinct errors, and neither is retried")
     func timeoutVersusDeadline() async throws {
         try await StubWarden.with { baseURL, calls in
@@ -165,6 +212,51 @@ struct WardenClientStubTests {
             guard case .block(let result) = block else { Issue.record("expected block, got \(block)"); return }
             #expect(result.flaggedLabels == ["toxic"])
             #expect(allow.shouldDeliver && !block.shouldDeliver)
+        }
+    }
+
+    @Test("A partly scored text: the result says so; screen allows it by default and reports it through onEvent")
+    func partlyScoredAllowed() async throws {
+        try await StubWarden.with { baseURL, _ in
+            let events = EventLog()
+            let (configuration, _) = Self.configuration(baseURL, scenario: "ok", events: events)
+            let client = WardenClient(configuration: configuration)
+            let result = try await client.moderate("an endless story about the weekend")
+            #expect(result.truncated == true && result.windows == 16 && result.isPartlyScored)
+            #expect(try await client.moderate("short").isPartlyScored == false)
+            #expect(events.partlyScored.isEmpty, "moderate() reports results, screen() applies the policy")
+
+            let verdict = await client.screen("an endless story about the weekend")
+            guard case .allow(let allowed) = verdict else { Issue.record("expected allow, got \(verdict)"); return }
+            #expect(allowed.isPartlyScored && verdict.shouldDeliver)
+            #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .allow)
+            #expect(events.partlyScored.first?.0.windows == 16)
+
+            // A flag in the part scored blocks it, with no partly-scored report; texts scored whole are not reported.
+            guard case .block = await client.screen("an endless rant, you idiot") else { Issue.record("expected block"); return }
+            let verdicts = await client.screen(["fine", "endless again", "you idiot"])
+            #expect(verdicts.map(\.shouldDeliver) == [true, true, false])
+            #expect(events.partlyScored.count == 2)
+            #expect(events.unscored.isEmpty)
+        }
+    }
+
+    @Test("partlyScored: .unscored treats a partly scored text as unscored: the failure policy decides, and it is reported",
+          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    func partlyScoredAsUnscored(policy: WardenClient.FailurePolicy) async throws {
+        try await StubWarden.with { baseURL, _ in
+            let events = EventLog()
+            var (configuration, _) = Self.configuration(baseURL, scenario: "ok", events: events)
+            configuration.partlyScored = .unscored
+            configuration.failurePolicy = policy
+            let client = WardenClient(configuration: configuration)
+            let verdict = await client.screen("an endless story about the weekend")
+            guard case .unscored(let reason, let usedPolicy) = verdict else { Issue.record("expected unscored, got \(verdict)"); return }
+            #expect(reason.code == .partlyScored && usedPolicy == policy)
+            #expect(reason.message.contains("16 windows"))
+            #expect(verdict.shouldDeliver == (policy == .failOpen))
+            #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .unscored)
+            guard case .allow = await client.screen("short and sweet") else { Issue.record("a text scored whole is allowed"); return }
         }
     }
 

@@ -24,15 +24,15 @@ import WardenScore
         return try scratch.read("out")
     }
 
-    @Test("JSON Lines: a scored record and an error record, carried fields in order, clashing names prefixed")
+    @Test("JSON Lines: a scored record, an error record and a truncated one, carried fields in order, clashing names prefixed")
     func jsonLines() throws {
-        let odd = ModerationResult(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: false, windows: 1, cached: false)
+        let odd = ModerationResult(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: true, windows: 16, cached: false)
         let out = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
                               [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
         #expect(out == """
-            {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true}
+            {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true,"truncated":false}
             {"record":3,"line":5,"id":8,"error":{"code":"invalid_utf8","message":"invalid UTF-8 at byte 4 of the record"}}
-            {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false}
+            {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false,"truncated":true}
 
             """)
         let withoutText = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: false), [(scored, result)])
@@ -40,15 +40,19 @@ import WardenScore
         #expect(try JSONSerialization.jsonObject(with: Data(withoutText.utf8)) is [String: Any])
     }
 
-    @Test("CSV: header with carried columns, a scored row with quoting, an error row with empty scores")
+    @Test("CSV: header with carried columns, a scored row with quoting, an error row with empty scores, a truncated row")
     func csv() throws {
         let layout = OutputLayout(format: .csv, labels: labels, carriedColumns: ["id", "record", "lang"], includeText: true)
-        let rows = try written(layout, [(scored, result), (bad, nil)]).components(separatedBy: "\n")
-        #expect(rows.first == "record,line,id,input_record,lang,text,toxic,spam,toxic_flagged,spam_flagged,flagged,error")
+        var truncated = result
+        truncated.truncated = true
+        let long = InputRecord(number: 4, line: 6, text: "long")
+        let rows = try written(layout, [(scored, result), (bad, nil), (long, truncated)]).components(separatedBy: "\n")
+        #expect(rows.first == "record,line,id,input_record,lang,text,toxic,spam,toxic_flagged,spam_flagged,flagged,truncated,error")
         // The text holds a newline, so the row spans two lines.
-        #expect(rows[1...2].joined(separator: "\n") == "1,2,7,theirs,,\"hi, \"\"there\"\"\n\u{1}\",0.25,0.75,false,true,true,")
-        #expect(rows[3] == (["3", "5", "8"] + Array(repeating: "", count: 8) + ["invalid_utf8: invalid UTF-8 at byte 4 of the record"]).joined(separator: ","))
-        #expect(rows[4] == "" && rows.count == 5)
+        #expect(rows[1...2].joined(separator: "\n") == "1,2,7,theirs,,\"hi, \"\"there\"\"\n\u{1}\",0.25,0.75,false,true,true,false,")
+        #expect(rows[3] == (["3", "5", "8"] + Array(repeating: "", count: 9) + ["invalid_utf8: invalid UTF-8 at byte 4 of the record"]).joined(separator: ","))
+        #expect(rows[4] == "4,6,,,,long,0.25,0.75,false,true,true,true,")
+        #expect(rows[5] == "" && rows.count == 6)
     }
 
     @Test("appendFrom cuts the file to that length and appends, without a second CSV header")
@@ -131,6 +135,19 @@ import WardenScore
         #expect(cut.lastRecord == 2 && cut.validLength == Int64((header + rows).utf8.count))
         let headerOnly = try ResumePoint.find(path: try scratch.file("c.csv", header), format: .csv)
         #expect(headerOnly.lastRecord == 0 && headerOnly.validLength == Int64(header.utf8.count))
+    }
+
+    @Test("complete records that failed to score (scoring_failed, not bad input) are counted, in JSON Lines and CSV")
+    func failedToScore() throws {
+        let scratch = try Scratch()
+        let lines = jsonl + #"{"record":6,"line":8,"error":{"code":"scoring_failed","message":"deadline"}}"# + "\n"
+        let cut = #"{"record":7,"line":9,"error":{"code":"scoring_failed""#
+        let point = try ResumePoint.find(path: try scratch.file("a.jsonl", lines + cut), format: .jsonl)
+        #expect(point == ResumePoint(lastRecord: 6, validLength: Int64(lines.utf8.count), failedToScore: 1))
+        let header = "record,line,a,a_flagged,flagged,truncated,error\n"
+        let rows = "1,1,,,,,\"scoring_failed: deadline, passed\"\n2,2,0.5,true,true,false,\n3,3,,,,,empty_text: the text is empty\n"
+        let csv = try ResumePoint.find(path: try scratch.file("a.csv", header + rows), format: .csv)
+        #expect(csv.lastRecord == 3 && csv.failedToScore == 1)
     }
 
     @Test("a file that is not warden score output, or is gzip-compressed, is refused with the reason")

@@ -43,9 +43,9 @@ import WardenScore
     @Test("the JSON summary holds the totals, per-label counts, timings and exit status")
     func json() throws {
         let object = try #require(try JSONSerialization.jsonObject(with: summary().jsonData()) as? [String: Any])
-        #expect(object.keys.sorted() == ["elapsed_seconds", "exit_code", "failed", "failed_by_code", "flagged", "flagged_per_label", "input",
+        #expect(object.keys.sorted() == ["buffered_bytes_high_water", "elapsed_seconds", "exit_code", "failed", "failed_by_code", "flagged", "flagged_per_label", "input",
                                          "input_format", "interrupted", "last_record", "model", "model_load_seconds", "output", "output_format",
-                                         "records", "resumed_after", "scored", "skipped_invalid", "throughput_per_second", "written"])
+                                         "records", "resumed_after", "retried", "scored", "skipped_invalid", "throughput_per_second", "truncated", "written"])
         #expect(object["input"] as? String == "-" && object["input_format"] as? String == "jsonl" && object["output_format"] as? String == "csv")
         #expect(object["records"] as? Int == 12_345 && object["failed"] as? Int == 345 && object["exit_code"] as? Int == 2)
         #expect(object["flagged_per_label"] as? [String: Int] == ["toxic": 1_000, "spam": 234])

@@ -11,10 +11,12 @@ import WardenAPI
 ///
 /// Scenarios (the `key` separates the call counters of different tests):
 /// - `ok` (and plain `/v1/moderations`): a toy model: `toxic` when the text contains "idiot", `spam` when it
-///   contains "buy now"; the request's per-label thresholds apply (default 0.5).
+///   contains "buy now"; the request's per-label thresholds apply (default 0.5). A text containing "endless" is
+///   reported scored in part (`truncated: true`, 16 windows), as Warden reports a text longer than it covers.
 /// - `429-then-ok`: the first call answers 429 with `Retry-After: 1` and Warden's JSON error, later calls `ok`.
 /// - `503-then-ok`: the first call answers 503 with `Retry-After: 1`, later calls `ok`.
-/// - `always-429`: 429 with `Retry-After: <n>` where n is the `retry` query parameter (default 1).
+/// - `always-429`: 429 with `Retry-After: <value>` where value is the `retry` query parameter as sent (default 1),
+///   so a test can send what a broken proxy might: `1e300`, `inf`, `-5`, a huge integer, an HTTP-date.
 /// - `slow`: sleeps 3 s, then `ok`.
 /// - `deadline`: 504 with Warden's `deadline_exceeded` error.
 /// - `bad-request`: 422 `too_many_inputs`.
@@ -41,7 +43,9 @@ public enum StubWarden {
         let spam: Float = lower.contains("buy now") ? 0.91 : 0.01
         let scores = ["toxic": toxic, "hate": 0.01, "spam": spam]
         let flags = Dictionary(uniqueKeysWithValues: scores.map { ($0.key, $0.value >= (thresholds[$0.key] ?? 0.5)) })
-        return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores)
+        let partly = lower.contains("endless")
+        return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores,
+                                truncated: partly, windows: partly ? 16 : 1)
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
@@ -50,9 +54,9 @@ public enum StubWarden {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(value))))
     }
 
-    static func error(_ status: HTTPResponse.Status, code: String, type: String, message: String, retryAfter: Int? = nil) throws -> Response {
+    static func error(_ status: HTTPResponse.Status, code: String, type: String, message: String, retryAfter: String? = nil) throws -> Response {
         var headers: HTTPFields = [:]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let retryAfter { headers[.retryAfter] = retryAfter }
         return try json(status, ErrorResponse(message: message, type: type, code: code), headers: headers)
     }
 
@@ -75,14 +79,14 @@ public enum StubWarden {
             switch scenario {
             case "ok": return try ok()
             case "429-then-ok":
-                if call == 1 { return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: 1) }
+                if call == 1 { return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: "1") }
                 return try ok()
             case "503-then-ok":
-                if call == 1 { return try error(.serviceUnavailable, code: "not_ready", type: "server_error", message: "warming up", retryAfter: 1) }
+                if call == 1 { return try error(.serviceUnavailable, code: "not_ready", type: "server_error", message: "warming up", retryAfter: "1") }
                 return try ok()
             case "always-429":
-                let seconds = request.uri.queryParameters.get("retry").flatMap(Int.init) ?? 1
-                return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: seconds)
+                let value = request.uri.queryParameters.get("retry") ?? "1"
+                return try error(.tooManyRequests, code: "overloaded", type: "rate_limit_error", message: "queue full", retryAfter: value)
             case "slow":
                 try await Task.sleep(for: .seconds(3))
                 return try ok()
