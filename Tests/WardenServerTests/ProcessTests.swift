@@ -126,4 +126,15 @@ struct ProcessTests {
         closed.send(SIGTERM)
         _ = try await closed.waitForExit()
     }
+
+    @Test("a delay or timeout that is not a finite number is a validation error, not a crash")
+    func nonFiniteSettings() async throws {
+        for arguments in [["--max-queue-delay-ms", "nan"], ["--max-queue-delay-ms", "inf"], ["--bulk-max-queue-delay-ms", "1e300"],
+                          ["--drain-timeout-s", "nan"], ["--body-timeout-s", "-1"]] {
+            let server = try launchServe(["--model", Paths.tinyBert] + arguments)
+            let status = try await server.waitForExit(timeout: .seconds(30))
+            #expect(status == 64, "\(arguments): exit \(status), \(server.standardError)")
+            #expect(server.standardError.contains(arguments[0]), "\(arguments): \(server.standardError)")
+        }
+    }
 }

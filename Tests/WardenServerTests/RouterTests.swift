@@ -270,4 +270,29 @@ struct RouterTests {
             try await client.execute(uri: "/readyz", method: .head) { #expect($0.status == .ok) }
         }
     }
+
+    @Test("a batch stuck on the model turns readiness 503, and it recovers when the batch ends")
+    func stuckBatchWatchdog() async throws {
+        let gate = Gate(open: true)
+        let engine = try Self.engine(backend: LengthBackend(labelCount: 3, gate: gate))
+        try await Self.app(engine, configure: { $0.stuckBatchThreshold = .milliseconds(300) }).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            gate.close()
+            let warm = gate.entered
+            async let stuck = Self.post(client, #"{"input": "held on the model"}"#)
+            await gate.waitUntilEntered(warm + 1)
+            try await Task.sleep(for: .milliseconds(600))
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("looks stuck"))
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let line = String(buffer: response.body).split(separator: "\n").first { $0.hasPrefix("warden_longest_running_batch_seconds") }
+                #expect((line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 0.3, "\(line ?? "no gauge")")
+            }
+            gate.open()
+            #expect(try await stuck.0 == .ok)
+            try await Self.waitUntilReady(client)
+        }
+    }
 }
