@@ -182,6 +182,7 @@ def sigterm_stuck() -> None:
         s = socket.create_connection(("127.0.0.1", server.port))
         s.sendall(b"POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n{")
         socks.append(s)
+    time.sleep(0.5)  # let the server read the three heads: the uploads are in flight when SIGTERM comes
     code, took = server.stop()
     print(f"SIGTERM with 3 stuck uploaders: exit {code} after {took:.1f} s (drain timeout 3 s)")
 
