@@ -213,6 +213,7 @@ public final class Batcher: Service, Sendable {
                 switch decision.action {
                 case .run:
                     state.idle.remove(worker)
+                    state.running[worker] = now
                     // More may be ready: let another idle worker look.
                     if state.queue.queuedItems > 0 { wake = state.wakeIdleWorker() }
                 case .wait, .idle:
@@ -231,9 +232,7 @@ public final class Batcher: Service, Sendable {
             }
             switch decision.action {
             case .run(let batch):
-                state.withLock { $0.running[worker] = clock.now }
-                await execute(batch, on: backend)
-                _ = state.withLock { $0.running.removeValue(forKey: worker) }
+                await execute(batch, on: backend, worker: worker)
             case .wait(let until):
                 await waitForSignal(worker: worker, until: until)
             case .idle:
@@ -244,7 +243,7 @@ public final class Batcher: Service, Sendable {
         }
     }
 
-    private func execute(_ batch: BatchQueue.Batch, on backend: any InferenceBackend) async {
+    private func execute(_ batch: BatchQueue.Batch, on backend: any InferenceBackend, worker: Int) async {
         let start = clock.now
         for item in batch.items { metrics.queueWait(item.lane).record(duration: item.enqueuedAt.duration(to: start)) }
         let output: Result<[Float], ModerationError>
@@ -261,6 +260,7 @@ public final class Batcher: Service, Sendable {
         let duration = start.duration(to: clock.now)
         let labels = labelCount
         let (finished, efficiency) = state.withLock { state in
+            state.running.removeValue(forKey: worker)
             state.queue.recordCompletion(of: batch, duration: duration)
             var finished: [(CheckedContinuation<Result<Scores, ModerationError>, Never>, Result<Scores, ModerationError>)] = []
             for (i, item) in batch.items.enumerated() where state.groups[item.group] != nil {
