@@ -25,8 +25,19 @@ struct WardenRoutes: Sendable {
     private var bundle: ModelBundle { engine.bundle }
     /// The watchdog's figure, refreshed at each scrape.
     private let longestRunningBatch = Gauge(label: "warden_longest_running_batch_seconds")
-    /// The name each label answers under, in label order (OpenAI's category where declared).
-    private var categoryNames: [String] { engine.bundle.categoryNames }
+    /// The name each label answers under, in label order (OpenAI's category where declared); fixed by the
+    /// bundle, so computed once rather than per request.
+    private let categoryNames: [String]
+    /// `category_applied_input_types` of every result: each category is scored on text.
+    private let appliedInputTypes: [String: [String]]
+
+    init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry) {
+        self.engine = engine
+        self.configuration = configuration
+        self.registry = registry
+        categoryNames = engine.bundle.categoryNames
+        appliedInputTypes = Dictionary(uniqueKeysWithValues: categoryNames.map { ($0, ["text"]) })
+    }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
     func add(to router: Router<Context>) {
@@ -136,13 +147,12 @@ struct WardenRoutes: Sendable {
 
         let id = "modr-\(Self.randomHex())"
         let names = categoryNames
-        let appliedTypes = Dictionary(uniqueKeysWithValues: names.map { ($0, ["text"]) })
         let results = outcome.results.map { result in
             WardenAPI.ModerationResult(
                 flagged: result.flagged,
                 categories: Dictionary(uniqueKeysWithValues: zip(names, result.flags)),
                 categoryScores: Dictionary(uniqueKeysWithValues: zip(names, result.scores)),
-                categoryAppliedInputTypes: appliedTypes,
+                categoryAppliedInputTypes: appliedInputTypes,
                 truncated: result.truncated,
                 windows: result.windows)
         }
