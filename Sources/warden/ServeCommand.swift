@@ -74,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.logLevel = level
-        configuration.bodyTimeout = try Self.seconds(bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flag: "--body-timeout-s")
+        configuration.bodyTimeout = try Setting.resolveSeconds(bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")
         let fileLimit = Self.raiseFileLimit()
         let connections = try Setting.resolve(maxConnections, env: "WARDEN_MAX_CONNECTIONS", default: configuration.maxConnections)
         guard connections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.warning("connection cap lowered to fit the file-descriptor limit", metadata: [
                 "asked": "\(connections)", "cap": "\(configuration.maxConnections)", "file_limit": "\(fileLimit)"])
         }
-        let drainTimeout = try Self.seconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: Self.defaultDrainTimeout, flag: "--drain-timeout-s")
+        let drainTimeout = try Setting.resolveSeconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: Self.defaultDrainTimeout, flagName: "--drain-timeout-s")
 
         let factory = try model.backendFactory()
         logger.info("runtime", metadata: ["threads": "\(factory.runtime.map { "\($0)" } ?? "as is")", "blas": "\(TorchRuntime.blasDescription)"])
@@ -128,13 +128,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// About a Kubernetes pod's default 30 s grace period, less time to exit.
     static let defaultDrainTimeout: Duration = .seconds(25)
-
-    /// A duration in seconds from a flag or environment variable: finite and positive.
-    private static func seconds(_ flag: Double?, env: String, default fallback: Duration, flag name: String) throws -> Duration {
-        let value = try Setting.resolve(flag, env: env, default: fallback.seconds)
-        guard value.isFinite, value > 0, value < 1e6 else { throw ValidationError("\(name) must be a positive number of seconds (got \(value))") }
-        return .milliseconds(Int64(value * 1000))
-    }
 
     /// Raises the soft limit of open files to the hard limit; returns the limit in force.
     private static func raiseFileLimit() -> Int {

@@ -31,6 +31,15 @@ enum Setting {
         return duration
     }
 
+    /// A timeout in seconds from a flag or an environment variable: finite and positive.
+    static func resolveSeconds(_ flag: Double?, env name: String, default fallback: Duration, flagName: String) throws -> Duration {
+        let value = try resolve(flag, env: name, default: fallback.seconds)
+        guard value > 0, value < 1e6, let duration = Duration.milliseconds(exactly: value * 1000) else {
+            throw ValidationError("\(flagName) must be a positive number of seconds (got \(value))")
+        }
+        return duration
+    }
+
     static func resolveFlag(_ flag: Bool, env name: String) throws -> Bool {
         if flag { return true }
         guard let raw = environment[name]?.lowercased(), !raw.isEmpty else { return false }
