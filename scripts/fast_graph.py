@@ -37,10 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-HIDDEN = 384
-HEADS = 12
-HEAD_DIM = 32
-LAYERS = 6
+HEADS = 12  # all-MiniLM-L6-v2; hidden size and layer count are read from the weights
 EPS = 1e-12
 MASK_VALUE = -10000.0  # what the training graph adds for masked keys
 
@@ -48,11 +45,11 @@ MASK_VALUE = -10000.0  # what the training graph adds for masked keys
 class FastLayer(nn.Module):
     """One encoder layer; input and output are the fp32 residual stream [B, L, H]."""
 
-    def __init__(self, t: Dict[str, torch.Tensor]):
+    def __init__(self, t: Dict[str, torch.Tensor], heads: int):
         super().__init__()
-        self.heads = HEADS
-        self.head_dim = HEAD_DIM
-        self.hidden = HIDDEN
+        self.hidden = t["ln1_w"].numel()
+        self.heads = heads
+        self.head_dim = self.hidden // heads
         self.eps = EPS
         for name in ["qkv_w", "qkv_b", "o_w", "o_b", "i_w", "i_b", "out_w", "out_b",
                      "ln1_w", "ln1_b", "ln2_w", "ln2_b"]:
@@ -79,7 +76,7 @@ class FastLayer(nn.Module):
 class FastClassifier(nn.Module):
     """BERT 6x384 encoder -> masked mean pooling -> Linear -> sigmoid, with a padded and a packed entry."""
 
-    def __init__(self, sd: Dict[str, torch.Tensor], product_dtype: torch.dtype):
+    def __init__(self, sd: Dict[str, torch.Tensor], product_dtype: torch.dtype, heads: int = HEADS):
         super().__init__()
 
         def get(name: str) -> torch.Tensor:
@@ -88,18 +85,20 @@ class FastClassifier(nn.Module):
         def product(w: torch.Tensor) -> torch.Tensor:  # [out, in] fp32 -> [in, out] product dtype
             return w.t().contiguous().to(product_dtype)
 
-        self.hidden = HIDDEN
+        p = "bert."
+        self.hidden = sd[p + "embeddings.word_embeddings.weight"].size(1)
         self.eps = EPS
         self.mask_value = MASK_VALUE
-        p = "bert."
+        layer_count = 1 + max(int(k.split(".")[3]) for k in sd if k.startswith(p + "encoder.layer."))
+        assert self.hidden % heads == 0, f"hidden size {self.hidden} is not a multiple of {heads} heads"
         self.register_buffer("word", get(p + "embeddings.word_embeddings.weight").to(product_dtype))
         self.register_buffer("pos", get(p + "embeddings.position_embeddings.weight").to(product_dtype))
         self.register_buffer("type0", get(p + "embeddings.token_type_embeddings.weight")[0].clone().to(product_dtype))
         self.register_buffer("emb_ln_w", get(p + "embeddings.LayerNorm.weight"))
         self.register_buffer("emb_ln_b", get(p + "embeddings.LayerNorm.bias"))
-        scale = 1.0 / math.sqrt(float(HEAD_DIM))
+        scale = 1.0 / math.sqrt(float(self.hidden // heads))
         layers = []
-        for i in range(LAYERS):
+        for i in range(layer_count):
             q = f"{p}encoder.layer.{i}."
             att = q + "attention.self."
             qkv_w = torch.cat([get(att + "query.weight") * scale, get(att + "key.weight"), get(att + "value.weight")], 0)
@@ -114,7 +113,7 @@ class FastClassifier(nn.Module):
                 "out_b": get(q + "output.dense.bias").to(product_dtype),
                 "ln1_w": get(q + "attention.output.LayerNorm.weight"), "ln1_b": get(q + "attention.output.LayerNorm.bias"),
                 "ln2_w": get(q + "output.LayerNorm.weight"), "ln2_b": get(q + "output.LayerNorm.bias"),
-            }))
+            }, heads))
         self.layers = nn.ModuleList(layers)
         self.register_buffer("cls_w", get("classifier.weight"))
         self.register_buffer("cls_b", get("classifier.bias"))
@@ -172,14 +171,16 @@ def load_state_dict(path: str) -> Dict[str, torch.Tensor]:
         return dict(obj)
 
 
-def build_fast(sd: Dict[str, torch.Tensor], product_dtype: torch.dtype = torch.bfloat16) -> torch.jit.ScriptModule:
-    return torch.jit.script(FastClassifier(sd, product_dtype).eval())
+def build_fast(sd: Dict[str, torch.Tensor], product_dtype: torch.dtype = torch.bfloat16,
+               heads: int = HEADS) -> torch.jit.ScriptModule:
+    return torch.jit.script(FastClassifier(sd, product_dtype, heads).eval())
 
 
-def export_fast(sd: Dict[str, torch.Tensor], out_path: str, product_dtype: torch.dtype = torch.bfloat16) -> None:
+def export_fast(sd: Dict[str, torch.Tensor], out_path: str, product_dtype: torch.dtype = torch.bfloat16,
+                heads: int = HEADS) -> None:
     """Writes the fast graph of these weights (bert_encoder key names) to out_path. Declare
     `"packed_entry_point": "forward_packed"` in the bundle's manifest to let Warden pack sequences."""
-    build_fast(sd, product_dtype).save(out_path)
+    build_fast(sd, product_dtype, heads).save(out_path)
 
 
 def main() -> None:
