@@ -36,26 +36,33 @@ public enum TuneRunner {
         }
     }
 
-    /// Loads `combo.workers` backends once through `backends` and runs every cell of the grid, `rounds`
+    /// Loads `combo.workers` backends once through `backends` and runs every cell of the grid (sizes ×
+    /// delays × layouts; packed layouts need a model with a packed entry point), `rounds`
     /// times interleaved (cell order a, b, c, a, b, c, …); figures are pooled per cell, so one lucky cell on a
     /// noisy machine does not decide. `progress` sees each cell's result as it is known.
     public static func runGrid(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends factory: any InferenceBackendFactory,
-                               combo: ThreadCombo, sizes: [Int], delays: [Double], spec: Spec, messages: [String], rounds: Int,
+                               combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
+                               messages: [String], rounds: Int,
                                progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
         let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
+        if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
+            throw ConfigurationError(field: "layouts",
+                                     problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
+        }
         var pooled: [String: [CellSample]] = [:]
-        var order: [(Int, Double)] = []
-        for size in sizes { for delay in delays { order.append((size, delay)) } }
+        var order: [(Int, Double, TuneLayout)] = []
+        for layout in layouts { for size in sizes { for delay in delays { order.append((size, delay, layout)) } } }
         for round in 0..<rounds {
-            for (size, delay) in order {
+            for (size, delay, layout) in order {
                 let sample = try await runCell(bundle: bundle, tokenizer: tokenizer, backends: backends, maxBatchSize: size,
-                                               delayMs: delay, spec: spec, messages: messages, seed: spec.seed &+ UInt64(round))
-                pooled["\(size)/\(delay)", default: []].append(sample)
-                if rounds == 1 { progress(sample.result(size: size, delay: delay, combo: combo)) }
+                                               delayMs: delay, layout: layout, spec: spec, messages: messages,
+                                               seed: spec.seed &+ UInt64(round))
+                pooled["\(size)/\(delay)/\(layout)", default: []].append(sample)
+                if rounds == 1 { progress(sample.result(size: size, delay: delay, layout: layout, combo: combo)) }
             }
         }
-        return order.map { size, delay in
-            let result = CellSample.merge(pooled["\(size)/\(delay)"]!).result(size: size, delay: delay, combo: combo)
+        return order.map { size, delay, layout in
+            let result = CellSample.merge(pooled["\(size)/\(delay)/\(layout)"]!).result(size: size, delay: delay, layout: layout, combo: combo)
             if rounds > 1 { progress(result) }
             return result
         }
@@ -82,12 +89,12 @@ public enum TuneRunner {
             return merged
         }
 
-        func result(size: Int, delay: Double, combo: ThreadCombo) -> TuneResult {
+        func result(size: Int, delay: Double, layout: TuneLayout, combo: ThreadCombo) -> TuneResult {
             let sorted = latencies.sorted()
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
             }
-            return TuneResult(maxBatchSize: size, delayMs: delay, combo: combo, messages: latencies.count,
+            return TuneResult(maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, messages: latencies.count,
                               messagesPerSecond: Double(latencies.count) / elapsed, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
                               paddingEfficiency: paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens),
                               meanBatch: batches == 0 ? 0 : Double(items) / Double(batches), errors: errors, load1: load1)
@@ -98,7 +105,7 @@ public enum TuneRunner {
     /// random message at a time. Calls that start during the warm-up or end after the measured window are
     /// not counted.
     static func runCell(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends: [any InferenceBackend], maxBatchSize: Int,
-                        delayMs: Double, spec: Spec, messages: [String], seed: UInt64) async throws -> CellSample {
+                        delayMs: Double, layout: TuneLayout, spec: Spec, messages: [String], seed: UInt64) async throws -> CellSample {
         var configuration = EngineConfiguration()
         configuration.workers = backends.count
         configuration.warmUpTexts = []
@@ -106,6 +113,8 @@ public enum TuneRunner {
         configuration.batching.maxBatchTokens = max(spec.maxBatchTokens, bundle.maxSequenceLength)
         configuration.batching.interactive.maxQueueDelay = Duration.milliseconds(exactly: delayMs) ?? .zero
         if let floor = spec.minPaddingEfficiency { configuration.batching.minPaddingEfficiency = floor }
+        layout.apply(to: &configuration.batching)
+        configuration.batching.maxBatchTokens = max(configuration.batching.maxBatchTokens, configuration.batching.packedRowTokens)
         configuration.moderator.cacheCapacity = spec.cacheSize
         let engine = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
                                           backends: BackendLoader.existing(backends), logger: Logger(label: "warden.tune"))
