@@ -24,7 +24,7 @@ import DequeModule
 /// first-fit into rows of `packedRowTokens` tokens; a batch holds at most `maxBatchSize` items and
 /// `maxBatchTokens / packedRowTokens` rows. When an item fits no row and no row can be added, the batch is
 /// full, but later (shorter) items may still fill the gaps. There is no padding floor: rows are padded only
-/// at their end, to the fullest row.
+/// at their end, to the fullest row. A batch whose rows hold one message each runs as a padded batch.
 ///
 /// Lanes never share a batch: a bulk item riding along in an interactive batch would make that batch
 /// slower, which is the latency interactive callers must not pay.
@@ -507,8 +507,13 @@ public struct BatchQueue: Sendable {
             items = kept
         }
         account(removed: taken)
-        let packing = packs ? PackedLayout(rowCount: plan.rowFill.count, rowLength: plan.length,
-                                           segmentsPerRow: plan.segmentsInRow.max() ?? 1, placements: plan.placements) : nil
+        // A packed plan whose rows each hold one sequence is a padded batch (row j holds sequence j, since a
+        // row is opened only for a sequence that fits no earlier row); the padded forward skips the
+        // block-diagonal mask, so it is the cheaper way to run it.
+        let segmentsPerRow = plan.segmentsInRow.max() ?? 1
+        let packing = packs && segmentsPerRow > 1
+            ? PackedLayout(rowCount: plan.rowFill.count, rowLength: plan.length, segmentsPerRow: segmentsPerRow, placements: plan.placements)
+            : nil
         let batch = Batch(lane: lane, items: taken, rows: plan.rows, rowOfItem: plan.rowOfItem, length: plan.length, packing: packing)
         statistics.batches += 1
         statistics.items += taken.count

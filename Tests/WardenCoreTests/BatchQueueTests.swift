@@ -397,4 +397,12 @@ import Testing
         let batch = try #require(self.batch(q.next(now: ms(0))))
         #expect(batch.items.count == 2 && batch.packing?.rowCount == 1)
     }
+
+    @Test func aPackedPlanWithOneMessagePerRowRunsPadded() throws {
+        var q = packedQueue(rowTokens: 16, rows: 4)
+        enqueue(&q, group: 1, lengths: [12, 10, 9], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(5))))
+        #expect(batch.packing == nil, "no row holds two messages: the padded forward is the cheaper one")
+        #expect(batch.rows.map(\.count) == [12, 10, 9] && batch.length == 12)
+    }
 }
