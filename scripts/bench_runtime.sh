@@ -23,7 +23,7 @@ while getopts "d:w:r:o:s:h" opt; do
   esac
 done
 BIN="$ROOT/.build/release/warden"
-PEERS="${PEERS_KIT:-$ROOT/../shared/peers}"
+PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$ROOT/../shared/peers"  # the kit: peers/ (a symlink), else ../shared/peers
 CORPUS="$ROOT/Benchmarks/corpus/chat.txt"
 SYS_PY=$(PATH=$(getconf PATH) command -v python3)
 [ -x "$BIN" ] || { echo "no $BIN: swift build -c release --product warden" >&2; exit 2; }
@@ -80,7 +80,11 @@ if [[ " $STEPS " == *" 1 "* ]]; then
   for round in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
       load "$name" "${URLS[$name]}" 64 '{"input": {{text}}}' "$OUT/c64-$name-r$round.json"
-      echo "round $round $name: $("$SYS_PY" -c 'import json,sys; l=json.load(open(sys.argv[1]))["levels"][0]; print(f"{l[\"ok_rps\"]:.1f} ok req/s, p50 {l[\"latency_ms\"][\"p50\"]:.1f} ms, p99 {l[\"latency_ms\"][\"p99\"]:.1f} ms, errors {l[\"errors\"][\"total\"]}")' "$OUT/c64-$name-r$round.json" 2>/dev/null)  load1 $(cut -d' ' -f1 /proc/loadavg)"
+      echo "round $round $name: $("$SYS_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["levels"][0]
+print("%.1f ok req/s, p50 %.1f ms, p99 %.1f ms, errors %d" % (l["ok_rps"], l["latency_ms"]["p50"], l["latency_ms"]["p99"], l["errors"]["total"]))
+' "$OUT/c64-$name-r$round.json")  load1 $(cut -d' ' -f1 /proc/loadavg)"
     done
   done
 fi

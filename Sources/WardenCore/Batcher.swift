@@ -292,7 +292,8 @@ public final class Batcher: Service, Sendable {
         }
         metrics.inference.record(duration: duration)
         metrics.batchSize.record(batch.items.count)
-        metrics.batchRows.record(batch.rows.count)
+        metrics.batchRows.record(batch.packing?.rowCount ?? batch.rows.count)
+        if batch.packing != nil { metrics.packedBatches.increment() }
         metrics.paddedTokens.record(batch.paddedTokens)
         metrics.batchPaddingEfficiency.record(batch.paddingEfficiency)
         metrics.paddingEfficiency.record(efficiency)
