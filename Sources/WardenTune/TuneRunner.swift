@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WardenCore
 import WordPiece
 
@@ -131,11 +132,18 @@ public enum TuneRunner {
     }
 
     /// The closed loop itself.
+    /// Runs the closed loop of one cell. The measured window is `spec.seconds` long, extended (up to ten
+    /// times that) until at least `spec.concurrency` calls were counted in it, so that a cell on a starved
+    /// machine still reports figures instead of none; the figures use the window's real length.
     private static func measure(_ moderator: Moderator, spec: Spec, messages: [String], seed: UInt64) async -> CellSample {
         let clock = ContinuousClock()
         let start = clock.now
+        let window = Duration.milliseconds(exactly: spec.seconds * 1000) ?? .zero
         let measureStart = start + (Duration.milliseconds(exactly: spec.warmup * 1000) ?? .zero)
-        let measureEnd = measureStart + (Duration.milliseconds(exactly: spec.seconds * 1000) ?? .zero)
+        let measureEnd = measureStart + window
+        let hardEnd = measureEnd + window * 9
+        let minimumCalls = max(spec.concurrency, 1)
+        let state = MeasuredWindow()
         let batcher = moderator.batcher
         async let snapshot: BatchQueue.Statistics = {
             try? await Task.sleep(until: measureStart, clock: clock)
@@ -150,12 +158,20 @@ public enum TuneRunner {
                     var errors = 0
                     while true {
                         let began = clock.now
-                        if began >= measureEnd { break }
+                        if state.closedAfter.load(ordering: .relaxed) >= 0 || began >= hardEnd { break }
+                        if began >= measureEnd && state.counted.load(ordering: .relaxed) >= minimumCalls {
+                            let offset = measureStart.duration(to: began)
+                            let nanoseconds = offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
+                            _ = state.closedAfter.compareExchange(expected: -1, desired: nanoseconds, ordering: .relaxed)
+                            break
+                        }
                         let text = messages[Int(rng.next() % UInt64(messages.count))]
                         do {
                             _ = try await moderator.moderate([text])
-                            let ended = clock.now
-                            if began >= measureStart && ended <= measureEnd { latencies.append(began.duration(to: ended).milliseconds) }
+                            if began >= measureStart && state.closedAfter.load(ordering: .relaxed) < 0 {
+                                latencies.append(began.duration(to: clock.now).milliseconds)
+                                state.counted.add(1, ordering: .relaxed)
+                            }
                         } catch {
                             if began >= measureStart {
                                 if errors == 0 { FileHandle.standardError.write(Data("tune: call failed: \(error)\n".utf8)) }
@@ -171,11 +187,21 @@ public enum TuneRunner {
             for await (part, e) in group { all += part; errors += e }
             return (all, errors)
         }
+        let closed = state.closedAfter.load(ordering: .relaxed)
+        let elapsed = closed >= 0 ? Double(closed) / 1e9 : measureStart.duration(to: hardEnd).seconds
         let before = await snapshot
         let after = batcher.statistics
-        return CellSample(latencies: latencies, elapsed: spec.seconds, errors: errors,
+        return CellSample(latencies: latencies, elapsed: elapsed, errors: errors,
                           realTokens: after.realTokens - before.realTokens, paddedTokens: after.paddedTokens - before.paddedTokens,
                           batches: after.batches - before.batches, items: after.items - before.items,
                           load1: Double(loadAverage().split(separator: " ").first ?? "0") ?? 0)
     }
+}
+
+/// The shared state of one cell's measured window.
+private final class MeasuredWindow: Sendable {
+    /// Calls counted in the window so far.
+    let counted = Atomic<Int>(0)
+    /// Nanoseconds after the window's start at which it closed; -1 while it is open.
+    let closedAfter = Atomic<Int64>(-1)
 }

@@ -179,7 +179,7 @@ import WardenTestSupport
         try await withRunning(batcher) {
             try await withThrowingTaskGroup(of: (Int, Batcher.Scores).self) { group in
                 for (i, request) in requests.enumerated() {
-                    group.addTask { (i, try await batcher.score(request, lane: .interactive, deadline: .seconds(10))) }
+                    group.addTask { (i, try await batcher.score(request, lane: .interactive, deadline: .seconds(120))) }
                 }
                 for try await (i, scores) in group {
                     #expect(scores.rows == requests[i].map(EchoBackend.expected))
@@ -198,7 +198,7 @@ import WardenTestSupport
         #expect(!batcher.packs)
         let a = sequence(10, seed: 1)
         try await withRunning(batcher) {
-            let scores = try await batcher.score([a], lane: .interactive, deadline: .seconds(10))
+            let scores = try await batcher.score([a], lane: .interactive, deadline: .seconds(120))
             #expect(scores.rows == [EchoBackend.expected(a)])
         }
     }
