@@ -80,6 +80,28 @@ class Scorer:
         return out
 
 
+def rule_changes(texts):
+    """How many texts each fold of platform-v2 changes, run in v2's order."""
+    wt = warden_text
+    stages = [
+        ("entities", lambda t: wt._ENTITY.sub(wt._entity, t)),
+        ("invisible+homoglyph", lambda t: t.translate(wt._SCALAR_MAP)),
+        ("urls", lambda t: wt._URL.sub("http", t)),
+        ("leet", wt._fold_leet),
+        ("rt+handles", lambda t: wt._HANDLE.sub("@user", wt._RT.sub("", t))),
+        ("spaced", wt._join_spaced),
+        ("stretched", wt._collapse_stretched),
+    ]
+    counts = {name: 0 for name, _ in stages if name not in ("entities", "urls", "rt+handles")}
+    for t in texts:
+        for name, f in stages:
+            out = f(t)
+            if name in counts and out != t:
+                counts[name] += 1
+            t = out
+    return counts
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("WARDEN_DATA") or "/work/shared/data")
@@ -107,6 +129,10 @@ def main():
         print(f"changed by v2 vs v1: {folder:26s} {c:5d}/{len(texts):5d} = {c / len(texts):.2%}")
     result["changed"]["all"] = [changed, total]
     print(f"changed by v2 vs v1: {'all':26s} {changed:5d}/{total:5d} = {changed / total:.2%}")
+    by_rule = rule_changes([t for texts in negatives.values() for t in texts])
+    result["changed_by_rule"] = by_rule
+    print("texts each v2 fold changes (of all non-abusive rows):",
+          ", ".join(f"{rule} {c} ({c / total:.2%})" for rule, c in by_rule.items()))
 
     rng = random.Random(a.seed)
     pool = [t for texts in negatives.values() for t in texts]
