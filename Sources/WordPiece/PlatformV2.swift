@@ -11,7 +11,7 @@ enum PlatformV2 {
         if bytes.contains(UInt8(ascii: "&")) { bytes = PlatformV1.decodeEntities(bytes) }
         if bytes.contains(where: { $0 >= 0x80 }) { bytes = foldScalars(bytes) }
         bytes = PlatformV1.replaceURLs(bytes)
-        bytes = foldLeet(bytes)
+        foldLeet(&bytes)
         if bytes.contains(UInt8(ascii: "@")) {
             bytes = PlatformV1.removeRetweetMarkers(bytes)
             bytes = PlatformV1.replaceHandles(bytes)
@@ -95,10 +95,13 @@ enum PlatformV2 {
         }
     }
 
-    /// Rule 5: in each maximal run of `[A-Za-z0-9@$!]` that has an ASCII letter and none of `2 6 8 9`, the
-    /// leet characters with a letter somewhere before and after them in the run become letters.
-    static func foldLeet(_ s: [UInt8]) -> [UInt8] {
-        var out = s
+    /// Rule 5, in place: in each maximal run of `[A-Za-z0-9@$!]` that has an ASCII letter and none of
+    /// `2 6 8 9`, the leet characters with a letter somewhere before and after them in the run become letters.
+    static func foldLeet(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBufferPointer { foldLeet(in: $0) }
+    }
+
+    private static func foldLeet(in s: UnsafeMutableBufferPointer<UInt8>) {
         let n = s.count
         var start = 0
         while start < n {
@@ -122,12 +125,11 @@ enum PlatformV2 {
             }
             if !excluded && first >= 0 && last - first > 1 {
                 for k in (first + 1) ..< last {
-                    if let letter = leetLetter(s[k]) { out[k] = letter }
+                    if let letter = leetLetter(s[k]) { s[k] = letter }
                 }
             }
             start = end
         }
-        return out
     }
 
     // MARK: Rule 8: spaced-out letters
@@ -138,7 +140,7 @@ enum PlatformV2 {
 
     /// Rule 8: whether `s[k]` is a single letter for the separator `sep`: an ASCII letter whose neighbours
     /// are neither ASCII letters or digits nor a non-space separator other than `sep` with a letter beyond.
-    @inline(__always) static func isSingleLetter(_ s: [UInt8], _ k: Int, _ sep: UInt8) -> Bool {
+    @inline(__always) static func isSingleLetter(_ s: UnsafeBufferPointer<UInt8>, _ k: Int, _ sep: UInt8) -> Bool {
         func otherSeparator(_ j: Int, _ step: Int) -> Bool {
             let b = s[j]
             return b != 0x20 && isSeparator(b) && b != sep && j + step >= 0 && j + step < s.count && isLetter(s[j + step])
@@ -151,10 +153,16 @@ enum PlatformV2 {
 
     /// Rule 8: runs of >= 3 single letters with the same separator between each pair lose the separators;
     /// left to right, the longest run at each position.
-    static func joinSpacedLetters(_ s: [UInt8]) -> [UInt8] {
+    /// Returns `bytes` itself (no copy) when nothing changes.
+    static func joinSpacedLetters(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { joinSpacedLetters(in: $0) } ?? bytes
+    }
+
+    /// nil when nothing changes.
+    private static func joinSpacedLetters(in s: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let n = s.count
         var out: [UInt8] = []
-        out.reserveCapacity(n)
+        var copied = 0  // s[..<copied] is accounted for in out
         var i = 0
         while i < n {
             if i + 2 < n && isSeparator(s[i + 1]) && isSingleLetter(s, i, s[i + 1]) {
@@ -162,14 +170,18 @@ enum PlatformV2 {
                 var last = i
                 while last + 2 < n && s[last + 1] == sep && isSingleLetter(s, last + 2, sep) { last += 2 }
                 if last - i >= 4 {
+                    if out.isEmpty { out.reserveCapacity(n) }
+                    out.append(contentsOf: s[copied ..< i])
                     for k in stride(from: i, through: last, by: 2) { out.append(s[k]) }
                     i = last + 1
+                    copied = i
                     continue
                 }
             }
-            out.append(s[i])
             i += 1
         }
+        if copied == 0 { return nil }
+        out.append(contentsOf: s[copied...])
         return out
     }
 
@@ -179,24 +191,34 @@ enum PlatformV2 {
     /// `STRETCH_KEEP`).
     static let stretchKeep = 1
 
-    /// Rule 9.
-    static func collapseStretchedLetters(_ s: [UInt8]) -> [UInt8] {
+    /// Rule 9. Returns `bytes` itself (no copy) when nothing changes.
+    static func collapseStretchedLetters(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { collapseStretchedLetters(in: $0) } ?? bytes
+    }
+
+    /// nil when nothing changes.
+    private static func collapseStretchedLetters(in s: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let n = s.count
         var out: [UInt8] = []
-        out.reserveCapacity(n)
+        var copied = 0  // s[..<copied] is accounted for in out
         var i = 0
         while i < n {
             let b = s[i]
             guard isLetter(b) else {
-                out.append(b)
                 i += 1
                 continue
             }
             var j = i + 1
-            while j < n && isLetter(s[j]) && (s[j] | 0x20) == (b | 0x20) { j += 1 }
-            out.append(contentsOf: s[i ..< (j - i >= 3 ? i + stretchKeep : j)])
+            while j < n && (s[j] | 0x20) == (b | 0x20) && isLetter(s[j]) { j += 1 }
+            if j - i >= 3 {
+                if out.isEmpty { out.reserveCapacity(n) }
+                out.append(contentsOf: s[copied ..< i + stretchKeep])
+                copied = j
+            }
             i = j
         }
+        if copied == 0 { return nil }
+        out.append(contentsOf: s[copied...])
         return out
     }
 }
