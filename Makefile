@@ -14,9 +14,11 @@ build: setup
 release: setup
 	$(SWIFT) build -c release --product warden
 
-## The README's test command: installs what is missing, builds, runs the whole suite (Swift, then the
-## official OpenAI Python SDK against the built server).
+## The README's test command: installs what is missing, builds, runs the whole suite (the Python
+## normalisation reference against its golden file, Swift, then the official OpenAI Python SDK against the
+## built server).
 test: setup
+	python3 scripts/make_normalization_golden.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/test_openai_sdk.sh
