@@ -16,7 +16,10 @@ Tables:
           single ASCII letter or digit and whose source is a letter or number (general category L* or N*)
           of a script not in SKIP_SCRIPTS (scripts of living languages whose ordinary text would be
           sprinkled with Latin letters: Arabic, Hebrew, Indic, CJK, Thai, Ethiopic, ...).
-    (a) wins over (b). Case: confusables.txt is case-less (Greek capital iota -> "l"); when the source
+      (c) the enclosed letters that have neither: a UnicodeData.txt name "NEGATIVE SQUARED LATIN CAPITAL
+          LETTER X" or "NEGATIVE CIRCLED LATIN CAPITAL LETTER X" -> X (emoji letters such as 🅰 🅱 🅾 🅿,
+          common in adversarial text). Regional indicators (flags) are not letters here and stay.
+    (a) wins over (b), (b) over (c). Case: confusables.txt is case-less (Greek capital iota -> "l"); when the source
     is an uppercase letter, its prototype a lowercase letter, and its lowercase is itself folded to an
     ASCII letter x, the target is upper(x) instead (Greek "Ι" -> "I", not "l"; Greek "Ν" stays "N").
 
@@ -79,8 +82,11 @@ def parse_ranges(path, prop):
     return merged
 
 
+ENCLOSED = re.compile(r"NEGATIVE (?:SQUARED|CIRCLED) LATIN CAPITAL LETTER ([A-Z])")
+
+
 def load_ucd(ucd):
-    cat, decomp, lower = {}, {}, {}
+    cat, decomp, lower, enclosed = {}, {}, {}, {}
     with open(os.path.join(ucd, "UnicodeData.txt"), encoding="utf-8") as f:
         rows = [line.rstrip("\n").split(";") for line in f]
     for i, r in enumerate(rows):
@@ -90,6 +96,9 @@ def load_ucd(ucd):
                 cat[c] = r[2]
             continue
         cat[cp] = r[2]
+        m = ENCLOSED.fullmatch(r[1])
+        if m:
+            enclosed[cp] = m.group(1)
         d = r[5].split()
         if d and d[0].startswith("<"):
             d = d[1:]
@@ -102,7 +111,7 @@ def load_ucd(ucd):
         lo, hi = code_range(cps)
         for c in range(lo, hi + 1):
             scripts[c] = name
-    return cat, decomp, lower, scripts
+    return cat, decomp, lower, scripts, enclosed
 
 
 def load_confusables(path):
@@ -128,7 +137,7 @@ def load_confusables(path):
 
 def build(ucd, confusables_path):
     invisible = parse_ranges(os.path.join(ucd, "DerivedCoreProperties.txt"), "Default_Ignorable_Code_Point")
-    cat, decomp, lower, scripts = load_ucd(ucd)
+    cat, decomp, lower, scripts, enclosed = load_ucd(ucd)
     fold = {}
     for cp in sorted(decomp):
         if cp < 0x80:
@@ -148,6 +157,8 @@ def build(ucd, confusables_path):
             if low and low.isalpha():
                 p = low.upper()
         fold[cp] = p
+    for cp, letter in enclosed.items():
+        fold.setdefault(cp, letter)
     return invisible, dict(sorted(fold.items()))
 
 
