@@ -53,11 +53,11 @@ def normalize_platform_v1(text: str) -> str:
 #      (zero-width space/joiners, soft hyphen, word joiner, BOM, bidi controls, variation selectors, tag
 #      characters, Hangul fillers ...).
 #   3. Homoglyphs folded: each scalar in the generated fold table becomes its ASCII letter or digit
-#      (fullwidth, mathematical alphanumerics, circled, super/subscripts, and Unicode confusables such as
-#      Cyrillic "а" and Greek "ο"; see scripts/make_obfuscation_tables.py for what is in and out). Always,
-#      whatever the surrounding word's script: the models are English, and a wholly Cyrillic or Greek word
-#      turned into Latin-looking junk loses no signal they had, while a per-word script test would let
-#      "idіot" with one Cyrillic "і" through.
+#      (fullwidth, mathematical alphanumerics, circled, super/subscripts, emoji letters such as "🅰", and
+#      Unicode confusables such as Cyrillic "а" and Greek "ο"; scripts/make_obfuscation_tables.py says what
+#      is in and out). Always, whatever the surrounding word's script: the models are English, and a
+#      wholly Cyrillic or Greek word turned into Latin-looking junk loses no signal they had, while a
+#      per-word script test would let "idіot" with one Cyrillic "і" through.
 #   4. URLs (v1 rule 2), so that rules 5-9 never see a URL.
 #   5. Leetspeak. A leet token is a maximal run of scalars in [A-Za-z0-9@$!]. In a token that has at least
 #      one ASCII letter and none of the digits 2 6 8 9, each of 0 1 3 4 5 7 @ $ ! that has an ASCII letter
