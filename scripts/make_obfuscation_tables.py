@@ -159,6 +159,8 @@ def build(ucd, confusables_path):
         fold[cp] = p
     for cp, letter in enclosed.items():
         fold.setdefault(cp, letter)
+    # Both ports rely on it: Python merges the tables into one translate map, Swift tests invisibility first.
+    assert not any(lo <= cp <= hi for cp in fold for lo, hi in invisible), "a folded scalar is default-ignorable"
     return invisible, dict(sorted(fold.items()))
 
 
