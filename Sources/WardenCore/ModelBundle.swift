@@ -104,7 +104,7 @@ public struct ModelBundle: Sendable, Equatable {
         let stripAccents = try reader.bool("strip_accents", in: tokenizer, prefix: "tokenizer")
         let normalizationName = (try reader.optionalString("text_normalization")) ?? "none"
         guard let normalization = TextNormalization(rawValue: normalizationName) else {
-            throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: none, platform-v1)")
+            throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: \(TextNormalization.knownNames))")
         }
         let categories = try reader.openAICategories("openai_categories", labels: labels)
         let precision = (try reader.optionalString("precision")) ?? "fp32"
