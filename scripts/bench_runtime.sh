@@ -6,20 +6,21 @@
 #   2. A lone short message on an idle server: p50/p99 at 1 connection.
 #   3. The batching gain by message length (warden tune, in-process): batch 1 vs packed, per length bucket.
 #   4. The machine's bf16 GEMM rate (the roofline) and the per-token cost against it.
+#   5. warden tune at 64 callers on the chat corpus: layouts padded, packed64, packed128 x batch sizes.
 #
 # usage: scripts/bench_runtime.sh [-d SECONDS] [-w SECONDS] [-r ROUNDS] [-o OUTDIR] [-s "STEPS"]
 #   -d  measured seconds per HTTP step (default 20)     -w  warm-up seconds per step (default 5)
 #   -r  interleaved rounds of step 1 (default 2)         -o  output folder (default /tmp/warden-bench-runtime)
-#   -s  steps to run (default "1 2 3 4")
+#   -s  steps to run (default "1 2 3 4 5")
 # Needs: .build/release/warden (swift build -c release --product warden), wrk, and for the Flask + ONNX peer
 # the peer kit: (cd ../shared/peers && ./setup_common.sh). Run it on an otherwise idle machine: it measures.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4"
+DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5"
 while getopts "d:w:r:o:s:h" opt; do
   case $opt in
     d) DUR=$OPTARG;; w) WARM=$OPTARG;; r) ROUNDS=$OPTARG;; o) OUT=$OPTARG;; s) STEPS=$OPTARG;;
-    *) sed -n '2,16p' "$0"; exit 2;;
+    *) sed -n '2,18p' "$0"; exit 2;;
   esac
 done
 BIN="$ROOT/.build/release/warden"
@@ -135,6 +136,12 @@ flops = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536)  # Q,K,V,O + FFN in, out, per t
 print(f"model: {flops / 1e6:.1f} MFLOP per token in the Linear layers (+ attention, which grows with the row length)")
 print(f"roofline (best bf16 rate, one core): {best[torch.bfloat16]:.1f} GFLOP/s = {flops / best[torch.bfloat16] / 1e3 * 1e6:.1f} us per token")
 PY
+fi
+
+if [[ " $STEPS " == *" 5 "* ]]; then
+  echo "== step 5: warden tune, 64 callers, chat corpus: layouts x batch sizes"
+  "$BIN" tune --batch-sizes 8,32,64 --delays 2 --threads 2x1x1 --layouts padded,packed64,packed128 --concurrency 64 \
+    --seconds 5 --warmup 1 --rounds 1 --corpus "$CORPUS" --p99-ms 1000 --csv "$OUT/tune-layouts.csv" | tail -16
 fi
 
 "$SYS_PY" - "$OUT" <<'PY'
