@@ -1,8 +1,8 @@
-"""Reads the expectations of one functional-set case (Tests/Fixtures/functional/cases.jsonl)."""
+"""Reads the expectations of one functional-set case (Tests/Fixtures/functional/cases.jsonl; schema in its README)."""
 
 
 def case_expectations(c: dict) -> dict:
-    exp = c.get("expected") or c.get("expect") or c.get("labels") or {}
-    hate = c.get("hate", exp.get("hate") if isinstance(exp, dict) else None)
-    flagged = c.get("flagged", exp.get("flagged") if isinstance(exp, dict) else None)
-    return dict(kind=c.get("kind") or c.get("functionality") or "unknown", hate=hate, flagged=flagged)
+    exp = c.get("expect") or {}
+    as_bool = lambda v: None if v is None else bool(v)
+    return dict(kind=c["kind"], hate=as_bool(exp.get("hate")), flagged=as_bool(exp.get("flagged")),
+                hateful=bool(c.get("hateful")))

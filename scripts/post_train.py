@@ -124,7 +124,7 @@ def finish(args, model, split, data_stats, meta):
     try:
         import fast_graph  # scripts/fast_graph.py (issue 17, main)
         path = os.path.join(wd, "model-fast.pt")
-        fast_graph.export_fast(shipped.state_dict(), labels, path)
+        fast_graph.export_fast(shipped.state_dict(), path)
         delta = tm.check_shapes(path, shipped, tol=0.2, n_labels=len(labels))
         variants["fast"] = dict(file=path, size_mb=round(os.path.getsize(path) / 1e6, 1), shape_check_delta=delta,
                                 probs=probs_of(path, [e["ids"] for e in test]))
@@ -215,7 +215,9 @@ def finish(args, model, split, data_stats, meta):
                 am.load_state_dict(torch.load(r["state_dict"]))
                 am = tm.ship_model(am, labels).eval()
                 ab = tm.build_variant(am, "bf16")
-                pa = tm.predict(ab, tm.encode_texts([c["text"] for c in cases], md.normalizer(), args.max_len))
+                import warden_text
+                nf = warden_text.NORMALIZERS[r.get("norm", "platform-v1")]  # the arm's own normalisation
+                pa = tm.predict(ab, tm.encode_texts([c["text"] for c in cases], nf, args.max_len))
                 r["functional"] = tm.functional_eval(cases, pa, labels, {l: r["thresholds"][l] for l in labels})
         log("ablations", {a: (r.get("functional") or {}).get("hate_acc") for a, r in abl.items()})
 

@@ -464,8 +464,8 @@ def functional_eval(cases, probs, labels, thresholds):
         if exp.get("flagged") is not None:
             ok = flagged == exp["flagged"]
             k["flag_right"] += ok; k["flag_n"] += 1; tot["flag_right"] += ok; tot["flag_n"] += 1
-            if exp["flagged"]:
-                tot["flag_hateful_right"] += ok; tot["flag_hateful_n"] += 1
+        if exp.get("hateful"):  # issue 16's headline: the share of hateful cases that are flagged
+            tot["flag_hateful_right"] += flagged; tot["flag_hateful_n"] += 1
     ratio = lambda a, b: (a / b) if b else None
     kinds = {kk: dict(n=v["n"], hate_acc=ratio(v["hate_right"], v["hate_n"]), flagged_acc=ratio(v["flag_right"], v["flag_n"]))
              for kk, v in sorted(per_kind.items())}
@@ -661,7 +661,7 @@ def ablate(args, split):
         tsel = choose_thresholds(split["val"], vp, CANDIDATES)
         th = {l: tsel[l]["threshold"] for l in CANDIDATES}
         m = metrics_table(split["val"], vp, th, CANDIDATES)
-        res = dict(arm=arm, config=ARMS[arm], train=info, history=hist,
+        res = dict(arm=arm, config=ARMS[arm], norm=md.normalizer_name(), train=info, history=hist,
                    val={s: {l: {k: m[s][l].get(k) for k in ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")}
                             for l in m[s]} for s in m},
                    synthetic_val=synthetic_rates(split["val"], vp, th, CANDIDATES), thresholds=th, state_dict=sd_path)
@@ -689,7 +689,7 @@ def main():
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--train-max-len", type=int, default=128)
     ap.add_argument("--max-len", type=int, default=128)
-    ap.add_argument("--freeze-layers", type=int, default=0)
+    ap.add_argument("--freeze-layers", type=int, default=1)
     ap.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                     help="bf16 autocast in training (default: on where the CPU has AVX-512 BF16 or AMX)")
