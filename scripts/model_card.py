@@ -15,10 +15,11 @@ TOXIC_HARASSMENT_ARGUMENT = (
     "sexual harassment and put-downs aimed at an interlocutor — the data README's own mapping for `harassment`), "
     "Davidson `hate`+`offensive` (insults and slurs at people; the README's closest taxonomy equivalent is "
     "`harassment`), and hateful rows of EDOS (categories 1-3: threats, derogation, animosity towards women) and "
-    "HatemojiBuild. v2 also trains it NOT to fire on counter-speech, negated hate, identity mentions and XSTest's "
-    "harmless trigger words. The gap that remains: Davidson labels casual, undirected profanity `offensive`, so "
-    "`toxic` still fires on some swearing that OpenAI would not call harassment (see the functional set's "
-    "profanity rows); clients that need strict harassment should raise its threshold.")
+    "HatemojiBuild. v2 also trains it NOT to fire on counter-speech, negated hate, identity mentions, XSTest's "
+    "harmless trigger words and undirected swearing added to clean rows (synthetic `profanity`). The gap that "
+    "remains: Davidson labels casual profanity and slurs used casually `offensive`, so `toxic` still fires on some "
+    "swearing that OpenAI would not call harassment (see the functional set's `profanity_nonhateful` and "
+    "`reclaimed_slur` rows); clients that need strict harassment should raise its threshold.")
 
 
 def fmt(x, nd=3):

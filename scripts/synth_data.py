@@ -8,7 +8,8 @@ synthetic rows never share a source row with training. Labels (y=0 unless said; 
   negation         "<group> are <X>" / "I hate <group>" rows negated                    hate, hate/threatening, toxic = 0
   positive_id      the groups named in hateful rows, praised or neutrally mentioned     hate, hate/threatening, toxic = 0
   reclaimed        non-hateful rows that use an in-group term, framed as self-reference hate, hate/threatening = 0
-  profanity        non-toxic rows with an added swear word (profanity without a target) hate, hate/threatening = 0
+  profanity        non-toxic rows with an added swear word (profanity without a target) hate, hate/threatening, toxic = 0
+                   (undirected swearing is not harassment: this is what lets `toxic` declare OpenAI `harassment`)
 
 Nothing here reads the functional test set (Tests/Fixtures/functional), which stays a development set.
 """
@@ -141,7 +142,7 @@ def build(examples: List[dict], norm_fn: Callable[[str], str], seed: int = 13, p
         rng.shuffle(clean)
         for e in clean[:n_kind // 2]:
             x = " ".join(e["norm"].split())
-            out.append(_mk(e, rng.choice(PROF_T).format(p=rng.choice(PROFANITY), x=x), "profanity", NON_HATE_ONLY))
+            out.append(_mk(e, rng.choice(PROF_T).format(p=rng.choice(PROFANITY), x=x), "profanity", NON_HATE))
     for e in out:
         e["norm"] = norm_fn(e["text"])
         e["key"] = " ".join(e["norm"].lower().split())
