@@ -65,13 +65,15 @@ SOURCES = ["davidson", "convabuse", "sms", "edos", "hatemoji", "ailuminate", "ss
 IDENTITY_TYPES = ["racist", "homophobic", "transphobic", "ableist"]
 
 
-def normalizer() -> Callable[[str], str]:
-    """platform-v2 when scripts/warden_text.py has it (branch norm), else platform-v1."""
-    return getattr(warden_text, "normalize_platform_v2", None) or warden_text.normalize_platform_v1
-
-
 def normalizer_name() -> str:
-    return "platform-v2" if hasattr(warden_text, "normalize_platform_v2") else "platform-v1"
+    """platform-v2 (the shipped bundle's); WARDEN_TRAIN_NORMALIZATION=platform-v1 reproduces the ablation arms
+    that were run before platform-v2 existed."""
+    return os.environ.get("WARDEN_TRAIN_NORMALIZATION") or (
+        "platform-v2" if hasattr(warden_text, "normalize_platform_v2") else "platform-v1")
+
+
+def normalizer() -> Callable[[str], str]:
+    return warden_text.NORMALIZERS[normalizer_name()]
 
 
 _EDOS_USER = re.compile(r"\[USER\]")
@@ -197,6 +199,16 @@ def load_sms(data_root, norm_fn):
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
 
 
+def eval_weights(e):
+    """EDOS not-sexist posts: weak (WEAK) hate / hate/threatening negatives in the loss, because they are not
+    judged for hate against other groups; but in evaluation they are the in-register negatives for the
+    gender-based hate EDOS does annotate (its README's advice), so evaluation counts them (weights `ew`)."""
+    ew = list(e["w"])
+    for c in ("hate", "hate/threatening"):
+        ew[IDX[c]] = 1.0
+    return ew
+
+
 def load_edos(data_root, norm_fn):
     rows = _read("edos-sexism", data_root)
 
@@ -220,6 +232,8 @@ def load_edos(data_root, norm_fn):
             _set(y, w, "violence", threat, 1)
         split = {"train": "train", "dev": "val", "test": "test"}[r["split"]]
         ex.append(dict(source="edos", key=k, text=r["text"], norm=norm, y=y, w=w, strat=l, split=split))
+        if l == "none":
+            ex[-1]["ew"] = eval_weights(ex[-1])
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
 
 

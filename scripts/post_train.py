@@ -74,12 +74,45 @@ def probs_of(path_or_model, seqs):
     return tm.predict(m, seqs)
 
 
+def ablation_results(args, labels, cases):
+    """The short ablation runs (made with --ablate; WORK_DIR/ablation.json), each arm's checkpoint also scored on
+    the functional set with the arm's own normalisation and validation thresholds."""
+    abl_path = os.path.join(args.work_dir, "ablation.json")
+    if not os.path.isfile(abl_path):
+        return None
+    abl = json.load(open(abl_path))
+    import warden_text
+    for arm, r in abl.items():
+        if cases and os.path.isfile(r.get("state_dict", "")):
+            am = tm.ModerationModel(tm.load_bert(tm.base_model_dir()), len(CANDIDATES))
+            am.load_state_dict(torch.load(r["state_dict"]))
+            am = tm.ship_model(am, labels).eval()
+            nf = warden_text.NORMALIZERS[r.get("norm", "platform-v1")]  # the arm's own normalisation
+            pa = tm.predict(tm.build_variant(am, "bf16"), tm.encode_texts([c["text"] for c in cases], nf, args.max_len))
+            r["functional"] = tm.functional_eval(cases, pa, labels, {l: r["thresholds"][l] for l in labels})
+    log("ablations", {a: (r.get("functional") or {}).get("hate_acc") for a, r in abl.items()})
+    return abl
+
+
+def card_only(args):
+    """Rewrites manifest.json and MODEL_CARD.md from WORK_DIR/bundle.json, re-reading the ablation results."""
+    b = json.load(open(os.path.join(args.work_dir, "bundle.json")))
+    b["ablations"] = ablation_results(args, b["labels"], tm.functional_cases(args.functional))
+    json.dump(b, open(os.path.join(args.work_dir, "bundle.json"), "w"), indent=1, default=float)
+    import model_card
+    model_card.write(args, b)
+    log("manifest and card rewritten")
+
+
 def finish(args, model, split, data_stats, meta):
     t_post = time.time()
     tm.START = args.start_time  # one clock for the log lines of both halves
     wd = args.work_dir
     norm_name = md.normalizer_name()
     val, test = split["val"], split["test"]
+    for e in val + test:  # evaluation weights (also set by moderation_data for runs that load data anew)
+        if e["source"] == "edos" and e["strat"] == "none" and "ew" not in e:
+            e["ew"] = md.eval_weights(e)
     # ---- all candidate labels, bf16 graph: the ship decision and the thresholds
     full_bf16 = os.path.join(wd, "model-bf16-all-candidates.pt")
     tm.build_variant(model, "bf16").save(full_bf16)
@@ -205,21 +238,7 @@ def finish(args, model, split, data_stats, meta):
         log("functional", {k: (v["hate_acc"], v["flagged_on_hateful"]) for k, v in func.items() if k != "path"})
 
     # ---- ablations (short runs made earlier with --ablate; their checkpoints evaluated here on the functional set)
-    abl = None
-    abl_path = os.path.join(wd, "ablation.json")
-    if os.path.isfile(abl_path):
-        abl = json.load(open(abl_path))
-        for arm, r in abl.items():
-            if cases and os.path.isfile(r.get("state_dict", "")):
-                am = tm.ModerationModel(tm.load_bert(tm.base_model_dir()), len(CANDIDATES))
-                am.load_state_dict(torch.load(r["state_dict"]))
-                am = tm.ship_model(am, labels).eval()
-                ab = tm.build_variant(am, "bf16")
-                import warden_text
-                nf = warden_text.NORMALIZERS[r.get("norm", "platform-v1")]  # the arm's own normalisation
-                pa = tm.predict(ab, tm.encode_texts([c["text"] for c in cases], nf, args.max_len))
-                r["functional"] = tm.functional_eval(cases, pa, labels, {l: r["thresholds"][l] for l in labels})
-        log("ablations", {a: (r.get("functional") or {}).get("hate_acc") for a, r in abl.items()})
+    abl = ablation_results(args, labels, cases)
 
     # ---- speed: v1 vs v2 (and the comparison variant), interleaved in one process
     bench_files = [v1_file, variants[default]["file"]] + ([variants["bf16"]["file"]] if default != "bf16" else [])

@@ -373,6 +373,13 @@ def label_metrics(y, p, thr):
     return r
 
 
+def ev(e):
+    """Which labels of a row count as ground truth in evaluation: its loss weights, except where the data
+    module says otherwise (`ew`: EDOS not-sexist posts are weak hate negatives in training but the in-register
+    negatives for gender-based hate in evaluation, as the EDOS README suggests)."""
+    return e.get("ew") or e["w"]
+
+
 def metrics_table(exs, probs, thresholds, labels):
     """Per label (columns of `probs` in `labels` order): pooled over human-annotated rows (weight 1) of the
     real sources, and per source. Synthetic rows and rows a source does not annotate are reported only as a
@@ -382,14 +389,14 @@ def metrics_table(exs, probs, thresholds, labels):
         out[s] = {}
     for j, lab in enumerate(labels):
         c = IDX[lab]
-        sel = [i for i, e in enumerate(exs) if e["w"][c] == 1.0 and e["source"] != "synthetic"]
+        sel = [i for i, e in enumerate(exs) if ev(e)[c] == 1.0 and e["source"] != "synthetic"]
         out["all"][lab] = label_metrics([exs[i]["y"][c] for i in sel], probs[sel, j], thresholds[lab])
         for s in SOURCES + ["synthetic"]:
-            sel_s = [i for i, e in enumerate(exs) if e["w"][c] == 1.0 and e["source"] == s]
+            sel_s = [i for i, e in enumerate(exs) if ev(e)[c] == 1.0 and e["source"] == s]
             if sel_s and s != "synthetic":
                 out[s][lab] = label_metrics([exs[i]["y"][c] for i in sel_s], probs[sel_s, j], thresholds[lab])
             else:
-                unl = [i for i, e in enumerate(exs) if e["source"] == s and (s == "synthetic" or e["w"][c] < 1.0)]
+                unl = [i for i, e in enumerate(exs) if e["source"] == s and (s == "synthetic" or ev(e)[c] < 1.0)]
                 if unl:
                     out[s][lab] = dict(annotated=False, n=len(unl), positive_rate_at_threshold=float(
                         (probs[unl, j] >= thresholds[lab]).mean()), mean_probability=float(probs[unl, j].mean()))
@@ -415,7 +422,7 @@ def choose_thresholds(val_ex, probs, labels):
     res = {}
     for j, lab in enumerate(labels):
         c = IDX[lab]
-        sel = [i for i, e in enumerate(val_ex) if e["w"][c] == 1.0 and e["source"] != "synthetic"]
+        sel = [i for i, e in enumerate(val_ex) if ev(e)[c] == 1.0 and e["source"] != "synthetic"]
         y = np.array([val_ex[i]["y"][c] for i in sel])
         p = probs[sel, j]
         prec, rec, thr = precision_recall_curve(y, p)
@@ -647,8 +654,8 @@ def v1_probs(v1_file, exs, max_len):
 
 def ablate(args, split):
     arms = args.ablate.split(",")
-    cases = functional_cases(args.functional)
-    results = {}
+    out_path = os.path.join(args.work_dir, "ablation.json")
+    results = json.load(open(out_path)) if os.path.isfile(out_path) else {}  # arms run earlier stay
     for arm in arms:
         model = ModerationModel(load_bert(base_model_dir()), len(CANDIDATES))
         hist, best_ep, info = train(model, split["train"], split["val"], args, arm=arm,
@@ -661,13 +668,14 @@ def ablate(args, split):
         tsel = choose_thresholds(split["val"], vp, CANDIDATES)
         th = {l: tsel[l]["threshold"] for l in CANDIDATES}
         m = metrics_table(split["val"], vp, th, CANDIDATES)
-        res = dict(arm=arm, config=ARMS[arm], norm=md.normalizer_name(), train=info, history=hist,
+        res = dict(arm=arm, config=ARMS[arm], norm=md.normalizer_name(), freeze_layers=args.freeze_layers,
+                   train_max_len=args.train_max_len, train=info, history=hist,
                    val={s: {l: {k: m[s][l].get(k) for k in ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")}
                             for l in m[s]} for s in m},
                    synthetic_val=synthetic_rates(split["val"], vp, th, CANDIDATES), thresholds=th, state_dict=sd_path)
         results[arm] = res
         log(f"ablation {arm}: val PR-AUC " + str({l: round(m['all'][l].get('pr_auc') or 0, 3) for l in CANDIDATES}))
-        json.dump(results, open(os.path.join(args.work_dir, "ablation.json"), "w"), indent=1)
+        json.dump(results, open(out_path, "w"), indent=1)
     return results
 
 
@@ -700,6 +708,8 @@ def main():
     ap.add_argument("--ablate", default=None, help="comma-separated arms (baseline, meaning, full): short runs only")
     ap.add_argument("--ablation-steps", type=int, default=300)
     ap.add_argument("--ablation-minutes", type=float, default=4.0)
+    ap.add_argument("--card-only", action="store_true",
+                    help="rewrite manifest.json and MODEL_CARD.md from WORK_DIR/bundle.json (after more ablation arms)")
     ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bench", help=argparse.SUPPRESS)
     ap.add_argument("--bench-norms", default="platform-v1", help=argparse.SUPPRESS)
@@ -711,6 +721,9 @@ def main():
     args.start_time = START
     if args.bench:
         return bench_main(args)
+    if args.card_only:
+        import post_train
+        return post_train.card_only(args)
     if args.bf16 is None:
         args.bf16 = cpu_bf16()
     torch.set_num_threads(args.threads)
