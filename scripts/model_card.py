@@ -200,7 +200,7 @@ def card(args, b, manifest):
           "validation per arm; validation split metrics (pooled, synthetic rows excluded) and the functional set. "
           "`baseline` = all eight sources with masked loss, hierarchy and per-source quotas, but without HatemojiBuild's "
           "contrastive non-hateful rows, XSTest and the synthetic rows; `meaning` = baseline + those; `full` = meaning + "
-          "obfuscation augmentation (20% of rows).\n")
+          "platform-v2 normalisation + obfuscation augmentation (20% of rows), i.e. the shipped recipe in short.\n")
         arms = list(ab)
         w("| metric | " + " | ".join(arms) + " |\n|---|" + "---:|" * len(arms))
         for l in ("toxic", "hate", "hate/threatening", "violence", "illicit"):
@@ -222,11 +222,10 @@ def card(args, b, manifest):
                     pct(ab[a]["functional"]["kinds"][k]["hate_acc"]) + " / " + pct(ab[a]["functional"]["kinds"][k]["flagged_acc"]) for a in arms) + " |")
         w("| steps (seconds) | " + " | ".join(f"{ab[a]['train']['steps']} ({ab[a]['train']['seconds']})" for a in arms) + " |")
         w("| normalisation | " + " | ".join(ab[a].get("norm", "platform-v1") for a in arms) + " |")
-        w("\nThe arms ran before platform-v2 and the obfuscation module existed (platform-v1, all layers trainable, "
-          "inputs up to 128 tokens), so they isolate the data changes; the shipped model adds platform-v2 and "
-          "obfuscation augmentation on top (their effect: the obfuscated-test table above and the functional set's "
-          "obfuscation kinds, v1 vs v2). Validation `hate` metrics of the arms do not count EDOS not-sexist posts "
-          "as negatives (the shipped model's tables do).")
+        w("\nAll arms: all layers trainable (the shipped run froze the bottom layer), inputs up to 128 tokens, the "
+          "same 242 steps (a third of an epoch; the step budget the first arm reached in its time slot). Each arm's "
+          "checkpoint was re-scored on validation with the shipped model's evaluation rules (EDOS not-sexist posts "
+          "count as `hate` negatives). The `meaning` arm's synthetic profanity rows carry toxic = 0, as in the shipped run.")
     else:
         w("No ablation results were present (run `--ablate baseline,meaning` first).")
     # ---- variants and speed
@@ -272,7 +271,7 @@ def card(args, b, manifest):
     w(f"Machine: {meta.get('machine')}; load average after training {meta.get('loadavg_after_training')} — the "
       "machine was shared with other agents' Swift builds, so wall times are upper bounds. "
       f"Training loop: **{(meta.get('train_seconds') or 0) / 60:.1f} min** (hard cap {hp.get('max_train_minutes')} min); "
-      f"whole pipeline: **{b['wall_seconds'] / 60:.1f} min**.\n")
+      f"whole pipeline: **{b['wall_seconds'] / 60:.1f} min**" + (f" ({b['wall_note']})" if b.get("wall_note") else "") + ".\n")
     p = meta.get("parity") or {}
     if p:
         w(f"Encoder parity: `scripts/bert_encoder.py` vs {p['reference']} on {p['texts']} validation texts, max |Δ| of "
@@ -309,7 +308,17 @@ def card(args, b, manifest):
         "Warden does not emit them.",
         "**Synthetic templates** are few and English; the model can learn the templates themselves. The functional set "
         "is a development set written separately, and the lead's hidden suite stays the real test.",
-        "**Spam** is still 2000s UK SMS spam only.",
+        "**Spam** is still 2000s UK SMS spam only, and the spam head never saw assistant prompts as negatives: it fires "
+        f"on {pct(b['final'].get('ailuminate', {}).get('spam', {}).get('positive_rate_at_threshold'))} of the AILuminate "
+        "test prompts (role-play framings, \"begin your response with …\"). Next step: weak spam = 0 for the prompt sets.",
+        "**`toxic` on assistant prompts**: it fires on "
+        f"{pct(b['final'].get('ailuminate', {}).get('toxic', {}).get('positive_rate_at_threshold'))} of the AILuminate test "
+        "prompts (mostly hazardous requests, which are not harassment); `toxic` is not annotated there.",
+        "**Threats against individuals** (\"I will find where you live and hurt you\") are barely learned: no source has "
+        "them, `violence` and `hate/threatening` do not clear the bar, and `toxic` misses most of them (functional "
+        "`threat_individual`).",
+        "**Emoji**: the uncased WordPiece vocabulary maps most emoji to `[UNK]`, so HatemojiBuild's emoji-borne hate is "
+        "largely invisible to the model (test ROC-AUC on HatemojiBuild `hate` stays near chance).",
         "**English only**, inputs beyond 128 tokens truncated by the model.",
         "Calibration: sources and classes are rebalanced, so probabilities are not calibrated to any platform's base "
         "rates; use the thresholds and re-tune them (`warden tune`) on your own traffic.",
@@ -323,7 +332,9 @@ def card(args, b, manifest):
       "HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py --ablate baseline,meaning,full   # optional, ~15 min\n"
       "HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py\n"
       "# re-export / re-evaluate from a checkpoint without training:\n"
-      "HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py --skip-train --checkpoint /work/v2/checkpoint.pt\n```\n")
+      "HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py --skip-train --checkpoint WORK_DIR/checkpoint.pt\n"
+      "# only the fast graph, from the shipped labels' fp32 state_dict (WORK_DIR/shipped-fp32-state_dict.pt):\n"
+      "/usr/bin/python3 scripts/fast_graph.py --from WORK_DIR/shipped-fp32-state_dict.pt --out models/minilm-moderation/model.pt\n```\n")
     w(f"Needs Debian `python3-torch` 1.13 (same version as `libtorch-dev`) and no network. Outputs: "
       "`models/minilm-moderation/{model.pt,manifest.json,MODEL_CARD.md}`, `Tests/Fixtures/default_model_golden.json`; "
       f"variants, all-candidate graph and checkpoint stay in `{args.work_dir}`.\n")

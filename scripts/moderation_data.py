@@ -292,6 +292,7 @@ def _hazard_vectors(h):
         _set(y, w, c, 0, 1)
     for c in pos:
         _set(y, w, c, 1, 1)
+    _set(y, w, "spam", 0, WEAK)  # a request typed to an assistant is not unsolicited advertising
     return y, w
 
 
@@ -320,7 +321,7 @@ def load_xstest(data_root, norm_fn):
     ex = []
     for k, r, norm, t in grouped:
         y, w = [0.0] * len(CANDIDATES), [1.0] * len(CANDIDATES)
-        _set(y, w, "spam", 0, 0)
+        _set(y, w, "spam", 0, WEAK)
         ex.append(dict(source="xstest", key=k, text=r["text"], norm=norm, y=y, w=w, strat=t, focus=r["src_focus"]))
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts, note="safe prompts only")
 

@@ -82,6 +82,8 @@ def ablation_results(args, labels, cases):
         return None
     abl = json.load(open(abl_path))
     import warden_text
+    if getattr(args, "card_only", False):
+        recompute_ablation_val(args, abl)
     for arm, r in abl.items():
         if cases and os.path.isfile(r.get("state_dict", "")):
             am = tm.ModerationModel(tm.load_bert(tm.base_model_dir()), len(CANDIDATES))
@@ -92,6 +94,32 @@ def ablation_results(args, labels, cases):
             r["functional"] = tm.functional_eval(cases, pa, labels, {l: r["thresholds"][l] for l in labels})
     log("ablations", {a: (r.get("functional") or {}).get("hate_acc") for a, r in abl.items()})
     return abl
+
+
+def recompute_ablation_val(args, abl):
+    """Re-scores every arm's checkpoint on the validation split with the current evaluation rules, so that arms
+    run at different times are compared by the same metrics (thresholds re-chosen on validation per arm)."""
+    splits = {}
+    for arm, r in abl.items():
+        if not os.path.isfile(r.get("state_dict", "")):
+            continue
+        norm = r.get("norm", "platform-v1")
+        if norm not in splits:
+            os.environ["WARDEN_TRAIN_NORMALIZATION"] = norm
+            splits[norm] = tm.load_data(args)[0]["val"]
+            os.environ.pop("WARDEN_TRAIN_NORMALIZATION", None)
+        val = splits[norm]
+        am = tm.ModerationModel(tm.load_bert(tm.base_model_dir()), len(CANDIDATES))
+        am.load_state_dict(torch.load(r["state_dict"]))
+        vp = tm.predict(tm.build_variant(am.eval(), "bf16"), [e["ids"] for e in val])
+        tsel = tm.choose_thresholds(val, vp, CANDIDATES)
+        th = {l: tsel[l]["threshold"] for l in CANDIDATES}
+        m = tm.metrics_table(val, vp, th, CANDIDATES)
+        r["val"] = {s: {l: {k: m[s][l].get(k) for k in ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")}
+                        for l in m[s]} for s in m}
+        r["synthetic_val"] = tm.synthetic_rates(val, vp, th, CANDIDATES)
+        r["thresholds"] = th
+        log(f"ablation {arm}: validation re-scored ({norm})")
 
 
 def card_only(args):

@@ -690,7 +690,7 @@ def main():
     ap.add_argument("--functional", default=os.path.join(REPO, "Tests", "Fixtures", "functional", "cases.jsonl"))
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16", "fast"], default="auto")
     ap.add_argument("--skip-train", action="store_true", help="reuse the checkpoint")
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--max-train-minutes", type=float, default=35.0, help="hard cap on the training loop")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
