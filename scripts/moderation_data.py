@@ -1,30 +1,40 @@
-"""Loads the three moderation datasets, maps their labels explicitly onto ["toxic", "hate", "spam"],
-normalises (platform-v1), deduplicates and splits them (stratified per dataset, fixed seed).
+"""Loads the eight moderation datasets of ../shared/data (v2), maps their labels explicitly onto Warden's
+candidate labels, normalises, deduplicates and splits them (fixed seed).
 
-Each example: dict(source, text (raw), norm (normalised), y [3 floats], w [3 floats: 0 = loss masked,
-<1 = weak label], strat (stratification key), split).
+Candidate labels (CANDIDATES; a label ships only if it clears the bar in train_model.py):
+  toxic, hate, spam, hate/threatening, violence, illicit, self-harm, sexual, sexual/minors
 
-Label mapping (w = weight of the label in the loss; w=0 means "not annotated", masked):
-  davidson (tweets, hate/offensive/neither):
-      toxic = class in {hate, offensive}                      w=1
-      hate  = class == hate                                   w=1
-      spam  = not annotated                                   w=0
-  convabuse (user turns to chatbots, abusive/not_abusive + abuse types):
-      toxic = label == abusive  (majority of annotators)      w=1; 50/50 ties dropped
-      hate  = 1 if abusive and >= half of the abusive voters ticked racist/homophobic/transphobic/ableist,
-              0 if not abusive, or abusive without any identity type
-              masked (w=0) if abusive and sexist (>= half) but not one of the above: a gendered insult at
-              a bot persona is not clearly an "attack on a protected group" in the Davidson sense
-      spam  = 0 (users typing to a bot are not advertising)   w=WEAK (weak negative, training only)
-  sms (spam/ham):
-      spam  = label == spam                                   w=1
-      toxic = 0, hate = 0                                     w=WEAK (weak negatives, training only:
-              the corpus is curated private SMS; the labels do not annotate abuse, so evaluation of
-              toxic/hate never uses SMS rows as ground truth; SMS is reported as a false-positive check)
+Each example: dict(source, text (raw), norm (model input text), y [floats], w [floats: 0 = loss masked
+(not annotated), WEAK = weak label (training only, never ground truth), 1 = annotated], strat, split, group).
 
-The datasets are read from DIR/<dataset>/data.csv. DIR defaults to $WARDEN_DATA, else data/ at the
-repository root (a folder or a symlink you make); scripts/train_model.py passes its --data DIR. Run alone,
-it prints the split statistics:
+Label policy (w=1 unless said; "masked" = w 0; an empty taxonomy cell is never read as 0):
+  davidson (tweets): toxic = hate|offensive; hate = hate; hate/threatening = 0 when hate = 0 (a child is
+      ruled out when its parent is), masked for hate; violence/illicit/self-harm/sexual/sexual-minors = 0
+      as WEAK labels for `neither` tweets only; spam masked.
+  convabuse (chat with bots): toxic = abusive (majority, ties dropped); hate = identity abuse (v1 rule:
+      masked for sexist-only abuse); hate/threatening = 0 where hate = 0; spam = 0 WEAK; new categories
+      = 0 WEAK for non-abusive turns.
+  sms: spam = spam; toxic = hate = hate/threatening = 0 WEAK; new categories 0 WEAK for ham.
+  edos (Gab/Reddit, sexism): hate = sexist; toxic = 1 for sexist categories 1-3 (threats, derogation,
+      animosity), masked for 4 (prejudiced discussions); hate/threatening = the taxonomy column;
+      violence = 1 for threats (category 1: a threat or incitement of harm is violent content), 0 for
+      sexist categories 2-4;
+      not-sexist posts: hate = hate/threatening = 0 WEAK only (they are not judged for hate against other
+      groups), everything else masked. Upstream `[USER]`/`[URL]` become `@user`/`http`, the tokens the
+      platform normalisation gives handles and links in every other source.
+  hatemoji (adversarial, half contrastive non-hateful): hate = gold; hate/threatening = the column;
+      toxic = 1 for hateful rows (masked for non-hateful: they may still insult individuals);
+      violence = 1 for threatening hate, 0 for other hate types (masked for non-hateful rows). Own split grouped by contrast pair (original + perturbation).
+  ailuminate / sst (assistant prompts): the hazard's taxonomy columns = 1, ORed up the hierarchy
+      (sexual/minors => sexual, hate/threatening => hate); every prompt is written for exactly one hazard,
+      so categories a hazard clearly does not touch are 0 (same-register negatives: see HAZARD_NEGATIVES);
+      the rest masked.
+  xstest: safe prompts = 0 for every content category and toxic; unsafe prompts (no category) dropped.
+
+Splits: davidson/convabuse/sms as v1 (stratified 70/15/15 per dataset, seed); edos: upstream
+train/dev/test; hatemoji: 70/15/15 by contrast-pair group; prompt sets: stratified by hazard / type.
+Dedupe within a source on the normalised, lower-cased, whitespace-collapsed text before splitting
+(majority label, ties dropped); val/test texts also in another source's train split are dropped.
 
     .venv-train/bin/python scripts/moderation_data.py [--data DIR]
 """
@@ -33,29 +43,54 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import random
+import re
 import sys
 from collections import Counter, defaultdict
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from warden_text import normalize_platform_v1  # noqa: E402
+import warden_text  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA_ROOT = os.environ.get("WARDEN_DATA") or os.path.join(REPO, "data")
 WEAK = 0.3
-SOURCES = ["davidson", "convabuse", "sms"]
+CANDIDATES = ["toxic", "hate", "spam", "hate/threatening", "violence", "illicit", "self-harm", "sexual",
+              "sexual/minors"]
+IDX = {l: i for i, l in enumerate(CANDIDATES)}
+NEW_CATS = ["violence", "illicit", "self-harm", "sexual", "sexual/minors"]
+SOURCES = ["davidson", "convabuse", "sms", "edos", "hatemoji", "ailuminate", "sst", "xstest"]
 IDENTITY_TYPES = ["racist", "homophobic", "transphobic", "ableist"]
 
 
+def normalizer_name() -> str:
+    """platform-v2 (the shipped bundle's); WARDEN_TRAIN_NORMALIZATION=platform-v1 reproduces the ablation arms
+    that were run before platform-v2 existed."""
+    return os.environ.get("WARDEN_TRAIN_NORMALIZATION") or (
+        "platform-v2" if hasattr(warden_text, "normalize_platform_v2") else "platform-v1")
+
+
+def normalizer() -> Callable[[str], str]:
+    return warden_text.NORMALIZERS[normalizer_name()]
+
+
+_EDOS_USER = re.compile(r"\[USER\]")
+_EDOS_URL = re.compile(r"\[URL\]")
+
+
+def unmark_edos(text: str) -> str:
+    """EDOS replaced mentions and links by [USER]/[URL]; give them the tokens platform normalisation gives
+    every other source (so `[URL]` cannot mean `EDOS`). Done in data loading, not in the shared normaliser."""
+    return _EDOS_URL.sub("http", _EDOS_USER.sub("@user", text))
+
+
 def dedupe_key(norm: str) -> str:
-    """Texts that the (uncased) tokenizer would see identically collapse to one key."""
     return " ".join(norm.lower().split())
 
 
 def check_data_dir(path: str) -> None:
-    """Exits with one line naming the flag when the data folder is missing."""
     if not os.path.isdir(path):
         sys.exit(f"error: data folder {path} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
 
@@ -65,12 +100,15 @@ def _read(name: str, data_root: str) -> List[Dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _group(rows, label_of):
-    """Group rows by dedupe key; keep the first raw text; majority label; drop label ties."""
+def _set(y, w, label, yy, ww):
+    y[IDX[label]], w[IDX[label]] = float(yy), float(ww)
+
+
+def _group(rows, label_of, norm_fn, pre=lambda t: t):
     groups = defaultdict(list)
     order = []
     for r in rows:
-        norm = normalize_platform_v1(r["text"])
+        norm = norm_fn(pre(r["text"]))
         k = dedupe_key(norm)
         if not k:
             continue
@@ -92,18 +130,28 @@ def _group(rows, label_of):
     return out, conflicts
 
 
-def load_davidson(data_root: str = DATA_ROOT):
+def _weak_new(y, w):
+    for c in NEW_CATS:
+        _set(y, w, c, 0, WEAK)
+
+
+def load_davidson(data_root, norm_fn):
     rows = _read("davidson-hate-offensive", data_root)
-    grouped, conflicts = _group(rows, lambda r: r["label"])
+    grouped, conflicts = _group(rows, lambda r: r["label"], norm_fn)
     ex = []
     for k, r, norm, lab in grouped:
-        ex.append(dict(source="davidson", key=k, text=r["text"], norm=norm,
-                       y=[float(lab in ("hate", "offensive")), float(lab == "hate"), 0.0],
-                       w=[1.0, 1.0, 0.0], strat=lab))
+        y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+        _set(y, w, "toxic", lab in ("hate", "offensive"), 1)
+        _set(y, w, "hate", lab == "hate", 1)
+        if lab != "hate":
+            _set(y, w, "hate/threatening", 0, 1)
+        if lab == "neither":
+            _weak_new(y, w)
+        ex.append(dict(source="davidson", key=k, text=r["text"], norm=norm, y=y, w=w, strat=lab))
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
 
 
-def load_convabuse(data_root: str = DATA_ROOT):
+def load_convabuse(data_root, norm_fn):
     rows = _read("convabuse", data_root)
     n_rows = len(rows)
     ties = sum(1 for r in rows if r["is_tie"] == "1")
@@ -119,30 +167,181 @@ def load_convabuse(data_root: str = DATA_ROOT):
             return "sexist"
         return "other"
 
-    grouped, conflicts = _group(rows, lab)
+    grouped, conflicts = _group(rows, lab, norm_fn)
     ex = []
     for k, r, norm, l in grouped:
-        toxic = float(l != "none")
-        hate = float(l == "identity")
-        hate_w = 0.0 if l == "sexist" else 1.0
-        ex.append(dict(source="convabuse", key=k, text=r["text"], norm=norm,
-                       y=[toxic, hate, 0.0], w=[1.0, hate_w, WEAK],
-                       strat="abusive" if toxic else "not_abusive"))
-    return ex, dict(rows=n_rows, ties_dropped=ties, kept=len(ex), conflicting_keys=conflicts,
-                    hate_pos=sum(e["y"][1] for e in ex), hate_masked=sum(e["w"][1] == 0 for e in ex))
+        y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+        _set(y, w, "toxic", l != "none", 1)
+        if l != "sexist":
+            _set(y, w, "hate", l == "identity", 1)
+            if l != "identity":
+                _set(y, w, "hate/threatening", 0, 1)
+        _set(y, w, "spam", 0, WEAK)
+        if l == "none":
+            _weak_new(y, w)
+        ex.append(dict(source="convabuse", key=k, text=r["text"], norm=norm, y=y, w=w,
+                       strat="abusive" if l != "none" else "not_abusive"))
+    return ex, dict(rows=n_rows, ties_dropped=ties, kept=len(ex), conflicting_keys=conflicts)
 
 
-def load_sms(data_root: str = DATA_ROOT):
+def load_sms(data_root, norm_fn):
     rows = _read("sms-spam-collection", data_root)
-    grouped, conflicts = _group(rows, lambda r: r["label"])
+    grouped, conflicts = _group(rows, lambda r: r["label"], norm_fn)
     ex = []
     for k, r, norm, lab in grouped:
-        ex.append(dict(source="sms", key=k, text=r["text"], norm=norm,
-                       y=[0.0, 0.0, float(lab == "spam")], w=[WEAK, WEAK, 1.0], strat=lab))
+        y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+        _set(y, w, "spam", lab == "spam", 1)
+        for c in ("toxic", "hate", "hate/threatening"):
+            _set(y, w, c, 0, WEAK)
+        if lab == "ham":
+            _weak_new(y, w)
+        ex.append(dict(source="sms", key=k, text=r["text"], norm=norm, y=y, w=w, strat=lab))
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
 
 
+def eval_weights(e):
+    """EDOS not-sexist posts: weak (WEAK) hate / hate/threatening negatives in the loss, because they are not
+    judged for hate against other groups; but in evaluation they are the in-register negatives for the
+    gender-based hate EDOS does annotate (its README's advice), so evaluation counts them (weights `ew`)."""
+    ew = list(e["w"])
+    for c in ("hate", "hate/threatening"):
+        ew[IDX[c]] = 1.0
+    return ew
+
+
+def load_edos(data_root, norm_fn):
+    rows = _read("edos-sexism", data_root)
+
+    def lab(r):
+        return r["src_label_category"] if r["src_label_sexist"] == "sexist" else "none"
+
+    grouped, conflicts = _group(rows, lab, norm_fn, pre=unmark_edos)
+    ex = []
+    for k, r, norm, l in grouped:
+        y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+        if l == "none":
+            _set(y, w, "hate", 0, WEAK)
+            _set(y, w, "hate/threatening", 0, WEAK)
+        else:
+            _set(y, w, "hate", 1, 1)
+            threat = r["hate/threatening"] == "1"
+            _set(y, w, "hate/threatening", threat, 1)
+            if not l.startswith("4"):
+                _set(y, w, "toxic", 1, 1)
+            # a non-threat category rules out threats/incitement of harm: in-register violence negatives
+            _set(y, w, "violence", threat, 1)
+        split = {"train": "train", "dev": "val", "test": "test"}[r["split"]]
+        ex.append(dict(source="edos", key=k, text=r["text"], norm=norm, y=y, w=w, strat=l, split=split))
+        if l == "none":
+            ex[-1]["ew"] = eval_weights(ex[-1])
+    return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
+
+
+def load_hatemoji(data_root, norm_fn):
+    rows = _read("hatemoji-build", data_root)
+    grouped, conflicts = _group(rows, lambda r: (r["src_label_gold"], r["src_type"]), norm_fn)
+    ex = []
+    for k, r, norm, (gold, typ) in grouped:
+        y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+        hate = gold == "1"
+        threat = hate and typ == "threateninglanguage"
+        _set(y, w, "hate", hate, 1)
+        _set(y, w, "hate/threatening", threat, 1)
+        if hate:
+            _set(y, w, "toxic", 1, 1)
+        if hate:  # typed hate: threatening or not (non-hateful rows may threaten individuals: masked)
+            _set(y, w, "violence", threat, 1)
+        pair = tuple(sorted((int(r["src_entry_id"]), int(r["src_matched_id"]))))
+        ex.append(dict(source="hatemoji", key=k, text=r["text"], norm=norm, y=y, w=w,
+                       strat="hate" if hate else "nothate", group=f"hm{pair[0]}",
+                       contrastive=not hate, src_set=r["src_set"]))
+    return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
+
+
+# hazard -> (positive labels, labels the hazard clearly does not touch = same-register negatives)
+SEXUALS = ["sexual", "sexual/minors"]
+HAZARDS = {
+    "ssh": (["self-harm"], SEXUALS + ["hate", "hate/threatening"]),
+    "sxc_prn": (["sexual"], ["sexual/minors", "self-harm", "violence", "illicit", "hate", "hate/threatening"]),
+    "cse": (["sexual/minors", "sexual"], ["self-harm", "hate", "hate/threatening"]),
+    "vcr": (["violence", "illicit"], SEXUALS + ["self-harm"]),
+    "iwp": (["illicit"], SEXUALS + ["self-harm"]),
+    "ncr": (["illicit"], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening"]),
+    "hte": (["hate"], SEXUALS + ["self-harm", "illicit"]),
+    "src": ([], ["self-harm", "hate", "hate/threatening"]),
+    "dfm": ([], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening"]),
+    "ipv": ([], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening"]),
+    "prv": ([], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening"]),
+    "spc": ([], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening", "illicit"]),
+    # SimpleSafetyTests harm areas
+    "sst_ssh": (["self-harm"], SEXUALS + ["hate", "hate/threatening"]),
+    "sst_vio": (["violence"], SEXUALS + ["self-harm"]),
+    "sst_ill": (["illicit"], SEXUALS + ["self-harm"]),
+    "sst_scam": (["illicit"], SEXUALS + ["self-harm", "violence", "hate", "hate/threatening"]),
+    "sst_child": (["sexual/minors", "sexual"], ["self-harm", "hate", "hate/threatening"]),
+}
+SST_AREAS = {"Suicide, Self-Harm, and Eating Disorders": "sst_ssh", "Physical harm and Violence": "sst_vio",
+             "Illegal and Highly Regulated items": "sst_ill", "Scams and fraud": "sst_scam",
+             "Child safety": "sst_child"}
+
+
+def _hazard_vectors(h):
+    pos, neg = HAZARDS[h]
+    y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+    for c in neg:
+        _set(y, w, c, 0, 1)
+    for c in pos:
+        _set(y, w, c, 1, 1)
+    _set(y, w, "spam", 0, WEAK)  # a request typed to an assistant is not unsolicited advertising
+    return y, w
+
+
+def _load_prompts(source, folder, hazard_of, data_root, norm_fn):
+    rows = _read(folder, data_root)
+    grouped, conflicts = _group(rows, hazard_of, norm_fn)
+    ex = []
+    for k, r, norm, h in grouped:
+        y, w = _hazard_vectors(h)
+        ex.append(dict(source=source, key=k, text=r["text"], norm=norm, y=y, w=w, strat=h))
+    return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
+
+
+def load_ailuminate(data_root, norm_fn):
+    return _load_prompts("ailuminate", "ailuminate-demo",
+                         lambda r: "spc" if r["src_hazard"].startswith("spc") else r["src_hazard"], data_root, norm_fn)
+
+
+def load_sst(data_root, norm_fn):
+    return _load_prompts("sst", "simple-safety-tests", lambda r: SST_AREAS[r["src_harm_area"]], data_root, norm_fn)
+
+
+def load_xstest(data_root, norm_fn):
+    rows = [r for r in _read("xstest", data_root) if r["src_label"] == "safe"]
+    grouped, conflicts = _group(rows, lambda r: r["src_type"], norm_fn)
+    ex = []
+    for k, r, norm, t in grouped:
+        y, w = [0.0] * len(CANDIDATES), [1.0] * len(CANDIDATES)
+        _set(y, w, "spam", 0, WEAK)
+        ex.append(dict(source="xstest", key=k, text=r["text"], norm=norm, y=y, w=w, strat=t, focus=r["src_focus"]))
+    return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts, note="safe prompts only")
+
+
+LOADERS = {"davidson": load_davidson, "convabuse": load_convabuse, "sms": load_sms, "edos": load_edos,
+           "hatemoji": load_hatemoji, "ailuminate": load_ailuminate, "sst": load_sst, "xstest": load_xstest}
+
+
 def split_examples(examples, seed: int, val_frac=0.15, test_frac=0.15):
+    """Stratified 70/15/15; examples with a `group` are split by group (contrast pairs stay together)."""
+    if any("group" in e for e in examples):
+        groups = sorted({e["group"] for e in examples})
+        rng = random.Random(seed)
+        rng.shuffle(groups)
+        n = len(groups)
+        cut1, cut2 = int(n * (1 - val_frac - test_frac)), int(n * (1 - test_frac))
+        where = {g: ("train" if i < cut1 else "val" if i < cut2 else "test") for i, g in enumerate(groups)}
+        for e in examples:
+            e["split"] = where[e["group"]]
+        return
     idx = list(range(len(examples)))
     strat = [e["strat"] for e in examples]
     trval, test = train_test_split(idx, test_size=test_frac, random_state=seed, stratify=strat)
@@ -153,14 +352,14 @@ def split_examples(examples, seed: int, val_frac=0.15, test_frac=0.15):
             examples[i]["split"] = name
 
 
-def load_all(seed: int = 13, data_root: str = DATA_ROOT):
-    """Returns (examples, stats). Cross-source duplicates: a val/test example whose key is in another
-    source's train split is dropped (no leakage across sources)."""
+def load_all(seed: int = 13, data_root: str = DATA_ROOT, sources=SOURCES):
     check_data_dir(data_root)
+    norm_fn = normalizer()
     all_ex, stats = [], {}
-    for name, fn in (("davidson", load_davidson), ("convabuse", load_convabuse), ("sms", load_sms)):
-        ex, st = fn(data_root)
-        split_examples(ex, seed)
+    for name in sources:
+        ex, st = LOADERS[name](data_root, norm_fn)
+        if not all("split" in e for e in ex):
+            split_examples(ex, seed)
         st["splits"] = dict(Counter(e["split"] for e in ex))
         stats[name] = st
         all_ex.extend(ex)
@@ -184,12 +383,13 @@ if __name__ == "__main__":
     import argparse
     import json
     ap = argparse.ArgumentParser(description="Prints the split statistics of the moderation datasets.")
-    ap.add_argument("--data", default=DATA_ROOT, metavar="DIR",
-                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
+    ap.add_argument("--data", default=DATA_ROOT, metavar="DIR")
     ex, st = load_all(data_root=ap.parse_args().data)
     print(json.dumps(st, indent=1))
-    for s in SOURCES:
+    print("normaliser:", normalizer_name())
+    for lab in CANDIDATES:
+        j = IDX[lab]
         for sp in ("train", "val", "test"):
-            sub = [e for e in ex if e["source"] == s and e["split"] == sp]
-            pos = [sum(e["y"][j] * (e["w"][j] == 1) for e in sub) for j in range(3)]
-            print(s, sp, len(sub), "pos(toxic,hate,spam)=", pos)
+            sub = [e for e in ex if e["split"] == sp and e["w"][j] == 1.0]
+            by = Counter(e["source"] for e in sub if e["y"][j] == 1)
+            print(f"{lab:18s} {sp:5s} annotated {len(sub):6d} pos {sum(by.values()):5d} {dict(by)}")

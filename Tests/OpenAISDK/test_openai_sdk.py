@@ -5,6 +5,7 @@ passes the built binary in WARDEN_BINARY. The server serves the shipped default 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,21 @@ from openai import OpenAI
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "sdk-test-key-0123456789abcdef"
+# What the shipped default model declares (v2 maps `toxic` to `harassment` and ships more categories), read
+# from its manifest so that these tests follow the model instead of hard-coding one version's labels.
+MANIFEST = json.load(open(os.path.join(REPO, "models", "minilm-moderation", "manifest.json"), encoding="utf-8"))
+OPENAI_NAMES = ["harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+                "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+                "violence/graphic"]
+NAME = {label: MANIFEST.get("openai_categories", {}).get(label, label) for label in MANIFEST["labels"]}
+
+
+def field(obj, label):
+    """The SDK's value for a label: its OpenAI category's attribute where it declares one, else the extra key."""
+    name = NAME[label]
+    if name in OPENAI_NAMES:
+        return getattr(obj, name.replace("/", "_").replace("-", "_"))
+    return obj.model_extra[name]
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +87,15 @@ def test_a_string_array_in_order(client):
              "WINNER!! Claim your free prize now, text WIN to 80086"]
     response = client.moderations.create(input=texts)
     assert [r.flagged for r in response.results] == [False, True, True]
-    extras = [r.category_scores.model_extra for r in response.results]
+    scores = [r.category_scores for r in response.results]
+    assert field(scores[1], "toxic") > 0.9 and field(scores[2], "spam") > 0.9
     # Labels with no OpenAI counterpart are extra keys under their own names.
-    assert extras[1]["toxic"] > 0.9 and extras[2]["spam"] > 0.9
-    assert response.results[1].categories.model_extra["toxic"] is True
+    assert "spam" in scores[2].model_extra
+    assert field(response.results[1].categories, "toxic") is True
     # Categories the model does not cover are absent, never invented.
-    assert response.results[1].categories.harassment is None
-    assert response.results[1].categories.violence is None
+    for name in OPENAI_NAMES:
+        if name not in NAME.values():
+            assert getattr(response.results[1].categories, name.replace("/", "_").replace("-", "_")) is None, name
 
 
 def test_content_parts_are_one_input(client):
@@ -85,7 +103,7 @@ def test_content_parts_are_one_input(client):
     response = client.moderations.create(input=parts, model="omni-moderation-latest")
     assert len(response.results) == 1
     assert response.results[0].flagged is True
-    assert response.results[0].category_applied_input_types.model_extra["toxic"] == ["text"]
+    assert field(response.results[0].category_applied_input_types, "toxic") == ["text"]
 
 
 def test_an_image_part_is_refused_naming_its_index(client):
@@ -123,5 +141,7 @@ def test_models_list_the_openai_categories_covered(client):
     models = client.models.list()
     model = models.data[0]
     assert model.id == "minilm-moderation"
-    assert model.model_extra["openai_categories"]["covered"] == ["hate"]
-    assert "harassment" in model.model_extra["openai_categories"]["not_covered"]
+    covered = [name for name in OPENAI_NAMES if name in NAME.values()]
+    assert model.model_extra["openai_categories"]["covered"] == covered
+    assert model.model_extra["openai_categories"]["not_covered"] == [n for n in OPENAI_NAMES if n not in covered]
+    assert "harassment/threatening" in model.model_extra["openai_categories"]["not_covered"]
