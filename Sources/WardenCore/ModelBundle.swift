@@ -247,9 +247,12 @@ private struct ManifestReader {
         guard !array.isEmpty else { throw error(key, "must name at least one label") }
         var labels: [String] = []
         for (index, item) in array.enumerated() {
-            guard case .string(let label) = item, !label.isEmpty,
-                  label.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" })
-            else { throw error("\(key)[\(index)]", "must be a label name of lower-case letters, digits, _ or -") }
+            // Names like OpenAI's categories: lower-case segments separated by "/" ("sexual/minors").
+            guard case .string(let label) = item,
+                  label.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ segment in
+                      !segment.isEmpty && segment.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+                  })
+            else { throw error("\(key)[\(index)]", "must be a label name of lower-case letters, digits, _ or -, in segments separated by / (e.g. sexual/minors)") }
             guard !labels.contains(label) else { throw error("\(key)[\(index)]", "duplicate label \"\(label)\"") }
             labels.append(label)
         }

@@ -63,13 +63,15 @@ enum ChatScenarios {
             #expect(response.results.map(\.text) == [friendly, friendlyAgain])
             #expect(response.results.allSatisfy { !$0.flagged && !$0.wasUnscored && !$0.scores.isEmpty })
 
-            // Stricter thresholds flag everything with any score at all.
+            // Stricter thresholds flag everything with any score at all. Categories go by the names the API
+            // answers with (the default model's `toxic` answers as OpenAI's `harassment`): take one it reported.
+            let category = try #require(response.results.first?.scores.keys.sorted().first)
             let strict = try await client.execute(uri: "/rooms/lobby/rescore", method: .post,
                                                   headers: [.contentType: "application/json"],
-                                                  body: ByteBuffer(string: #"{"thresholds": {"toxic": 0.0}}"#)) { response in
+                                                  body: ByteBuffer(string: #"{"thresholds": {"\#(category)": 0.0}}"#)) { response in
                 try JSONDecoder().decode(RescoreResponse.self, from: Data(buffer: response.body))
             }
-            #expect(strict.results.allSatisfy { $0.flagged && $0.labels.contains("toxic") })
+            #expect(strict.results.allSatisfy { $0.flagged && $0.labels.contains(category) })
         }
     }
 

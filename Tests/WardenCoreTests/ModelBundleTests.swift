@@ -73,6 +73,8 @@ struct ModelBundleTests {
         #expect(try loadError { $0["labels"] = "toxic" }?.field == "labels")
         #expect(try loadError { $0["labels"] = ["toxic", "toxic", "spam"] }?.field == "labels[1]")
         #expect(try loadError { $0["labels"] = ["Toxic!", "hate", "spam"] }?.field == "labels[0]")
+        #expect(try loadError { $0["labels"] = ["toxic", "hate/", "spam"] }?.field == "labels[1]", "no empty segment")
+        #expect(try loadError { $0["labels"] = ["toxic", "/hate", "spam"] }?.field == "labels[1]", "no empty segment")
         #expect(try loadError { $0["max_sequence_length"] = 1 }?.field == "max_sequence_length")
         #expect(try loadError { $0["max_sequence_length"] = 12.5 }?.field == "max_sequence_length")
         #expect(try loadError { $0["thresholds"] = ["toxic": 1.5, "hate": 0.5, "spam": 0.5] }?.field == "thresholds.toxic")
