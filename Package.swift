@@ -24,6 +24,7 @@ var package = Package(
         .library(name: "WardenClient", targets: ["WardenClient"]),
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
+        .library(name: "NATSClient", targets: ["NATSClient"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
@@ -32,6 +33,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
@@ -96,6 +99,18 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A small NATS + JetStream protocol client on SwiftNIO; knows nothing of Warden (see docs/ARCHITECTURE.md).
+        .target(
+            name: "NATSClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         .target(
@@ -136,7 +151,8 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
+                "NATSClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,6 +200,10 @@ package.targets += [
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         path: "Tests/WardenTestSupport",
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "NATSClientTests",
+        dependencies: ["NATSClient", "WardenTestSupport", .product(name: "Logging", package: "swift-log")],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",

@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import WardenTestSupport
+@testable import NATSClient
+
+/// Core NATS against a real `nats-server`.
+@Suite(.serialized) struct NATSConnectionTests {
+    static func connect(_ server: NATSServerProcess, auth: NATSAuth = .none, reconnect: ReconnectPolicy = ReconnectPolicy()) async throws -> NATSConnection {
+        try await NATSConnection.connect(NATSOptions(servers: [server.url], auth: auth, name: "tests", reconnect: reconnect))
+    }
+
+    @Test func publishSubscribeWithHeadersAndFlush() async throws {
+        try await NATSServerProcess.with { server in
+            let nats = try await Self.connect(server)
+            defer { nats.close() }
+            #expect(nats.serverInfo?.jetStream == true)
+            let subscription = try nats.subscribe(to: "greet.*")
+            try await nats.flush()
+            var headers = NATSHeaders()
+            headers["X-Test"] = "yes"
+            try nats.publish(to: "greet.joe", payload: Array("hello".utf8), headers: headers, replyTo: "back")
+            try nats.publish(to: "greet.ann", payload: Array("plain".utf8))
+            try nats.publish(to: "other", payload: Array("not mine".utf8))
+            try await nats.flush()
+            var iterator = subscription.makeAsyncIterator()
+            let first = try #require(await iterator.next())
+            let second = try #require(await iterator.next())
+            #expect(first.subject == "greet.joe" && first.string == "hello" && first.headers["x-test"] == "yes" && first.replyTo == "back")
+            #expect(second.subject == "greet.ann" && second.string == "plain" && second.headers.isEmpty)
+            try await subscription.drain()
+            #expect(await iterator.next() == nil)
+        }
+    }
+
+    @Test func aQueueGroupGetsEachMessageOnce() async throws {
+        try await NATSServerProcess.with { server in
+            let nats = try await Self.connect(server)
+            defer { nats.close() }
+            let a = try nats.subscribe(to: "work", queue: "q")
+            let b = try nats.subscribe(to: "work", queue: "q")
+            let all = try nats.subscribe(to: "work")
+            try await nats.flush()
+            for index in 0..<200 { try nats.publish(to: "work", payload: Array(String(index).utf8)) }
+            try await nats.flush()
+            try await a.drain()
+            try await b.drain()
+            try await all.drain()
+            var grouped: [String] = []
+            for await message in a { grouped.append(message.string!) }
+            for await message in b { grouped.append(message.string!) }
+            var plain = 0
+            for await _ in all { plain += 1 }
+            #expect(grouped.count == 200 && Set(grouped).count == 200)
+            #expect(plain == 200)
+        }
+    }
+
+    @Test func requestReplyAndNoRespondersFailsFast() async throws {
+        try await NATSServerProcess.with { server in
+            let nats = try await Self.connect(server)
+            defer { nats.close() }
+            let service = try nats.subscribe(to: "echo")
+            Task {
+                for await request in service {
+                    try? nats.publish(to: request.replyTo!, payload: Array("echo: ".utf8) + request.payload)
+                }
+            }
+            try await nats.flush()
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<20 {
+                    group.addTask { try await nats.request("echo", payload: Array("\(index)".utf8)).string! }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(answers == Set((0..<20).map { "echo: \($0)" }))
+            // Nobody listens: the server says so at once; the 30 s timeout is never reached.
+            await #expect {
+                _ = try await nats.request("nobody.home", payload: [], timeout: .seconds(30))
+            } throws: { error in
+                if case NATSError.noResponders = error { return true }
+                return false
+            }
+        }
+    }
+
+    @Test func maxPayloadIsEnforcedBeforeSending() async throws {
+        let config = try NATSServerProcess.configurationFile("max_payload: 1024\n")
+        try await NATSServerProcess.with(arguments: ["-c", config]) { server in
+            let nats = try await Self.connect(server)
+            defer { nats.close() }
+            #expect(nats.maxPayload == 1024)
+            #expect(throws: NATSError.maxPayloadExceeded(size: 2000, limit: 1024)) {
+                try nats.publish(to: "big", payload: Array(repeating: 1, count: 2000))
+            }
+            try nats.publish(to: "small", payload: Array(repeating: 1, count: 1000))
+            try await nats.flush()
+        }
+    }
+
+    @Test func tokenAndUserPasswordAuth() async throws {
+        try await NATSServerProcess.with(arguments: ["--auth", "s3cret"]) { server in
+            let nats = try await Self.connect(server, auth: .token("s3cret"))
+            try await nats.flush()
+            nats.close()
+            await #expect {
+                _ = try await Self.connect(server, auth: .token("wrong"))
+            } throws: { error in
+                if case NATSError.authorizationFailed = error { return true }
+                return false
+            }
+        }
+        try await NATSServerProcess.with(arguments: ["--user", "warden", "--pass", "pw"]) { server in
+            let nats = try await Self.connect(server, auth: .userPassword(user: "warden", password: "pw"))
+            try await nats.flush()
+            nats.close()
+            let fromURL = try await NATSConnection.connect(NATSOptions(servers: ["nats://warden:pw@127.0.0.1:\(server.port)"]))
+            try await fromURL.flush()
+            fromURL.close()
+        }
+    }
+
+    @Test func nkeyAuthSignsTheNonce() async throws {
+        var random = SystemRandomNumberGenerator()
+        let seed = NKeyPair.encodeSeed(publicPrefix: 20 << 3, seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let publicKey = try NKeyPair(seed: seed).publicKey
+        let config = try NATSServerProcess.configurationFile("authorization { users = [ { nkey: \(publicKey) } ] }\n")
+        try await NATSServerProcess.with(arguments: ["-c", config]) { server in
+            let nats = try await Self.connect(server, auth: .nkey(seed: seed))
+            try await nats.flush()
+            nats.close()
+            let other = NKeyPair.encodeSeed(publicPrefix: 20 << 3, seed: Array(repeating: 1, count: 32))
+            await #expect(throws: NATSError.self) { _ = try await Self.connect(server, auth: .nkey(seed: other)) }
+        }
+    }
+
+    @Test func reconnectsAndSubscribesAgain() async throws {
+        let server = try await NATSServerProcess.start()
+        do {
+            let nats = try await Self.connect(server, reconnect: ReconnectPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(200)))
+            defer { nats.close() }
+            let subscription = try nats.subscribe(to: "after")
+            try await nats.flush()
+            await server.halt()
+            try await server.launch()
+            let clock = ContinuousClock()
+            let end = clock.now + .seconds(20)
+            while nats.status != .connected || nats.statistics.reconnects == 0 {
+                guard clock.now < end else { Issue.record("no reconnection within 20 s"); break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try nats.publish(to: "after", payload: Array("again".utf8))
+            try await nats.flush()
+            var iterator = subscription.makeAsyncIterator()
+            #expect(await iterator.next()?.string == "again")
+            #expect(nats.statistics.reconnects == 1)
+        }
+        await server.stop()
+    }
+
+    @Test func drainDeliversWhatWasSentThenCloses() async throws {
+        try await NATSServerProcess.with { server in
+            let nats = try await Self.connect(server)
+            let publisher = try await Self.connect(server)
+            defer { publisher.close() }
+            let subscription = try nats.subscribe(to: "d")
+            try await nats.flush()
+            for index in 0..<500 { try publisher.publish(to: "d", payload: Array("\(index)".utf8)) }
+            try await publisher.flush()
+            try await nats.drain()
+            var count = 0
+            for await _ in subscription { count += 1 }
+            #expect(count == 500)
+            #expect(nats.status == .closed)
+            #expect(throws: NATSError.closed) { try nats.publish(to: "d", payload: []) }
+        }
+    }
+}
