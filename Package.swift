@@ -70,7 +70,7 @@ var package = Package(
         .target(
             name: "WardenCore",
             dependencies: [
-                "WordPiece",
+                "WordPiece", "WardenAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
