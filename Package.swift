@@ -25,6 +25,7 @@ var package = Package(
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
         .library(name: "NATSClient", targets: ["NATSClient"]),
+        .library(name: "WardenStream", targets: ["WardenStream"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
@@ -111,6 +112,16 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `warden worker` without the command line: the JetStream consumer and the request/reply service over the engine.
+        .target(
+            name: "WardenStream",
+            dependencies: [
+                "WardenCore", "WardenAPI", "NATSClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         .target(
@@ -152,7 +163,7 @@ var package = Package(
             name: "warden",
             dependencies: [
                 "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
-                "NATSClient",
+                "NATSClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -204,6 +215,10 @@ package.targets += [
     .testTarget(
         name: "NATSClientTests",
         dependencies: ["NATSClient", "WardenTestSupport", .product(name: "Logging", package: "swift-log")],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenStreamTests",
+        dependencies: ["NATSClient", "WardenAPI", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",

@@ -96,6 +96,17 @@ public struct ModerationCall: Sendable {
         return WardenAPI.ModerationResponse(id: id, model: bundle.name, results: results)
     }
 
+    /// Decodes `body`, scores it and answers in the API's shape, for transports with nothing to add in
+    /// between (the NATS worker); every refusal is a ``ModerationFault``.
+    public func moderate(_ body: some Collection<UInt8>, with moderator: Moderator, id: String) async throws(ModerationFault) -> WardenAPI.ModerationResponse {
+        let (texts, options) = try decode(body)
+        do {
+            return response(id: id, outcome: try await moderator.moderate(texts, options: options))
+        } catch {
+            throw ModerationFault(error)
+        }
+    }
+
     /// A new request id, `modr-` and 16 hex digits.
     public static func newID() -> String {
         var generator = SystemRandomNumberGenerator()

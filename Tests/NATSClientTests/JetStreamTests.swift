@@ -55,6 +55,11 @@ import WardenTestSupport
             try await redelivered[0].ackSync()
 
             // The rest, then nothing: no_wait answers at once, expires after its time.
+            // no_wait with fewer messages than asked: those there, then the server's 404 ends the pull.
+            let some = try await js.fetch(stream: "IN", consumer: "w", batch: 20, noWait: true)
+            #expect(some.count == 6)
+            for message in some { try message.nak() }
+            try await nats.flush()
             let rest = try await js.fetch(stream: "IN", consumer: "w", batch: 20, expires: .milliseconds(300))
             #expect(rest.count == 6)
             for message in rest { try message.nak(delay: .seconds(60)) }
