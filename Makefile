@@ -15,11 +15,12 @@ release: setup
 	$(SWIFT) build -c release --product warden
 
 ## The README's test command: installs what is missing, builds, runs the whole suite (Swift, then the
-## official OpenAI Python SDK against the built server).
+## official OpenAI Python SDK against the built server, then nats-py against the built worker).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/test_openai_sdk.sh
+	scripts/test_nats_py.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup
