@@ -118,6 +118,7 @@ var package = Package(
             dependencies: [
                 "WardenCore", "WardenAPI", "NATSClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -214,7 +215,11 @@ package.targets += [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "NATSClientTests",
-        dependencies: ["NATSClient", "WardenTestSupport", .product(name: "Logging", package: "swift-log")],
+        dependencies: [
+            "NATSClient", "WardenTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenStreamTests",

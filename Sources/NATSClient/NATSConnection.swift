@@ -454,7 +454,8 @@ public final class NATSConnection: Sendable {
             if address.tls || info.tlsRequired || options.tls != nil {
                 let configuration = options.tls ?? TLSConfiguration.makeClientConfiguration()
                 let context = try NIOSSLContext(configuration: configuration)
-                let host = address.host
+                // SNI takes names only: for an IP address the certificate is checked against the address.
+                let host = address.isIPAddress ? nil : address.host
                 try await channel.eventLoop.submit {
                     try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: host), position: .first)
                 }.get()

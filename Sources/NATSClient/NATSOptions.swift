@@ -91,6 +91,11 @@ struct ServerAddress: Sendable, Equatable {
     var user: String?
     var password: String?
 
+    /// Whether `host` is an IPv4 or IPv6 literal rather than a name.
+    var isIPAddress: Bool {
+        host.contains(":") || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
+    }
+
     init(_ text: String) throws(NATSError) {
         let withScheme = text.contains("://") ? text : "nats://\(text)"
         guard let url = URLComponents(string: withScheme), let scheme = url.scheme?.lowercased(),

@@ -40,6 +40,16 @@ struct WardenRoutes: Sendable {
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
     func add(to router: Router<Context>) {
+        addProbes(to: router)
+        let api = router.group("v1")
+        if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
+        api.post("moderations") { request, context in try await moderate(request, context: context) }
+        api.post("moderate") { request, context in try await moderate(request, context: context) }
+        api.get("models") { _, _ in try models() }
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
+    func addProbes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.head("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in try readiness() }
@@ -49,11 +59,6 @@ struct WardenRoutes: Sendable {
             metrics.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         }
         metrics.get { _, _ in metricsText() }
-        let api = router.group("v1")
-        if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
-        api.post("moderations") { request, context in try await moderate(request, context: context) }
-        api.post("moderate") { request, context in try await moderate(request, context: context) }
-        api.get("models") { _, _ in try models() }
     }
 
     func models() throws -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NATSClient
 import ServiceLifecycle
 import Synchronization
@@ -33,6 +34,12 @@ public final class StreamWorker: Service, Sendable {
     private let stopping = Atomic(false)
     private let held = Mutex<[UInt64: (message: JetStreamMessage, since: ContinuousClock.Instant)]>([:])
     private let counters = Mutex(Counters())
+    /// The counters, for Prometheus (`warden_nats_messages_total{outcome}`, `warden_nats_in_progress_total`).
+    private let ackedMetric = Metrics.Counter(label: "warden_nats_messages_total", dimensions: [("outcome", "acked")])
+    private let duplicateMetric = Metrics.Counter(label: "warden_nats_messages_total", dimensions: [("outcome", "duplicate_verdict")])
+    private let nakedMetric = Metrics.Counter(label: "warden_nats_messages_total", dimensions: [("outcome", "naked")])
+    private let terminatedMetric = Metrics.Counter(label: "warden_nats_messages_total", dimensions: [("outcome", "terminated")])
+    private let inProgressMetric = Metrics.Counter(label: "warden_nats_in_progress_total")
 
     public init(engine: ModerationEngine, jetStream: JetStream, settings: StreamWorkerSettings, logger: Logger) {
         self.engine = engine
@@ -128,7 +135,10 @@ public final class StreamWorker: Service, Sendable {
             let now = ContinuousClock.now
             let old = held.withLock { $0.values.filter { now - $0.since >= period }.map(\.message) }
             for message in old { try? message.inProgress() }
-            if !old.isEmpty { counters.withLock { $0.inProgress += old.count } }
+            if !old.isEmpty {
+                counters.withLock { $0.inProgress += old.count }
+                inProgressMetric.increment(by: old.count)
+            }
         }
     }
 
@@ -154,12 +164,14 @@ public final class StreamWorker: Service, Sendable {
             if await publish(.failure(error), for: message, metadata: metadata) {
                 try? message.term()
                 counters.withLock { $0.terminated += 1 }
+                terminatedMetric.increment()
             }
             return
         }
         if await publish(verdict, for: message, metadata: metadata) {
             try? message.ack()
             counters.withLock { $0.acked += 1 }
+            ackedMetric.increment()
         }
     }
 
@@ -176,7 +188,10 @@ public final class StreamWorker: Service, Sendable {
         do {
             let ack = try await jetStream.publish(to: subject, payload: verdict.payload, headers: headers,
                                                   messageID: "\(metadata.stream)-\(metadata.streamSequence)")
-            if ack.duplicate { counters.withLock { $0.duplicates += 1 } }
+            if ack.duplicate {
+                counters.withLock { $0.duplicates += 1 }
+                duplicateMetric.increment()
+            }
             return true
         } catch {
             nak(message, delay: settings.retryDelay, reason: "verdict not stored on \(subject): \(error)")
@@ -189,5 +204,6 @@ public final class StreamWorker: Service, Sendable {
             "stream_seq": "\(message.metadata?.streamSequence ?? 0)", "delay_ms": "\(Int(delay.milliseconds))", "reason": "\(reason)"])
         try? message.nak(delay: delay)
         counters.withLock { $0.naked += 1 }
+        nakedMetric.increment()
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import NATSClient
 import ServiceLifecycle
 import WardenCore
+import WardenServer
 import WardenStream
 
 /// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, with the same engine
@@ -49,7 +50,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(Self.defaultConsumer)).")
     var consumer: String?
 
-    @Option(help: "Only the stream's messages on this subject, when the worker creates the consumer (env WARDEN_NATS_FILTER_SUBJECT; default the whole stream).")
+    @Option(help: "Only the stream's messages on this subject, when the worker creates the consumer (env WARDEN_NATS_FILTER_SUBJECT; none: the whole stream).")
     var filterSubject: String?
 
     @Option(help: "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(StreamWorkerSettings(stream: "", consumer: "").resultsSubject)).")
@@ -82,6 +83,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default 256).")
     var maxInputs: Int?
 
+    @Option(help: "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all).")
+    var metricsPort: Int?
+
+    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default 0.0.0.0, so that probes reach it in a pod).")
+    var metricsHost: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -106,6 +113,11 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject")
         }
 
+        let probePort = try Setting.resolve(metricsPort, env: "WARDEN_METRICS_PORT", default: -1)
+        guard probePort == -1 || (0...65535).contains(probePort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
+        // The Prometheus factory is bootstrapped before the engine makes its metrics.
+        if probePort >= 0 { _ = WardenMetrics.registry }
+
         let workers = try model.resolvedWorkers()
         let engineConfiguration = try batching.configuration(workers: workers)
         let engine: ModerationEngine
@@ -125,6 +137,10 @@ struct WorkerCommand: AsyncParsableCommand {
             throw CommandFailure("\(error)")
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engine)]
+        if probePort >= 0 {
+            services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
+                                                                 port: probePort, engine: engine, logger: logger)))
+        }
         if !check.isEmpty {
             let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
             services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,

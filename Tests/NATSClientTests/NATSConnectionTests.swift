@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import Testing
 import WardenTestSupport
 @testable import NATSClient
@@ -130,6 +131,36 @@ import WardenTestSupport
             nats.close()
             let other = NKeyPair.encodeSeed(publicPrefix: 20 << 3, seed: Array(repeating: 1, count: 32))
             await #expect(throws: NATSError.self) { _ = try await Self.connect(server, auth: .nkey(seed: other)) }
+        }
+    }
+
+    @Test func tlsWithATrustedCertificate() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
+                             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a certificate")
+        try await NATSServerProcess.with(arguments: ["--tls", "--tlscert", "\(folder)/cert.pem", "--tlskey", "\(folder)/key.pem"]) { server in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file("\(folder)/cert.pem")
+            let nats = try await NATSConnection.connect(NATSOptions(servers: ["tls://127.0.0.1:\(server.port)"], tls: tls))
+            defer { nats.close() }
+            #expect(nats.serverInfo?.tlsRequired == true)
+            let echo = try nats.subscribe(to: "secure")
+            try nats.publish(to: "secure", payload: Array("over TLS".utf8))
+            var iterator = echo.makeAsyncIterator()
+            #expect(await iterator.next()?.string == "over TLS")
+            // Without the certificate among the trust roots, the handshake fails.
+            await #expect(throws: (any Error).self) {
+                _ = try await NATSConnection.connect(NATSOptions(servers: ["tls://127.0.0.1:\(server.port)"], reconnect: .never))
+            }
         }
     }
 

@@ -24,13 +24,19 @@ import WardenTestSupport
         first.send(SIGKILL)
         _ = try await first.waitForExit(timeout: .seconds(10))
 
-        let second = try await fixture.worker(["--fetch-batch", "16"])
+        let metricsPort = closedLoopbackPort()
+        let second = try await fixture.worker(["--fetch-batch", "16", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"])
         let third = try await fixture.worker(["--fetch-batch", "16"])
         try await fixture.wait("a verdict per message") { try await fixture.storedVerdicts() >= total }
         try await fixture.wait("every message acked") {
             let info = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
             return info.numAckPending == 0 && info.numPending == 0
         }
+        // The probes and the Prometheus scrape of a worker.
+        let ready = try await Self.get("/readyz", port: metricsPort)
+        #expect(ready.hasPrefix("HTTP/1.1 200"))
+        let metrics = try await Self.get("/metrics", port: metricsPort)
+        #expect(metrics.contains(#"warden_nats_messages_total{outcome="acked"}"#), "\(metrics)")
         #expect(await second.stop() == 0)
         #expect(await third.stop() == 0)
 
@@ -57,6 +63,13 @@ import WardenTestSupport
                 #expect(verdict.headers["Warden-Error-Code"] == error.error.code)
             }
         }
+    }
+
+    static func get(_ path: String, port: Int) async throws -> String {
+        let connection = try RawConnection(port: port)
+        defer { connection.close() }
+        _ = connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return await connection.read(timeout: .seconds(10)).text
     }
 
     @Test func sigtermFinishesAndAcksWhatItFetchedThenExitsZero() async throws {
