@@ -74,6 +74,11 @@ class Worker:
                 break
         raise SystemExit("warden worker did not become ready")
 
+    def memory(self) -> tuple[float, float]:
+        """Resident memory now and at its peak, MiB."""
+        fields = dict(line.split(":", 1) for line in open(f"/proc/{self.process.pid}/status") if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
 
@@ -218,6 +223,7 @@ def cpu_line() -> str:
 async def bench(args) -> int:
     texts = corpus(args.messages)
     log(cpu_line())
+    log(f"load average before: {open('/proc/loadavg').read().strip()}")
     common = ["--cache-size", "0"]
     with tempfile.TemporaryDirectory() as folder:
         source = os.path.join(folder, "chat.txt")
@@ -249,6 +255,8 @@ async def bench(args) -> int:
             rates[count] = args.messages / wall
             log(f"{count} worker(s): {args.messages} verdicts {wall:.2f} s after the first publish: {rates[count]:.0f}/s "
                 f"(first to last verdict {span:.2f} s)")
+            memory = [worker.memory() for worker in workers]
+            log(f"   RSS per worker (now / peak, MiB): {', '.join(f'{now:.0f} / {peak:.0f}' for now, peak in memory)}")
             for worker in workers:
                 worker.signal(signal.SIGTERM)
             for worker in workers:
@@ -257,6 +265,7 @@ async def bench(args) -> int:
         finally:
             server.stop()
     log(f"one worker / warden score: {100 * rates[1] / score_rate:.0f}%")
+    log(f"load average after: {open('/proc/loadavg').read().strip()}")
     return 0
 
 

@@ -49,7 +49,8 @@ public final class NATSConnection: Sendable {
         var pongWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextWaiterID: UInt64 = 1
         var muxSID: UInt64?
-        var requests: [String: CheckedContinuation<NATSMessage, any Error>] = [:]
+        /// Requests waiting for their answer on the muxed inbox, by token, with the subject they went to.
+        var requests: [String: (subject: String, continuation: CheckedContinuation<NATSMessage, any Error>)] = [:]
         var statistics = Statistics()
         var serverIndex = 0
     }
@@ -157,7 +158,7 @@ public final class NATSConnection: Sendable {
                                                                          handler: { [weak self] in self?.answer($0) }, onClose: {})
                             ClientOperation.subscribe(subject: "\(muxPrefix).*", queue: nil, sid: sid, into: &buffer)
                         }
-                        state.requests[token] = continuation
+                        state.requests[token] = (subject, continuation)
                         ClientOperation.publish(subject: subject, replyTo: replyTo, headers: headers, payload: payload, into: &buffer)
                         state.statistics.messagesOut += 1
                     }
@@ -178,19 +179,20 @@ public final class NATSConnection: Sendable {
     private func answer(_ message: NATSMessage) {
         guard let token = message.subject.split(separator: ".").last.map(String.init) else { return }
         if message.status == 503 {
-            finishRequest(token, with: .failure(NATSError.noResponders(subject: message.subject)))
+            finishRequest(token, with: .failure(NATSError.noResponders(subject: "")))
         } else {
             finishRequest(token, with: .success(message))
         }
     }
 
+    /// Resumes the request waiting under `token`, if it still waits; a no-responders answer names its subject.
     private func finishRequest(_ token: String, with result: Result<NATSMessage, any Error>) {
-        var result = result
+        guard let pending = state.withLock({ $0.requests.removeValue(forKey: token) }) else { return }
         if case .failure(NATSError.noResponders) = result {
-            result = .failure(NATSError.noResponders(subject: "request"))
+            pending.continuation.resume(throwing: NATSError.noResponders(subject: pending.subject))
+        } else {
+            pending.continuation.resume(with: result)
         }
-        let continuation = state.withLock { $0.requests.removeValue(forKey: token) }
-        continuation?.resume(with: result)
     }
 
     // MARK: Subscribe
@@ -299,7 +301,7 @@ public final class NATSConnection: Sendable {
             return (state.channel, Array(state.subscriptions.values), state.pongWaiters, Array(state.requests.values))
         }
         for waiter in waiters { waiter.continuation.resume(throwing: NATSError.closed) }
-        for request in requests { request.resume(throwing: NATSError.closed) }
+        for request in requests { request.continuation.resume(throwing: NATSError.closed) }
         for entry in subscriptions { entry.onClose() }
         channel?.close(promise: nil)
     }
@@ -344,7 +346,8 @@ public final class NATSConnection: Sendable {
     func channelClosed(generation: Int) {
         let (reconnect, waiters, requests) = state.withLock { state in
             guard state.generation == generation, state.status == .connected || state.status == .draining else {
-                return (false, [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)](), [CheckedContinuation<NATSMessage, any Error>]())
+                return (false, [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)](),
+                        [(subject: String, continuation: CheckedContinuation<NATSMessage, any Error>)]())
             }
             let reconnect = state.status == .connected && options.reconnect.maxAttempts != 0
             state.status = reconnect ? .reconnecting : .closed
@@ -356,7 +359,7 @@ public final class NATSConnection: Sendable {
             return (reconnect, state.pongWaiters, Array(state.requests.values))
         }
         for waiter in waiters { waiter.continuation.resume(throwing: NATSError.connectionLost) }
-        for request in requests { request.resume(throwing: NATSError.connectionLost) }
+        for request in requests { request.continuation.resume(throwing: NATSError.connectionLost) }
         if reconnect {
             logger.warning("NATS connection lost; reconnecting")
             Task { await reconnectLoop() }

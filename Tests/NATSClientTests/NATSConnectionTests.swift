@@ -78,7 +78,7 @@ import WardenTestSupport
             await #expect {
                 _ = try await nats.request("nobody.home", payload: [], timeout: .seconds(30))
             } throws: { error in
-                if case NATSError.noResponders = error { return true }
+                if case NATSError.noResponders(let subject) = error { return subject == "nobody.home" }
                 return false
             }
         }
