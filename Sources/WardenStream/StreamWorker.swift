@@ -169,9 +169,15 @@ public final class StreamWorker: Service, Sendable {
             return
         }
         if await publish(verdict, for: message, metadata: metadata) {
-            try? message.ack()
-            counters.withLock { $0.acked += 1 }
-            ackedMetric.increment()
+            do {
+                try message.ack()
+                counters.withLock { $0.acked += 1 }
+                ackedMetric.increment()
+            } catch {
+                // The verdict is stored; the message comes back after AckWait and its second verdict is dropped.
+                logger.warning("ack not sent; the message will be redelivered", metadata: [
+                    "stream_seq": "\(metadata.streamSequence)", "error": "\(error)"])
+            }
         }
     }
 

@@ -104,6 +104,25 @@ import WardenTestSupport
         #expect(big.headers["Warden-Status"] == "413" && big.headers["Warden-Error-Code"] == "body_too_large")
     }
 
+    @Test func aServerRestartMidRunLosesNothing() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        try await fixture.publishChat(300)
+        let worker = try await fixture.worker(["--ack-wait", "2", "--fetch-batch", "16", "--bulk-max-queue-delay-ms", "100"])
+        try await fixture.wait("the first verdicts") { try await fixture.storedVerdicts() > 0 }
+        // The link goes down and comes back (same store): the worker reconnects and carries on.
+        await fixture.server.halt()
+        try await fixture.server.launch()
+        try await fixture.wait("the client's reconnection") { fixture.nats.status == .connected }
+        try await fixture.wait("every message answered after the restart") {
+            guard let info = try? await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators") else { return false }
+            return info.numPending == 0 && info.numAckPending == 0
+        }
+        #expect(await worker.stop() == 0)
+        let sequences = try await fixture.readVerdicts().compactMap { $0.headers["Warden-Sequence"].flatMap(UInt64.init) }
+        #expect(sequences.count == 300 && Set(sequences) == Set(1...300))
+    }
+
     @Test func requestReplyAnswersInTheHTTPSchemaAndDiscoveryWorks() async throws {
         let fixture = try await WorkerFixture.start()
         defer { Task { await fixture.stop() } }
