@@ -165,6 +165,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger)
             services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         }
+        services.append(.init(service: MemoryReleaseService(engine: engine)))
         services.append(.init(service: ReadyLine(engine: engine, stream: streamName, check: check)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
