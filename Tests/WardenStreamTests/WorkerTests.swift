@@ -104,6 +104,26 @@ import WardenTestSupport
         #expect(big.headers["Warden-Status"] == "413" && big.headers["Warden-Error-Code"] == "body_too_large")
     }
 
+    @Test func overloadNaksWithADelayAndEverythingIsAnsweredOnce() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        try await fixture.publishChat(200)
+        // The engine admits 8 items; the worker holds up to 64 messages: most are refused and naked.
+        let metricsPort = closedLoopbackPort()
+        let worker = try await fixture.worker(["--max-batch-size", "8", "--max-queued-items", "8", "--fetch-batch", "32",
+                                               "--max-in-flight", "64", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"])
+        try await fixture.wait("every message answered") {
+            let info = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
+            return info.numPending == 0 && info.numAckPending == 0
+        }
+        let metrics = try await Self.get("/metrics", port: metricsPort)
+        let naked = metrics.split(separator: "\n").first { $0.hasPrefix(#"warden_nats_messages_total{outcome="naked"}"#) }
+        #expect(naked.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0 > 0, "nothing was naked: \(metrics)")
+        #expect(await worker.stop() == 0)
+        let sequences = try await fixture.readVerdicts().compactMap { $0.headers["Warden-Sequence"].flatMap(UInt64.init) }
+        #expect(sequences.count == 200 && Set(sequences) == Set(1...200))
+    }
+
     @Test func aServerRestartMidRunLosesNothing() async throws {
         let fixture = try await WorkerFixture.start()
         defer { Task { await fixture.stop() } }
