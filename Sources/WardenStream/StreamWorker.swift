@@ -41,7 +41,12 @@ public final class StreamWorker: Service, Sendable {
     private let terminatedMetric = Metrics.Counter(label: "warden_nats_messages_total", dimensions: [("outcome", "terminated")])
     private let inProgressMetric = Metrics.Counter(label: "warden_nats_in_progress_total")
 
-    public init(engine: ModerationEngine, jetStream: JetStream, settings: StreamWorkerSettings, logger: Logger) {
+    /// Called once the consumer is bound, before the first pull.
+    private let onBound: @Sendable (ConsumerInfo) -> Void
+
+    public init(engine: ModerationEngine, jetStream: JetStream, settings: StreamWorkerSettings, logger: Logger,
+                onBound: @escaping @Sendable (ConsumerInfo) -> Void = { _ in }) {
+        self.onBound = onBound
         self.engine = engine
         self.jetStream = jetStream
         self.settings = settings
@@ -68,6 +73,7 @@ public final class StreamWorker: Service, Sendable {
             "ack_wait_s": "\(info.config.ackWait.seconds)", "max_ack_pending": "\(info.config.maxAckPending)",
             "batch": "\(settings.fetchBatch)",
         ])
+        onBound(info)
         let heartbeat = Task { await keepAlive(ackWait: info.config.ackWait) }
         defer { heartbeat.cancel() }
         await withGracefulShutdownHandler {

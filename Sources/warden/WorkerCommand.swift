@@ -146,6 +146,8 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
                                                         version: "1.0.0", maxInputs: limits.inputs, logger: logger)))
         }
+        // The ready line waits for the model and, with a stream, for the consumer to be bound.
+        let (bound, bindings) = AsyncStream<Void>.makeStream()
         if let streamName {
             var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? Self.defaultConsumer)
             settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
@@ -162,11 +164,13 @@ struct WorkerCommand: AsyncParsableCommand {
             guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
                 throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
             }
-            let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger)
+            let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
+                                      onBound: { _ in bindings.finish() })
             services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: MemoryReleaseService(engine: engine)))
-        services.append(.init(service: ReadyLine(engine: engine, stream: streamName, check: check)))
+        if streamName == nil { bindings.finish() }
+        services.append(.init(service: ReadyLine(engine: engine, bound: bound, stream: streamName, check: check)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -207,14 +211,17 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-/// Prints the ready line once the model is warm (tests and scripts wait for it).
+/// Prints the ready line once the model is warm and the consumer bound (tests and scripts wait for it).
 private struct ReadyLine: Service {
     let engine: ModerationEngine
+    let bound: AsyncStream<Void>
     let stream: String?
     let check: String
 
     func run() async throws {
         _ = try await engine.ready()
+        for await _ in bound {}
+        guard !Task.isCancelled else { return }
         var parts: [String] = []
         if let stream { parts.append("stream \(stream)") }
         if !check.isEmpty { parts.append("requests on \(check)") }
