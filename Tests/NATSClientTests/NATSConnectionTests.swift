@@ -164,6 +164,68 @@ import WardenTestSupport
         }
     }
 
+    /// Operator mode: an operator, an account and a user, with JWTs signed as `nsc` signs them, and the
+    /// user's `.creds` file (its JWT and seed).
+    @Test func credentialsFileInOperatorMode() async throws {
+        func seed(_ prefix: UInt8) -> String {
+            var random = SystemRandomNumberGenerator()
+            return NKeyPair.encodeSeed(publicPrefix: prefix, seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+        }
+        func base64URL(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        func jwt(issuer: NKeyPair, subject: String, name: String, nats: [String: Any]) throws -> String {
+            let header = base64URL(Data(#"{"typ":"JWT","alg":"ed25519-nkey"}"#.utf8))
+            let claims: [String: Any] = ["jti": NUID.next(), "iat": Int(Date().timeIntervalSince1970), "iss": issuer.publicKey,
+                                         "name": name, "sub": subject, "nats": nats]
+            let body = base64URL(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
+            return "\(header).\(body).\(try issuer.sign(nonce: "\(header).\(body)"))"
+        }
+        let operatorKey = try NKeyPair(seed: seed(14 << 3))
+        let accountKey = try NKeyPair(seed: seed(0))
+        let systemKey = try NKeyPair(seed: seed(0))
+        let userSeed = seed(20 << 3)
+        let userKey = try NKeyPair(seed: userSeed)
+        let unlimited: [String: Any] = ["subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
+                                        "conn": -1, "leaf": -1]
+        let operatorJWT = try jwt(issuer: operatorKey, subject: operatorKey.publicKey, name: "op", nats: ["type": "operator", "version": 2])
+        let accountJWT = try jwt(issuer: operatorKey, subject: accountKey.publicKey, name: "acc",
+                                 nats: ["type": "account", "version": 2, "limits": unlimited])
+        // JetStream (the launcher's -js) needs a system account.
+        let systemJWT = try jwt(issuer: operatorKey, subject: systemKey.publicKey, name: "SYS", nats: ["type": "account", "version": 2])
+        let userJWT = try jwt(issuer: accountKey, subject: userKey.publicKey, name: "user",
+                              nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-creds-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try operatorJWT.write(toFile: "\(folder)/op.jwt", atomically: true, encoding: .utf8)
+        try """
+            -----BEGIN NATS USER JWT-----
+            \(userJWT)
+            ------END NATS USER JWT------
+
+            -----BEGIN USER NKEY SEED-----
+            \(userSeed)
+            ------END USER NKEY SEED------
+            """.write(toFile: "\(folder)/user.creds", atomically: true, encoding: .utf8)
+        let config = try NATSServerProcess.configurationFile("""
+            operator: \(folder)/op.jwt
+            resolver: MEMORY
+            system_account: \(systemKey.publicKey)
+            resolver_preload: { \(accountKey.publicKey): "\(accountJWT)", \(systemKey.publicKey): "\(systemJWT)" }
+            """)
+        try await NATSServerProcess.with(arguments: ["-c", config]) { server in
+            let nats = try await Self.connect(server, auth: .credentials(path: "\(folder)/user.creds"))
+            let inbox = try nats.subscribe(to: "creds.ok")
+            try nats.publish(to: "creds.ok", payload: Array("signed in".utf8))
+            var iterator = inbox.makeAsyncIterator()
+            #expect(await iterator.next()?.string == "signed in")
+            nats.close()
+            await #expect(throws: NATSError.self) { _ = try await Self.connect(server, reconnect: .never) }
+        }
+    }
+
     @Test func reconnectsAndSubscribesAgain() async throws {
         let server = try await NATSServerProcess.start()
         do {
