@@ -11,6 +11,8 @@ exactly.
 
   /usr/bin/python3 scripts/golden_fp32.py                       # the committed golden and model
   /usr/bin/python3 scripts/golden_fp32.py --golden G --model M  # another pair
+  /usr/bin/python3 scripts/golden_fp32.py --recompute-bf16        # after re-exporting the same weights in
+                                                                 # another graph (scripts/fast_graph.py)
 """
 from __future__ import annotations
 
@@ -36,10 +38,12 @@ def cpu_description() -> dict:
     return dict(model_name=fields.get("Model name", "unknown").strip(), bf16_flags=sorted(wanted))
 
 
-def fp32_probabilities(model_file: str, items: list[dict]) -> list[list[float]]:
-    """Each item's probabilities from the model's weights upcast to fp32, one text per call."""
+def fp32_probabilities(model_file: str, items: list[dict], upcast: bool = True) -> list[list[float]]:
+    """Each item's probabilities from the model's weights upcast to fp32 (or as stored), one text per call."""
     torch.set_num_threads(1)
-    model = torch.jit.load(model_file, map_location="cpu").eval().float()
+    model = torch.jit.load(model_file, map_location="cpu").eval()
+    if upcast:
+        model = model.float()
     out = []
     with torch.no_grad():
         for item in items:
@@ -61,12 +65,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--golden", default=os.path.join(REPO, "Tests", "Fixtures", "default_model_golden.json"))
     ap.add_argument("--model", default=os.path.join(REPO, "models", "minilm-moderation", "model.pt"))
+    ap.add_argument("--recompute-bf16", action="store_true",
+                    help="also recompute the as-stored `probabilities` (the model file changed, the texts did not)")
     ap.add_argument("--keep-cpu", action="store_true",
                     help="keep the recorded bf16_cpu (use when the bf16 probabilities were not computed here)")
     args = ap.parse_args()
     with open(args.golden, encoding="utf-8") as f:
         doc = json.load(f)
     previous_cpu = doc.get("bf16_cpu")
+    if args.recompute_bf16:
+        for item, probabilities in zip(doc["items"], fp32_probabilities(args.model, doc["items"], upcast=False)):
+            item["probabilities"] = probabilities
     add_fp32_reference(doc, args.model)
     if args.keep_cpu and previous_cpu:
         doc["bf16_cpu"] = previous_cpu

@@ -7,6 +7,9 @@ Outputs (all small enough to commit):
   Tests/Fixtures/tiny-bert/model.pt          a 2-layer, hidden-32 BERT-shaped classifier (TorchScript, traced)
   Tests/Fixtures/tiny-bert/manifest.json     its bundle manifest (3 sigmoid labels, real tokenizer/)
   Tests/Fixtures/tiny-bert/golden.json       inputs and the outputs Python computed, at several shapes
+  Tests/Fixtures/tiny-bert-packed/           the same shape of model as Warden's fast graph (scripts/fast_graph.py,
+                                             fp32, random weights, full 30,522-id vocabulary) with the packed
+                                             entry point forward_packed declared in its manifest
   Tests/Fixtures/bad-models/wrong_signature.pt   forward(input_ids) only
   Tests/Fixtures/bad-models/wrong_output.pt      returns a 1-D tensor
   Tests/Fixtures/bad-models/not_torchscript.pt   plain bytes
@@ -85,6 +88,45 @@ def random_inputs(generator, batch, length):
     return ids, mask
 
 
+def packed_state_dict(generator):
+    """Random weights under scripts/bert_encoder.py's names, for scripts/fast_graph.py."""
+    def rand(*shape, scale=0.2):
+        return torch.randn(*shape, generator=generator) * scale
+    sd = {"bert.embeddings.word_embeddings.weight": rand(30522, HIDDEN),
+          "bert.embeddings.position_embeddings.weight": rand(POSITIONS, HIDDEN),
+          "bert.embeddings.token_type_embeddings.weight": rand(2, HIDDEN),
+          "bert.embeddings.LayerNorm.weight": 1 + rand(HIDDEN, scale=0.05),
+          "bert.embeddings.LayerNorm.bias": rand(HIDDEN, scale=0.05),
+          "classifier.weight": rand(LABELS, HIDDEN, scale=0.5), "classifier.bias": rand(LABELS, scale=0.1)}
+    for i in range(LAYERS):
+        p = f"bert.encoder.layer.{i}."
+        for name, (rows, cols) in {"attention.self.query": (HIDDEN, HIDDEN), "attention.self.key": (HIDDEN, HIDDEN),
+                                   "attention.self.value": (HIDDEN, HIDDEN), "attention.output.dense": (HIDDEN, HIDDEN),
+                                   "intermediate.dense": (FFN, HIDDEN), "output.dense": (HIDDEN, FFN)}.items():
+            sd[p + name + ".weight"] = rand(rows, cols)
+            sd[p + name + ".bias"] = rand(rows, scale=0.05)
+        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
+            sd[p + name + ".weight"] = 1 + rand(HIDDEN, scale=0.05)
+            sd[p + name + ".bias"] = rand(HIDDEN, scale=0.05)
+    return sd
+
+
+def write_packed_fixture(manifest):
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fast_graph
+    folder = os.path.join(OUT, "tiny-bert-packed")
+    os.makedirs(folder, exist_ok=True)
+    fast_graph.export_fast(packed_state_dict(torch.Generator().manual_seed(7)), os.path.join(folder, "model.pt"),
+                           torch.float32, heads=HEADS)
+    packed = dict(manifest, name="tiny-bert-packed", packed_entry_point="forward_packed",
+                  description="Random-weight test fixture in the fast graph with a packed entry point, made by "
+                              "scripts/make_test_model.py; its scores mean nothing.")
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(packed, f, indent=2)
+        f.write("\n")
+
+
 def main():
     torch.manual_seed(1234)
     model = TinyBert().eval()
@@ -129,6 +171,7 @@ def main():
         json.dump(manifest, f, indent=2)
         f.write("\n")
 
+    write_packed_fixture(manifest)
     torch.jit.script(WrongSignature()).save(os.path.join(OUT, "bad-models", "wrong_signature.pt"))
     torch.jit.script(WrongOutput()).save(os.path.join(OUT, "bad-models", "wrong_output.pt"))
     with open(os.path.join(OUT, "bad-models", "not_torchscript.pt"), "wb") as f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Chart for `warden tune --csv FILE --png OUT`: throughput and p99 latency against maxBatchSize.
 
-One line per (threads, queue delay) series; left panel messages/s, right panel p99 ms (log scale).
+One line per (layout, threads, queue delay) series; left panel messages/s, right panel p99 ms (log scale).
 Needs matplotlib (Debian: apt-get install -y python3-matplotlib).
 usage: tune_chart.py TUNE.csv OUT.png
 """
@@ -18,7 +18,7 @@ def main():
     src, out = sys.argv[1], sys.argv[2]
     series = defaultdict(list)
     for row in csv.DictReader(open(src)):
-        key = f"w{row['workers']} t{row['torch_threads']} b{row['blas_threads']}, delay {row['max_queue_delay_ms']} ms"
+        key = f"{row.get('layout', 'padded')}, w{row['workers']} t{row['torch_threads']} b{row['blas_threads']}, delay {row['max_queue_delay_ms']} ms"
         series[key].append((int(row["max_batch_size"]), float(row["messages_per_s"]), float(row["p99_ms"])))
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, pts in sorted(series.items()):

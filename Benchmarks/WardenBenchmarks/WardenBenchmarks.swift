@@ -87,6 +87,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Text normalisation before tokenizing: 1,000 corpus messages per iteration, platform-v1 vs platform-v2.
+    for mode in [TextNormalization.platformV1, .platformV2] {
+        Benchmark("normalize \(mode.rawValue) chat message", configuration: .init(scalingFactor: .kilo)) { benchmark in
+            let texts = corpus
+            for i in benchmark.scaledIterations {
+                blackHole(normalizeText(texts[i % texts.count], mode))
+            }
+        }
+    }
+
     // Model forward: batch 1…128 × length 16…128, bf16 default model, default threads.
     for batch in [1, 2, 4, 8, 16, 32, 64, 128] {
         for length in [16, 32, 64, 128] {

@@ -20,6 +20,8 @@
 struct wt_model {
     torch::jit::Module module;
     int64_t output_width = 0;
+    /// The bound packed entry point (empty: none).
+    std::string packed_method;
 };
 
 namespace {
@@ -81,6 +83,12 @@ Fn openblas_symbol(const char *name) {
     return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
 
+std::string shape_text(const at::Tensor &tensor) {
+    std::string shape = "[";
+    for (int64_t d = 0; d < tensor.dim(); ++d) shape += (d ? ", " : "") + std::to_string(tensor.size(d));
+    return shape + "]";
+}
+
 wt_status run_forward(const wt_model *model, const int64_t *ids, const int64_t *mask, int64_t batch,
                       int64_t length, float *out, size_t capacity, char *err, size_t err_capacity) {
     adopt_thread_settings();
@@ -97,10 +105,8 @@ wt_status run_forward(const wt_model *model, const int64_t *ids, const int64_t *
     }
     auto tensor = result.toTensor();
     if (tensor.dim() != 2 || tensor.size(0) != batch) {
-        std::string shape = "[";
-        for (int64_t d = 0; d < tensor.dim(); ++d) shape += (d ? ", " : "") + std::to_string(tensor.size(d));
         write_message(err, err_capacity,
-                      "forward returned a tensor of shape " + shape + "], expected [" + std::to_string(batch) +
+                      "forward returned a tensor of shape " + shape_text(tensor) + ", expected [" + std::to_string(batch) +
                           ", labels]");
         return WT_ERR_OUTPUT;
     }
@@ -120,6 +126,40 @@ wt_status run_forward(const wt_model *model, const int64_t *ids, const int64_t *
     }
     // Copy straight into the caller's buffer (a single conversion when the model computes in bf16).
     auto destination = torch::from_blob(out, {tensor.size(0), tensor.size(1)}, torch::kFloat32);
+    destination.copy_(tensor);
+    return WT_OK;
+}
+
+wt_status run_forward_packed(const wt_model *model, const int64_t *ids, const int64_t *positions,
+                             const int64_t *segments_ids, int64_t rows, int64_t length, int64_t segments, float *out,
+                             size_t capacity, char *err, size_t err_capacity) {
+    adopt_thread_settings();
+    c10::InferenceMode guard;
+    auto options = torch::TensorOptions().dtype(torch::kInt64);
+    auto input_ids = torch::from_blob(const_cast<int64_t *>(ids), {rows, length}, options);
+    auto position_ids = torch::from_blob(const_cast<int64_t *>(positions), {rows, length}, options);
+    auto segment_ids = torch::from_blob(const_cast<int64_t *>(segments_ids), {rows, length}, options);
+    std::vector<torch::jit::IValue> inputs{input_ids, position_ids, segment_ids};
+    auto result = const_cast<torch::jit::Module &>(model->module).get_method(model->packed_method)(inputs);
+    if (!result.isTensor()) {
+        write_message(err, err_capacity, model->packed_method + " returned " + result.tagKind() + ", expected a tensor");
+        return WT_ERR_OUTPUT;
+    }
+    auto tensor = result.toTensor();
+    if (tensor.dim() != 3 || tensor.size(0) != rows || tensor.size(1) != segments ||
+        (model->output_width > 0 && tensor.size(2) != model->output_width) || !tensor.is_floating_point()) {
+        write_message(err, err_capacity,
+                      model->packed_method + " returned a tensor of shape " + shape_text(tensor) + ", expected [" +
+                          std::to_string(rows) + ", " + std::to_string(segments) + ", " +
+                          std::to_string(model->output_width) + "] of floats");
+        return WT_ERR_OUTPUT;
+    }
+    const size_t needed = static_cast<size_t>(rows * segments * tensor.size(2));
+    if (out == nullptr || capacity < needed) {
+        write_message(err, err_capacity, "output buffer too small");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    auto destination = torch::from_blob(out, {rows, segments, tensor.size(2)}, torch::kFloat32);
     destination.copy_(tensor);
     return WT_OK;
 }
@@ -228,6 +268,66 @@ wt_status wt_model_forward(const wt_model *model, const int64_t *input_ids, cons
     }
     return guarded(WT_ERR_FORWARD, err, err_capacity, [&] {
         return run_forward(model, input_ids, attention_mask, batch, length, out, out_capacity, err, err_capacity);
+    });
+}
+
+wt_status wt_model_bind_packed(wt_model *model, const char *method, char *err, size_t err_capacity) {
+    if (model == nullptr || method == nullptr || method[0] == '\0') {
+        write_message(err, err_capacity, "model and method must not be NULL or empty");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    const std::string name(method);
+    wt_status status = guarded(WT_ERR_SIGNATURE, err, err_capacity, [&] {
+        auto found = model->module.find_method(name);
+        if (!found) {
+            write_message(err, err_capacity, "the module has no method " + name);
+            return WT_ERR_SIGNATURE;
+        }
+        const auto &arguments = found->function().getSchema().arguments();
+        if (arguments.size() != 4) {  // self + three
+            write_message(err, err_capacity,
+                          name + " takes " + std::to_string(arguments.size() - 1) +
+                              " argument(s); expected (input_ids, position_ids, segment_ids)");
+            return WT_ERR_SIGNATURE;
+        }
+        return WT_OK;
+    });
+    if (status != WT_OK) return status;
+    model->packed_method = name;
+    // Probe: one row holding two messages ([CLS] [SEP] and [CLS] [CLS] [SEP]) and one padding position.
+    const int64_t ids[6] = {101, 102, 101, 101, 102, 0};
+    const int64_t positions[6] = {0, 1, 0, 1, 2, 0};
+    const int64_t segment_ids[6] = {1, 1, 2, 2, 2, 0};
+    std::vector<float> probe(static_cast<size_t>(2 * std::max<int64_t>(model->output_width, 1)));
+    status = guarded(WT_ERR_FORWARD, err, err_capacity, [&] {
+        return run_forward_packed(model, ids, positions, segment_ids, 1, 6, 2, probe.data(), probe.size(), err,
+                                  err_capacity);
+    });
+    if (status != WT_OK) model->packed_method.clear();
+    return status;
+}
+
+int32_t wt_model_has_packed(const wt_model *model) { return model != nullptr && !model->packed_method.empty(); }
+
+wt_status wt_model_forward_packed(const wt_model *model, const int64_t *input_ids, const int64_t *position_ids,
+                                  const int64_t *segment_ids, int64_t rows, int64_t length, int64_t segments,
+                                  float *out, size_t out_capacity, char *err, size_t err_capacity) {
+    if (model == nullptr || input_ids == nullptr || position_ids == nullptr || segment_ids == nullptr ||
+        out == nullptr) {
+        write_message(err, err_capacity, "model, inputs and output must not be NULL");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    if (model->packed_method.empty()) {
+        write_message(err, err_capacity, "no packed entry point is bound");
+        return WT_ERR_SIGNATURE;
+    }
+    if (rows <= 0 || length <= 0 || segments <= 0) {
+        write_message(err, err_capacity, "rows, length and segments must be positive");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    return guarded(WT_ERR_FORWARD, err, err_capacity, [&] {
+        return run_forward_packed(model, input_ids, position_ids, segment_ids, rows, length, segments, out,
+                                  out_capacity, err, err_capacity);
     });
 }
 

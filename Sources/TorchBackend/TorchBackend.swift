@@ -18,11 +18,16 @@ public final class TorchBackend: InferenceBackend {
     /// - Parameters:
     ///   - expectedLabels: when given, a model with another output width is refused.
     ///   - precision: the precision to compute in (``TorchPrecision/asStored`` unless comparing).
-    public static func load(path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored) async throws -> TorchBackend {
+    ///   - packedEntryPoint: the model's packed method (the bundle's `packed_entry_point`), bound and probed
+    ///     at load; nil scores padded batches only.
+    public static func load(path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored,
+                            packedEntryPoint: String? = nil) async throws -> TorchBackend {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
-            let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in try TorchModel(path: path, precision: precision) }
+            let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in
+                try TorchModel(path: path, precision: precision, packedEntryPoint: packedEntryPoint)
+            }
             if let expectedLabels, model.outputWidth != expectedLabels {
                 throw TorchError(status: WT_ERR_OUTPUT,
                                  message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",
@@ -49,6 +54,16 @@ public final class TorchBackend: InferenceBackend {
         let model = self.model
         return try await thread.runIfActive {
             try model.forward(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask, batch: batch.count, length: batch.length)
+        }
+    }
+
+    public var supportsPacking: Bool { model.packedEntryPoint != nil }
+
+    public func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] {
+        let model = self.model
+        return try await thread.runIfActive {
+            try model.forwardPacked(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs, segmentIDs: batch.segmentIDs,
+                                    rows: batch.rows, length: batch.length, segments: batch.segments)
         }
     }
 }

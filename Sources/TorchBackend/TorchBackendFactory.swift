@@ -17,7 +17,7 @@ public struct TorchBackendFactory: InferenceBackendFactory {
         if let runtime { try TorchRuntime.apply(runtime) }
         var backends: [any InferenceBackend] = []
         for _ in 0..<count {
-            backends.append(try await TorchBackend.load(path: bundle.modelPath, precision: precision))
+            backends.append(try await TorchBackend.load(path: bundle.modelPath, precision: precision, packedEntryPoint: bundle.packedEntryPoint))
         }
         return backends
     }

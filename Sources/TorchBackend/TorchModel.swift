@@ -33,16 +33,28 @@ public final class TorchModel: @unchecked Sendable {
     public let outputWidth: Int
     /// The precision the model computes in.
     public let precision: TorchPrecision
+    /// The bound packed entry point (see ``forwardPacked(inputIDs:positionIDs:segmentIDs:rows:length:segments:)``),
+    /// or nil when the model is used padded only.
+    public let packedEntryPoint: String?
 
     /// Loads a TorchScript file, converts it to `precision`, and checks its forward signature and output
-    /// shape with a probe input.
-    public init(path: String, precision: TorchPrecision = .asStored) throws(TorchError) {
+    /// shape with a probe input; when `packedEntryPoint` is given, also checks and probes that method.
+    public init(path: String, precision: TorchPrecision = .asStored, packedEntryPoint: String? = nil) throws(TorchError) {
         var model: OpaquePointer?
         try checked(path: path) { wt_model_load(path, precision.shimValue, &model, $0, $1) }
         guard let model else { throw TorchError(status: WT_ERR_LOAD, message: "no handle returned", path: path) }
+        if let packedEntryPoint {
+            do {
+                try checked(path: path) { wt_model_bind_packed(model, packedEntryPoint, $0, $1) }
+            } catch {
+                wt_model_free(model)
+                throw error
+            }
+        }
         self.handle = model
         self.path = path
         self.precision = precision
+        self.packedEntryPoint = packedEntryPoint
         self.outputWidth = Int(wt_model_output_width(model))
     }
 
@@ -73,6 +85,43 @@ public final class TorchModel: @unchecked Sendable {
                 buffer.initialize(repeating: 0)
                 initialized = buffer.count
             }
+        }
+        guard status == WT_OK else {
+            throw TorchError(status: status, message: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, path: path)
+        }
+        return output
+    }
+
+    /// Runs the packed entry point over row-major `[rows, length]` ids, position ids and segment ids
+    /// (0 = padding, 1...`segments` = message within its row); returns row-major `[rows, segments, outputWidth]`.
+    public func forwardPacked(inputIDs: [Int64], positionIDs: [Int64], segmentIDs: [Int64], rows: Int, length: Int,
+                              segments: Int) throws(TorchError) -> [Float] {
+        guard packedEntryPoint != nil else {
+            throw TorchError(status: WT_ERR_SIGNATURE, message: "no packed entry point is bound", path: path)
+        }
+        let cells = rows * length
+        guard rows > 0, length > 0, segments > 0, inputIDs.count == cells, positionIDs.count == cells, segmentIDs.count == cells else {
+            throw TorchError(status: WT_ERR_INVALID_ARGUMENT,
+                             message: "inputs hold \(inputIDs.count)/\(positionIDs.count)/\(segmentIDs.count) values for [\(rows), \(length)] with \(segments) segments",
+                             path: path)
+        }
+        let count = rows * segments * outputWidth
+        var status = WT_OK
+        var message = [CChar](repeating: 0, count: 1024)
+        let output = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            status = inputIDs.withUnsafeBufferPointer { ids in
+                positionIDs.withUnsafeBufferPointer { positions in
+                    segmentIDs.withUnsafeBufferPointer { segmentBuffer in
+                        message.withUnsafeMutableBufferPointer { err in
+                            wt_model_forward_packed(handle, ids.baseAddress, positions.baseAddress, segmentBuffer.baseAddress,
+                                                    Int64(rows), Int64(length), Int64(segments),
+                                                    buffer.baseAddress, buffer.count, err.baseAddress, err.count)
+                        }
+                    }
+                }
+            }
+            if status != WT_OK { buffer.initialize(repeating: 0) }
+            initialized = buffer.count
         }
         guard status == WT_OK else {
             throw TorchError(status: status, message: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, path: path)

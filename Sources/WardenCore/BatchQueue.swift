@@ -20,6 +20,12 @@ import DequeModule
 ///    waited the lane's `maxQueueDelay`, or if the queue is shutting down (draining). Otherwise the owner
 ///    is told when to come back: the earliest lane delay or item deadline.
 ///
+/// With packing (``packs``), step 3 differs: items are taken oldest first (the seed first) and placed
+/// first-fit into rows of `packedRowTokens` tokens; a batch holds at most `maxBatchSize` items and
+/// `maxBatchTokens / packedRowTokens` rows. When an item fits no row and no row can be added, the batch is
+/// full, but later (shorter) items may still fill the gaps. There is no padding floor: rows are padded only
+/// at their end, to the fullest row. A batch whose rows hold one message each runs as a padded batch.
+///
 /// Lanes never share a batch: a bulk item riding along in an interactive batch would make that batch
 /// slower, which is the latency interactive callers must not pay.
 public struct BatchQueue: Sendable {
@@ -42,7 +48,29 @@ public struct BatchQueue: Sendable {
         public var length: Int { tokens.count }
     }
 
-    /// A batch chosen to run. Rows are the distinct token sequences; each item maps to one row.
+    /// Where a packed batch puts its sequences: model rows holding several sequences each.
+    public struct PackedLayout: Sendable, Equatable {
+        /// The packed row and slot of one sequence.
+        public struct Placement: Sendable, Equatable {
+            /// Model row.
+            public let row: Int
+            /// Slot within the row (0-based; the model sees segment id `segment + 1`).
+            public let segment: Int
+            /// First token position within the row.
+            public let offset: Int
+        }
+        /// Model rows.
+        public let rowCount: Int
+        /// Length of every model row: the fullest row's tokens.
+        public let rowLength: Int
+        /// The most sequences in one row (the model's segment dimension).
+        public let segmentsPerRow: Int
+        /// `placements[j]` places the batch's `rows[j]`.
+        public let placements: [Placement]
+    }
+
+    /// A batch chosen to run. `rows` are the distinct token sequences; each item maps to one of them. Padded,
+    /// each sequence is one model row; packed (``packing`` non-nil), several sequences share a model row.
     public struct Batch: Sendable, Equatable {
         /// The lane the batch was formed from.
         public let lane: Lane
@@ -50,15 +78,18 @@ public struct BatchQueue: Sendable {
         public let items: [Item]
         /// Distinct token sequences to compute (duplicates collapsed), unpadded.
         public let rows: [[Int32]]
-        /// `rowOfItem[i]` is the row whose result answers `items[i]`.
+        /// `rowOfItem[i]` is the sequence (index into `rows`) whose result answers `items[i]`.
         public let rowOfItem: [Int]
-        /// Padded length: the longest row.
+        /// Length of the model's rows: padded, the longest sequence; packed, the fullest packed row.
         public let length: Int
-        /// Real tokens computed: the sum of the rows' lengths.
+        /// The packed layout, or nil for a padded batch.
+        public let packing: PackedLayout?
+        /// Real tokens computed: the sum of the sequences' lengths.
         public var realTokens: Int { rows.reduce(0) { $0 + $1.count } }
-        /// Tokens the model processes, padding included: `rows × length`.
-        public var paddedTokens: Int { rows.count * length }
-        /// `realTokens / paddedTokens` (1 means no padding).
+        /// Tokens the model processes, padding included: model rows × ``length``.
+        public var paddedTokens: Int { (packing?.rowCount ?? rows.count) * length }
+        /// `realTokens / paddedTokens`: the share of the computed tokens that are real (1 means no padding).
+        /// For packed batches this is the packing efficiency.
         public var paddingEfficiency: Double { Double(realTokens) / Double(max(paddedTokens, 1)) }
 
         /// The padded model input: rows padded with `padID` to ``length``, mask 1 for real tokens.
@@ -73,6 +104,44 @@ public struct BatchQueue: Sendable {
                 }
             }
             return TokenBatch(count: rows.count, length: length, inputIDs: ids, attentionMask: mask)
+        }
+
+        /// The packed model input; nil for a padded batch.
+        public func packedTokenBatch(padID: Int32) -> PackedTokenBatch? {
+            guard let packing else { return nil }
+            let cells = packing.rowCount * length
+            var ids = [Int64](repeating: Int64(padID), count: cells)
+            var positions = [Int64](repeating: 0, count: cells)
+            var segments = [Int64](repeating: 0, count: cells)
+            for (sequence, place) in zip(rows, packing.placements) {
+                let base = place.row * length + place.offset
+                for (c, id) in sequence.enumerated() {
+                    ids[base + c] = Int64(id)
+                    positions[base + c] = Int64(c)
+                    segments[base + c] = Int64(place.segment + 1)
+                }
+            }
+            return PackedTokenBatch(rows: packing.rowCount, length: length, segments: packing.segmentsPerRow,
+                                    inputIDs: ids, positionIDs: positions, segmentIDs: segments)
+        }
+
+        /// Turns a packed model output `[rowCount, segmentsPerRow, labels]` into one row of `labels` scores per
+        /// sequence, in ``rows`` order (`[rows.count * labels]`); a padded output is returned as it is.
+        public func scoresPerSequence(_ output: [Float], labels: Int) -> [Float] {
+            guard let packing else { return output }
+            var scores = [Float]()
+            scores.reserveCapacity(rows.count * labels)
+            for place in packing.placements {
+                let start = (place.row * packing.segmentsPerRow + place.segment) * labels
+                scores.append(contentsOf: output[start..<(start + labels)])
+            }
+            return scores
+        }
+
+        /// The number of scores the model returns for this batch: per model row and slot, `labels` each.
+        public func expectedOutputCount(labels: Int) -> Int {
+            guard let packing else { return rows.count * labels }
+            return packing.rowCount * packing.segmentsPerRow * labels
         }
     }
 
@@ -125,6 +194,8 @@ public struct BatchQueue: Sendable {
     public let configuration: BatchingConfiguration
     /// Workers taking batches from this queue (for retry hints).
     public let workers: Int
+    /// Whether batches are packed (see the type's documentation); otherwise padded.
+    public let packs: Bool
     public private(set) var statistics = Statistics()
     /// Items waiting, both lanes.
     public private(set) var queuedItems = 0
@@ -147,11 +218,12 @@ public struct BatchQueue: Sendable {
     /// Tokens waiting in the interactive lane (the bulk lane's are `queuedTokens - interactiveTokens`).
     private var interactiveTokens = 0
 
-    /// A queue for `workers` workers.
+    /// A queue for `workers` workers, forming packed batches when `packs` is true.
     /// - Precondition: `configuration` is valid (``BatchingConfiguration/validate(maxSequenceLength:)``).
-    public init(configuration: BatchingConfiguration, workers: Int = 1) {
+    public init(configuration: BatchingConfiguration, workers: Int = 1, packs: Bool = false) {
         self.configuration = configuration
         self.workers = max(workers, 1)
+        self.packs = packs
     }
 
     /// Items waiting in `lane`.
@@ -297,7 +369,7 @@ public struct BatchQueue: Sendable {
         for lane in order {
             guard let seed = items(lane).first else { continue }
             let due = seed.enqueuedAt + configuration.settings(for: lane).maxQueueDelay
-            let plan = plan(lane)
+            let plan = packs ? packedPlan(lane) : plan(lane)
             if plan.full || isShuttingDown || due <= now {
                 let batch = commit(plan, lane: lane)
                 if lane == .interactive && !bulk.isEmpty { interactiveStreak += 1 } else { interactiveStreak = 0 }
@@ -317,6 +389,10 @@ public struct BatchQueue: Sendable {
         var length = 0
         var realTokens = 0
         var full = false
+        /// Packed plans: where each distinct sequence goes, and the tokens used in each model row.
+        var placements: [PackedLayout.Placement] = []
+        var rowFill: [Int] = []
+        var segmentsInRow: [Int] = []
     }
 
     private enum Addition { case added, overBudget, tooMuchPadding }
@@ -379,6 +455,46 @@ public struct BatchQueue: Sendable {
         return plan
     }
 
+    /// Takes the lane's items oldest first and places each distinct sequence first-fit into packed rows.
+    private func packedPlan(_ lane: Lane) -> Plan {
+        let items = items(lane)
+        let capacity = configuration.packedRowTokens
+        let maxRows = max(1, configuration.maxBatchTokens / capacity)
+        var plan = Plan()
+        var rowIndex: [[Int32]: Int] = [:]
+        for i in items.indices {
+            if plan.chosen.count == configuration.maxBatchSize { plan.full = true; break }
+            let tokens = items[i].tokens
+            if let row = rowIndex[tokens] {
+                plan.chosen.append(i)
+                plan.rowOfItem.append(row)
+                continue
+            }
+            let row: Int
+            if let open = plan.rowFill.firstIndex(where: { $0 + tokens.count <= capacity }) {
+                row = open
+            } else if plan.rowFill.count < maxRows {
+                row = plan.rowFill.count
+                plan.rowFill.append(0)
+                plan.segmentsInRow.append(0)
+            } else {
+                plan.full = true  // no room for this one; a shorter item further back may still fit
+                continue
+            }
+            plan.placements.append(.init(row: row, segment: plan.segmentsInRow[row], offset: plan.rowFill[row]))
+            plan.rowFill[row] += tokens.count
+            plan.segmentsInRow[row] += 1
+            rowIndex[tokens] = plan.rows.count
+            plan.rowOfItem.append(plan.rows.count)
+            plan.rows.append(tokens)
+            plan.chosen.append(i)
+            plan.realTokens += tokens.count
+            plan.length = max(plan.length, plan.rowFill[row])
+        }
+        if plan.chosen.count == configuration.maxBatchSize { plan.full = true }
+        return plan
+    }
+
     private mutating func commit(_ plan: Plan, lane: Lane) -> Batch {
         var taken: [Item] = []
         taken.reserveCapacity(plan.chosen.count)
@@ -391,7 +507,14 @@ public struct BatchQueue: Sendable {
             items = kept
         }
         account(removed: taken)
-        let batch = Batch(lane: lane, items: taken, rows: plan.rows, rowOfItem: plan.rowOfItem, length: plan.length)
+        // A packed plan whose rows each hold one sequence is a padded batch (row j holds sequence j, since a
+        // row is opened only for a sequence that fits no earlier row); the padded forward skips the
+        // block-diagonal mask, so it is the cheaper way to run it.
+        let segmentsPerRow = plan.segmentsInRow.max() ?? 1
+        let packing = packs && segmentsPerRow > 1
+            ? PackedLayout(rowCount: plan.rowFill.count, rowLength: plan.length, segmentsPerRow: segmentsPerRow, placements: plan.placements)
+            : nil
+        let batch = Batch(lane: lane, items: taken, rows: plan.rows, rowOfItem: plan.rowOfItem, length: plan.length, packing: packing)
         statistics.batches += 1
         statistics.items += taken.count
         statistics.rows += batch.rows.count

@@ -28,6 +28,8 @@ public final class Batcher: Service, Sendable {
     public let configuration: BatchingConfiguration
     /// Width of each result row (the backend's label count).
     public let labelCount: Int
+    /// Whether batches are packed: packing is not turned off and every backend supports it.
+    public let packs: Bool
     let metrics = EngineMetrics()
 
     private let backends: [any InferenceBackend]
@@ -69,7 +71,8 @@ public final class Batcher: Service, Sendable {
         self.labelCount = backends[0].labelCount
         self.padID = padID
         self.logger = logger
-        self.state = Mutex(State(queue: BatchQueue(configuration: configuration, workers: backends.count)))
+        self.packs = configuration.packing != .off && backends.allSatisfy(\.supportsPacking)
+        self.state = Mutex(State(queue: BatchQueue(configuration: configuration, workers: backends.count, packs: packs)))
     }
 
     /// Running totals of the queue (batches, padding, duplicates, expired, …).
@@ -248,11 +251,17 @@ public final class Batcher: Service, Sendable {
         for item in batch.items { metrics.queueWait(item.lane).record(duration: item.enqueuedAt.duration(to: start)) }
         let output: Result<[Float], ModerationError>
         do {
-            let scores = try await backend.score(batch.tokenBatch(padID: padID))
-            if scores.count == batch.rows.count * labelCount {
-                output = .success(scores)
+            let scores: [Float]
+            if let packed = batch.packedTokenBatch(padID: padID) {
+                scores = try await backend.scorePacked(packed)
             } else {
-                output = .failure(.backendFailure("returned \(scores.count) scores for \(batch.rows.count) rows of \(labelCount) labels"))
+                scores = try await backend.score(batch.tokenBatch(padID: padID))
+            }
+            let expected = batch.expectedOutputCount(labels: labelCount)
+            if scores.count == expected {
+                output = .success(batch.scoresPerSequence(scores, labels: labelCount))
+            } else {
+                output = .failure(.backendFailure("returned \(scores.count) scores where the batch needs \(expected) (\(labelCount) labels per row)"))
             }
         } catch {
             output = .failure(.backendFailure(String(describing: error)))
@@ -283,7 +292,8 @@ public final class Batcher: Service, Sendable {
         }
         metrics.inference.record(duration: duration)
         metrics.batchSize.record(batch.items.count)
-        metrics.batchRows.record(batch.rows.count)
+        metrics.batchRows.record(batch.packing?.rowCount ?? batch.rows.count)
+        if batch.packing != nil { metrics.packedBatches.increment() }
         metrics.paddedTokens.record(batch.paddedTokens)
         metrics.batchPaddingEfficiency.record(batch.paddingEfficiency)
         metrics.paddingEfficiency.record(efficiency)

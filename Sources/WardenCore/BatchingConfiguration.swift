@@ -53,6 +53,14 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// seeded from the bulk lane, however busy the interactive lane is. Default 4 (bulk gets ≥ 25% of the
     /// batches under contention; all of them when interactive is idle). 1 makes the lanes alternate.
     public var bulkShare: Int = 4
+    /// Whether batches pack several messages into each model row (``PackedTokenBatch``) instead of padding
+    /// every message to the longest. Packing needs a model that declares a packed entry point; with `.auto`
+    /// (the default) Warden packs whenever the model can, otherwise it pads.
+    public var packing: Packing = .auto
+    /// Tokens per packed row (row capacity). Messages are placed first-fit into rows of this size; a
+    /// batch holds at most `maxBatchTokens / packedRowTokens` rows. A message longer than a row gets a row of
+    /// its own. Default 128 (the model's longest input: attention cost grows with the square of the row).
+    public var packedRowTokens: Int = 128
     /// Admission bound: most items waiting in the queue (both lanes). Beyond it requests are refused at
     /// once with ``ModerationError/Code/overloaded`` and a retry hint. Default 8192.
     public var maxQueuedItems: Int = 8192
@@ -60,6 +68,14 @@ public struct BatchingConfiguration: Sendable, Hashable {
     public var maxQueuedTokens: Int = 524_288
     /// The defaults described on each property.
     public init() {}
+
+    /// How batches are laid out for the model.
+    public enum Packing: String, Sendable, Hashable, CaseIterable {
+        /// Pack when the model declares a packed entry point; pad otherwise.
+        case auto
+        /// Always pad (one message per row).
+        case off
+    }
 
     /// The settings of `lane`.
     public func settings(for lane: Lane) -> LaneSettings {
@@ -88,6 +104,8 @@ public struct BatchingConfiguration: Sendable, Hashable {
             try check(s.maxRequestTokens >= maxSequenceLength && s.maxRequestTokens <= s.maxQueuedTokens, "\(lane).maxRequestTokens",
                       "must be between the model's maximum sequence length \(maxSequenceLength) and the lane's budget \(s.maxQueuedTokens), got \(s.maxRequestTokens)")
         }
+        try check(packedRowTokens >= 2 && packedRowTokens <= maxBatchTokens, "packedRowTokens",
+                  "must be between 2 and maxBatchTokens \(maxBatchTokens), got \(packedRowTokens)")
         try check(bulkShare > 0, "bulkShare", "must be positive (1 = alternate lanes), got \(bulkShare)")
         try check(maxQueuedItems > 0, "maxQueuedItems", "must be positive, got \(maxQueuedItems)")
         try check(maxQueuedTokens >= maxSequenceLength, "maxQueuedTokens",

@@ -8,10 +8,11 @@ import Metrics
 /// |---|---|---|
 /// | `warden_queue_depth{lane}` | gauge | items waiting per lane |
 /// | `warden_batch_size` | recorder (histogram) | items per batch |
-/// | `warden_batch_rows` | recorder (histogram) | rows computed per batch (duplicates collapsed) |
+/// | `warden_batch_rows` | recorder (histogram) | model rows per batch (padded: messages, duplicates collapsed; packed: packed rows) |
 /// | `warden_batch_padded_tokens` | recorder (histogram) | `rows × longest` per batch |
-/// | `warden_batch_padding_efficiency` | recorder | real / padded tokens per batch |
-/// | `warden_padding_efficiency` | gauge | real / padded tokens since start |
+/// | `warden_packed_batches_total` | counter | batches run packed (several messages in a model row) |
+/// | `warden_batch_packing_efficiency` | recorder | real tokens / tokens the model computed (rows × row length), per batch: packing efficiency, or padding efficiency for padded batches |
+/// | `warden_packing_efficiency` | gauge | the same since start |
 /// | `warden_queue_wait{lane}` | timer | time from admission to the start of the item's batch |
 /// | `warden_inference_duration` | timer | backend time per batch |
 /// | `warden_request_duration{lane}` | timer | end-to-end time of a successful `Moderator.moderate` |
@@ -25,9 +26,10 @@ struct EngineMetrics: Sendable {
     let bulkDepth = Gauge(label: "warden_queue_depth", dimensions: [("lane", Lane.bulk.rawValue)])
     let batchSize = Recorder(label: "warden_batch_size")
     let batchRows = Recorder(label: "warden_batch_rows")
+    let packedBatches = Counter(label: "warden_packed_batches_total")
     let paddedTokens = Recorder(label: "warden_batch_padded_tokens")
-    let batchPaddingEfficiency = Recorder(label: "warden_batch_padding_efficiency")
-    let paddingEfficiency = Gauge(label: "warden_padding_efficiency")
+    let batchPaddingEfficiency = Recorder(label: "warden_batch_packing_efficiency")
+    let paddingEfficiency = Gauge(label: "warden_packing_efficiency")
     let interactiveQueueWait = Timer(label: "warden_queue_wait", dimensions: [("lane", Lane.interactive.rawValue)])
     let bulkQueueWait = Timer(label: "warden_queue_wait", dimensions: [("lane", Lane.bulk.rawValue)])
     let inference = Timer(label: "warden_inference_duration")

@@ -32,13 +32,18 @@ public struct ModelBundle: Sendable, Equatable {
     /// Numeric precision of the exported model (informational: "fp32", "bf16", "int8").
     public let precision: String
     public let description: String
+    /// The model's packed entry point (manifest `packed_entry_point`, e.g. "forward_packed"): a method taking
+    /// (input_ids, position_ids, segment_ids) that scores several messages packed into each row (see
+    /// ``PackedTokenBatch``). Nil: the model scores padded batches only.
+    public let packedEntryPoint: String?
 
     /// A bundle described in code (tests, custom deployments whose model runtime is not a file); `load`
     /// reads the same facts from a manifest.
     public init(directory: String = "", name: String, version: String = "0", modelPath: String = "", labels: [String],
                 thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
                 stripAccents: Bool = true, textNormalization: TextNormalization = .none,
-                openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "") {
+                openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "",
+                packedEntryPoint: String? = nil) {
         self.directory = directory
         self.name = name
         self.version = version
@@ -53,6 +58,7 @@ public struct ModelBundle: Sendable, Equatable {
         self.openAICategories = openAICategories
         self.precision = precision
         self.description = description
+        self.packedEntryPoint = packedEntryPoint
     }
 
     /// Loads and validates `manifest.json` in `directory`.
@@ -98,11 +104,19 @@ public struct ModelBundle: Sendable, Equatable {
         let stripAccents = try reader.bool("strip_accents", in: tokenizer, prefix: "tokenizer")
         let normalizationName = (try reader.optionalString("text_normalization")) ?? "none"
         guard let normalization = TextNormalization(rawValue: normalizationName) else {
-            throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: none, platform-v1)")
+            throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: \(TextNormalization.knownNames))")
         }
         let categories = try reader.openAICategories("openai_categories", labels: labels)
         let precision = (try reader.optionalString("precision")) ?? "fp32"
         let description = (try reader.optionalString("description")) ?? ""
+        let packedEntryPoint = try reader.optionalString("packed_entry_point")
+        if let packedEntryPoint {
+            let bytes = Array(packedEntryPoint.utf8)
+            let isLetter = { (c: UInt8) in (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") || c == UInt8(ascii: "_") }
+            guard let first = bytes.first, isLetter(first),
+                  bytes.allSatisfy({ isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else { throw reader.error("packed_entry_point", "must be a method name such as \"forward_packed\" (got \"\(packedEntryPoint)\")") }
+        }
 
         let modelURL = URL(fileURLWithPath: modelFile, relativeTo: folder).standardizedFileURL
         guard FileManager.default.fileExists(atPath: modelURL.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -116,7 +130,7 @@ public struct ModelBundle: Sendable, Equatable {
             directory: folder.path, name: name, version: version, modelPath: modelURL.path, labels: labels,
             thresholds: thresholds, maxSequenceLength: maxLength, tokenizerDirectory: tokenizerURL.path,
             lowercase: lowercase, stripAccents: stripAccents, textNormalization: normalization,
-            openAICategories: categories, precision: precision, description: description)
+            openAICategories: categories, precision: precision, description: description, packedEntryPoint: packedEntryPoint)
     }
 }
 

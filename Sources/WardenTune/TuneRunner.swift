@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WardenCore
 import WordPiece
 
@@ -36,26 +37,33 @@ public enum TuneRunner {
         }
     }
 
-    /// Loads `combo.workers` backends once through `backends` and runs every cell of the grid, `rounds`
+    /// Loads `combo.workers` backends once through `backends` and runs every cell of the grid (sizes ×
+    /// delays × layouts; packed layouts need a model with a packed entry point), `rounds`
     /// times interleaved (cell order a, b, c, a, b, c, …); figures are pooled per cell, so one lucky cell on a
     /// noisy machine does not decide. `progress` sees each cell's result as it is known.
     public static func runGrid(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends factory: any InferenceBackendFactory,
-                               combo: ThreadCombo, sizes: [Int], delays: [Double], spec: Spec, messages: [String], rounds: Int,
+                               combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
+                               messages: [String], rounds: Int,
                                progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
         let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
+        if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
+            throw ConfigurationError(field: "layouts",
+                                     problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
+        }
         var pooled: [String: [CellSample]] = [:]
-        var order: [(Int, Double)] = []
-        for size in sizes { for delay in delays { order.append((size, delay)) } }
+        var order: [(Int, Double, TuneLayout)] = []
+        for layout in layouts { for size in sizes { for delay in delays { order.append((size, delay, layout)) } } }
         for round in 0..<rounds {
-            for (size, delay) in order {
+            for (size, delay, layout) in order {
                 let sample = try await runCell(bundle: bundle, tokenizer: tokenizer, backends: backends, maxBatchSize: size,
-                                               delayMs: delay, spec: spec, messages: messages, seed: spec.seed &+ UInt64(round))
-                pooled["\(size)/\(delay)", default: []].append(sample)
-                if rounds == 1 { progress(sample.result(size: size, delay: delay, combo: combo)) }
+                                               delayMs: delay, layout: layout, spec: spec, messages: messages,
+                                               seed: spec.seed &+ UInt64(round))
+                pooled["\(size)/\(delay)/\(layout)", default: []].append(sample)
+                if rounds == 1 { progress(sample.result(size: size, delay: delay, layout: layout, combo: combo)) }
             }
         }
-        return order.map { size, delay in
-            let result = CellSample.merge(pooled["\(size)/\(delay)"]!).result(size: size, delay: delay, combo: combo)
+        return order.map { size, delay, layout in
+            let result = CellSample.merge(pooled["\(size)/\(delay)/\(layout)"]!).result(size: size, delay: delay, layout: layout, combo: combo)
             if rounds > 1 { progress(result) }
             return result
         }
@@ -82,12 +90,12 @@ public enum TuneRunner {
             return merged
         }
 
-        func result(size: Int, delay: Double, combo: ThreadCombo) -> TuneResult {
+        func result(size: Int, delay: Double, layout: TuneLayout, combo: ThreadCombo) -> TuneResult {
             let sorted = latencies.sorted()
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
             }
-            return TuneResult(maxBatchSize: size, delayMs: delay, combo: combo, messages: latencies.count,
+            return TuneResult(maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, messages: latencies.count,
                               messagesPerSecond: Double(latencies.count) / elapsed, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
                               paddingEfficiency: paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens),
                               meanBatch: batches == 0 ? 0 : Double(items) / Double(batches), errors: errors, load1: load1)
@@ -98,7 +106,7 @@ public enum TuneRunner {
     /// random message at a time. Calls that start during the warm-up or end after the measured window are
     /// not counted.
     static func runCell(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends: [any InferenceBackend], maxBatchSize: Int,
-                        delayMs: Double, spec: Spec, messages: [String], seed: UInt64) async throws -> CellSample {
+                        delayMs: Double, layout: TuneLayout, spec: Spec, messages: [String], seed: UInt64) async throws -> CellSample {
         var configuration = EngineConfiguration()
         configuration.workers = backends.count
         configuration.warmUpTexts = []
@@ -106,6 +114,8 @@ public enum TuneRunner {
         configuration.batching.maxBatchTokens = max(spec.maxBatchTokens, bundle.maxSequenceLength)
         configuration.batching.interactive.maxQueueDelay = Duration.milliseconds(exactly: delayMs) ?? .zero
         if let floor = spec.minPaddingEfficiency { configuration.batching.minPaddingEfficiency = floor }
+        layout.apply(to: &configuration.batching)
+        configuration.batching.maxBatchTokens = max(configuration.batching.maxBatchTokens, configuration.batching.packedRowTokens)
         configuration.moderator.cacheCapacity = spec.cacheSize
         let engine = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
                                           backends: BackendLoader.existing(backends), logger: Logger(label: "warden.tune"))
@@ -122,11 +132,18 @@ public enum TuneRunner {
     }
 
     /// The closed loop itself.
+    /// Runs the closed loop of one cell. The measured window is `spec.seconds` long, extended (up to ten
+    /// times that) until at least `spec.concurrency` calls were counted in it, so that a cell on a starved
+    /// machine still reports figures instead of none; the figures use the window's real length.
     private static func measure(_ moderator: Moderator, spec: Spec, messages: [String], seed: UInt64) async -> CellSample {
         let clock = ContinuousClock()
         let start = clock.now
+        let window = Duration.milliseconds(exactly: spec.seconds * 1000) ?? .zero
         let measureStart = start + (Duration.milliseconds(exactly: spec.warmup * 1000) ?? .zero)
-        let measureEnd = measureStart + (Duration.milliseconds(exactly: spec.seconds * 1000) ?? .zero)
+        let measureEnd = measureStart + window
+        let hardEnd = measureEnd + window * 9
+        let minimumCalls = max(spec.concurrency, 1)
+        let state = MeasuredWindow()
         let batcher = moderator.batcher
         async let snapshot: BatchQueue.Statistics = {
             try? await Task.sleep(until: measureStart, clock: clock)
@@ -141,12 +158,20 @@ public enum TuneRunner {
                     var errors = 0
                     while true {
                         let began = clock.now
-                        if began >= measureEnd { break }
+                        if state.closedAfter.load(ordering: .relaxed) >= 0 || began >= hardEnd { break }
+                        if began >= measureEnd && state.counted.load(ordering: .relaxed) >= minimumCalls {
+                            let offset = measureStart.duration(to: began)
+                            let nanoseconds = offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
+                            _ = state.closedAfter.compareExchange(expected: -1, desired: nanoseconds, ordering: .relaxed)
+                            break
+                        }
                         let text = messages[Int(rng.next() % UInt64(messages.count))]
                         do {
                             _ = try await moderator.moderate([text])
-                            let ended = clock.now
-                            if began >= measureStart && ended <= measureEnd { latencies.append(began.duration(to: ended).milliseconds) }
+                            if began >= measureStart && state.closedAfter.load(ordering: .relaxed) < 0 {
+                                latencies.append(began.duration(to: clock.now).milliseconds)
+                                state.counted.add(1, ordering: .relaxed)
+                            }
                         } catch {
                             if began >= measureStart {
                                 if errors == 0 { FileHandle.standardError.write(Data("tune: call failed: \(error)\n".utf8)) }
@@ -162,11 +187,21 @@ public enum TuneRunner {
             for await (part, e) in group { all += part; errors += e }
             return (all, errors)
         }
+        let closed = state.closedAfter.load(ordering: .relaxed)
+        let elapsed = closed >= 0 ? Double(closed) / 1e9 : measureStart.duration(to: hardEnd).seconds
         let before = await snapshot
         let after = batcher.statistics
-        return CellSample(latencies: latencies, elapsed: spec.seconds, errors: errors,
+        return CellSample(latencies: latencies, elapsed: elapsed, errors: errors,
                           realTokens: after.realTokens - before.realTokens, paddedTokens: after.paddedTokens - before.paddedTokens,
                           batches: after.batches - before.batches, items: after.items - before.items,
                           load1: Double(loadAverage().split(separator: " ").first ?? "0") ?? 0)
     }
+}
+
+/// The shared state of one cell's measured window.
+private final class MeasuredWindow: Sendable {
+    /// Calls counted in the window so far.
+    let counted = Atomic<Int>(0)
+    /// Nanoseconds after the window's start at which it closed; -1 while it is open.
+    let closedAfter = Atomic<Int64>(-1)
 }

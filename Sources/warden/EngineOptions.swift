@@ -63,6 +63,12 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency)).")
     var minPaddingEfficiency: Double?
 
+    @Option(help: "Sequence packing: 'auto' packs several messages into each model row when the model declares a packed entry point, 'off' always pads (env WARDEN_PACKING; default \(engineDefaults.batching.packing.rawValue)).")
+    var packing: String?
+
+    @Option(help: "Tokens per packed model row (env WARDEN_PACKED_ROW_TOKENS; default \(engineDefaults.batching.packedRowTokens)).")
+    var packedRowTokens: Int?
+
     @Option(help: "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(Self.ms(engineDefaults.batching.interactive.maxQueueDelay))).")
     var maxQueueDelayMs: Double?
 
@@ -122,6 +128,12 @@ struct BatchingOptions: ParsableArguments {
         batching.maxBatchSize = try Setting.resolve(maxBatchSize, env: "WARDEN_MAX_BATCH_SIZE", default: batching.maxBatchSize)
         batching.maxBatchTokens = try Setting.resolve(maxBatchTokens, env: "WARDEN_MAX_BATCH_TOKENS", default: batching.maxBatchTokens)
         batching.minPaddingEfficiency = try Setting.resolve(minPaddingEfficiency, env: "WARDEN_MIN_PADDING_EFFICIENCY", default: batching.minPaddingEfficiency)
+        let packingName = Setting.resolve(packing, env: "WARDEN_PACKING") ?? batching.packing.rawValue
+        guard let packingMode = BatchingConfiguration.Packing(rawValue: packingName) else {
+            throw ValidationError("--packing must be one of \(BatchingConfiguration.Packing.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(packingName)\")")
+        }
+        batching.packing = packingMode
+        batching.packedRowTokens = try Setting.resolve(packedRowTokens, env: "WARDEN_PACKED_ROW_TOKENS", default: batching.packedRowTokens)
         batching.interactive.maxQueueDelay = try Setting.resolveMilliseconds(
             maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", default: batching.interactive.maxQueueDelay, flagName: "--max-queue-delay-ms")
         batching.bulk.maxQueueDelay = try Setting.resolveMilliseconds(

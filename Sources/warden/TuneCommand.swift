@@ -32,6 +32,9 @@ struct TuneCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated maxQueueDelay values in ms (interactive lane).")
     var delays: String = "0,2,5"
 
+    @Option(help: "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of N tokens; needs a model with a packed entry point). Default: padded,packed128 when the model can pack, else padded.")
+    var layouts: String?
+
     @Option(help: "Comma-separated WORKERSxTORCHxBLAS thread combinations, e.g. 1x1x2,1x2x1,2x1x1.")
     var threads: String = "1x1x2,1x2x1,2x1x1"
 
@@ -80,6 +83,7 @@ struct TuneCommand: AsyncParsableCommand {
         _ = try parseInts(batchSizes, "--batch-sizes")
         _ = try parseDoubles(delays, "--delays")
         _ = try parseCombos(threads)
+        if let layouts { _ = try parseLayouts(layouts) }
     }
 
     func run() async throws {
@@ -88,11 +92,12 @@ struct TuneCommand: AsyncParsableCommand {
         let delayList = try parseDoubles(delays, "--delays")
         let combos = try parseCombos(threads)
         let messages = try loadCorpus()
+        let layoutList = try resolvedLayouts()
 
         if child {
             // One combination in this process; results as CSV lines on stdout.
             let combo = combos[0]
-            let results = try await runGrid(combo: combo, sizes: sizes, delays: delayList, messages: messages)
+            let results = try await runGrid(combo: combo, sizes: sizes, delays: delayList, layouts: layoutList, messages: messages)
             for result in results { print("CELL," + result.csvLine) }
             fflush(nil)
             return
@@ -100,15 +105,17 @@ struct TuneCommand: AsyncParsableCommand {
 
         let load = loadAverage()
         print("warden tune: \(messages.count) messages, \(concurrency) callers, \(warmup)s warm-up + \(seconds)s per cell, cache \(cacheSize), load average \(load)")
-        print("grid: batch sizes \(sizes), delays ms \(delayList), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)")
+        print("grid: layouts \(layoutList.map(\.description)), batch sizes \(sizes), delays ms \(delayList), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)")
         var results: [TuneResult] = []
         if combos.count == 1 {
             print(TuneResult.tableHeader)
-            results = try await runGrid(combo: combos[0], sizes: sizes, delays: delayList, messages: messages) { print($0.tableLine); fflush(nil) }
+            results = try await runGrid(combo: combos[0], sizes: sizes, delays: delayList, layouts: layoutList, messages: messages) {
+                print($0.tableLine); fflush(nil)
+            }
         } else {
             print(TuneResult.tableHeader)
             for combo in combos {
-                results += try runChild(combo: combo)
+                results += try runChild(combo: combo, layouts: layoutList)
             }
         }
         print("")
@@ -123,11 +130,20 @@ struct TuneCommand: AsyncParsableCommand {
         } else {
             print("\nno cell met p99 <= \(p99Ms) ms; lowest p99: \(results.min(by: { $0.p99Ms < $1.p99Ms }).map { "\($0.serveFlags) (\(String(format: "%.1f", $0.p99Ms)) ms)" } ?? "none")")
         }
-        let bySize = Dictionary(grouping: results, by: \.maxBatchSize)
-        if let one = bySize[1]?.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }),
+        if let one = results.filter({ $0.maxBatchSize == 1 }).max(by: { $0.messagesPerSecond < $1.messagesPerSecond }),
            let best = results.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }), best.maxBatchSize > 1 {
-            print(String(format: "batching gain: best %.0f msg/s (batch %d) / best unbatched %.0f msg/s = %.2fx",
-                         best.messagesPerSecond, best.maxBatchSize, one.messagesPerSecond, best.messagesPerSecond / one.messagesPerSecond))
+            print(String(format: "batching gain: best %.0f msg/s (%@, batch %d) / best unbatched %.0f msg/s = %.2fx",
+                         best.messagesPerSecond, best.layout.description, best.maxBatchSize, one.messagesPerSecond,
+                         best.messagesPerSecond / one.messagesPerSecond))
+        }
+        let byLayout = Dictionary(grouping: results, by: \.layout)
+        if byLayout.count > 1, let padded = byLayout[.padded]?.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }) {
+            for (layout, cells) in byLayout where layout != .padded {
+                if let best = cells.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }) {
+                    print(String(format: "%@ vs padded: best %.0f / %.0f msg/s = %.2fx", layout.description,
+                                 best.messagesPerSecond, padded.messagesPerSecond, best.messagesPerSecond / padded.messagesPerSecond))
+                }
+            }
         }
 
         if let csv {
@@ -144,13 +160,14 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     /// Applies `combo`'s threads (once per process), loads the model and measures the grid.
-    private func runGrid(combo: ThreadCombo, sizes: [Int], delays: [Double], messages: [String],
+    private func runGrid(combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout], messages: [String],
                          progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
         let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
         let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
         let factory = TorchBackendFactory(runtime: TorchRuntimeSettings(intraOpThreads: combo.torch, interOpThreads: 1, blasThreads: combo.blas))
         return try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, backends: factory, combo: combo, sizes: sizes,
-                                            delays: delays, spec: spec(), messages: messages, rounds: rounds, progress: progress)
+                                            delays: delays, layouts: layouts, spec: spec(), messages: messages, rounds: rounds,
+                                            progress: progress)
     }
 
     private func spec() -> TuneRunner.Spec {
@@ -159,10 +176,11 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     /// Runs one thread combination in a child process of the same binary and parses its CELL lines.
-    private func runChild(combo: ThreadCombo) throws -> [TuneResult] {
+    private func runChild(combo: ThreadCombo, layouts: [TuneLayout]) throws -> [TuneResult] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
         var arguments = ["tune", "--child", "--threads", combo.description, "--batch-sizes", batchSizes, "--delays", delays,
+                         "--layouts", layouts.map(\.description).joined(separator: ","),
                          "--concurrency", "\(concurrency)", "--seconds", "\(seconds)", "--warmup", "\(warmup)",
                          "--rounds", "\(rounds)", "--cache-size", "\(cacheSize)", "--max-batch-tokens", "\(maxBatchTokens)",
                          "--seed", "\(seed)", "--model", model.resolvedModelDirectory()]
@@ -232,6 +250,24 @@ private func parseInts(_ text: String, _ flag: String) throws -> [Int] {
         throw ValidationError("\(flag) needs comma-separated positive integers (got '\(text)')")
     }
     return values
+}
+
+/// The layouts to measure: `--layouts`, or padded plus packed128 when the model declares a packed entry point.
+extension TuneCommand {
+    func resolvedLayouts() throws -> [TuneLayout] {
+        if let layouts { return try parseLayouts(layouts) }
+        let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
+        return bundle.packedEntryPoint == nil ? [.padded] : [.padded, .packed(rowTokens: EngineConfiguration().batching.packedRowTokens)]
+    }
+}
+
+private func parseLayouts(_ text: String) throws -> [TuneLayout] {
+    let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let layouts = items.compactMap(TuneLayout.init)
+    guard !items.isEmpty, layouts.count == items.count else {
+        throw ValidationError("--layouts takes 'padded' and 'packedN' items (N >= 2), comma-separated (got \"\(text)\")")
+    }
+    return layouts
 }
 
 private func parseDoubles(_ text: String, _ flag: String) throws -> [Double] {

@@ -133,4 +133,16 @@ struct DefaultModelTests {
             \(decisionsChecked) of \(decisionsTotal) decisions checked
             """)
     }
+
+    @Test("the shipped model declares its packed entry point, and packed golden texts score as they do alone (fp32, 1e-5)")
+    func packedParity() async throws {
+        let (golden, bundle, _) = try Self.load()
+        let entry = try #require(bundle.packedEntryPoint, "the default bundle ships the fast graph with forward_packed")
+        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: .float32,
+                                                  packedEntryPoint: entry)
+        let sequences = golden.items.map { $0.token_ids.map(Int64.init) }
+        let worst = try await PackedModelTests.worstPackedDelta(backend, sequences, capacity: 128)
+        #expect(worst <= 1e-5, "max |Δ| \(worst)")
+        print("default model packed vs alone (fp32): max |Δ| = \(worst) over \(sequences.count) texts")
+    }
 }

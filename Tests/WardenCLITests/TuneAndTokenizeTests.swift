@@ -19,8 +19,29 @@ struct TuneAndTokenizeTests {
         #expect(text.contains("warden serve --max-batch-size"))
         let csv = try String(contentsOfFile: tmp.path("tune.csv"), encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 3, "header and one line per cell")
-        #expect(csv.first?.hasPrefix("workers,torch_threads,blas_threads,max_batch_size") == true)
-        #expect(csv.dropFirst().allSatisfy { $0.hasPrefix("1,1,1,") })
+        #expect(csv.first?.hasPrefix("workers,torch_threads,blas_threads,layout,max_batch_size") == true)
+        #expect(csv.dropFirst().allSatisfy { $0.hasPrefix("1,1,1,padded,") }, "a model without a packed entry point is tuned padded")
+    }
+
+    @Test("tune compares packed and padded layouts on a model that can pack, and refuses packing on one that cannot")
+    func packedLayouts() async throws {
+        let tmp = try TempFolder()
+        let corpus = tmp.path("corpus.txt")
+        try "hello there\nsee you tomorrow at the game\ngg wp\n".write(toFile: corpus, atomically: true, encoding: .utf8)
+        let grid = ["--batch-sizes", "1,8", "--delays", "1", "--threads", "1x1x1", "--seconds", "0.5", "--warmup", "0.1",
+                    "--rounds", "1", "--concurrency", "8", "--corpus", corpus, "--p99-ms", "100000"]
+        let packedModel = CLI.fixtures.appendingPathComponent("tiny-bert-packed").path
+        let outcome = try await CLI.run(["tune", "--model", packedModel, "--layouts", "padded,packed32", "--csv", tmp.path("tune.csv")] + grid,
+                                        in: tmp.url)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdoutText.contains("packed32 vs padded"), "\(outcome.stdoutText)")
+        let csv = try String(contentsOfFile: tmp.path("tune.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 5, "header and one line per layout x batch size")
+        #expect(csv.filter { $0.hasPrefix("1,1,1,packed32,") }.count == 2)
+
+        let refused = try await CLI.run(["tune", "--model", CLI.model, "--layouts", "packed64"] + grid, in: tmp.url)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("packed entry point"), "\(refused.stderr)")
     }
 
     @Test("tune refuses a malformed grid before loading anything")

@@ -319,4 +319,90 @@ import Testing
         // With a deadline it can meet, the same request is admitted.
         #expect(enqueue(&q, group: 51, lane: .bulk, lengths: Array(repeating: 100, count: 20), at: t0, deadline: .seconds(5)) == .admitted)
     }
+
+    // MARK: - Packing
+
+    func packedQueue(rowTokens: Int, rows: Int, _ edit: (inout BatchingConfiguration) -> Void = { _ in }) -> BatchQueue {
+        var configuration = BatchingConfiguration()
+        configuration.packedRowTokens = rowTokens
+        configuration.maxBatchTokens = rowTokens * rows
+        edit(&configuration)
+        return BatchQueue(configuration: configuration, packs: true)
+    }
+
+    @Test func packingPlacesMessagesFirstFitIntoRowsOfTheConfiguredSize() throws {
+        var q = packedQueue(rowTokens: 16, rows: 2)
+        enqueue(&q, group: 1, lengths: [10, 6, 5, 4, 12], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))), "a token budget refusal makes the batch full at once")
+        let layout = try #require(batch.packing)
+        #expect(batch.items.map(\.index) == [0, 1, 2, 3], "the 12-token item fits no row and no third row is allowed")
+        #expect(layout.rowCount == 2)
+        #expect(layout.placements.map(\.row) == [0, 0, 1, 1])
+        #expect(layout.placements.map(\.segment) == [0, 1, 0, 1])
+        #expect(layout.placements.map(\.offset) == [0, 10, 0, 5])
+        #expect(layout.segmentsPerRow == 2)
+        #expect(batch.length == 16, "rows are as long as the fullest row")
+        #expect(batch.realTokens == 25 && batch.paddedTokens == 32)
+        #expect(abs(batch.paddingEfficiency - 25.0 / 32.0) < 1e-12)
+        #expect(q.queuedItems == 1)
+    }
+
+    @Test func aShorterLaterItemFillsAGapAfterALongerOneWasRefused() throws {
+        var q = packedQueue(rowTokens: 16, rows: 1)
+        enqueue(&q, group: 1, lengths: [10, 12, 6], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        #expect(batch.items.map(\.index) == [0, 2])
+        #expect(batch.packing?.rowCount == 1 && batch.length == 16)
+    }
+
+    @Test func aMessageLongerThanARowGetsARowOfItsOwn() throws {
+        var q = packedQueue(rowTokens: 8, rows: 4) { $0.maxBatchSize = 3 }
+        enqueue(&q, group: 1, lengths: [12, 5, 3], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        let layout = try #require(batch.packing)
+        #expect(layout.placements.map(\.row) == [0, 1, 1])
+        #expect(batch.length == 12)
+        #expect(batch.paddedTokens == 24)
+    }
+
+    @Test func aPartlyFilledPackedBatchWaitsForItsDelay() {
+        var q = packedQueue(rowTokens: 128, rows: 4)
+        enqueue(&q, group: 1, lengths: [20, 30], at: t0)
+        #expect(q.next(now: ms(1)).action == .wait(until: ms(2)))
+        #expect(batch(q.next(now: ms(2)))?.items.count == 2)
+    }
+
+    @Test func packedInputsRestartPositionsAndNumberSegmentsPerRow() throws {
+        var q = packedQueue(rowTokens: 8, rows: 2)
+        let a: [Int32] = [101, 7, 102], b: [Int32] = [101, 8, 9, 102], c: [Int32] = [101, 102]
+        #expect(q.enqueue(group: 1, lane: .interactive, sequences: [a, b, c, a], deadline: ms(1000), now: t0) == .admitted)
+        let batch = try #require(self.batch(q.next(now: ms(5))))
+        #expect(batch.rows == [a, b, c], "the duplicate shares the first copy's slot")
+        #expect(batch.rowOfItem == [0, 1, 2, 0])
+        let input = try #require(batch.packedTokenBatch(padID: 0))
+        #expect(input.rows == 2 && input.length == 7 && input.segments == 2)
+        #expect(input.inputIDs == [101, 7, 102, 101, 8, 9, 102, 101, 102, 0, 0, 0, 0, 0])
+        #expect(input.positionIDs == [0, 1, 2, 0, 1, 2, 3, 0, 1, 0, 0, 0, 0, 0])
+        #expect(input.segmentIDs == [1, 1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0])
+        // Output [rows, segments, labels] back to one row per sequence: (row 0, slot 0), (0, 1), (1, 0).
+        let output: [Float] = [1, 1, 2, 2, 3, 3, -1, -1]
+        #expect(batch.expectedOutputCount(labels: 2) == 8)
+        #expect(batch.scoresPerSequence(output, labels: 2) == [1, 1, 2, 2, 3, 3])
+        #expect(batch.tokenBatch(padID: 0).count == 3, "the padded form of the same batch stays available")
+    }
+
+    @Test func packedBatchesCountItemsAgainstTheBatchSize() throws {
+        var q = packedQueue(rowTokens: 128, rows: 4) { $0.maxBatchSize = 2 }
+        enqueue(&q, group: 1, lengths: [5, 5, 5], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        #expect(batch.items.count == 2 && batch.packing?.rowCount == 1)
+    }
+
+    @Test func aPackedPlanWithOneMessagePerRowRunsPadded() throws {
+        var q = packedQueue(rowTokens: 16, rows: 4)
+        enqueue(&q, group: 1, lengths: [12, 10, 9], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(5))))
+        #expect(batch.packing == nil, "no row holds two messages: the padded forward is the cheaper one")
+        #expect(batch.rows.map(\.count) == [12, 10, 9] && batch.length == 12)
+    }
 }

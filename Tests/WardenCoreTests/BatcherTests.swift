@@ -165,4 +165,41 @@ import WardenTestSupport
         }
         #expect(backend.rows.count == 20)
     }
+
+    @Test(arguments: [true, false])
+    func packedBatchesAnswerEveryCallerAsPaddedOnesDo(packingOn: Bool) async throws {
+        let backend = EchoBackend(packs: true)
+        let batcher = try makeBatcher(backend) {
+            $0.packing = packingOn ? .auto : .off
+            $0.packedRowTokens = 32
+            $0.interactive.maxQueueDelay = .milliseconds(20)
+        }
+        #expect(batcher.packs == packingOn)
+        let requests = (0..<12).map { i in [sequence(3 + (i * 5) % 29, seed: i), sequence(4 + i, seed: 100 + i)] }
+        try await withRunning(batcher) {
+            try await withThrowingTaskGroup(of: (Int, Batcher.Scores).self) { group in
+                for (i, request) in requests.enumerated() {
+                    group.addTask { (i, try await batcher.score(request, lane: .interactive, deadline: .seconds(120))) }
+                }
+                for try await (i, scores) in group {
+                    #expect(scores.rows == requests[i].map(EchoBackend.expected))
+                }
+            }
+        }
+        #expect(backend.packedBatches.isEmpty != packingOn)
+        if packingOn {
+            #expect(backend.packedBatches.contains { $0.segments > 1 }, "some rows held several messages")
+        }
+    }
+
+    @Test func aBackendThatCannotPackGetsPaddedBatches() async throws {
+        let backend = EchoBackend(packs: false)
+        let batcher = try makeBatcher(backend) { $0.packing = .auto }
+        #expect(!batcher.packs)
+        let a = sequence(10, seed: 1)
+        try await withRunning(batcher) {
+            let scores = try await batcher.score([a], lane: .interactive, deadline: .seconds(120))
+            #expect(scores.rows == [EchoBackend.expected(a)])
+        }
+    }
 }

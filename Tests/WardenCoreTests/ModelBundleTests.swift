@@ -86,6 +86,15 @@ struct ModelBundleTests {
         #expect(try loadError { $0["tokenizer"] = ["path": "x", "lowercase": "yes", "strip_accents": true] }?.field == "tokenizer.lowercase")
     }
 
+    @Test("text_normalization accepts every known name; an unknown one lists them")
+    func textNormalizationNames() throws {
+        let folder = try bundle { $0["text_normalization"] = "platform-v2" }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try ModelBundle.load(directory: folder.path).textNormalization == .platformV2)
+        let error = try loadError { $0["text_normalization"] = "platform-v3" }
+        #expect(error?.problem.contains("known: none, platform-v1, platform-v2") == true)
+    }
+
     @Test("openai_categories declares which OpenAI category a label implements, each checked")
     func openAICategories() throws {
         let folder = try bundle { $0["openai_categories"] = ["toxic": "harassment", "hate": "hate"] }

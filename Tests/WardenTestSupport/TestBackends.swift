@@ -2,16 +2,50 @@ import Synchronization
 import WardenCore
 
 /// A deterministic backend whose output encodes its input: per row `[sum of real ids, real length]`.
-/// Records every row it computed (unpadded).
+/// Records every row it computed (unpadded). With `packs`, it also scores packed batches, answering each
+/// message of a row as if it had been a row of its own, and records each packed batch's shape.
 public final class EchoBackend: InferenceBackend, Sendable {
     public let labelCount = 2
     public let gate: Gate
+    public let supportsPacking: Bool
     private let computed = Mutex<[[Int32]]>([])
+    private let packedShapes = Mutex<[(rows: Int, segments: Int)]>([])
     private let work: Duration
 
-    public init(gate: Gate = Gate(open: true), work: Duration = .zero) {
+    public init(gate: Gate = Gate(open: true), work: Duration = .zero, packs: Bool = false) {
         self.gate = gate
         self.work = work
+        self.supportsPacking = packs
+    }
+
+    /// `(rows, segments)` of every packed batch scored so far.
+    public var packedBatches: [(rows: Int, segments: Int)] { packedShapes.withLock { $0 } }
+
+    public func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] {
+        guard supportsPacking else { throw PackingUnsupported() }
+        await gate.pass()
+        if work > .zero { try await Task.sleep(for: work) }
+        var output = [Float](repeating: -1, count: batch.rows * batch.segments * labelCount)
+        var sequences: [[Int32]] = []
+        for r in 0..<batch.rows {
+            var slots = [[Int32]](repeating: [], count: batch.segments)
+            for c in 0..<batch.length {
+                let i = r * batch.length + c
+                let segment = Int(batch.segmentIDs[i])
+                guard segment > 0 else { continue }
+                // Position ids must restart at 0 for each message.
+                guard batch.positionIDs[i] == Int64(slots[segment - 1].count) else { throw PackingUnsupported() }
+                slots[segment - 1].append(Int32(batch.inputIDs[i]))
+            }
+            for (s, slot) in slots.enumerated() where !slot.isEmpty {
+                let start = (r * batch.segments + s) * labelCount
+                output.replaceSubrange(start..<(start + labelCount), with: Self.expected(slot))
+                sequences.append(slot)
+            }
+        }
+        computed.withLock { $0 += sequences }
+        packedShapes.withLock { $0.append((batch.rows, batch.segments)) }
+        return output
     }
 
     /// Every row computed so far, unpadded.

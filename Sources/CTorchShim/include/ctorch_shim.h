@@ -10,6 +10,7 @@
 //   - wt_model_forward: thread-safe, also concurrently on the same handle (TorchScript inference holds no
 //     mutable state; each call runs under its own InferenceMode guard). It blocks the calling thread for
 //     the whole forward pass: never call it from a Swift cooperative-pool thread or a NIO event loop.
+//   - wt_model_forward_packed: as wt_model_forward; wt_model_bind_packed: once, before the first forward.
 //   - wt_model_free: must not race with a forward on the same handle (the Swift owner frees in deinit).
 //   - wt_set_threads / wt_set_blas_threads / wt_set_graph_optimization: process-global settings; call them
 //     once at start-up, before the first model is loaded, and not concurrently with a forward.
@@ -58,6 +59,23 @@ int64_t wt_model_output_width(const wt_model *model);
 wt_status wt_model_forward(const wt_model *model, const int64_t *input_ids, const int64_t *attention_mask,
                            int64_t batch, int64_t length, float *out, size_t out_capacity, char *err,
                            size_t err_capacity);
+
+/// Binds the model's packed entry point, the method `method` (e.g. "forward_packed"), taking
+/// (input_ids, position_ids, segment_ids), each int64 [rows, length], where segment id 0 marks padding and
+/// 1...S the messages packed into a row, and returning float [rows, S, labels]. Checks that the method exists
+/// with three arguments and probes it with one row holding two messages. Call once, right after loading and
+/// before any forward (not concurrently with one).
+wt_status wt_model_bind_packed(wt_model *model, const char *method, char *err, size_t err_capacity);
+
+/// Whether a packed entry point is bound (wt_model_bind_packed succeeded).
+int32_t wt_model_has_packed(const wt_model *model);
+
+/// Runs the packed entry point over caller-owned row-major int64 [rows, length] inputs (no copy is made)
+/// and writes float32 [rows, segments, labels] into `out` (capacity counted in floats). `segments` must be
+/// the largest segment id in `segment_ids`. Thread-safety as wt_model_forward.
+wt_status wt_model_forward_packed(const wt_model *model, const int64_t *input_ids, const int64_t *position_ids,
+                                  const int64_t *segment_ids, int64_t rows, int64_t length, int64_t segments,
+                                  float *out, size_t out_capacity, char *err, size_t err_capacity);
 
 /// Frees the model. NULL is ignored.
 void wt_model_free(wt_model *model);

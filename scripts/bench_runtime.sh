@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The runtime figures of docs/PERFORMANCE.md in one run, on one machine:
+#   1. HTTP at 64 connections on the chat corpus, result cache off, rounds interleaved:
+#        warden packed (the defaults), warden padded (--packing off), warden unbatched (--max-batch-size 1),
+#        and Flask + ONNX Runtime from the peer kit (2 workers x 1 thread), when the kit is set up.
+#   2. A lone short message on an idle server: p50/p99 at 1 connection.
+#   3. The batching gain by message length (warden tune, in-process): batch 1 vs packed, per length bucket.
+#   4. The machine's bf16 GEMM rate (the roofline) and the per-token cost against it.
+#   5. warden tune at 64 callers on the chat corpus: layouts padded, packed64, packed128 x batch sizes.
+#
+# usage: scripts/bench_runtime.sh [-d SECONDS] [-w SECONDS] [-r ROUNDS] [-o OUTDIR] [-s "STEPS"]
+#   -d  measured seconds per HTTP step (default 20)     -w  warm-up seconds per step (default 5)
+#   -r  interleaved rounds of step 1 (default 2)         -o  output folder (default /tmp/warden-bench-runtime)
+#   -s  steps to run (default "1 2 3 4 5")
+# Needs: .build/release/warden (swift build -c release --product warden), wrk, and for the Flask + ONNX peer
+# the peer kit: (cd ../shared/peers && ./setup_common.sh). Run it on an otherwise idle machine: it measures.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5"
+while getopts "d:w:r:o:s:h" opt; do
+  case $opt in
+    d) DUR=$OPTARG;; w) WARM=$OPTARG;; r) ROUNDS=$OPTARG;; o) OUT=$OPTARG;; s) STEPS=$OPTARG;;
+    *) sed -n '2,18p' "$0"; exit 2;;
+  esac
+done
+BIN="$ROOT/.build/release/warden"
+PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$ROOT/../shared/peers"  # the kit: peers/ (a symlink), else ../shared/peers
+CORPUS="$ROOT/Benchmarks/corpus/chat.txt"
+SYS_PY=$(PATH=$(getconf PATH) command -v python3)
+[ -x "$BIN" ] || { echo "no $BIN: swift build -c release --product warden" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
+mkdir -p "$OUT"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -x "$PEERS/stop_peer.sh" ] && "$PEERS/stop_peer.sh" flask-onnx >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p')"
+  echo "cores: $(nproc)"
+  echo "bf16 flags: $(grep -o -w 'avx512_bf16\|amx_bf16\|amx_tile\|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+  echo "warden: $(git -C "$ROOT" rev-parse --short HEAD)"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$OUT/machine.txt"
+
+free_port() { "$SYS_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+serve() { # name port flags...
+  local name=$1 port=$2; shift 2
+  "$BIN" serve --host 127.0.0.1 --port "$port" --log-level warning --cache-size 0 "$@" >"$OUT/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 240); do
+    curl -sf -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "$name not ready" >&2; cat "$OUT/$name.log" >&2; exit 1
+}
+load() { # name url conns body out
+  "$PEERS/load.sh" -u "$2" -n "$1" -c "$3" -d "$DUR" -w "$WARM" -p "" -f "$CORPUS" -b "$4" -o "$5" >"$5.txt" 2>&1 \
+    || { echo "load on $1 failed:"; tail -5 "$5.txt"; }
+}
+
+if [[ " $STEPS " == *" 1 "* || " $STEPS " == *" 2 "* ]]; then
+  declare -A URLS
+  P1=$(free_port); serve packed "$P1"; URLS[warden-packed]="http://127.0.0.1:$P1/v1/moderations"
+  P2=$(free_port); serve padded "$P2" --packing off; URLS[warden-padded]="http://127.0.0.1:$P2/v1/moderations"
+  P3=$(free_port); serve unbatched "$P3" --max-batch-size 1; URLS[warden-unbatched]="http://127.0.0.1:$P3/v1/moderations"
+  NAMES=(warden-packed warden-padded warden-unbatched)
+  if [ -x "$PEERS/start_flask_onnx.sh" ] && [ -f "${PEERS_ROOT:-/tmp/peers}/artifacts/minilm_cls.onnx" ]; then
+    WORKERS=2 TORCH_THREADS=1 "$PEERS/start_flask_onnx.sh" >"$OUT/flask-onnx.start.log" 2>&1
+    URLS[flask-onnx]="http://127.0.0.1:8004/v1/moderate"; NAMES+=(flask-onnx)
+  else
+    echo "peer kit not set up (cd ../shared/peers && ./setup_common.sh): Flask + ONNX Runtime skipped"
+  fi
+fi
+
+if [[ " $STEPS " == *" 1 "* ]]; then
+  echo "== step 1: 64 connections, chat corpus, cache off, ${ROUNDS} interleaved rounds of ${DUR}s"
+  for round in $(seq 1 "$ROUNDS"); do
+    for name in "${NAMES[@]}"; do
+      load "$name" "${URLS[$name]}" 64 '{"input": {{text}}}' "$OUT/c64-$name-r$round.json"
+      echo "round $round $name: $("$SYS_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["levels"][0]
+print("%.1f ok req/s, p50 %.1f ms, p99 %.1f ms, errors %d" % (l["ok_rps"], l["latency_ms"]["p50"], l["latency_ms"]["p99"], l["errors"]["total"]))
+' "$OUT/c64-$name-r$round.json")  load1 $(cut -d' ' -f1 /proc/loadavg)"
+    done
+  done
+fi
+
+if [[ " $STEPS " == *" 2 "* ]]; then
+  echo "== step 2: a lone short message, 1 connection, idle server"
+  load lone "${URLS[warden-packed]}" 1 '{"input": "see you at the game tonight"}' "$OUT/lone.json"
+  tail -4 "$OUT/lone.json.txt"
+fi
+
+if [[ " $STEPS " == *" 3 "* ]]; then
+  echo "== step 3: batching gain by message length (warden tune, 64 callers, in-process)"
+  "$SYS_PY" - "$CORPUS" "$OUT" <<'PY'
+import random, sys
+words = open(sys.argv[1], encoding="utf-8").read().split()
+rng = random.Random(5)
+for n in (4, 12, 24, 48, 90):
+    with open(f"{sys.argv[2]}/len{n}.txt", "w", encoding="utf-8") as f:
+        for _ in range(1000):
+            start = rng.randrange(0, len(words) - n)
+            f.write(" ".join(words[start:start + n]) + "\n")
+PY
+  for n in 4 12 24 48 90; do
+    tokens=$("$BIN" tokenize --max-length 128 < "$OUT/len$n.txt" | awk '{t += NF} END {printf "%.1f", t / NR}')
+    echo "bucket $n words: mean $tokens tokens per message"
+    "$BIN" tune --batch-sizes 1,32 --delays 2 --threads 2x1x1 --layouts padded,packed128 --concurrency 64 --seconds 4 \
+      --warmup 1 --rounds 1 --corpus "$OUT/len$n.txt" --p99-ms 1000 --csv "$OUT/tune-len$n.csv" | grep -E "^2x1x1|gain|vs padded" || true
+  done
+fi
+
+if [[ " $STEPS " == *" 4 "* ]]; then
+  echo "== step 4: bf16 GEMM rate, one thread (the roofline)"
+  "$SYS_PY" - <<'PY' | tee "$OUT/roofline.txt"
+import time, torch
+torch.set_num_threads(1)
+best = {}
+for m, k, n in [(512, 384, 1152), (512, 384, 1536), (512, 1536, 384), (2048, 384, 1536)]:
+    for dt in (torch.bfloat16, torch.float32):
+        a, b = torch.randn(m, k).to(dt), torch.randn(k, n).to(dt)
+        for _ in range(5): torch.matmul(a, b)
+        runs = []
+        for _ in range(20):
+            t0 = time.perf_counter(); torch.matmul(a, b); runs.append(time.perf_counter() - t0)
+        rate = 2 * m * k * n / sorted(runs)[len(runs) // 2] / 1e9
+        best[dt] = max(best.get(dt, 0), rate)
+        print(f"{str(dt):15s} [{m}x{k}] x [{k}x{n}]: {rate:7.1f} GFLOP/s")
+flops = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536)  # Q,K,V,O + FFN in, out, per token
+print(f"model: {flops / 1e6:.1f} MFLOP per token in the Linear layers (+ attention, which grows with the row length)")
+print(f"roofline (best bf16 rate, one core): {best[torch.bfloat16]:.1f} GFLOP/s = {flops / best[torch.bfloat16] / 1e3 * 1e6:.1f} us per token")
+PY
+fi
+
+if [[ " $STEPS " == *" 5 "* ]]; then
+  echo "== step 5: warden tune, 64 callers, chat corpus: layouts x batch sizes"
+  "$BIN" tune --batch-sizes 8,32,64 --delays 2 --threads 2x1x1 --layouts padded,packed64,packed128 --concurrency 64 \
+    --seconds 5 --warmup 1 --rounds 1 --corpus "$CORPUS" --p99-ms 1000 --csv "$OUT/tune-layouts.csv" | tail -16
+fi
+
+"$SYS_PY" - "$OUT" <<'PY'
+import glob, json, os, statistics, sys
+out = sys.argv[1]
+def level(path):
+    return json.load(open(path))["levels"][0]
+rows = {}
+for path in sorted(glob.glob(f"{out}/c64-*-r*.json")):
+    name = os.path.basename(path)[4:].rsplit("-r", 1)[0]
+    rows.setdefault(name, []).append(level(path))
+if rows:
+    print("\n== summary: 64 connections (median over rounds)")
+    rps = {}
+    for name, levels in rows.items():
+        rps[name] = statistics.median(l["ok_rps"] for l in levels)
+        p99 = statistics.median(l["latency_ms"]["p99"] for l in levels)
+        errors = sum(l["errors"]["total"] for l in levels)
+        print(f"{name:18s} {rps[name]:8.1f} req/s  p99 {p99:7.1f} ms  errors {errors}")
+    if rps.get("warden-unbatched"):
+        print(f"batching gain, packed / unbatched: {rps['warden-packed'] / rps['warden-unbatched']:.2f}x")
+        print(f"padded / unbatched: {rps['warden-padded'] / rps['warden-unbatched']:.2f}x; packed / padded: {rps['warden-packed'] / rps['warden-padded']:.2f}x")
+    if rps.get("flask-onnx"):
+        print(f"warden packed / flask-onnx: {rps['warden-packed'] / rps['flask-onnx']:.2f}x")
+if os.path.exists(f"{out}/lone.json"):
+    l = level(f"{out}/lone.json")
+    print(f"lone short message: p50 {l['latency_ms']['p50']:.1f} ms, p99 {l['latency_ms']['p99']:.1f} ms ({l['ok_rps']:.1f} req/s at 1 connection)")
+PY
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); raw files in $OUT"
