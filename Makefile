@@ -16,13 +16,14 @@ release: setup
 
 ## The README's test command: installs what is missing, validates the Kubernetes manifests, checks the Python
 ## normalisation reference against its golden file, builds, runs the whole suite (Swift, then the official
-## OpenAI Python SDK against the built server).
+## OpenAI Python SDK against the built server, then nats-py against the built worker).
 test: setup
 	scripts/validate_k8s.sh
 	python3 scripts/make_normalization_golden.py --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/test_openai_sdk.sh
+	scripts/test_nats_py.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup

@@ -24,6 +24,8 @@ var package = Package(
         .library(name: "WardenClient", targets: ["WardenClient"]),
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
+        .library(name: "NATSClient", targets: ["NATSClient"]),
+        .library(name: "WardenStream", targets: ["WardenStream"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
     dependencies: [
@@ -32,6 +34,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
@@ -67,7 +71,7 @@ var package = Package(
         .target(
             name: "WardenCore",
             dependencies: [
-                "WordPiece",
+                "WordPiece", "WardenAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -92,6 +96,29 @@ var package = Package(
             name: "WardenScore",
             dependencies: [
                 "WardenCore", "WordPiece", "CZlib",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small NATS + JetStream protocol client on SwiftNIO; knows nothing of Warden (see docs/ARCHITECTURE.md).
+        .target(
+            name: "NATSClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `warden worker` without the command line: the JetStream consumer and the request/reply service over the engine.
+        .target(
+            name: "WardenStream",
+            dependencies: [
+                "WardenCore", "WardenAPI", "NATSClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -136,7 +163,8 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
+                "NATSClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -184,6 +212,18 @@ package.targets += [
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
         path: "Tests/WardenTestSupport",
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "NATSClientTests",
+        dependencies: [
+            "NATSClient", "WardenTestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenStreamTests",
+        dependencies: ["NATSClient", "WardenAPI", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",

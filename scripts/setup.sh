@@ -2,12 +2,13 @@
 # Installs what Warden needs from Debian's packages, when it is missing. Idempotent; silent when all is present.
 #
 #   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev, zlib1g-dev, python3-venv
-#                               (the OpenAI SDK suite runs in a virtualenv of Debian's Python)
+#                               (the OpenAI SDK and nats-py suites run in virtualenvs of Debian's Python),
+#                               nats-server (`warden worker`'s tests start it with JetStream on)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-pip) ;;

@@ -35,34 +35,6 @@ public struct APIError: HTTPResponseError, Sendable {
 
     // MARK: The catalogue
 
-    static func malformedJSON(_ detail: String, param: String? = nil) -> APIError {
-        APIError(status: .badRequest, code: .invalidJSON, message: "The request body is not valid JSON for this endpoint: \(detail)", param: param)
-    }
-    static func invalidUTF8(offset: Int) -> APIError {
-        APIError(status: .badRequest, code: .invalidUTF8, message: "The request body is not valid UTF-8 (first bad byte at offset \(offset)).")
-    }
-    static let emptyInput = APIError(status: .badRequest, code: .emptyInput, message: "`input` is an empty array; send at least one text.",
-                                     param: "input")
-    static func emptyText(index: Int) -> APIError {
-        APIError(status: .badRequest, code: .emptyText,
-                 message: "input[\(index)] is empty or holds only whitespace, control, format or private-use characters once normalised; there is nothing to score.",
-                 param: "input[\(index)]")
-    }
-    static func unsupportedInputType(index: Int, type: String) -> APIError {
-        APIError(status: .badRequest, code: .unsupportedInputType,
-                 message: "input[\(index)] is a content part of type \"\(type)\"; Warden scores text only (send {\"type\": \"text\", \"text\": …} parts).",
-                 param: "input[\(index)]")
-    }
-    static func bodyTooLarge(limit: Int) -> APIError {
-        APIError(status: .contentTooLarge, code: .bodyTooLarge, message: "The request body exceeds the limit of \(limit) bytes; split it into several requests.")
-    }
-    static func tooManyInputs(count: Int, limit: Int) -> APIError {
-        APIError(status: .unprocessableContent, code: .tooManyInputs, message: "`input` holds \(count) texts; the limit is \(limit) per request.",
-                 param: "input")
-    }
-    static func invalidField(_ code: WardenErrorCode, _ field: String, _ problem: String) -> APIError {
-        APIError(status: .unprocessableContent, code: code, message: "`\(field)` \(problem)", param: field)
-    }
     static func methodNotAllowed(_ method: HTTPRequest.Method) -> APIError {
         APIError(status: .methodNotAllowed, code: .methodNotAllowed, message: "This endpoint does not accept \(method).")
     }
@@ -78,47 +50,19 @@ public struct APIError: HTTPResponseError, Sendable {
         error.headers[.wwwAuthenticate] = "Bearer"
         return error
     }()
-    static func notReady(_ reason: String) -> APIError {
-        var error = APIError(status: .serviceUnavailable, code: .notReady, type: "server_error", message: reason)
-        error.headers[.retryAfter] = "1"
-        return error
-    }
+    static func notReady(_ reason: String) -> APIError { APIError(ModerationFault.notReady(reason)) }
     static let notFound = APIError(status: .notFound, code: .notFound, message: "No such endpoint.")
     /// The client went away; nobody reads this answer.
-    static let clientClosed = APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"), code: .cancelled,
-                                       message: "The request was cancelled because the client went away.")
+    static let clientClosed = APIError(ModerationFault.clientClosed)
     static let incompleteBody = APIError(status: .badRequest, code: .incompleteBody,
                                          message: "The request body was not received completely (the connection closed or it took too long).")
-    static func duplicateKey(_ path: String) -> APIError {
-        APIError(status: .badRequest, code: .duplicateKey,
-                 message: "The request body names `\(path)` twice; JSON parsers disagree on which one counts, so Warden refuses it.",
-                 param: path)
+    /// A refusal of the shared request mapping (``ModerationCall``) or of the engine, as HTTP; `Retry-After`
+    /// in whole seconds where the fault says when to retry.
+    init(_ fault: ModerationFault) {
+        let status: HTTPResponse.Status = fault.status == 499 ? .init(code: 499, reasonPhrase: "Client Closed Request") : .init(code: fault.status)
+        self.init(status: status, code: fault.code, type: fault.type, message: fault.message, param: fault.param)
+        if let retryAfter = fault.retryAfter { headers[.retryAfter] = String(max(1, Int((retryAfter / .seconds(1)).rounded(.up)))) }
     }
 
-    /// The engine's errors, as HTTP.
-    static func from(_ error: ModerationError) -> APIError {
-        switch error.code {
-        case .overloaded:
-            var api = APIError(status: .tooManyRequests, code: .overloaded, type: "rate_limit_error", message: error.description)
-            let seconds = error.retryAfter.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) } ?? 1
-            api.headers[.retryAfter] = String(seconds)
-            return api
-        case .requestTooLarge:
-            return APIError(status: .contentTooLarge, code: .requestTooLarge, message: error.description)
-        case .deadlineExceeded:
-            return APIError(status: .gatewayTimeout, code: .deadlineExceeded, type: "timeout_error", message: error.description)
-        case .invalidThreshold:
-            return APIError(status: .unprocessableContent, code: .invalidThresholds, message: error.description, param: "thresholds")
-        case .emptyText:
-            return emptyText(index: error.textIndex ?? 0)
-        case .shuttingDown:
-            var api = APIError(status: .serviceUnavailable, code: .shuttingDown, type: "server_error", message: error.description)
-            api.headers[.retryAfter] = "1"
-            return api
-        case .cancelled:
-            return clientClosed
-        default:
-            return APIError(status: .internalServerError, code: .inferenceFailed, type: "server_error", message: error.description)
-        }
-    }
+    static func bodyTooLarge(limit: Int) -> APIError { APIError(ModerationFault.bodyTooLarge(limit: limit)) }
 }

@@ -43,6 +43,18 @@ public func buildApplication(
     return app
 }
 
+/// An HTTP application with only `/healthz`, `/readyz` and `/metrics` over an engine that runs elsewhere (as
+/// a service of the caller's group): the probes and the Prometheus scrape of `warden worker`.
+public func buildProbeApplication(host: String, port: Int, engine: ModerationEngine, logger: Logger) -> some ApplicationProtocol {
+    var configuration = ServerConfiguration()
+    configuration.host = host
+    configuration.port = port
+    let router = Router(context: WardenRequestContext.self)
+    router.middlewares.add(ErrorBodyMiddleware())
+    WardenRoutes(engine: engine, configuration: configuration, registry: WardenMetrics.registry).addProbes(to: router)
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "warden"), logger: logger)
+}
+
 /// Lifecycle callbacks of the application, with the port actually bound (useful with port 0).
 public struct ServerEvents: Sendable {
     /// The socket listens (the model may still be loading: `/readyz` answers 503).

@@ -25,22 +25,31 @@ struct WardenRoutes: Sendable {
     private var bundle: ModelBundle { engine.bundle }
     /// The watchdog's figure, refreshed at each scrape.
     private let longestRunningBatch = Gauge(label: "warden_longest_running_batch_seconds")
-    /// The name each label answers under, in label order (OpenAI's category where declared); fixed by the
-    /// bundle, so computed once rather than per request.
-    private let categoryNames: [String]
-    /// `category_applied_input_types` of every result: each category is scored on text.
-    private let appliedInputTypes: [String: [String]]
+    /// Request → engine → response, shared with the NATS worker; fixed by the bundle and the limits, so
+    /// built once rather than per request.
+    private let call: ModerationCall
+    private var categoryNames: [String] { call.categoryNames }
 
     init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry) {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
-        categoryNames = engine.bundle.categoryNames
-        appliedInputTypes = Dictionary(uniqueKeysWithValues: categoryNames.map { ($0, ["text"]) })
+        call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, maxInputs: configuration.maxInputs,
+                              interactiveMaxInputs: configuration.interactiveMaxInputs)
     }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
     func add(to router: Router<Context>) {
+        addProbes(to: router)
+        let api = router.group("v1")
+        if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
+        api.post("moderations") { request, context in try await moderate(request, context: context) }
+        api.post("moderate") { request, context in try await moderate(request, context: context) }
+        api.get("models") { _, _ in try models() }
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
+    func addProbes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.head("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in try readiness() }
@@ -50,11 +59,6 @@ struct WardenRoutes: Sendable {
             metrics.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
         }
         metrics.get { _, _ in metricsText() }
-        let api = router.group("v1")
-        if !configuration.apiKeys.isEmpty { api.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
-        api.post("moderations") { request, context in try await moderate(request, context: context) }
-        api.post("moderate") { request, context in try await moderate(request, context: context) }
-        api.get("models") { _, _ in try models() }
     }
 
     func models() throws -> Response {
@@ -112,22 +116,13 @@ struct WardenRoutes: Sendable {
             context.logger.debug("request body not received", metadata: ["error": "\(error)"])
             throw APIError.incompleteBody
         }
-        if let offset = WordPieceTokenizer.firstInvalidUTF8Offset(in: body.readableBytesView) { throw APIError.invalidUTF8(offset: offset) }
-
-        if let key = JSONDuplicateKeys.first(in: body.readableBytesView) { throw APIError.duplicateKey(key) }
-        let decoded: WardenAPI.ModerationRequest
+        let texts: [String]
+        let options: ModerationOptions
         do {
-            decoded = try JSONDecoder().decode(WardenAPI.ModerationRequest.self, from: body)
-        } catch let error as DecodingError {
-            throw APIError.malformedJSON(Self.describe(error), param: Self.param(of: error))
+            (texts, options) = try call.decode(body.readableBytesView)
         } catch {
-            throw APIError.malformedJSON("\(error)")
+            throw APIError(error)
         }
-        if decoded.input.isEmptyArray { throw APIError.emptyInput }
-        if let part = decoded.input.unsupportedPart { throw APIError.unsupportedInputType(index: part.index, type: part.type) }
-        let texts = decoded.input.texts
-        guard texts.count <= configuration.maxInputs else { throw APIError.tooManyInputs(count: texts.count, limit: configuration.maxInputs) }
-        let options = try options(for: decoded, count: texts.count)
 
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
         guard let moderator = engine.moderator else { throw notReadyError() }
@@ -139,24 +134,14 @@ struct WardenRoutes: Sendable {
             }
         } catch let error as ModerationError {
             if error.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(error.code)"]) }
-            throw APIError.from(error)
+            throw APIError(ModerationFault(error))
         } catch {
             context.logger.debug("client went away; its request was cancelled")
             throw APIError.clientClosed
         }
 
-        let id = "modr-\(Self.randomHex())"
-        let names = categoryNames
-        let results = outcome.results.map { result in
-            WardenAPI.ModerationResult(
-                flagged: result.flagged,
-                categories: Dictionary(uniqueKeysWithValues: zip(names, result.flags)),
-                categoryScores: Dictionary(uniqueKeysWithValues: zip(names, result.scores)),
-                categoryAppliedInputTypes: appliedInputTypes,
-                truncated: result.truncated,
-                windows: result.windows)
-        }
-        let payload = WardenAPI.ModerationResponse(id: id, model: bundle.name, results: results)
+        let id = ModerationCall.newID()
+        let payload = call.response(id: id, outcome: outcome)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(
@@ -164,38 +149,6 @@ struct WardenRoutes: Sendable {
             outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
         let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// Lane, deadline and thresholds from the request's Warden extras (lane and deadline checked here).
-    ///
-    /// Without a `lane`, arrays of more than `interactiveMaxInputs` texts go to bulk, and the moderator puts
-    /// the rest on the interactive lane only while they fit its per-request cost cap. A deadline may not
-    /// exceed the lane's longest (the bulk lane's when the lane is left to Warden: the moderator then cuts it
-    /// to the chosen lane's).
-    private func options(for request: WardenAPI.ModerationRequest, count: Int) throws -> ModerationOptions {
-        let lanes = engine.configuration.batching
-        let lane: Lane?
-        switch request.lane {
-        case nil: lane = count > configuration.interactiveMaxInputs ? .bulk : nil
-        case let name?:
-            guard let chosen = Lane(rawValue: name) else { throw APIError.invalidField(.invalidLane, "lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").") }
-            lane = chosen
-        }
-        var deadline: Duration?
-        if let milliseconds = request.deadlineMs {
-            let longest = Int(lanes.settings(for: lane ?? .bulk).maxDeadline.milliseconds)
-            guard (1...longest).contains(milliseconds) else {
-                throw APIError.invalidField(.invalidDeadline, "deadline_ms",
-                                            "must be between 1 and \(longest) milliseconds\(lane == .interactive ? " on the interactive lane" : "").")
-            }
-            deadline = .milliseconds(milliseconds)
-        }
-        // A threshold may name a label or the OpenAI category it answers under. Values (and unknown names,
-        // passed on as given) are checked by the Moderator, one rule for server and CLI; its
-        // `invalidThreshold` error maps to 422 `invalid_thresholds`.
-        var thresholds: [String: Float] = [:]
-        for (name, value) in request.thresholds ?? [:] { thresholds[bundle.label(named: name) ?? name] = value }
-        return ModerationOptions(lane: lane, deadline: deadline, thresholds: thresholds)
     }
 
     func notReadyError() -> APIError {
@@ -209,42 +162,5 @@ struct WardenRoutes: Sendable {
     static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
-    }
-
-    /// The request field a decoding error is about (`input`, `input[1]`, `thresholds.toxic`), if any.
-    static func param(of error: DecodingError) -> String? {
-        let context: DecodingError.Context
-        switch error {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
-        case .keyNotFound(let key, let c): return (c.codingPath + [key]).isEmpty ? nil : Self.join(c.codingPath + [key])
-        @unknown default: return nil
-        }
-        return context.codingPath.isEmpty ? nil : Self.join(context.codingPath)
-    }
-
-    private static func join(_ path: [any CodingKey]) -> String {
-        let joined = path.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
-        return joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return joined.isEmpty ? "body" : String(joined.drop { $0 == "." })
-        }
-        switch error {
-        case .typeMismatch(_, let context): return "\(path(context)) has the wrong type (\(context.debugDescription))"
-        case .valueNotFound(_, let context): return "\(path(context)) is null"
-        case .keyNotFound(let key, _): return "missing required field `\(key.stringValue)`"
-        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "the body is not JSON" : "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
-    }
-
-    static func randomHex() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

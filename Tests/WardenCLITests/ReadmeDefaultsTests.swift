@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import WardenTestSupport
 
-/// The README's configuration table quotes the defaults that `warden serve --help` takes from the
-/// configuration types: a default changed in code and not in the README (or the reverse) fails here.
-@Suite("README configuration table matches warden serve's help")
+/// The README's configuration tables quote the defaults that `warden serve --help` and `warden worker --help`
+/// take from the configuration types: a default changed in code and not in the README (or the reverse)
+/// fails here.
+@Suite("README configuration tables match warden serve's and warden worker's help")
 struct ReadmeDefaultsTests {
     struct Help: Decodable {
         struct Command: Decodable {
@@ -15,9 +16,9 @@ struct ReadmeDefaultsTests {
     }
 
     /// `env NAME; default VALUE` pairs from the help, by variable name (first word of the value).
-    static func helpDefaults() async throws -> [String: String] {
+    static func helpDefaults(_ command: String = "serve") async throws -> [String: String] {
         let tmp = try TempFolder()
-        let outcome = try await CLI.run(["serve", "--experimental-dump-help"], in: tmp.url)
+        let outcome = try await CLI.run([command, "--experimental-dump-help"], in: tmp.url)
         #expect(outcome.status == 0)
         let help = try JSONDecoder().decode(Help.self, from: outcome.stdout)
         var defaults: [String: String] = [:]
@@ -30,8 +31,15 @@ struct ReadmeDefaultsTests {
 
     @Test("every default in the README's table is the one the help quotes")
     func defaultsAgree() async throws {
-        let help = try await Self.helpDefaults()
-        #expect(help.count >= 20, "the help quotes defaults: \(help)")
+        let serve = try await Self.helpDefaults("serve")
+        let worker = try await Self.helpDefaults("worker")
+        #expect(serve.count >= 20, "the help quotes defaults: \(serve)")
+        #expect(worker.count >= 30, "the worker's help quotes defaults: \(worker)")
+        // A variable both commands read has one default.
+        for (variable, value) in worker where serve[variable] != nil {
+            #expect(serve[variable] == value, "\(variable): serve's help says \(serve[variable] ?? ""), worker's \(value)")
+        }
+        let help = serve.merging(worker) { first, _ in first }
         let readme = try String(contentsOf: TestPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
         var checked = 0
         for line in readme.split(separator: "\n") where line.hasPrefix("| `--") {
@@ -46,6 +54,9 @@ struct ReadmeDefaultsTests {
                 checked += 1
             }
         }
-        #expect(checked >= 20, "README rows checked: \(checked)")
+        #expect(checked >= 30, "README rows checked: \(checked)")
+        for variable in worker.keys where variable.hasPrefix("WARDEN_NATS_") {
+            #expect(readme.contains("`\(variable)`"), "README's worker table lacks \(variable)")
+        }
     }
 }
