@@ -134,7 +134,7 @@ for m, k, n in [(512, 384, 1152), (512, 384, 1536), (512, 1536, 384), (2048, 384
         print(f"{str(dt):15s} [{m}x{k}] x [{k}x{n}]: {rate:7.1f} GFLOP/s")
 flops = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536)  # Q,K,V,O + FFN in, out, per token
 print(f"model: {flops / 1e6:.1f} MFLOP per token in the Linear layers (+ attention, which grows with the row length)")
-print(f"roofline (best bf16 rate, one core): {best[torch.bfloat16]:.1f} GFLOP/s = {flops / best[torch.bfloat16] / 1e3 * 1e6:.1f} us per token")
+print(f"roofline (best bf16 rate, one core): {best[torch.bfloat16]:.1f} GFLOP/s = {flops / (best[torch.bfloat16] * 1e9) * 1e6:.1f} us per token")
 PY
 fi
 
