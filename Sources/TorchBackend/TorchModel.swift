@@ -67,29 +67,14 @@ public final class TorchModel: @unchecked Sendable {
                              message: "inputs hold \(inputIDs.count)/\(attentionMask.count) values for a [\(batch), \(length)] batch",
                              path: path)
         }
-        let width = outputWidth
-        var status = WT_OK
-        var message = [CChar](repeating: 0, count: 1024)
-        let output = [Float](unsafeUninitializedCapacity: batch * width) { buffer, initialized in
-            status = inputIDs.withUnsafeBufferPointer { ids in
+        return try filled(count: batch * outputWidth) { out, capacity, err, errCapacity in
+            inputIDs.withUnsafeBufferPointer { ids in
                 attentionMask.withUnsafeBufferPointer { mask in
-                    message.withUnsafeMutableBufferPointer { err in
-                        wt_model_forward(handle, ids.baseAddress, mask.baseAddress, Int64(batch), Int64(length),
-                                         buffer.baseAddress, buffer.count, err.baseAddress, err.count)
-                    }
+                    wt_model_forward(handle, ids.baseAddress, mask.baseAddress, Int64(batch), Int64(length),
+                                     out, capacity, err, errCapacity)
                 }
             }
-            if status == WT_OK {
-                initialized = batch * width
-            } else {
-                buffer.initialize(repeating: 0)
-                initialized = buffer.count
-            }
         }
-        guard status == WT_OK else {
-            throw TorchError(status: status, message: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, path: path)
-        }
-        return output
     }
 
     /// Runs the packed entry point over row-major `[rows, length]` ids, position ids and segment ids
@@ -105,26 +90,24 @@ public final class TorchModel: @unchecked Sendable {
                              message: "inputs hold \(inputIDs.count)/\(positionIDs.count)/\(segmentIDs.count) values for [\(rows), \(length)] with \(segments) segments",
                              path: path)
         }
-        let count = rows * segments * outputWidth
-        var status = WT_OK
-        var message = [CChar](repeating: 0, count: 1024)
-        let output = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            status = inputIDs.withUnsafeBufferPointer { ids in
+        return try filled(count: rows * segments * outputWidth) { out, capacity, err, errCapacity in
+            inputIDs.withUnsafeBufferPointer { ids in
                 positionIDs.withUnsafeBufferPointer { positions in
                     segmentIDs.withUnsafeBufferPointer { segmentBuffer in
-                        message.withUnsafeMutableBufferPointer { err in
-                            wt_model_forward_packed(handle, ids.baseAddress, positions.baseAddress, segmentBuffer.baseAddress,
-                                                    Int64(rows), Int64(length), Int64(segments),
-                                                    buffer.baseAddress, buffer.count, err.baseAddress, err.count)
-                        }
+                        wt_model_forward_packed(handle, ids.baseAddress, positions.baseAddress, segmentBuffer.baseAddress,
+                                                Int64(rows), Int64(length), Int64(segments), out, capacity, err, errCapacity)
                     }
                 }
             }
-            if status != WT_OK { buffer.initialize(repeating: 0) }
-            initialized = buffer.count
         }
-        guard status == WT_OK else {
-            throw TorchError(status: status, message: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, path: path)
+    }
+
+    /// Runs one shim call that writes `count` floats into the buffer it is given; a failing status becomes a
+    /// ``TorchError`` carrying the shim's message.
+    private func filled(count: Int, _ call: (UnsafeMutablePointer<Float>?, Int, UnsafeMutablePointer<CChar>, Int) -> wt_status) throws(TorchError) -> [Float] {
+        var output = [Float](repeating: 0, count: count)
+        try output.withUnsafeMutableBufferPointer { buffer throws(TorchError) in
+            try checked(path: path) { call(buffer.baseAddress, buffer.count, $0, $1) }
         }
         return output
     }
