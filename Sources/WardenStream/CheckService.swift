@@ -30,13 +30,14 @@ public final class CheckService: Service, Sendable {
     private let version: String
     private let call: ModerationCall
     private let logger: Logger
+    private let onListening: @Sendable () -> Void
     /// This instance's id in the micro protocol.
     public let id = NUID.next()
     private let started = Date()
     private let stats = Mutex(Stats())
 
     public init(engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
-                maxInputs: Int = 256, logger: Logger) {
+                maxInputs: Int = 256, logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
         self.connection = connection
         self.subject = subject
@@ -44,6 +45,7 @@ public final class CheckService: Service, Sendable {
         self.version = version
         self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, maxInputs: maxInputs)
         self.logger = logger
+        self.onListening = onListening
     }
 
     public func run() async throws {
@@ -55,6 +57,10 @@ public final class CheckService: Service, Sendable {
                 discovery.append(try connection.subscribe(to: "$SRV.\(verb)\(suffix)"))
             }
         }
+        // Once the server has seen the subscriptions (a flush round trip), a request finds a responder. While
+        // disconnected the flush fails; the subscriptions are then sent again on reconnection.
+        try? await connection.flush()
+        onListening()
         logger.info("answering requests", metadata: ["subject": "\(subject)", "queue_group": "\(queueGroup)", "id": "\(id)"])
         let all = discovery
         await withGracefulShutdownHandler {

@@ -141,12 +141,17 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
                                                                  port: probePort, engine: engine, logger: logger)))
         }
+        // The ready line waits for the model, for the check subject to be subscribed on the server, and, with a
+        // stream, for the consumer to be bound: once it is printed, a request or a stream message is answered.
+        let (listening, listeners) = AsyncStream<Void>.makeStream()
         if !check.isEmpty {
             let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
             services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
-                                                        version: "1.0.0", maxInputs: limits.inputs, logger: logger)))
+                                                        version: "1.0.0", maxInputs: limits.inputs, logger: logger,
+                                                        onListening: { listeners.finish() })))
+        } else {
+            listeners.finish()
         }
-        // The ready line waits for the model and, with a stream, for the consumer to be bound.
         let (bound, bindings) = AsyncStream<Void>.makeStream()
         if let streamName {
             var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? Self.defaultConsumer)
@@ -170,7 +175,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         services.append(.init(service: MemoryReleaseService(engine: engine)))
         if streamName == nil { bindings.finish() }
-        services.append(.init(service: ReadyLine(engine: engine, bound: bound, stream: streamName, check: check)))
+        services.append(.init(service: ReadyLine(engine: engine, gates: [listening, bound], stream: streamName, check: check)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -211,16 +216,16 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-/// Prints the ready line once the model is warm and the consumer bound (tests and scripts wait for it).
+/// Prints the ready line once the model is warm and every gate has finished (tests and scripts wait for it).
 private struct ReadyLine: Service {
     let engine: ModerationEngine
-    let bound: AsyncStream<Void>
+    let gates: [AsyncStream<Void>]
     let stream: String?
     let check: String
 
     func run() async throws {
         _ = try await engine.ready()
-        for await _ in bound {}
+        for gate in gates { for await _ in gate {} }
         guard !Task.isCancelled else { return }
         var parts: [String] = []
         if let stream { parts.append("stream \(stream)") }
