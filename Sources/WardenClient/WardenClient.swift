@@ -20,7 +20,7 @@ import WardenAPI
 /// (`baseURL: "https://api.openai.com", moderationPath: "/v1/moderations"`, the API key, and `model`);
 /// Warden's extras (lane, deadline, thresholds) are optional fields that endpoint does not need.
 ///
-/// - Important: Cheap to copy; share one per process. It uses `httpClient` (default `HTTPClient.shared`) and never
+/// - Important: Cheap to copy; share one per process. It uses `httpClient` (default ``sharedHTTPClient``) and never
 ///   shuts it down.
 public struct WardenClient: Sendable {
     /// The configuration this client was made with.
@@ -30,8 +30,9 @@ public struct WardenClient: Sendable {
 
     /// - Parameters:
     ///   - configuration: Base URL, key, timeout, retry and failure policies.
-    ///   - httpClient: The AsyncHTTPClient to send requests with; its lifetime is the caller's.
-    public init(configuration: Configuration, httpClient: HTTPClient = .shared) {
+    ///   - httpClient: The AsyncHTTPClient to send requests with; its lifetime is the caller's. A client of your
+    ///     own should also set `connectionPool.retryConnectionEstablishment = false` (see ``sharedHTTPClient``).
+    public init(configuration: Configuration, httpClient: HTTPClient = WardenClient.sharedHTTPClient) {
         self.configuration = configuration
         self.httpClient = httpClient
         var base = configuration.baseURL
@@ -39,6 +40,17 @@ public struct WardenClient: Sendable {
         let path = configuration.moderationPath.hasPrefix("/") ? configuration.moderationPath : "/" + configuration.moderationPath
         self.endpoint = base + path
     }
+
+    /// The process-wide AsyncHTTPClient that clients use unless given one; like `HTTPClient.shared`, it is never
+    /// shut down. It differs in one setting: a connection that cannot be made (refused, unreachable) fails the
+    /// attempt at once instead of being retried inside AsyncHTTPClient until the request's timeout. The client's
+    /// own ``Configuration/retry`` then retries with back-off, so a Warden that is down is reported (and the
+    /// failure policy applied) in milliseconds, not after ``Configuration/timeout``.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Scores one text.
     /// - Throws: ``WardenClientError`` once retries (see ``RetryPolicy``) are exhausted or the failure is not retryable.

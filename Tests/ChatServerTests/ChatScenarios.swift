@@ -78,7 +78,7 @@ enum ChatScenarios {
     /// Warden is not answering at `wardenURL`: fail-open delivers Ann's message to Bob marked unscored;
     /// fail-closed refuses it and tells Ann, and Bob receives nothing.
     static func wardenDown(wardenURL: String, policy: WardenClient.FailurePolicy) async throws {
-        let app = buildChatApplication(configuration: chatConfiguration(wardenURL: wardenURL, policy: policy, timeout: .seconds(1)))
+        let app = buildChatApplication(configuration: chatConfiguration(wardenURL: wardenURL, policy: policy, timeout: .seconds(20)))
         try await app.test(.live) { client in
             let url = "ws://localhost:\(client.port!)/rooms/ops/ws"
             try await withChatClients(url: url, users: ["ann", "bob"]) { probes in

@@ -151,7 +151,7 @@ struct WardenClientRealTests {
         for policy in WardenClient.FailurePolicy.allCases {
             let events = EventLog()
             let client = WardenClient(configuration: .init(
-                baseURL: url, timeout: .seconds(1), retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10)),
+                baseURL: url, timeout: .seconds(20), retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10)),
                 failurePolicy: policy, onEvent: { events.record($0) }))
             let verdict = await client.screen("hello again")
             guard case .unscored(let reason, let used) = verdict else { Issue.record("expected unscored, got \(verdict)"); continue }

@@ -265,15 +265,19 @@ struct WardenClientStubTests {
     func unreachable(policy: WardenClient.FailurePolicy) async throws {
         let events = EventLog()
         var configuration = WardenClient.Configuration(
-            baseURL: "http://127.0.0.1:\(closedLoopbackPort())", timeout: .milliseconds(500),
+            baseURL: "http://127.0.0.1:\(closedLoopbackPort())", timeout: .seconds(20),
             retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)),
             failurePolicy: policy)
         configuration.onEvent = { events.record($0) }
         let client = WardenClient(configuration: configuration)
 
+        let clock = ContinuousClock()
+        let start = clock.now
         let error = await #expect(throws: WardenClientError.self) { try await client.moderate("hello") }
         #expect(error?.code == .unreachable)
         #expect(events.retryDelays.count == 1, "connection failures are retried")
+        // A refused connection fails its attempt at once; it is not retried inside AsyncHTTPClient until the timeout.
+        #expect(clock.now - start < .seconds(10), "an unreachable Warden was reported only near the 20 s timeout")
 
         let verdict = await client.screen("hello")
         guard case .unscored(let reason, let usedPolicy) = verdict else { Issue.record("expected unscored, got \(verdict)"); return }
