@@ -7,16 +7,18 @@
 #   3. The batching gain by message length (warden tune, in-process): batch 1 vs packed, per length bucket.
 #   4. The machine's bf16 GEMM rate (the roofline) and the per-token cost against it.
 #   5. warden tune at 64 callers on the chat corpus: layouts padded, packed64, packed128 x batch sizes.
+#   6. The ceiling of the batching gain on this CPU (scripts/gain_ceiling.py): unbatched forwards over the
+#      corpus against the time of the Linear products alone, and against today's packed forward.
 #
 # usage: scripts/bench_runtime.sh [-d SECONDS] [-w SECONDS] [-r ROUNDS] [-o OUTDIR] [-s "STEPS"]
 #   -d  measured seconds per HTTP step (default 20)     -w  warm-up seconds per step (default 5)
 #   -r  interleaved rounds of step 1 (default 2)         -o  output folder (default /tmp/warden-bench-runtime)
-#   -s  steps to run (default "1 2 3 4 5")
+#   -s  steps to run (default "1 2 3 4 5 6")
 # Needs: .build/release/warden (swift build -c release --product warden), wrk, and for the Flask + ONNX peer
 # the peer kit: (cd ../shared/peers && ./setup_common.sh). Run it on an otherwise idle machine: it measures.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5"
+DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5 6"
 while getopts "d:w:r:o:s:h" opt; do
   case $opt in
     d) DUR=$OPTARG;; w) WARM=$OPTARG;; r) ROUNDS=$OPTARG;; o) OUT=$OPTARG;; s) STEPS=$OPTARG;;
@@ -142,6 +144,11 @@ if [[ " $STEPS " == *" 5 "* ]]; then
   echo "== step 5: warden tune, 64 callers, chat corpus: layouts x batch sizes"
   "$BIN" tune --batch-sizes 8,32,64 --delays 2 --threads 2x1x1 --layouts padded,packed64,packed128 --concurrency 64 \
     --seconds 5 --warmup 1 --rounds 1 --corpus "$CORPUS" --p99-ms 1000 --csv "$OUT/tune-layouts.csv" | tail -16
+fi
+
+if [[ " $STEPS " == *" 6 "* ]]; then
+  echo "== step 6: the ceiling of the batching gain on this CPU (model only, one thread)"
+  "$SYS_PY" "$ROOT/scripts/gain_ceiling.py" --corpus "$CORPUS" --warden "$BIN" --json "$OUT/ceiling.json" | tee "$OUT/ceiling.txt"
 fi
 
 "$SYS_PY" - "$OUT" <<'PY'
