@@ -30,8 +30,8 @@ public struct WardenClient: Sendable {
 
     /// - Parameters:
     ///   - configuration: Base URL, key, timeout, retry and failure policies.
-    ///   - httpClient: The AsyncHTTPClient to send requests with; its lifetime is the caller's. A client of your
-    ///     own should also set `connectionPool.retryConnectionEstablishment = false` (see ``sharedHTTPClient``).
+    ///   - httpClient: The AsyncHTTPClient to send requests with; its lifetime is the caller's. Make your own
+    ///     from ``httpClientConfiguration`` (see ``sharedHTTPClient`` for why).
     public init(configuration: Configuration, httpClient: HTTPClient = WardenClient.sharedHTTPClient) {
         self.configuration = configuration
         self.httpClient = httpClient
@@ -46,11 +46,15 @@ public struct WardenClient: Sendable {
     /// attempt at once instead of being retried inside AsyncHTTPClient until the request's timeout. The client's
     /// own ``Configuration/retry`` then retries with back-off, so a Warden that is down is reported (and the
     /// failure policy applied) in milliseconds, not after ``Configuration/timeout``.
-    public static let sharedHTTPClient: HTTPClient = {
+    public static let sharedHTTPClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpClientConfiguration)
+
+    /// The AsyncHTTPClient settings of ``sharedHTTPClient``: the defaults, with
+    /// `connectionPool.retryConnectionEstablishment` off.
+    public static var httpClientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+        return configuration
+    }
 
     /// Scores one text.
     /// - Throws: ``WardenClientError`` once retries (see ``RetryPolicy``) are exhausted or the failure is not retryable.
