@@ -80,11 +80,11 @@ def main():
     warden = args.warden if os.path.exists(args.warden) else os.path.join(ROOT, ".build/debug/warden")
     with open(args.corpus, "rb") as corpus:
         out = subprocess.run([warden, "tokenize", "--max-length", "100000"], stdin=corpus, capture_output=True, check=True)
-    windows = [n for line in out.stdout.decode().splitlines() if line.strip()
-               for n in window_lengths(line.split(), max_len, overlap=32)]
+    lines = out.stdout.decode().splitlines()
+    windows = [n for line in lines if line.strip() for n in window_lengths(line.split(), max_len, overlap=32)]
     counts = collections.Counter(windows)
     tokens = sum(windows)
-    print(f"corpus: {len(out.stdout.decode().splitlines())} messages, {len(windows)} windows, {tokens} tokens "
+    print(f"corpus: {len(lines)} messages, {len(windows)} windows, {tokens} tokens "
           f"(mean {tokens / len(windows):.1f} per window)")
 
     # T1: one unbatched forward per window, timed once per distinct length.

@@ -141,18 +141,21 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
                                                                  port: probePort, engine: engine, logger: logger)))
         }
-        // The ready line waits for the model, for the check subject to be subscribed on the server, and, with a
-        // stream, for the consumer to be bound: once it is printed, a request or a stream message is answered.
-        let (listening, listeners) = AsyncStream<Void>.makeStream()
+        // The ready line waits for the model and for a gate per service: the check subject subscribed on the
+        // server, the stream's consumer bound. Once it is printed, a request or a stream message is answered.
+        var gates: [AsyncStream<Void>] = []
+        func gate() -> AsyncStream<Void>.Continuation {
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            gates.append(stream)
+            return continuation
+        }
         if !check.isEmpty {
+            let listening = gate()
             let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
             services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
                                                         version: "1.0.0", maxInputs: limits.inputs, logger: logger,
-                                                        onListening: { listeners.finish() })))
-        } else {
-            listeners.finish()
+                                                        onListening: { listening.finish() })))
         }
-        let (bound, bindings) = AsyncStream<Void>.makeStream()
         if let streamName {
             var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? Self.defaultConsumer)
             settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
@@ -169,13 +172,13 @@ struct WorkerCommand: AsyncParsableCommand {
             guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
                 throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
             }
+            let bound = gate()
             let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
-                                      onBound: { _ in bindings.finish() })
+                                      onBound: { _ in bound.finish() })
             services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: MemoryReleaseService(engine: engine)))
-        if streamName == nil { bindings.finish() }
-        services.append(.init(service: ReadyLine(engine: engine, gates: [listening, bound], stream: streamName, check: check)))
+        services.append(.init(service: ReadyLine(engine: engine, gates: gates, stream: streamName, check: check)))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
