@@ -23,6 +23,24 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
         case deadlineMs = "deadline_ms"
     }
 
+    /// Decodes as synthesised, except that a `deadline_ms` which is a number but not a whole number of
+    /// milliseconds that fits an `Int` (1.5, 1e308, 2^64) is refused with an error that names the field.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        input = try container.decode(ModerationInput.self, forKey: .input)
+        model = try container.decodeIfPresent(String.self, forKey: .model)
+        thresholds = try container.decodeIfPresent([String: Float].self, forKey: .thresholds)
+        lane = try container.decodeIfPresent(String.self, forKey: .lane)
+        if let whole = try? container.decodeIfPresent(Int.self, forKey: .deadlineMs) {
+            deadlineMs = whole
+        } else if (try? container.decodeIfPresent(Double.self, forKey: .deadlineMs)) != nil {
+            throw DecodingError.dataCorruptedError(forKey: .deadlineMs, in: container,
+                                                   debugDescription: "must be a whole number of milliseconds")
+        } else {
+            deadlineMs = try container.decodeIfPresent(Int.self, forKey: .deadlineMs)
+        }
+    }
+
     public init(input: ModerationInput, model: String? = nil, thresholds: [String: Float]? = nil,
                 lane: String? = nil, deadlineMs: Int? = nil) {
         self.input = input

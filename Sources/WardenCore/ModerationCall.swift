@@ -34,7 +34,11 @@ public struct ModerationCall: Sendable {
     /// non-empty `input` of text, at most ``maxInputs`` texts, a known lane and a deadline in range.
     public func decode(_ body: some Collection<UInt8>) throws(ModerationFault) -> (texts: [String], options: ModerationOptions) {
         if let offset = WordPieceTokenizer.firstInvalidUTF8Offset(in: body) { throw .invalidUTF8(offset: offset) }
-        if let key = JSONDuplicateKeys.first(in: body) { throw .duplicateKey(key) }
+        do {
+            try JSONScanner.validate(body)
+        } catch {
+            throw ModerationFault(error)
+        }
         let decoded: WardenAPI.ModerationRequest
         do {
             decoded = try JSONDecoder().decode(WardenAPI.ModerationRequest.self, from: Data(body))
@@ -204,6 +208,20 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
     }
     public static func invalidField(_ code: WardenErrorCode, _ field: String, _ problem: String) -> ModerationFault {
         ModerationFault(status: 422, code: code, message: "`\(field)` \(problem)", param: field)
+    }
+    /// A body the JSON scanner refused: a duplicated key, a lone surrogate, nesting too deep, or not JSON.
+    public init(_ failure: JSONScanner.Failure) {
+        switch failure.kind {
+        case .duplicateKey:
+            self = .duplicateKey(failure.path ?? "")
+        case .loneSurrogate:
+            self = .malformedJSON(
+                "`\(failure.path ?? "body")` holds a lone UTF-16 surrogate (\(failure.message), at byte \(failure.offset)); "
+                    + "a string cut between the two halves of a character is not text.",
+                param: failure.path)
+        case .syntax, .tooDeep:
+            self = .malformedJSON(failure.description, param: failure.path)
+        }
     }
     public static func duplicateKey(_ path: String) -> ModerationFault {
         ModerationFault(status: 400, code: .duplicateKey,

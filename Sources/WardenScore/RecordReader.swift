@@ -1,4 +1,5 @@
 import Foundation
+import WardenCore
 import WordPiece
 
 /// Splits the input into records and parses each (text, JSON Lines or CSV), holding at most one read
@@ -161,11 +162,12 @@ public final class RecordReader {
         case .text:
             record.text = decoded
         case .jsonl:
-            let members: [JSONLineScanner.Member]
+            let members: [JSONScanner.Member]
             do {
-                members = try JSONLineScanner.members(of: bytes)
+                members = try JSONScanner.members(of: bytes)
             } catch {
-                return fail("malformed_json", "\(error.message) at byte \(error.offset)")
+                // The same rules as a request body over HTTP or NATS, under the same codes.
+                return fail(error.kind == .duplicateKey ? "duplicate_key" : "invalid_json", error.description)
             }
             var textValue: Range<Int>?
             for member in members {
@@ -174,7 +176,7 @@ public final class RecordReader {
                     continue
                 }
                 let raw = UnsafeBufferPointer(rebasing: bytes[member.value])
-                if raw.first == UInt8(ascii: "\""), let string = try? JSONLineScanner.decodeString(raw) {
+                if raw.first == UInt8(ascii: "\""), let string = try? JSONScanner.decodeString(raw) {
                     record.fields.append(CarriedField(name: member.key, value: .string(string)))
                 } else {
                     record.fields.append(CarriedField(name: member.key, value: .json(Array(raw))))
@@ -184,7 +186,7 @@ public final class RecordReader {
                 return fail("missing_field", "no '\(settings.textField)' member (name it with --text-field)")
             }
             let raw = UnsafeBufferPointer(rebasing: bytes[textValue])
-            guard raw.first == UInt8(ascii: "\""), let text = try? JSONLineScanner.decodeString(raw) else {
+            guard raw.first == UInt8(ascii: "\""), let text = try? JSONScanner.decodeString(raw) else {
                 return fail("invalid_field", "'\(settings.textField)' is not a string")
             }
             record.text = text

@@ -1,4 +1,5 @@
 import Foundation
+import WardenCore
 
 /// Where an interrupted run stopped: found in its output file for `--resume`.
 public struct ResumePoint: Equatable, Sendable {
@@ -107,14 +108,14 @@ final class OutputScanner {
         case .jsonl:
             guard var text = record.text else { break }
             text.withUTF8 { bytes in
-                guard let members = try? JSONLineScanner.members(of: bytes) else { return }
-                func value(_ key: String, in members: [JSONLineScanner.Member], of bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+                guard let members = try? JSONScanner.members(of: bytes) else { return }
+                func value(_ key: String, in members: [JSONScanner.Member], of bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
                     members.first(where: { $0.key == key }).map { UnsafeBufferPointer(rebasing: bytes[$0.value]) }
                 }
                 number = value("record", in: members, of: bytes).flatMap { Int(String(decoding: $0, as: UTF8.self)) }
-                if let error = value("error", in: members, of: bytes), let inner = try? JSONLineScanner.members(of: error),
+                if let error = value("error", in: members, of: bytes), let inner = try? JSONScanner.members(of: error),
                    let code = value("code", in: inner, of: error) {
-                    failed = (try? JSONLineScanner.decodeString(code)) == "scoring_failed"
+                    failed = (try? JSONScanner.decodeString(code)) == "scoring_failed"
                 }
             }
         }

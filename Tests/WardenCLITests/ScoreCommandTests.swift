@@ -150,10 +150,34 @@ struct ScoreCommandTests {
         #expect(run.status == 2)
         let records = try parseJSONLines(run.stdout)
         #expect(records.map(\.record) == Array(1...8))
-        #expect(records.map(\.errorCode) == [nil, "malformed_json", "missing_field", "invalid_field", "empty_text", "invalid_utf8", "malformed_json", nil])
+        #expect(records.map(\.errorCode) == [nil, "invalid_json", "missing_field", "invalid_field", "empty_text", "invalid_utf8", "invalid_json", nil])
         // Carried fields survive on records whose JSON was readable.
         #expect(records[2]["id"] as? Int == 3)
         #expect(records[7]["id"] as? Int == 8)
+    }
+
+    @Test("lone surrogates, duplicate keys and hostile nesting are error records under the API's codes; the run goes on")
+    func hostileJSONRecords() async throws {
+        let tmp = try TempFolder()
+        let lines = [
+            #"{"id": 1, "text": "\ud800\ud800"}"#,
+            #"{"id": 2, "text": "hi", "user": "\ud800\u0041"}"#,
+            #"{"id": 3, "text": "a", "text": "you worthless idiot"}"#,
+            #"{"id": 4, "text": "fine \ud83d\ude00"}"#,
+            #"{"id": 5, "text": "x", "meta": "# + String(repeating: "[", count: 50_000) + "}",
+            #"{"id": 6, "text": "\udc00"}"#,
+            #"{"id": 7, "text": "last"}"#,
+        ]
+        let input = try tmp.write("hostile.jsonl", lines.joined(separator: "\n") + "\n")
+        let run = try await CLI.score([input], in: tmp.url)
+        #expect(run.status == 2, "\(run.stderr)")
+        let records = try parseJSONLines(run.stdout)
+        #expect(records.map(\.record) == Array(1...7))
+        #expect(records.map(\.errorCode) == ["invalid_json", "invalid_json", "duplicate_key", nil, "invalid_json", "invalid_json", nil])
+        let message = { (index: Int) in ((records[index]["error"] as? [String: Any])?["message"] as? String) ?? "" }
+        #expect(message(0).hasPrefix("text: "), "\(message(0))")
+        #expect(message(1).hasPrefix("user: "), "\(message(1))")
+        #expect(message(2).hasPrefix("text: "), "\(message(2))")
     }
 
     @Test("CSV: wrong field count and an unclosed quote are error records; the run goes on")

@@ -231,7 +231,8 @@ struct RouterTests {
                 (#"{"input": "x", "thresholds": {"toxic": 7}}"#, "invalid_thresholds", "thresholds"),
                 (#"{"input": 42}"#, "invalid_json", "input"),
                 (#"{"text": "no input"}"#, "invalid_json", "input"),
-                (#"{"input": "#, "invalid_json", nil),
+                (#"{"input": "#, "invalid_json", "input"),   // the body ends where input's value should be
+                (#"{"input": "x"} ]"#, "invalid_json", nil),
             ]
             for (body, code, param) in cases {
                 let (status, _, object) = try await Self.post(client, body)

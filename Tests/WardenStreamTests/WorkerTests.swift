@@ -180,3 +180,48 @@ import WardenTestSupport
         #expect(await worker.stop() == 0)
     }
 }
+
+/// A poison message must never crash-loop a worker fleet: every hostile body gets an error verdict naming the
+/// field (JetStream) or an error reply (core NATS request), and the same worker goes on scoring.
+@Suite(.serialized) struct WorkerPoisonTests {
+    @Test func hostileBodiesOnTheStreamAndByRequestGetErrorsAndTheWorkerLivesOn() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        let worker = try await fixture.worker(["--fetch-batch", "8"])
+        // Core NATS request/reply: the crash probe and the rest, one by one, on the same worker.
+        for (body, status, code, param) in hostileJSONBodies {
+            let answer = try await fixture.nats.request("moderation.check", payload: Array(body.utf8), timeout: .seconds(30))
+            let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(answer.payload))
+            #expect(error.error.code == code, "\(body.prefix(60))")
+            #expect(error.error.param == param, "\(body.prefix(60))")
+            #expect(answer.headers["Nats-Service-Error-Code"] == String(status), "\(body.prefix(60))")
+        }
+        // JetStream: each gets one error verdict and is terminated, never redelivered.
+        for (body, _, _, _) in hostileJSONBodies {
+            _ = try await fixture.js.publish(to: "chat.poison", payload: Array(body.utf8))
+        }
+        try await fixture.publishChat(3)
+        let total = hostileJSONBodies.count + 3
+        try await fixture.wait("a verdict per message") { try await fixture.storedVerdicts() >= total }
+        try await fixture.wait("every message acked") {
+            let info = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
+            return info.numAckPending == 0 && info.numPending == 0
+        }
+        #expect(worker.isRunning, "\(worker.log)")
+        let verdicts = try await fixture.readVerdicts()
+        #expect(verdicts.count == total)
+        for verdict in verdicts {
+            let sequence = Int(verdict.headers["Warden-Sequence"] ?? "") ?? 0
+            if sequence <= hostileJSONBodies.count {
+                let (body, status, code, _) = hostileJSONBodies[sequence - 1]
+                #expect(verdict.headers["Warden-Status"] == String(status), "\(body.prefix(60))")
+                #expect(verdict.headers["Warden-Error-Code"] == code, "\(body.prefix(60))")
+            } else {
+                #expect(verdict.headers["Warden-Status"] == "200")
+            }
+        }
+        let consumer = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
+        #expect(consumer.delivered.consumerSequence == UInt64(total), "a poison message was delivered again")
+        #expect(await worker.stop() == 0)
+    }
+}
