@@ -203,6 +203,8 @@ public struct BatchQueue: Sendable {
     public private(set) var queuedTokens = 0
     /// Whether ``shutDown()`` was called: no admission, no batching delay.
     public private(set) var isShuttingDown = false
+    /// Whether ``removeWaiting()`` closed admission (the workers go on until ``shutDown()``).
+    public private(set) var isAdmissionClosed = false
 
     private var interactive = Deque<Item>()
     private var bulk = Deque<Item>()
@@ -211,10 +213,13 @@ public struct BatchQueue: Sendable {
     private var earliestDeadline: Instant?
     /// Consecutive interactive batches formed while bulk items were waiting.
     private var interactiveStreak = 0
-    /// Smoothed throughput in padded tokens per second of one worker, for retry hints.
+    /// Smoothed throughput in padded tokens per second of one worker, for retry hints, deadline admission
+    /// and the bulk batch cap; nil until a batch has completed (the engine's warm-up gives the first).
     private var tokensPerSecond: Double?
-    /// Batches measured into ``tokensPerSecond``: estimates are trusted only after a few.
+    /// Batches measured into ``tokensPerSecond`` (a plain mean over the first few, then smoothed).
     private var measuredBatches = 0
+    /// Padded tokens of the batches handed out and not yet completed: work every new request waits behind.
+    private var inFlightTokens = 0
     /// Tokens waiting in the interactive lane (the bulk lane's are `queuedTokens - interactiveTokens`).
     private var interactiveTokens = 0
 
@@ -238,7 +243,7 @@ public struct BatchQueue: Sendable {
     /// - Precondition: every sequence has at least one token; `group` is not already queued.
     public mutating func enqueue(group: UInt64, lane: Lane, sequences: [[Int32]], deadline: Instant, now: Instant) -> Admission {
         precondition(sequences.allSatisfy { !$0.isEmpty }, "a model input has at least one token")
-        guard !isShuttingDown else { statistics.rejected += 1; return .rejected(.shuttingDown) }
+        guard !isShuttingDown && !isAdmissionClosed else { statistics.rejected += 1; return .rejected(.shuttingDown) }
         guard deadline > now else { statistics.rejected += 1; return .rejected(.deadlineExceeded()) }
         let tokens = sequences.reduce(0) { $0 + $1.count }
         let settings = configuration.settings(for: lane)
@@ -315,6 +320,13 @@ public struct BatchQueue: Sendable {
     /// Stops admission and removes every waiting item (a hard stop); returns them.
     public mutating func removeAll() -> [Item] {
         isShuttingDown = true
+        return removeWaiting()
+    }
+
+    /// Closes admission and removes every waiting item, returning them; unlike ``removeAll()`` the queue is
+    /// not shut down, so its owner's workers stay until ``shutDown()`` (the end of a drain that ran short).
+    public mutating func removeWaiting() -> [Item] {
+        isAdmissionClosed = true
         let removed = Array(interactive) + Array(bulk)
         interactive.removeAll()
         bulk.removeAll()
@@ -325,24 +337,51 @@ public struct BatchQueue: Sendable {
         return removed
     }
 
-    /// Records how long a batch took on a worker, to estimate the retry hint of refused requests.
+    /// Records that a batch handed out by ``next(now:)`` finished (or failed) after `duration` on a worker:
+    /// its tokens are no longer in flight, and its rate feeds the throughput estimate.
     public mutating func recordCompletion(of batch: Batch, duration: Duration) {
+        inFlightTokens = max(0, inFlightTokens - batch.paddedTokens)
         let seconds = duration.seconds
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
-        tokensPerSecond = tokensPerSecond.map { 0.8 * $0 + 0.2 * rate } ?? rate
         measuredBatches += 1
+        // A mean over the first 5 batches, then exponential smoothing (weight 0.2 on the newest).
+        let weight = max(0.2, 1 / Double(measuredBatches))
+        tokensPerSecond = tokensPerSecond.map { (1 - weight) * $0 + weight * rate } ?? rate
     }
 
-    /// The estimated time until a request of `tokens` tokens on `lane` would be scored: the interactive lane's
-    /// work ahead of it (the bulk lane also waits for interactive work) plus its own, at the measured rate of
-    /// all workers. Nil until 8 batches have been measured. Deliberately generous (x2), so that only requests
-    /// that clearly cannot make it are refused.
+    /// Forgets the measured rate (the engine calls it after the first warm-up pass, whose batches pay one-off
+    /// costs such as graph optimisation and would make every later estimate too slow).
+    public mutating func resetThroughputEstimate() {
+        tokensPerSecond = nil
+        measuredBatches = 0
+    }
+
+    /// The measured throughput of one worker, padded tokens per second; nil before any batch completed.
+    public var measuredTokensPerSecond: Double? { tokensPerSecond }
+
+    /// The estimated time until a request of `tokens` tokens on `lane` would be scored: the work in flight on
+    /// the workers, the work ahead of it in the queue (the interactive lane's for an interactive request;
+    /// both lanes' for a bulk one, since interactive work goes first) and its own, at the measured rate of all
+    /// workers. Nil before any batch completed. Not discounted: a request this estimate says cannot make its
+    /// deadline would have its rows computed and then be answered 504, so it is refused before any compute.
     func estimatedWait(lane: Lane, tokens: Int) -> Duration? {
-        guard measuredBatches >= 8, let rate = tokensPerSecond, rate > 0 else { return nil }
-        let ahead = lane == .interactive ? interactiveTokens : queuedTokens
-        let seconds = Double(ahead + tokens) / (rate * Double(workers)) / 2
+        guard let rate = tokensPerSecond, rate > 0 else { return nil }
+        let ahead = (lane == .interactive ? interactiveTokens : queuedTokens) + inFlightTokens
+        let seconds = Double(ahead + tokens) / (rate * Double(workers))
         return seconds < 1e6 ? .milliseconds(Int64(seconds * 1000)) : nil
+    }
+
+    /// The padded-token budget of the next batch of `lane`: ``BatchingConfiguration/maxBatchTokens``, except
+    /// that a bulk batch is also held to what one worker computes in ``BatchingConfiguration/maxBulkBatchTime``
+    /// at the measured rate (but never below a quarter of `maxBatchTokens`), so an interactive item that
+    /// arrives while every worker runs bulk work waits for at most about that long.
+    func batchTokenBudget(_ lane: Lane) -> Int {
+        let full = configuration.maxBatchTokens
+        guard lane == .bulk, configuration.maxBulkBatchTime > .zero, let rate = tokensPerSecond else { return full }
+        let fits = rate * configuration.maxBulkBatchTime.seconds
+        guard fits < Double(full) else { return full }
+        return max(Int(fits), full / 4)
     }
 
     /// The estimated time to drain the waiting tokens with all workers, clamped to 100 ms ... 60 s
@@ -401,6 +440,7 @@ public struct BatchQueue: Sendable {
     private func plan(_ lane: Lane) -> Plan {
         let items = items(lane)
         let config = configuration
+        let budget = batchTokenBudget(lane)
         var plan = Plan()
         var rowIndex: [[Int32]: Int] = [:]
         func add(_ i: Int) -> Addition {
@@ -413,7 +453,7 @@ public struct BatchQueue: Sendable {
             let length = max(plan.length, tokens.count)
             if !plan.rows.isEmpty {
                 let padded = (plan.rows.count + 1) * length
-                if padded > config.maxBatchTokens { return .overBudget }
+                if padded > budget { return .overBudget }
                 if Double(plan.realTokens + tokens.count) < config.minPaddingEfficiency * Double(padded) { return .tooMuchPadding }
             }
             rowIndex[tokens] = plan.rows.count
@@ -459,7 +499,7 @@ public struct BatchQueue: Sendable {
     private func packedPlan(_ lane: Lane) -> Plan {
         let items = items(lane)
         let capacity = configuration.packedRowTokens
-        let maxRows = max(1, configuration.maxBatchTokens / capacity)
+        let maxRows = max(1, batchTokenBudget(lane) / capacity)
         var plan = Plan()
         var rowIndex: [[Int32]: Int] = [:]
         for i in items.indices {
@@ -521,6 +561,7 @@ public struct BatchQueue: Sendable {
         statistics.duplicates += taken.count - batch.rows.count
         statistics.realTokens += batch.realTokens
         statistics.paddedTokens += batch.paddedTokens
+        inFlightTokens += batch.paddedTokens
         return batch
     }
 

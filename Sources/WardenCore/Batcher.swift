@@ -78,6 +78,15 @@ public final class Batcher: Service, Sendable {
     /// Running totals of the queue (batches, padding, duplicates, expired, …).
     public var statistics: BatchQueue.Statistics { state.withLock { $0.queue.statistics } }
 
+    /// Rows computed for requests that then expired or were cancelled (zero when admission works).
+    public var wastedRows: Int { state.withLock { $0.wastedRows } }
+
+    /// The measured throughput of one worker in padded tokens per second (nil before any batch completed).
+    public var measuredTokensPerSecond: Double? { state.withLock { $0.queue.measuredTokensPerSecond } }
+
+    /// Forgets the measured throughput, so that the next batches set it afresh (after a first warm-up pass).
+    public func resetThroughputEstimate() { state.withLock { $0.queue.resetThroughputEstimate() } }
+
     /// Whether the batcher has stopped admitting work (graceful shutdown began, or it was cancelled).
     /// A readiness probe should report "not ready" when this is true.
     public var isShuttingDown: Bool { state.withLock { $0.queue.isShuttingDown } }
@@ -137,12 +146,14 @@ public final class Batcher: Service, Sendable {
     }
 
     private func cancel(group: UInt64) {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<Scores, ModerationError>, Never>? in
+        let cancelled = state.withLock { state -> (CheckedContinuation<Result<Scores, ModerationError>, Never>, Int)? in
             guard let pending = state.groups.removeValue(forKey: group) else { return nil }
             _ = state.queue.cancel(group: group)
-            return pending.continuation
+            state.wastedRows += pending.computed
+            return (pending.continuation, pending.computed)
         }
-        if let continuation {
+        if let (continuation, wasted) = cancelled {
+            if wasted > 0 { metrics.wastedRows.increment(by: wasted) }
             metrics.cancelled.increment()
             continuation.resume(returning: .failure(.cancelled))
         }
@@ -184,6 +195,17 @@ public final class Batcher: Service, Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Stops admission and answers every request still waiting in the queue with `shuttingDown` (batches
+    /// already on a backend finish and are answered). A server calls it shortly before its drain timeout, so
+    /// that queued callers get a clean 503 `shutting_down` while their connections are still open, instead
+    /// of a bare close when the timeout cuts them off.
+    public func abandonQueuedWork() {
+        let failed = state.withLock { state in
+            state.queue.removeWaiting().compactMap { item in state.groups.removeValue(forKey: item.group)?.continuation }
+        }
+        for continuation in failed { continuation.resume(returning: .failure(.shuttingDown)) }
+    }
+
     /// Stops admission, fails every waiting request and wakes the workers so they stop.
     private func stopNow() {
         let (failed, waiters) = state.withLock { state in
@@ -207,11 +229,15 @@ public final class Batcher: Service, Sendable {
                 state.signalled.remove(worker)
                 let decision = state.queue.next(now: now)
                 var expired: [(CheckedContinuation<Result<Scores, ModerationError>, Never>, Duration)] = []
+                var wasted = 0
                 for item in decision.expired {
                     if let pending = state.groups.removeValue(forKey: item.group) {
                         expired.append((pending.continuation, pending.timeout))
+                        wasted += pending.computed
                     }
                 }
+                state.wastedRows += wasted
+                if wasted > 0 { metrics.wastedRows.increment(by: wasted) }
                 var wake: CheckedContinuation<Void, Never>?
                 switch decision.action {
                 case .run:
@@ -360,6 +386,9 @@ extension Batcher {
         }
 
         var scores: Scores { Scores(rows: rows, queueWait: queueWait, inference: inference) }
+
+        /// Items of the request already computed.
+        var computed: Int { rows.count - remaining }
     }
 
     /// Everything behind the lock.
@@ -375,6 +404,8 @@ extension Batcher {
         var idle: Set<Int> = []
         /// When each busy worker's current batch started.
         var running: [Int: ContinuousClock.Instant] = [:]
+        /// Rows computed for requests that then expired or were cancelled.
+        var wastedRows = 0
 
         /// Signals `worker`; returns its continuation to resume after the lock is released.
         mutating func wake(_ worker: Int) -> CheckedContinuation<Void, Never>? {

@@ -61,6 +61,11 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// batch holds at most `maxBatchTokens / packedRowTokens` rows. A message longer than a row gets a row of
     /// its own. Default 128 (the model's longest input: attention cost grows with the square of the row).
     public var packedRowTokens: Int = 128
+    /// The longest a bulk batch may take, at the measured rate of one worker: a bulk batch's token budget is
+    /// cut to what a worker computes in this time (at least a quarter of `maxBatchTokens`), so an interactive
+    /// message that arrives while every worker runs bulk work waits for at most about this long. Default
+    /// 250 ms; zero turns the cap off.
+    public var maxBulkBatchTime: Duration = .milliseconds(250)
     /// Admission bound: most items waiting in the queue (both lanes). Beyond it requests are refused at
     /// once with ``ModerationError/Code/overloaded`` and a retry hint. Default 8192.
     public var maxQueuedItems: Int = 8192
@@ -106,6 +111,7 @@ public struct BatchingConfiguration: Sendable, Hashable {
         }
         try check(packedRowTokens >= 2 && packedRowTokens <= maxBatchTokens, "packedRowTokens",
                   "must be between 2 and maxBatchTokens \(maxBatchTokens), got \(packedRowTokens)")
+        try check(maxBulkBatchTime >= .zero, "maxBulkBatchTime", "must not be negative")
         try check(bulkShare > 0, "bulkShare", "must be positive (1 = alternate lanes), got \(bulkShare)")
         try check(maxQueuedItems > 0, "maxQueuedItems", "must be positive, got \(maxQueuedItems)")
         try check(maxQueuedTokens >= maxSequenceLength, "maxQueuedTokens",

@@ -40,6 +40,8 @@ struct EngineMetrics: Sendable {
     let rejectedShuttingDown = Counter(label: "warden_rejected_total", dimensions: [("reason", "shutting_down")])
     let rejectedDeadline = Counter(label: "warden_rejected_total", dimensions: [("reason", "deadline")])
     let expired = Counter(label: "warden_expired_total")
+    /// Rows computed for requests that then failed their deadline or were cancelled: compute thrown away.
+    let wastedRows = Counter(label: "warden_wasted_rows_total")
     let cancelled = Counter(label: "warden_cancelled_total")
     let backendFailures = Counter(label: "warden_backend_failures_total")
     let cacheHits = Counter(label: "warden_cache_hits_total")

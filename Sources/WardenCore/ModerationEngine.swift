@@ -164,7 +164,7 @@ public final class ModerationEngine: Service, Sendable {
             group.addTask { try await batcher.run() }
             let warmStart = clock.now
             do throws(ModerationError) {
-                try await warmUp(moderator)
+                try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
             } catch where error.code == .shuttingDown || error.code == .cancelled {
                 // Shutdown began during warm-up: nothing was admitted from outside; stop quietly.
                 try await group.waitForAll()
@@ -183,10 +183,18 @@ public final class ModerationEngine: Service, Sendable {
         }
     }
 
-    /// Scores the warm-up texts one at a time (so even tiny admission bounds accept them), several lengths.
-    private func warmUp(_ moderator: Moderator) async throws(ModerationError) {
+    /// Scores the warm-up texts one at a time (so even tiny admission bounds accept them), several lengths,
+    /// twice: the first pass, through the moderator, pays one-off costs (graph optimisation, allocations), so
+    /// the batcher's throughput estimate is reset after it; the second, straight to the batcher (the cache
+    /// would answer it), gives the estimate that admission and the bulk batch cap start from.
+    private func warmUp(_ moderator: Moderator, batcher: Batcher, tokenizer: WordPieceTokenizer) async throws(ModerationError) {
         for text in configuration.warmUpTexts {
             _ = try await moderator.moderate([text], options: ModerationOptions(lane: .interactive, deadline: .seconds(300)))
+        }
+        batcher.resetThroughputEstimate()
+        for text in configuration.warmUpTexts {
+            let ids = tokenizer.encode(text, maxLength: bundle.maxSequenceLength).ids
+            _ = try await batcher.score([ids], lane: .interactive, deadline: .seconds(300))
         }
     }
 

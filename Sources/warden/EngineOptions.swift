@@ -75,6 +75,9 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default \(Self.ms(engineDefaults.batching.bulk.maxQueueDelay))).")
     var bulkMaxQueueDelayMs: Double?
 
+    @Option(help: "Longest a bulk batch may take at the measured rate, ms, so that chat messages wait behind little bulk work; 0 turns the cap off (env WARDEN_BULK_MAX_BATCH_MS; default \(Self.ms(engineDefaults.batching.maxBulkBatchTime))).")
+    var bulkMaxBatchMs: Double?
+
     @Option(help: "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default \(Self.ms(engineDefaults.batching.interactive.defaultDeadline))).")
     var interactiveDeadlineMs: Int?
 
@@ -138,6 +141,8 @@ struct BatchingOptions: ParsableArguments {
             maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", default: batching.interactive.maxQueueDelay, flagName: "--max-queue-delay-ms")
         batching.bulk.maxQueueDelay = try Setting.resolveMilliseconds(
             bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS", default: batching.bulk.maxQueueDelay, flagName: "--bulk-max-queue-delay-ms")
+        batching.maxBulkBatchTime = try Setting.resolveMilliseconds(
+            bulkMaxBatchMs, env: "WARDEN_BULK_MAX_BATCH_MS", default: batching.maxBulkBatchTime, flagName: "--bulk-max-batch-ms")
         batching.interactive.defaultDeadline = .milliseconds(try Setting.resolve(
             interactiveDeadlineMs, env: "WARDEN_INTERACTIVE_DEADLINE_MS", default: Int(batching.interactive.defaultDeadline.milliseconds)))
         batching.bulk.defaultDeadline = .milliseconds(try Setting.resolve(

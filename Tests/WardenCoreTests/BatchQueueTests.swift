@@ -304,13 +304,11 @@ import Testing
 
     @Test func aRequestThatCannotMeetItsDeadlineIsRefusedBeforeAnyCompute() {
         var q = queue { $0.maxBatchSize = 1 }
-        // Measure a rate: 8 batches of 10 tokens in 10 ms each, 1,000 tokens/s on the one worker.
-        for i in 0..<8 {
-            #expect(enqueue(&q, group: UInt64(i), lane: .bulk, lengths: [10], at: t0) == .admitted)
-            let b = batch(q.next(now: t0))!
-            q.recordCompletion(of: b, duration: .milliseconds(10))
-        }
-        // 2,000 tokens need about 1 s (halved: the estimate is generous), more than a 200 ms deadline allows.
+        // Measure a rate: one batch of 10 tokens in 10 ms, 1,000 tokens/s on the one worker. One is enough:
+        // the engine's warm-up gives the first measurement before any request is admitted.
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [10], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(10))
+        // 2,000 tokens need about 2 s, more than a 200 ms deadline allows.
         guard case .rejected(let unreachable) = enqueue(&q, group: 50, lane: .bulk, lengths: Array(repeating: 100, count: 20),
                                                         at: t0, deadline: .milliseconds(200)) else { Issue.record("admitted"); return }
         #expect(unreachable.code == .deadlineExceeded)
@@ -318,6 +316,49 @@ import Testing
         #expect(q.queuedItems == 0, "nothing of it was queued")
         // With a deadline it can meet, the same request is admitted.
         #expect(enqueue(&q, group: 51, lane: .bulk, lengths: Array(repeating: 100, count: 20), at: t0, deadline: .seconds(5)) == .admitted)
+    }
+
+    @Test func theEstimateCountsWorkInFlightAndIsNotDiscounted() {
+        var q = queue { $0.maxBatchSize = 4 }
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(100))   // 1,000 tokens/s
+        #expect(q.measuredTokensPerSecond == 1000)
+        // 400 tokens now run on the worker: a new 100-token bulk request waits behind them.
+        #expect(enqueue(&q, group: 1, lane: .bulk, lengths: [100, 100, 100, 100], at: t0) == .admitted)
+        let running = batch(q.next(now: ms(10)))!   // full at 4 items: runs at once
+        #expect(running.paddedTokens == 400)
+        #expect(q.estimatedWait(lane: .bulk, tokens: 100) == .milliseconds(500))
+        // 500 ms of work cannot be done in 450 ms: refused before compute; 550 ms is enough.
+        guard case .rejected(let refused) = enqueue(&q, group: 2, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(450)) else {
+            Issue.record("admitted"); return
+        }
+        #expect(refused.code == .deadlineExceeded)
+        #expect(enqueue(&q, group: 3, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(550)) == .admitted)
+        // Once the batch completes, its tokens no longer count.
+        q.recordCompletion(of: running, duration: .milliseconds(400))
+        #expect(q.estimatedWait(lane: .bulk, tokens: 100) == .milliseconds(200))
+    }
+
+    @Test func aBulkBatchIsCappedToItsTimeBudgetSoInteractiveWorkWaitsBehindLittle() {
+        var q = queue { $0.maxBatchSize = 64; $0.maxBatchTokens = 8192; $0.maxBulkBatchTime = .milliseconds(250) }
+        // Before any measurement the full budget applies.
+        #expect(q.batchTokenBudget(.bulk) == 8192)
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(10))   // 10,000 tokens/s
+        // 250 ms at 10,000 tokens/s: 2,500 tokens, so 25 rows of 100; interactive batches keep the full budget.
+        #expect(q.batchTokenBudget(.bulk) == 2500)
+        #expect(q.batchTokenBudget(.interactive) == 8192)
+        #expect(enqueue(&q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 60), at: t0) == .admitted)
+        let capped = batch(q.next(now: t0))!
+        #expect(capped.items.count == 25)
+        // A slower measured rate never cuts a batch below a quarter of maxBatchTokens.
+        q.recordCompletion(of: capped, duration: .seconds(100))
+        #expect(q.batchTokenBudget(.bulk) == 2048)
+        // Zero turns the cap off.
+        var uncapped = queue { $0.maxBatchTokens = 8192; $0.maxBulkBatchTime = .zero }
+        #expect(enqueue(&uncapped, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
+        uncapped.recordCompletion(of: batch(uncapped.next(now: ms(10)))!, duration: .milliseconds(10))
+        #expect(uncapped.batchTokenBudget(.bulk) == 8192)
     }
 
     // MARK: - Packing
