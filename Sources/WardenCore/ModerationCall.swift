@@ -228,6 +228,9 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
                         message: "The request body names `\(path)` twice; JSON parsers disagree on which one counts, so Warden refuses it.",
                         param: path)
     }
+    public static let tooManyConnections = ModerationFault(status: 503, code: .tooManyConnections, type: "server_error",
+                                                           message: "The server has too many open connections; retry shortly.",
+                                                           retryAfter: .seconds(1))
     public static func notReady(_ reason: String) -> ModerationFault {
         ModerationFault(status: 503, code: .notReady, type: "server_error", message: reason, retryAfter: .seconds(1))
     }

@@ -28,7 +28,8 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds))],
+            additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
+                                                           maxBodyBytes: configuration.maxBodyBytes)],
             idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
         onServerRunning: { channel in

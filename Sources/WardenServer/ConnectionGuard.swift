@@ -1,7 +1,10 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
+import WardenAPI
+import WardenCore
 
 /// Open connections of one server, shared by every connection's ``ConnectionGuardHandler``.
 final class ConnectionCounter: Sendable {
@@ -25,7 +28,10 @@ final class ConnectionCounter: Sendable {
 ///   accept backlog;
 /// - **body deadline**: a request whose body has not fully arrived within `bodyTimeout` of its head is
 ///   closed (the idle timer restarts on every chunk, so a client sending a byte every few seconds would
-///   otherwise hold its connection and buffer for ever).
+///   otherwise hold its connection and buffer for ever);
+/// - **declared size**: a request whose `Content-Length` is over `maxBodyBytes` is answered 413
+///   `body_too_large` from its head alone and the connection closed, so the body is never waited for.
+///   (A body without a length is bounded while it is read, by the route.)
 final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -34,13 +40,15 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private let counter: ConnectionCounter
     private let bodyTimeout: TimeAmount
+    private let maxBodyBytes: Int
     private var counted = false
     private var refusing = false
     private var deadline: Scheduled<Void>?
 
-    init(counter: ConnectionCounter, bodyTimeout: TimeAmount) {
+    init(counter: ConnectionCounter, bodyTimeout: TimeAmount, maxBodyBytes: Int) {
         self.counter = counter
         self.bodyTimeout = bodyTimeout
+        self.maxBodyBytes = maxBodyBytes
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -58,11 +66,19 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if refusing {
-            if case .head = part { refuse(context: context) }
+            if case .head = part { refuse(context: context, status: .serviceUnavailable, fault: .tooManyConnections) }
             return
         }
         switch part {
-        case .head:
+        case .head(let head):
+            // Any declared length over the limit (10^18 included, or a number too large for an Int) is refused
+            // now; a malformed one is the HTTP parser's to refuse.
+            if let declared = head.headerFields[.contentLength], declared.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+               !declared.isEmpty, Int(declared).map({ $0 > maxBodyBytes }) ?? true {
+                refusing = true
+                refuse(context: context, status: .contentTooLarge, fault: .bodyTooLarge(limit: maxBodyBytes))
+                return
+            }
             deadline?.cancel()
             deadline = context.eventLoop.assumeIsolated().scheduleTask(in: bodyTimeout) {
                 // The body did not arrive in time: close; the route's body read fails and nothing is scored.
@@ -91,14 +107,16 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
-    private func refuse(context: ChannelHandlerContext) {
+    /// Answers `fault` from this handler (the request never reaches the router) and closes the connection.
+    private func refuse(context: ChannelHandlerContext, status: HTTPResponse.Status, fault: ModerationFault) {
         refusing = true
-        let body = ByteBuffer(string: #"{"error":{"code":"too_many_connections","message":"The server has too many open connections; retry shortly.","param":null,"type":"server_error"}}"#)
-        var head = HTTPResponse(status: .serviceUnavailable)
+        let encoded = (try? JSONEncoder.warden.encode(fault.body)) ?? Data()
+        let body = ByteBuffer(bytes: encoded)
+        var head = HTTPResponse(status: status)
         head.headerFields[.contentType] = "application/json; charset=utf-8"
         head.headerFields[.contentLength] = String(body.readableBytes)
         head.headerFields[.connection] = "close"
-        head.headerFields[.retryAfter] = "1"
+        if let retryAfter = fault.retryAfter { head.headerFields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in

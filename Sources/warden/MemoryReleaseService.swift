@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 import TorchBackend
 import WardenCore
@@ -5,19 +6,38 @@ import WardenCore
 /// Gives memory back to the kernel when the server is idle. Warden keeps freed heap memory between batches
 /// (`TorchRuntimeSettings.retainAllocatorMemory`, much faster under load); without this, the memory a burst
 /// took (hundreds of large request bodies, big batches) would stay with the process for ever.
+///
+/// It releases once when the engine turns idle, and again whenever, still idle, the resident set has grown
+/// by ``regrowth`` since the last release: request bodies that arrive slowly (or never finish) take memory
+/// while no batch runs, and must not keep it until the next burst of work.
 struct MemoryReleaseService: Service {
     let engine: ModerationEngine
     var interval: Duration = .seconds(10)
+    /// Growth of the resident set, while idle, that triggers another release. Default 32 MiB.
+    var regrowth: Int = 32 << 20
 
     func run() async throws {
         var wasIdle = false
+        var residentAfterRelease = Int.max
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard let batcher = engine.moderator?.batcher else { continue }
             let idle = batcher.queueDepth(.interactive) + batcher.queueDepth(.bulk) == 0 && batcher.longestRunningBatch == .zero
-            // Idle for a whole interval: release once, not at every tick.
-            if idle && !wasIdle { TorchRuntime.releaseFreeMemory() }
+            let resident = Self.residentBytes()
+            // Idle for a whole interval: release once, not at every tick, unless memory grew again meanwhile.
+            if idle && (!wasIdle || resident > residentAfterRelease + regrowth) {
+                TorchRuntime.releaseFreeMemory()
+                residentAfterRelease = Self.residentBytes()
+            }
             wasIdle = idle
         }
+    }
+
+    /// The resident set of this process in bytes (0 where /proc is not available).
+    static func residentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

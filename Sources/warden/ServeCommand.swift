@@ -107,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
                 """)
             fflush(nil)
         }))
-        let shutdown = ShutdownClock()
+        let shutdown = ShutdownClock(drainTimeout: drainTimeout) { engine.moderator?.batcher.abandonQueuedWork() }
         var groupConfiguration = ServiceGroupConfiguration(services: [app, MemoryReleaseService(engine: engine), shutdown],
                                                            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = drainTimeout
@@ -117,8 +117,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch is CancellationError {
             // Cancelled at the drain timeout: reported below.
         } catch {
+            shutdown.cancel()
             throw CommandFailure("stopped: \(error)")
         }
+        shutdown.cancel()
         // Past the drain timeout the connections still open were closed and what was still queued was answered
         // 503 shutting_down: an orderly end (exit 0), but one an operator should know about.
         if let began = shutdown.began, ContinuousClock.now - began >= drainTimeout {
@@ -166,14 +168,39 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 /// Notes when graceful shutdown began (SIGTERM or SIGINT), to tell a drain that finished from one that was
-/// cut at the drain timeout.
+/// cut at the drain timeout; and shortly before that timeout (at 80 % of it, at most 2 s before) calls
+/// `beforeTimeout`, which answers the requests still queued 503 `shutting_down` while their connections are
+/// open, rather than leaving them to the bare close at the timeout.
 final class ShutdownClock: Service, Sendable {
     private let instant = Mutex<ContinuousClock.Instant?>(nil)
+    private let drainTimeout: Duration
+    private let beforeTimeout: @Sendable () -> Void
+    private let timer = Mutex<Task<Void, Never>?>(nil)
+
+    init(drainTimeout: Duration, beforeTimeout: @escaping @Sendable () -> Void) {
+        self.drainTimeout = drainTimeout
+        self.beforeTimeout = beforeTimeout
+    }
+
+    deinit { timer.withLock { $0?.cancel() } }
 
     var began: ContinuousClock.Instant? { instant.withLock { $0 } }
 
     func run() async throws {
         try? await gracefulShutdown()
         instant.withLock { $0 = $0 ?? .now }
+        // Not awaited: the other services shut down meanwhile (they are signalled after this one returns).
+        let margin = min(drainTimeout * 0.2, .seconds(2))
+        let wait = drainTimeout - margin
+        let beforeTimeout = beforeTimeout
+        timer.withLock {
+            $0 = Task {
+                do { try await Task.sleep(for: wait) } catch { return }
+                beforeTimeout()
+            }
+        }
     }
+
+    /// Stops the timer (the drain finished in time).
+    func cancel() { timer.withLock { $0?.cancel() } }
 }

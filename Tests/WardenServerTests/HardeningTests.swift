@@ -74,6 +74,29 @@ struct HardeningTests {
         }
     }
 
+    @Test("a Content-Length over the limit (10^18 too) is 413 from the head alone, and the connection closes at once")
+    func declaredLengthTooLarge() async throws {
+        try await withWarden(configure: { $0.server.maxBodyBytes = 2048 }) { (base: String) async throws in
+            // (A length too large for 64 bits never gets here: the HTTP parser answers 400 and closes.)
+            for length in ["1000000000000000000", "9223372036854775807", "4096"] {
+                let client = try RawConnection(port: RawConnection.port(of: base))
+                let start = ContinuousClock.now
+                client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n{\"input\": \"")
+                let reply = await client.read(timeout: .seconds(20)) { $0.contains("}}") }
+                #expect(reply.text.hasPrefix("HTTP/1.1 413"), "\(length): \(reply.text)")
+                #expect(reply.text.contains("body_too_large"))
+                #expect(reply.text.lowercased().contains("connection: close"))
+                // The server closes: the client is not left holding the connection until the body deadline.
+                let closed = reply.closed ? true : await client.read(timeout: .seconds(5)).closed
+                #expect(closed, "\(length): the connection stayed open")
+                #expect(ContinuousClock.now - start < .seconds(10))
+                client.close()
+            }
+            // A body within the limit is still served.
+            #expect(try await HTTP.post(base + "/v1/moderations", json: #"{"input": "fine"}"#).status == 200)
+        }
+    }
+
     @Test("an oversized chunked body is 413 body_too_large, not a 500")
     func chunkedTooLarge() async throws {
         try await withWarden(configure: { $0.server.maxBodyBytes = 2048 }) { (base: String) async throws in

@@ -89,6 +89,84 @@ struct ProcessTests {
         for client in uploaders { client.close() }
     }
 
+    @Test("at the drain timeout, requests still queued get 503 shutting_down, not a bare close")
+    func queuedWorkAtTheDrainTimeoutIs503() async throws {
+        // The real default model on one worker: 60 bulk requests are several seconds of work, more than 2 s.
+        let server = try launchServe(["--model", Paths.defaultModel, "--workers", "1", "--max-batch-size", "8", "--cache-size", "0",
+                                      "--drain-timeout-s", "2"])
+        let base = try await server.waitUntilReady()
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
+        let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    let texts = (0..<8).map { "request \(index) text \($0) " + String(repeating: "we walked to the park and back home ", count: 12) }
+                    let json = String(data: try JSONSerialization.data(withJSONObject: ["input": texts, "lane": "bulk"]), encoding: .utf8)!
+                    var request = HTTPClientRequest(url: base + "/v1/moderations")
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: json))
+                    do {
+                        let response = try await client.execute(request, timeout: .seconds(60))
+                        let body = try await response.body.collect(upTo: 1 << 20)
+                        return (Int(response.status.code), String(buffer: body))
+                    } catch {
+                        return (0, "\(error)")
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            server.send(SIGTERM)
+            var replies: [(Int, String)] = []
+            for try await reply in group { replies.append(reply) }
+            return replies
+        }
+        try await client.shutdown()
+        let refused = replies.filter { $0.0 == 503 }
+        #expect(replies.allSatisfy { $0.0 == 200 || $0.0 == 503 }, "\(replies.filter { $0.0 != 200 && $0.0 != 503 }.prefix(3))")
+        #expect(!refused.isEmpty, "all 60 finished within the 2 s drain: the test needs more work queued")
+        #expect(refused.allSatisfy { $0.1.contains("shutting_down") }, "\(refused.prefix(2))")
+        #expect(try await server.waitForExit(timeout: .seconds(30)) == 0, "\(server.standardError)")
+    }
+
+    @Test("memory that request bodies took while no batch ran is given back, without waiting for work")
+    func bodyMemoryIsGivenBackWhileIdle() async throws {
+        let server = try launchServe(["--model", Paths.tinyBert, "--body-timeout-s", "3", "--max-body-bytes", "1048576"])
+        let base = try await server.waitUntilReady()
+        let port = RawConnection.port(of: base)
+        let pid = String(server.pid)
+        // Past the release's first tick (10 s after start): the server has been idle and released once
+        // already, so only a release triggered by the new growth can give the memory back.
+        try await Task.sleep(for: .seconds(11))
+        let before = residentBytes(pid: pid)
+        var uploaders: [RawConnection] = []
+        let chunk = String(repeating: "a", count: 900_000)
+        for _ in 0..<150 {
+            let client = try RawConnection(port: port)
+            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1048000\r\n\r\n{\"input\": \"" + chunk)
+            uploaders.append(client)
+        }
+        var held = before
+        for _ in 0..<50 where held < before + (100 << 20) {
+            try await Task.sleep(for: .milliseconds(100))
+            held = residentBytes(pid: pid)
+        }
+        for client in uploaders { client.close() }
+        let grown = held - before
+        #expect(grown > 50 << 20, "the uploads took only \(grown >> 20) MB: nothing to give back")
+        // The release runs on a 10 s tick: within about two ticks the memory is back, with no request scored.
+        var after = held
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(30)
+        while clock.now < end && after > before + grown / 2 {
+            try await Task.sleep(for: .milliseconds(500))
+            after = residentBytes(pid: pid)
+        }
+        #expect(after <= before + grown / 2, "RSS \(before >> 20) MB -> \(held >> 20) MB held -> \(after >> 20) MB 30 s later")
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
     @Test("a client that hangs up mid-body is not an ERROR in the log")
     func hangUpIsNotAnError() async throws {
         let server = try launchServe(["--model", Paths.tinyBert, "--log-level", "info"])
