@@ -129,6 +129,81 @@ def lane_isolation(seconds: float) -> None:
     server.stop()
 
 
+def post_json(port: int, body: dict, timeout: float = 180) -> tuple[int, float, dict]:
+    """Like post(), and the decoded answer ({} when it is not JSON)."""
+    start = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", "/v1/moderations", json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = {}
+        return response.status, time.monotonic() - start, answer
+    except OSError:
+        return 0, time.monotonic() - start, {}
+    finally:
+        connection.close()
+
+
+def lane_probe(seconds: float, workers: int | None) -> None:
+    """Two bulk senders of 120 distinct 3.9 KB texts per request (each under the bulk cap) and one chat client
+    of short messages, one request at a time each. Prints the chat client's p50/p99 and statuses, the bulk
+    statuses, and the rows computed for requests that were then refused or expired (rows computed in all,
+    from the batches' item counts, minus the windows of the answers that came back 200)."""
+    server = Server("--cache-size", "0", *(["--workers", str(workers)] if workers else []))
+    items_before = server.metric("warden_batch_size_sum")
+    long_text = " ".join(["the weather was nice so we walked to the park and back home"] * 60)  # ~3.9 KB
+    stop = time.monotonic() + seconds
+    bulk: list[int] = []
+    chat: list[tuple[int, float]] = []
+    answered_windows = [0]
+    lock = threading.Lock()
+
+    def windows(answer: dict) -> int:
+        return sum(int(r.get("windows", 1)) for r in answer.get("results", []))
+
+    def flood(sender: int):
+        n = 0
+        while time.monotonic() < stop:
+            texts = [f"{sender}-{n}-{j} {long_text}" for j in range(120)]
+            status, _, answer = post_json(server.port, {"input": texts, "lane": "bulk"})
+            with lock:
+                bulk.append(status)
+                if status == 200:
+                    answered_windows[0] += windows(answer)
+            n += 1
+
+    def talk():
+        n = 0
+        while time.monotonic() < stop:
+            status, took, answer = post_json(server.port, {"input": f"hello number {n}, see you at the game tonight"})
+            with lock:
+                chat.append((status, took))
+                if status == 200:
+                    answered_windows[0] += windows(answer)
+            n += 1
+
+    threads = [threading.Thread(target=flood, args=(s,)) for s in range(2)] + [threading.Thread(target=talk)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    computed = server.metric("warden_batch_size_sum") - items_before
+    latencies = [took for _, took in chat]
+    statuses = [status for status, _ in chat]
+    print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client): "
+          f"chat {len(chat)} requests, statuses { {s: statuses.count(s) for s in sorted(set(statuses))} }, "
+          f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+          f"max {max(latencies, default=0) * 1000:.0f} ms; bulk statuses { {s: bulk.count(s) for s in sorted(set(bulk))} }; "
+          f"rows computed {computed:.0f}, for answers that were not 200: {computed - answered_windows[0]:.0f}; "
+          f"warden_rejected_total{{reason=\"deadline\"}} {server.metric('warden_rejected_total{reason=\"deadline\"}'):.0f}, "
+          f"warden_expired_total {server.metric('warden_expired_total'):.0f}")
+    server.stop()
+
+
 def disconnect() -> None:
     server = Server("--cache-size", "0", "--workers", "1", "--max-batch-size", "8")
     before = server.metric("warden_cancelled_total")
@@ -219,7 +294,13 @@ def main() -> None:
     ap.add_argument("--flood-seconds", type=float, default=20)
     ap.add_argument("--slow-connections", type=int, default=200)
     ap.add_argument("--soak-minutes", type=float, default=0)
+    ap.add_argument("--lane-probe-seconds", type=float, default=0,
+                    help="run only the lane probe (2 bulk senders of 120 x 3.9 KB, 1 chat client) for this long")
+    ap.add_argument("--workers", type=int, default=None, help="--workers for the lane probe's server")
     args = ap.parse_args()
+    if args.lane_probe_seconds > 0:
+        lane_probe(args.lane_probe_seconds, args.workers)
+        return
     lane_isolation(args.flood_seconds)
     disconnect()
     slow_bodies(args.slow_connections)
