@@ -20,6 +20,7 @@ var package = Package(
         .library(name: "WordPiece", targets: ["WordPiece"]),
         .library(name: "TorchBackend", targets: ["TorchBackend"]),
         .library(name: "WardenAPI", targets: ["WardenAPI"]),
+        .library(name: "WardenGateway", targets: ["WardenGateway"]),
         .library(name: "WardenServer", targets: ["WardenServer"]),
         .library(name: "WardenClient", targets: ["WardenClient"]),
         .library(name: "WardenScore", targets: ["WardenScore"]),
@@ -71,7 +72,7 @@ var package = Package(
         .target(
             name: "WardenCore",
             dependencies: [
-                "WordPiece", "WardenAPI",
+                "WordPiece",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -95,7 +96,7 @@ var package = Package(
         .target(
             name: "WardenScore",
             dependencies: [
-                "WardenCore", "WordPiece", "CZlib",
+                "WardenGateway", "WardenCore", "WordPiece", "CZlib",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -116,7 +117,7 @@ var package = Package(
         .target(
             name: "WardenStream",
             dependencies: [
-                "WardenCore", "WardenAPI", "NATSClient",
+                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,10 +126,13 @@ var package = Package(
         ),
         // Wire types shared by the server and the client; depends on nothing.
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
+        // The contract of every transport: request body -> engine call -> response body, the one fault
+        // catalogue (code, status, message) and the one JSON scanner.
+        .target(name: "WardenGateway", dependencies: ["WardenCore", "WardenAPI", "WordPiece"], swiftSettings: swiftSettings),
         .target(
             name: "WardenServer",
             dependencies: [
-                "WardenCore", "WardenAPI", "WordPiece",
+                "WardenGateway", "WardenCore", "WardenAPI", "WordPiece",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -163,7 +167,7 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
                 "NATSClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -254,6 +258,7 @@ package.targets += [
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
+    .testTarget(name: "WardenGatewayTests", dependencies: ["WardenGateway", "WardenCore", "WardenAPI", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenScoreTests",

@@ -14,7 +14,7 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
     public var thresholds: [String: Float]?
     /// Warden extra: `interactive` (latency first; default for 1–8 texts) or `bulk` (throughput first;
     /// default for larger arrays).
-    public var lane: String?
+    public var lane: Lane?
     /// Warden extra: give up (HTTP 504) if the texts are not scored within this many milliseconds.
     public var deadlineMs: Int?
 
@@ -30,7 +30,7 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
         input = try container.decode(ModerationInput.self, forKey: .input)
         model = try container.decodeIfPresent(String.self, forKey: .model)
         thresholds = try container.decodeIfPresent([String: Float].self, forKey: .thresholds)
-        lane = try container.decodeIfPresent(String.self, forKey: .lane)
+        lane = try container.decodeIfPresent(Lane.self, forKey: .lane)
         if let whole = try? container.decodeIfPresent(Int.self, forKey: .deadlineMs) {
             deadlineMs = whole
         } else if (try? container.decodeIfPresent(Double.self, forKey: .deadlineMs)) != nil {
@@ -42,7 +42,7 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
     }
 
     public init(input: ModerationInput, model: String? = nil, thresholds: [String: Float]? = nil,
-                lane: String? = nil, deadlineMs: Int? = nil) {
+                lane: Lane? = nil, deadlineMs: Int? = nil) {
         self.input = input
         self.model = model
         self.thresholds = thresholds
@@ -144,4 +144,26 @@ public struct ContentPart: Codable, Sendable, Equatable {
 
     /// A text part.
     public static func text(_ text: String) -> ContentPart { ContentPart(type: textType, text: text) }
+}
+
+/// A queue lane as the request names it: `interactive` (latency first: chat messages) or `bulk` (throughput
+/// first: history, files, large batches; never starved by interactive traffic). Any string decodes, so that
+/// the server can refuse an unknown lane with `invalid_lane` naming it, rather than as malformed JSON.
+public struct Lane: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// Latency first: chat messages.
+    public static let interactive = Lane(rawValue: "interactive")
+    /// Throughput first: re-scoring history, files, large batches.
+    public static let bulk = Lane(rawValue: "bulk")
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
 }

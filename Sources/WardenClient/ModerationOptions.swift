@@ -1,8 +1,9 @@
+import WardenAPI
+
 extension WardenClient {
     /// Per-call options: Warden's optional extras to OpenAI's request shape.
     ///
-    /// Nested in ``WardenClient`` so that it never clashes with `WardenCore.ModerationOptions` in a file that
-    /// imports both.
+    /// Nested in ``WardenClient``: the engine's own options are `Moderator.Options`.
     public struct ModerationOptions: Sendable, Equatable {
         /// Which queue lane scores the texts; nil lets Warden choose (interactive for 1–8 texts, bulk above).
         public var lane: Lane?
@@ -27,14 +28,6 @@ extension WardenClient {
         public static var bulk: ModerationOptions { .init(lane: .bulk) }
     }
 
-    /// A Warden queue lane (`WardenClient.Lane`).
-    public struct Lane: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        /// Latency first: chat messages.
-        public static let interactive = Lane(rawValue: "interactive")
-        /// Throughput first: re-scoring history, files, large batches. Never starved by interactive traffic.
-        public static let bulk = Lane(rawValue: "bulk")
-        public var description: String { rawValue }
-    }
+    /// A Warden queue lane: the wire type of the request's `lane` field.
+    public typealias Lane = WardenAPI.Lane
 }

@@ -116,7 +116,7 @@ public struct WardenClient: Sendable {
 
     private func makeRequest(_ input: ModerationInput, options: ModerationOptions) -> ModerationRequest {
         return ModerationRequest(input: input, model: options.model, thresholds: options.thresholds,
-                                 lane: options.lane?.rawValue, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
+                                 lane: options.lane, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
     }
 
     /// `deadline_ms` for `deadline`: whole milliseconds rounded up, at least 1, at most 10^15 (Warden refuses what it

@@ -189,7 +189,7 @@ public final class ModerationEngine: Service, Sendable {
     /// would answer it), gives the estimate that admission and the bulk batch cap start from.
     private func warmUp(_ moderator: Moderator, batcher: Batcher, tokenizer: WordPieceTokenizer) async throws(ModerationError) {
         for text in configuration.warmUpTexts {
-            _ = try await moderator.moderate([text], options: ModerationOptions(lane: .interactive, deadline: .seconds(300)))
+            _ = try await moderator.moderate([text], options: Moderator.Options(lane: .interactive, deadline: .seconds(300)))
         }
         batcher.resetThroughputEstimate()
         for text in configuration.warmUpTexts {

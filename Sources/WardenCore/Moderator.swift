@@ -77,7 +77,7 @@ public final class Moderator: Sendable {
     ///   score once normalised; nothing of the request is scored), and the ``Batcher`` errors:
     ///   `overloaded` (with `retryAfter`), `requestTooLarge`, `deadlineExceeded`, `cancelled`,
     ///   `shuttingDown`, `backendFailure`.
-    public func moderate(_ texts: [String], options: ModerationOptions = ModerationOptions()) async throws(ModerationError) -> ModerationResponse {
+    public func moderate(_ texts: [String], options: Moderator.Options = Moderator.Options()) async throws(ModerationError) -> Moderator.Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         let thresholds = try resolveThresholds(options.thresholds)
@@ -144,19 +144,19 @@ public final class Moderator: Sendable {
             }
         }
 
-        let results = sources.map { source -> ModerationResult in
+        let results = sources.map { source -> Moderator.Result in
             let (entry, cached): (CachedScores, Bool) = switch source {
             case .cached(let entry): (entry, true)
             case .job(let job): (merged[job], false)
             }
             let flags = zip(entry.scores, thresholds).map { $0 >= $1 }
-            return ModerationResult(scores: entry.scores, flags: flags,
+            return Moderator.Result(scores: entry.scores, flags: flags,
                                     flagged: flags.contains(true) || (configuration.flagPartiallyScored && entry.truncated),
                                     truncated: entry.truncated, windows: entry.windows, cached: cached)
         }
         metrics.latency(lane).record(duration: start.duration(to: clock.now))
-        return ModerationResponse(results: results,
-                                  timings: ModerationTimings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
+        return Moderator.Outcome(results: results,
+                                  timings: Moderator.Timings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
     }
 
     /// The lane a request of `tokens` tokens takes when its caller did not choose: interactive while it fits

@@ -1,5 +1,6 @@
 import Foundation
 import WardenCore
+import WardenGateway
 import WordPiece
 
 /// Splits the input into records and parses each (text, JSON Lines or CSV), holding at most one read

@@ -72,7 +72,7 @@ public final class RecordWriter {
     }
 
     /// Appends one record (scored, or with `error`).
-    public func write(_ record: InputRecord, result: ModerationResult?, error: RecordError?) throws {
+    public func write(_ record: InputRecord, result: Moderator.Result?, error: RecordError?) throws {
         switch layout.format {
         case .jsonl: appendJSON(record, result: result, error: error)
         case .csv: appendCSV(record, result: result, error: error)
@@ -111,7 +111,7 @@ public final class RecordWriter {
 
     // MARK: JSON Lines
 
-    private func appendJSON(_ record: InputRecord, result: ModerationResult?, error: RecordError?) {
+    private func appendJSON(_ record: InputRecord, result: Moderator.Result?, error: RecordError?) {
         append("{\"record\":")
         append(String(record.number))
         append(",\"line\":")
@@ -157,7 +157,7 @@ public final class RecordWriter {
 
     // MARK: CSV
 
-    private func appendCSV(_ record: InputRecord, result: ModerationResult?, error: RecordError?) {
+    private func appendCSV(_ record: InputRecord, result: Moderator.Result?, error: RecordError?) {
         var cells = [String(record.number), String(record.line)]
         var carried = [String](repeating: "", count: layout.carriedColumns.count)
         for field in record.fields {

@@ -1,5 +1,6 @@
 import Foundation
 import WardenCore
+import WardenGateway
 
 /// Where an interrupted run stopped: found in its output file for `--resume`.
 public struct ResumePoint: Equatable, Sendable {

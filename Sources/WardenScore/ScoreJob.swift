@@ -24,7 +24,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
     public let reader: RecordReader
     public let writer: RecordWriter
     public let engine: ModerationEngine
-    public let options: ModerationOptions
+    public let options: Moderator.Options
     public let settings: ScoreJobSettings
     /// The earlier output whose failed records are scored again (`--resume`); nil: the resumed records are skipped.
     public let previous: PreviousOutput?
@@ -43,7 +43,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
     /// One scored (or failed) record on its way to the output.
     struct ScoredRecord: Sendable {
         var record: InputRecord
-        var result: ModerationResult?
+        var result: Moderator.Result?
         var error: RecordError?
         /// Copied from the earlier output as it is: these bytes of it (nothing to score).
         var kept: Range<Int64>?
@@ -63,7 +63,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
 
     /// A job that reads `reader`, scores through `engine` (which runs beside it, before it in the service
     /// group) with `options`, and writes to `writer`; with `previous`, the resumed records are taken from it.
-    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: ModerationOptions, settings: ScoreJobSettings,
+    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: Moderator.Options, settings: ScoreJobSettings,
                 previous: PreviousOutput? = nil) {
         self.reader = reader
         self.writer = writer
@@ -261,7 +261,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
 
     /// Scores the valid records of one group with one `moderate` call (retrying while the queue is
     /// full); if that call fails, each record is tried alone so one bad text cannot fail its neighbours.
-    static func score(_ chunk: [ScoredRecord], moderator: Moderator, options: ModerationOptions) async -> [ScoredRecord] {
+    static func score(_ chunk: [ScoredRecord], moderator: Moderator, options: Moderator.Options) async -> [ScoredRecord] {
         var out = chunk
         let valid = chunk.indices.filter { chunk[$0].kept == nil && chunk[$0].error == nil && chunk[$0].record.text != nil }
         guard !valid.isEmpty else { return out }
@@ -280,7 +280,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
         return out
     }
 
-    private static func moderate(_ texts: [String], moderator: Moderator, options: ModerationOptions) async throws(ModerationError) -> [ModerationResult] {
+    private static func moderate(_ texts: [String], moderator: Moderator, options: Moderator.Options) async throws(ModerationError) -> [Moderator.Result] {
         while true {
             do {
                 return try await moderator.moderate(texts, options: options).results

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import WardenGateway
 
 /// Checks `Authorization: Bearer <key>` against the configured keys, in constant time per key.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -12,12 +13,12 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.count > 7,
               header.prefix(7).lowercased() == "bearer "
-        else { throw APIError.unauthorized }
+        else { throw APIError(.unauthorized) }
         let presented = Array(header.utf8.dropFirst(7))
         // Compare against every key without stopping early, so timing does not reveal which matched.
         var matched = false
         for key in keys { matched = Self.constantTimeEquals(presented, key) || matched }
-        guard matched else { throw APIError.unauthorized }
+        guard matched else { throw APIError(.unauthorized) }
         return try await next(request, context)
     }
 

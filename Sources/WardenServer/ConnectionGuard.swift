@@ -5,6 +5,7 @@ import NIOHTTPTypes
 import Synchronization
 import WardenAPI
 import WardenCore
+import WardenGateway
 
 /// Open connections of one server, shared by every connection's ``ConnectionGuardHandler``.
 final class ConnectionCounter: Sendable {

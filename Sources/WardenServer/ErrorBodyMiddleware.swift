@@ -1,4 +1,5 @@
 import Hummingbird
+import WardenGateway
 
 /// Turns errors that are not already Warden's `APIError` (unknown route, Hummingbird's own errors) into
 /// the same JSON error body, so every non-2xx answer has `{"error": {...}}`.
@@ -10,14 +11,17 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as HTTPError {
             switch error.status {
-            case .notFound: throw APIError.notFound
-            case .contentTooLarge: throw APIError(status: .contentTooLarge, code: .bodyTooLarge, message: error.body ?? "The request body is too large.")
-            case .methodNotAllowed: throw APIError.methodNotAllowed(request.method)
-            default: throw APIError(status: error.status, code: .httpError, message: error.body ?? error.status.reasonPhrase)
+            case .notFound: throw APIError(.notFound)
+            case .contentTooLarge:
+                var fault = ModerationFault.bodyTooLarge(limit: 0)
+                fault.message = error.body ?? "The request body is too large."
+                throw APIError(fault)
+            case .methodNotAllowed: throw APIError(.methodNotAllowed("\(request.method)"))
+            default: throw APIError(.httpError(status: error.status.code, error.body ?? error.status.reasonPhrase))
             }
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)"])
-            throw APIError.internalError
+            throw APIError(.internalError)
         }
     }
 }

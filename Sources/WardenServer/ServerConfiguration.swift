@@ -1,4 +1,5 @@
 import Logging
+import WardenGateway
 
 /// What the HTTP layer needs besides the engine: where to listen, what to accept, who may call. The model
 /// and the batching settings belong to the `ModerationEngine` (`EngineConfiguration`).
@@ -7,12 +8,23 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free port (tests).
     public var port: Int = 8080
-    /// Largest request body accepted (413 beyond). Default 1 MiB.
-    public var maxBodyBytes: Int = 1 << 20
-    /// Most texts in one request (422 beyond). Default 256.
-    public var maxInputs: Int = 256
-    /// Texts at or below this count default to the interactive lane; larger arrays to bulk. Default 8.
-    public var interactiveMaxInputs: Int = 8
+    /// What one request may hold (the same limits as every other transport's).
+    public var limits = RequestLimits()
+    /// Largest request body accepted (413 beyond): ``RequestLimits/maxBodyBytes``.
+    public var maxBodyBytes: Int {
+        get { limits.maxBodyBytes }
+        set { limits.maxBodyBytes = newValue }
+    }
+    /// Most texts in one request (422 beyond): ``RequestLimits/maxInputs``.
+    public var maxInputs: Int {
+        get { limits.maxInputs }
+        set { limits.maxInputs = newValue }
+    }
+    /// Texts at or below this count default to the interactive lane: ``RequestLimits/interactiveMaxInputs``.
+    public var interactiveMaxInputs: Int {
+        get { limits.interactiveMaxInputs }
+        set { limits.interactiveMaxInputs = newValue }
+    }
     /// API keys accepted as `Authorization: Bearer <key>`; empty means no authentication.
     public var apiKeys: [String] = []
     /// Whether `/metrics` also requires an API key (when keys are set).

@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import NIOFoundationCompat
-import Metrics
 import Prometheus
 import WardenAPI
 import WardenCore
+import WardenGateway
 import WordPiece
 
 /// Every route of Warden's HTTP API:
@@ -34,8 +35,7 @@ struct WardenRoutes: Sendable {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
-        call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, maxInputs: configuration.maxInputs,
-                              interactiveMaxInputs: configuration.interactiveMaxInputs)
+        call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits)
     }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
@@ -78,7 +78,7 @@ struct WardenRoutes: Sendable {
         guard let moderator = engine.moderator else { throw notReadyError() }
         let running = moderator.batcher.longestRunningBatch
         guard running < configuration.stuckBatchThreshold else {
-            throw APIError.notReady("A batch has been running on the model for \(Int(running.seconds)) s (more than \(Int(configuration.stuckBatchThreshold.seconds)) s): the model looks stuck.")
+            throw APIError(.notReady("A batch has been running on the model for \(Int(running.seconds)) s (more than \(Int(configuration.stuckBatchThreshold.seconds)) s): the model looks stuck."))
         }
         return Self.json(#"{"status":"ready","model":"\#(engine.bundle.name)"}"#)
     }
@@ -98,26 +98,26 @@ struct WardenRoutes: Sendable {
 
     func moderate(_ request: Request, context: Context) async throws -> Response {
         let contentType = request.headers[.contentType]
-        guard let contentType, Self.isJSON(contentType) else { throw APIError.unsupportedMediaType(contentType) }
+        guard let contentType, Self.isJSON(contentType) else { throw APIError(.unsupportedMediaType(contentType)) }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
         } catch is NIOTooManyBytesError {
             // A chunked body (no Content-Length) that grew past the limit.
-            throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
         } catch {
             // The client went away or broke the body off (or it missed the body deadline): a client mistake,
             // reported at debug level; nobody reads the answer.
             context.logger.debug("request body not received", metadata: ["error": "\(error)"])
-            throw APIError.incompleteBody
+            throw APIError(.incompleteBody)
         }
         let texts: [String]
-        let options: ModerationOptions
+        let options: Moderator.Options
         do {
             (texts, options) = try call.decode(body.readableBytesView)
         } catch {
@@ -126,7 +126,7 @@ struct WardenRoutes: Sendable {
 
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
         guard let moderator = engine.moderator else { throw notReadyError() }
-        let outcome: WardenCore.ModerationResponse
+        let outcome: Moderator.Outcome
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
             outcome = try await ClientDisconnect.cancelling(on: context.channel) {
@@ -137,7 +137,7 @@ struct WardenRoutes: Sendable {
             throw APIError(ModerationFault(error))
         } catch {
             context.logger.debug("client went away; its request was cancelled")
-            throw APIError.clientClosed
+            throw APIError(.clientClosed)
         }
 
         let id = ModerationCall.newID()
@@ -153,9 +153,9 @@ struct WardenRoutes: Sendable {
 
     func notReadyError() -> APIError {
         switch engine.phase {
-        case .failed(let reason): return .notReady("The model is not available: \(reason)")
-        case .stopped: return .notReady("The moderation engine has stopped.")
-        default: return .notReady("The model is loading and warming up; retry shortly.")
+        case .failed(let reason): return APIError(.notReady("The model is not available: \(reason)"))
+        case .stopped: return APIError(.notReady("The moderation engine has stopped."))
+        default: return APIError(.notReady("The model is loading and warming up; retry shortly."))
         }
     }
 

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 import WardenAPI
 import WardenCore
+import WardenGateway
 
 /// Core-NATS request/reply for `warden worker`: a `/v1/moderations` request on the check subject (served by
 /// a queue group, so each request reaches one worker) is answered with the response or error JSON of the
@@ -37,13 +38,13 @@ public final class CheckService: Service, Sendable {
     private let stats = Mutex(Stats())
 
     public init(engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
-                maxInputs: Int = 256, logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
+                limits: RequestLimits = RequestLimits(), logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
         self.connection = connection
         self.subject = subject
         self.queueGroup = queueGroup
         self.version = version
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, maxInputs: maxInputs)
+        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: limits)
         self.logger = logger
         self.onListening = onListening
     }

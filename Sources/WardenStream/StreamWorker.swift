@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import WardenAPI
 import WardenCore
+import WardenGateway
 
 /// `warden worker`'s JetStream side: pulls batches from a durable consumer, scores each message through
 /// the engine, publishes its verdict (waiting for the PubAck), and only then acks the message.
@@ -50,7 +51,7 @@ public final class StreamWorker: Service, Sendable {
         self.engine = engine
         self.jetStream = jetStream
         self.settings = settings
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, maxInputs: settings.maxInputs,
+        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
                                    defaultLane: settings.lane)
         self.logger = logger
     }

@@ -1,5 +1,6 @@
 import Foundation
 import WardenCore
+import WardenGateway
 
 /// What a ``StreamWorker`` consumes and where it writes: the JetStream side of `warden worker`.
 public struct StreamWorkerSettings: Sendable {
@@ -24,10 +25,19 @@ public struct StreamWorkerSettings: Sendable {
     public var maxInFlight: Int = 128
     /// How long an idle pull waits for the first message.
     public var idleWait: Duration = .seconds(1)
-    /// A message body larger than this is poison (an error verdict, then a term).
-    public var maxMessageBytes: Int = 1 << 20
-    /// Most texts in one message.
-    public var maxInputs: Int = 256
+    /// What one message may hold, the same limits as an HTTP request's: a body over `maxBodyBytes` is poison
+    /// (an error verdict, then a term).
+    public var limits = RequestLimits()
+    /// A message body larger than this is poison: ``RequestLimits/maxBodyBytes``.
+    public var maxMessageBytes: Int {
+        get { limits.maxBodyBytes }
+        set { limits.maxBodyBytes = newValue }
+    }
+    /// Most texts in one message: ``RequestLimits/maxInputs``.
+    public var maxInputs: Int {
+        get { limits.maxInputs }
+        set { limits.maxInputs = newValue }
+    }
     /// The redelivery delay of a message the engine could not take now (overload, shutdown) when the engine
     /// gives no better hint.
     public var retryDelay: Duration = .seconds(1)

@@ -2,6 +2,7 @@ import Foundation
 import NATSClient
 import WardenAPI
 import WardenCore
+import WardenGateway
 
 /// The headers a verdict carries besides its body (the `/v1/moderations` response or error JSON).
 public enum VerdictHeader {

@@ -193,7 +193,7 @@ struct ScoreCommand: AsyncParsableCommand {
         settings.resumeAfter = file.resumePoint?.lastRecord ?? 0
         settings.progress = !quiet && (progress || isatty(STDERR_FILENO) == 1)
         let job = ScoreJob(reader: reader, writer: writer, engine: engine,
-                           options: ModerationOptions(lane: .bulk, thresholds: overrides), settings: settings, previous: previous)
+                           options: Moderator.Options(lane: .bulk, thresholds: overrides), settings: settings, previous: previous)
 
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [

@@ -7,6 +7,7 @@ import Hummingbird
 import ServiceLifecycle
 import Synchronization
 import WardenServer
+import WardenGateway
 
 /// `warden serve`: the HTTP service.
 struct ServeCommand: AsyncParsableCommand {
@@ -27,10 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Model and threads") var model: ModelOptions
     @OptionGroup(title: "Batching") var batching: BatchingOptions
 
-    @Option(help: "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default \(ServerConfiguration().maxBodyBytes)).")
+    @Option(help: "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default \(RequestLimits().maxBodyBytes)).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().maxInputs)).")
+    @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(RequestLimits().maxInputs)).")
     var maxInputs: Int?
 
     @Option(help: "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds))).")

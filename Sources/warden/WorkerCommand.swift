@@ -6,6 +6,7 @@ import ServiceLifecycle
 import WardenCore
 import WardenServer
 import WardenStream
+import WardenGateway
 
 /// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, with the same engine
 /// as `serve` and `score`.
@@ -77,10 +78,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(Self.defaultQueueGroup)).")
     var queueGroup: String?
 
-    @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default 1048576).")
+    @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(RequestLimits().maxBodyBytes)).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default 256).")
+    @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(RequestLimits().maxInputs)).")
     var maxInputs: Int?
 
     @Option(help: "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all).")
@@ -127,8 +128,9 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch let error as EngineError {
             throw CommandFailure("cannot start: \(error)")
         }
-        let limits = (bytes: try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: 1 << 20),
-                      inputs: try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: 256))
+        var limits = RequestLimits()
+        limits.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: limits.maxBodyBytes)
+        limits.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: limits.maxInputs)
 
         let connection: NATSConnection
         do {
@@ -153,7 +155,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let listening = gate()
             let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
             services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
-                                                        version: "1.0.0", maxInputs: limits.inputs, logger: logger,
+                                                        version: "1.0.0", limits: limits, logger: logger,
                                                         onListening: { listening.finish() })))
         }
         if let streamName {
@@ -167,8 +169,7 @@ struct WorkerCommand: AsyncParsableCommand {
             settings.maxAckPending = try Setting.resolve(maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING", default: settings.maxAckPending)
             settings.fetchBatch = try Setting.resolve(fetchBatch, env: "WARDEN_NATS_FETCH_BATCH", default: engineConfiguration.batching.maxBatchSize * workers)
             settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
-            settings.maxMessageBytes = limits.bytes
-            settings.maxInputs = limits.inputs
+            settings.limits = limits
             guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
                 throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
             }

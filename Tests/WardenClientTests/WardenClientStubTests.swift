@@ -317,7 +317,7 @@ struct WardenClientUnitTests {
     }
 
     @Test func requestEncodingMatchesTheWireFormat() throws {
-        let request = ModerationRequest(input: .single("hi"), lane: "interactive", deadlineMs: 250)
+        let request = ModerationRequest(input: .single("hi"), lane: .interactive, deadlineMs: 250)
         let json = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
         #expect(json.contains(#""deadline_ms":250"#))
         #expect(json.contains(#""input":"hi""#))

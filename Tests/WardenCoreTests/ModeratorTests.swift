@@ -53,13 +53,13 @@ final class KeywordBackend: InferenceBackend, Sendable {
             #expect(response.results[1].scores == [0.1, 0.004])   // [CLS] hello world [SEP]
             #expect(response.results.allSatisfy { $0.windows == 1 && !$0.truncated && !$0.cached })
 
-            let lowered = try await moderator.moderate(["hello world"], options: ModerationOptions(thresholds: ["toxic": 0.05]))
+            let lowered = try await moderator.moderate(["hello world"], options: Moderator.Options(thresholds: ["toxic": 0.05]))
             #expect(lowered.results[0].flags == [true, false])
 
-            let unknown = await moderationError { try await moderator.moderate(["x"], options: ModerationOptions(thresholds: ["spam": 0.5])) }
+            let unknown = await moderationError { try await moderator.moderate(["x"], options: Moderator.Options(thresholds: ["spam": 0.5])) }
             #expect(unknown?.code == .invalidThreshold)
             #expect(unknown?.description.contains("toxic, long") == true)
-            let outOfRange = await moderationError { try await moderator.moderate(["x"], options: ModerationOptions(thresholds: ["toxic": 1.5])) }
+            let outOfRange = await moderationError { try await moderator.moderate(["x"], options: Moderator.Options(thresholds: ["toxic": 1.5])) }
             #expect(outOfRange?.code == .invalidThreshold)
         }
     }
@@ -67,7 +67,7 @@ final class KeywordBackend: InferenceBackend, Sendable {
     @Test func longTextsAreScoredInWindowsSoTheEndIsNotMissed() async throws {
         let long = (0..<40).map { "w\($0)" }.joined(separator: " ") + " bad"   // 41 distinct word pieces
         try await withModerator { moderator, backend in
-            let result = try await moderator.moderate([long], options: ModerationOptions(lane: .bulk)).results[0]
+            let result = try await moderator.moderate([long], options: Moderator.Options(lane: .bulk)).results[0]
             // Width 14, overlap 4: span 27, stride 10 → 4 windows; the last one holds "bad".
             #expect(result.windows == 4)
             #expect(!result.truncated)

@@ -5,7 +5,7 @@ import WardenScore
 
 @Suite struct OutputFileTests {
     let layout = OutputLayout(format: .jsonl, labels: ["a"], carriedColumns: [], includeText: false)
-    let result = ModerationResult(scores: [0.5], flags: [true], flagged: true, truncated: false, windows: 1, cached: false)
+    let result = Moderator.Result(scores: [0.5], flags: [true], flagged: true, truncated: false, windows: 1, cached: false)
 
     /// Writes records `numbers` through `file` and finishes it.
     func write(_ file: OutputFile, _ numbers: ClosedRange<Int>, interrupted: Bool = false) throws {

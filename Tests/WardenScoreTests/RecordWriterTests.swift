@@ -11,12 +11,12 @@ import WardenScore
                              fields: [CarriedField(name: "id", value: .json(Array("7".utf8))),
                                       CarriedField(name: "user", value: .string("ana")),
                                       CarriedField(name: "record", value: .string("theirs"))])
-    let result = ModerationResult(scores: [0.25, 0.75], flags: [false, true], flagged: true, truncated: false, windows: 1, cached: false)
+    let result = Moderator.Result(scores: [0.25, 0.75], flags: [false, true], flagged: true, truncated: false, windows: 1, cached: false)
     let bad = InputRecord(number: 3, line: 5, text: nil, fields: [CarriedField(name: "id", value: .json(Array("8".utf8)))],
                           error: RecordError(code: "invalid_utf8", message: "invalid UTF-8 at byte 4 of the record"))
 
     /// Writes `records` (record, result) to a fresh file with `layout` and returns its content.
-    func written(_ layout: OutputLayout, _ records: [(InputRecord, ModerationResult?)]) throws -> String {
+    func written(_ layout: OutputLayout, _ records: [(InputRecord, Moderator.Result?)]) throws -> String {
         let scratch = try Scratch()
         let writer = try RecordWriter(path: scratch.path("out"), layout: layout)
         for (record, result) in records { try writer.write(record, result: result, error: record.error) }
@@ -26,7 +26,7 @@ import WardenScore
 
     @Test("JSON Lines: a scored record, an error record and a truncated one, carried fields in order, clashing names prefixed")
     func jsonLines() throws {
-        let odd = ModerationResult(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: true, windows: 16, cached: false)
+        let odd = Moderator.Result(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: true, windows: 16, cached: false)
         let out = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
                               [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
         #expect(out == """

@@ -99,7 +99,7 @@ struct Engine {
     func job(_ input: String, writer: RecordWriter, _ settings: ScoreJobSettings = ScoreJobSettings(), previous: PreviousOutput? = nil,
              reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
         let reader = try RecordReader(path: input, settings: reading)
-        return ScoreJob(reader: reader, writer: writer, engine: service, options: ModerationOptions(lane: .bulk), settings: settings,
+        return ScoreJob(reader: reader, writer: writer, engine: service, options: Moderator.Options(lane: .bulk), settings: settings,
                         previous: previous)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WardenCore
+import WardenGateway
 
 @Suite struct JSONScannerTests {
     /// (key, raw value text) of each member of `line`, or the failure.
