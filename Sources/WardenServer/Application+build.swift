@@ -29,7 +29,7 @@ public func buildApplication(
         router: router,
         server: .http1(configuration: .init(
             additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
-                                                           maxBodyBytes: configuration.maxBodyBytes)],
+                                                           maxBodyBytes: configuration.limits.maxBodyBytes)],
             idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
         onServerRunning: { channel in

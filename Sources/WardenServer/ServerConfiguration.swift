@@ -10,21 +10,6 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 8080
     /// What one request may hold (the same limits as every other transport's).
     public var limits = RequestLimits()
-    /// Largest request body accepted (413 beyond): ``RequestLimits/maxBodyBytes``.
-    public var maxBodyBytes: Int {
-        get { limits.maxBodyBytes }
-        set { limits.maxBodyBytes = newValue }
-    }
-    /// Most texts in one request (422 beyond): ``RequestLimits/maxInputs``.
-    public var maxInputs: Int {
-        get { limits.maxInputs }
-        set { limits.maxInputs = newValue }
-    }
-    /// Texts at or below this count default to the interactive lane: ``RequestLimits/interactiveMaxInputs``.
-    public var interactiveMaxInputs: Int {
-        get { limits.interactiveMaxInputs }
-        set { limits.interactiveMaxInputs = newValue }
-    }
     /// API keys accepted as `Authorization: Bearer <key>`; empty means no authentication.
     public var apiKeys: [String] = []
     /// Whether `/metrics` also requires an API key (when keys are set).

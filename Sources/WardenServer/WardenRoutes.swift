@@ -99,17 +99,17 @@ struct WardenRoutes: Sendable {
     func moderate(_ request: Request, context: Context) async throws -> Response {
         let contentType = request.headers[.contentType]
         guard let contentType, Self.isJSON(contentType) else { throw APIError(.unsupportedMediaType(contentType)) }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.limits.maxBodyBytes {
+            throw APIError(.bodyTooLarge(limit: configuration.limits.maxBodyBytes))
         }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            body = try await request.body.collect(upTo: configuration.limits.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
+            throw APIError(.bodyTooLarge(limit: configuration.limits.maxBodyBytes))
         } catch is NIOTooManyBytesError {
             // A chunked body (no Content-Length) that grew past the limit.
-            throw APIError(.bodyTooLarge(limit: configuration.maxBodyBytes))
+            throw APIError(.bodyTooLarge(limit: configuration.limits.maxBodyBytes))
         } catch {
             // The client went away or broke the body off (or it missed the body deadline): a client mistake,
             // reported at debug level; nobody reads the answer.

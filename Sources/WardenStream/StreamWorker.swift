@@ -154,7 +154,7 @@ public final class StreamWorker: Service, Sendable {
         guard let metadata = message.metadata else { return }
         let verdict: Verdict
         do throws(ModerationFault) {
-            guard message.payload.count <= settings.maxMessageBytes else { throw .bodyTooLarge(limit: settings.maxMessageBytes) }
+            guard message.payload.count <= settings.limits.maxBodyBytes else { throw .bodyTooLarge(limit: settings.limits.maxBodyBytes) }
             let response = try await call.moderate(message.payload, with: moderator, id: "modr-\(metadata.stream)-\(metadata.streamSequence)")
             do {
                 verdict = try .success(response)

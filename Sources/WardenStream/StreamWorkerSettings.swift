@@ -28,16 +28,6 @@ public struct StreamWorkerSettings: Sendable {
     /// What one message may hold, the same limits as an HTTP request's: a body over `maxBodyBytes` is poison
     /// (an error verdict, then a term).
     public var limits = RequestLimits()
-    /// A message body larger than this is poison: ``RequestLimits/maxBodyBytes``.
-    public var maxMessageBytes: Int {
-        get { limits.maxBodyBytes }
-        set { limits.maxBodyBytes = newValue }
-    }
-    /// Most texts in one message: ``RequestLimits/maxInputs``.
-    public var maxInputs: Int {
-        get { limits.maxInputs }
-        set { limits.maxInputs = newValue }
-    }
     /// The redelivery delay of a message the engine could not take now (overload, shutdown) when the engine
     /// gives no better hint.
     public var retryDelay: Duration = .seconds(1)

@@ -70,8 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = Setting.resolve(host, env: "WARDEN_HOST") ?? configuration.host
         configuration.port = try Setting.resolve(port, env: "WARDEN_PORT", default: configuration.port)
-        configuration.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: configuration.maxBodyBytes)
-        configuration.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: configuration.maxInputs)
+        configuration.limits.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: configuration.limits.maxBodyBytes)
+        configuration.limits.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: configuration.limits.maxInputs)
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.logLevel = level

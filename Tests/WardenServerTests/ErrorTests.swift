@@ -15,7 +15,7 @@ struct ErrorTests {
 
     @Test("malformed requests are 400/413/415/422 with a JSON error")
     func requestErrors() async throws {
-        try await withWarden(configure: { $0.server.maxBodyBytes = 4096; $0.server.maxInputs = 4 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.limits.maxBodyBytes = 4096; $0.server.limits.maxInputs = 4 }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             expectError(try await HTTP.post(url, json: #"{"input": "unterminated"#), 400, "invalid_json")
             expectError(try await HTTP.post(url, json: #"{"input": 42}"#), 400, "invalid_json")

@@ -76,7 +76,7 @@ struct HardeningTests {
 
     @Test("a Content-Length over the limit (10^18 too) is 413 from the head alone, and the connection closes at once")
     func declaredLengthTooLarge() async throws {
-        try await withWarden(configure: { $0.server.maxBodyBytes = 2048 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.limits.maxBodyBytes = 2048 }) { (base: String) async throws in
             // (A length too large for 64 bits never gets here: the HTTP parser answers 400 and closes.)
             for length in ["1000000000000000000", "9223372036854775807", "4096"] {
                 let client = try RawConnection(port: RawConnection.port(of: base))
@@ -99,7 +99,7 @@ struct HardeningTests {
 
     @Test("an oversized chunked body is 413 body_too_large, not a 500")
     func chunkedTooLarge() async throws {
-        try await withWarden(configure: { $0.server.maxBodyBytes = 2048 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.limits.maxBodyBytes = 2048 }) { (base: String) async throws in
             let client = try RawConnection(port: RawConnection.port(of: base))
             let chunk = "{\"input\": \"" + String(repeating: "a", count: 3000) + "\"}"
             client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -86,7 +86,7 @@ struct OpenAPITests {
     func responsesMatch() async throws {
         nonisolated(unsafe) let document = try Self.document()
         let validator = SchemaValidator(document: document)
-        try await withWarden(configure: { $0.server.maxInputs = 4 }) { (base: String) async throws in
+        try await withWarden(configure: { $0.server.limits.maxInputs = 4 }) { (base: String) async throws in
             let exchanges: [(String, String, HTTP.Reply)] = [
                 ("/healthz", "get", try await HTTP.get(base + "/healthz")),
                 ("/readyz", "get", try await HTTP.get(base + "/readyz")),

@@ -113,7 +113,7 @@ struct RouterTests {
 
     @Test("malformed requests get the right status and a JSON error body")
     func malformed() async throws {
-        try await Self.app(try Self.engine(), configure: { $0.maxBodyBytes = 2048; $0.maxInputs = 3 }).test(.router) { client in
+        try await Self.app(try Self.engine(), configure: { $0.limits.maxBodyBytes = 2048; $0.limits.maxInputs = 3 }).test(.router) { client in
             try await Self.waitUntilReady(client)
             let cases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
                 (#"{"input": "#, [.contentType: "application/json"], .badRequest, "invalid_json"),
@@ -219,7 +219,7 @@ struct RouterTests {
 
     @Test("errors carry OpenAI's param naming the field at fault; an image part is refused naming its index")
     func errorParams() async throws {
-        try await Self.app(try Self.engine(), configure: { $0.maxInputs = 2 }).test(.router) { client in
+        try await Self.app(try Self.engine(), configure: { $0.limits.maxInputs = 2 }).test(.router) { client in
             try await Self.waitUntilReady(client)
             let cases: [(String, String, String?)] = [
                 (#"{"input": [{"type": "text", "text": "a caption"}, {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]}"#, "unsupported_input_type", "input[1]"),
