@@ -213,11 +213,12 @@ public struct BatchQueue: Sendable {
     private var earliestDeadline: Instant?
     /// Consecutive interactive batches formed while bulk items were waiting.
     private var interactiveStreak = 0
-    /// Smoothed throughput in padded tokens per second of one worker, for retry hints, deadline admission
-    /// and the bulk batch cap; nil until a batch has completed (the engine's warm-up gives the first).
-    private var tokensPerSecond: Double?
-    /// Batches measured into ``tokensPerSecond`` (a plain mean over the first few, then smoothed).
-    private var measuredBatches = 0
+    /// Smoothed throughput of one worker in padded tokens per second, per lane (a batch holds one lane's
+    /// items), for retry hints, deadline admission and the bulk batch cap. Per lane, because a chat message
+    /// alone in a batch runs at a fraction of a full bulk batch's rate: one blended figure would make bulk
+    /// estimates far too slow while chat traffic flows. Empty until a batch has completed (the engine's
+    /// warm-up measures both lanes).
+    private var throughput: [Lane: Throughput] = [:]
     /// Padded tokens of the batches handed out and not yet completed: work every new request waits behind.
     private var inFlightTokens = 0
     /// Tokens waiting in the interactive lane (the bulk lane's are `queuedTokens - interactiveTokens`).
@@ -337,28 +338,44 @@ public struct BatchQueue: Sendable {
         return removed
     }
 
+    /// A lane's measured rate: a plain mean over its first 5 batches, then exponential smoothing (weight
+    /// 0.2 on the newest).
+    struct Throughput: Sendable {
+        var tokensPerSecond: Double
+        var batches: Int
+
+        mutating func add(_ rate: Double) {
+            batches += 1
+            let weight = max(0.2, 1 / Double(batches))
+            tokensPerSecond = (1 - weight) * tokensPerSecond + weight * rate
+        }
+    }
+
     /// Records that a batch handed out by ``next(now:)`` finished (or failed) after `duration` on a worker:
-    /// its tokens are no longer in flight, and its rate feeds the throughput estimate.
+    /// its tokens are no longer in flight, and its rate feeds its lane's throughput estimate.
     public mutating func recordCompletion(of batch: Batch, duration: Duration) {
         inFlightTokens = max(0, inFlightTokens - batch.paddedTokens)
         let seconds = duration.seconds
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
-        measuredBatches += 1
-        // A mean over the first 5 batches, then exponential smoothing (weight 0.2 on the newest).
-        let weight = max(0.2, 1 / Double(measuredBatches))
-        tokensPerSecond = tokensPerSecond.map { (1 - weight) * $0 + weight * rate } ?? rate
+        if throughput[batch.lane] == nil {
+            throughput[batch.lane] = Throughput(tokensPerSecond: rate, batches: 1)
+        } else {
+            throughput[batch.lane]!.add(rate)
+        }
     }
 
-    /// Forgets the measured rate (the engine calls it after the first warm-up pass, whose batches pay one-off
-    /// costs such as graph optimisation and would make every later estimate too slow).
+    /// Forgets the measured rates (the engine calls it after the first warm-up pass, whose batches pay
+    /// one-off costs such as graph optimisation and would make every later estimate too slow).
     public mutating func resetThroughputEstimate() {
-        tokensPerSecond = nil
-        measuredBatches = 0
+        throughput = [:]
     }
 
-    /// The measured throughput of one worker, padded tokens per second; nil before any batch completed.
-    public var measuredTokensPerSecond: Double? { tokensPerSecond }
+    /// The measured throughput of one worker on `lane`'s batches, padded tokens per second (the other lane's
+    /// until the lane has its own measurement); nil before any batch completed.
+    public func measuredTokensPerSecond(_ lane: Lane) -> Double? {
+        throughput[lane]?.tokensPerSecond ?? throughput[lane == .bulk ? .interactive : .bulk]?.tokensPerSecond
+    }
 
     /// The estimated time until a request of `tokens` tokens on `lane` would be scored: the work in flight on
     /// the workers, the work ahead of it in the queue (the interactive lane's for an interactive request;
@@ -366,7 +383,7 @@ public struct BatchQueue: Sendable {
     /// workers. Nil before any batch completed. Not discounted: a request this estimate says cannot make its
     /// deadline would have its rows computed and then be answered 504, so it is refused before any compute.
     func estimatedWait(lane: Lane, tokens: Int) -> Duration? {
-        guard let rate = tokensPerSecond, rate > 0 else { return nil }
+        guard let rate = measuredTokensPerSecond(lane), rate > 0 else { return nil }
         let ahead = (lane == .interactive ? interactiveTokens : queuedTokens) + inFlightTokens
         let seconds = Double(ahead + tokens) / (rate * Double(workers))
         return seconds < 1e6 ? .milliseconds(Int64(seconds * 1000)) : nil
@@ -378,7 +395,7 @@ public struct BatchQueue: Sendable {
     /// arrives while every worker runs bulk work waits for at most about that long.
     func batchTokenBudget(_ lane: Lane) -> Int {
         let full = configuration.maxBatchTokens
-        guard lane == .bulk, configuration.maxBulkBatchTime > .zero, let rate = tokensPerSecond else { return full }
+        guard lane == .bulk, configuration.maxBulkBatchTime > .zero, let rate = measuredTokensPerSecond(.bulk) else { return full }
         let fits = rate * configuration.maxBulkBatchTime.seconds
         guard fits < Double(full) else { return full }
         return max(Int(fits), full / 4)
@@ -387,7 +404,7 @@ public struct BatchQueue: Sendable {
     /// The estimated time to drain the waiting tokens with all workers, clamped to 100 ms ... 60 s
     /// (1 s before any batch has completed).
     public func retryHint() -> Duration {
-        guard let rate = tokensPerSecond, rate > 0 else { return .seconds(1) }
+        guard let rate = measuredTokensPerSecond(.bulk), rate > 0 else { return .seconds(1) }
         let seconds = Double(queuedTokens) / (rate * Double(workers))
         return .milliseconds(Int64((min(max(seconds, 0.1), 60) * 1000).rounded(.up)))
     }

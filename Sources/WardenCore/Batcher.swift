@@ -81,8 +81,9 @@ public final class Batcher: Service, Sendable {
     /// Rows computed for requests that then expired or were cancelled (zero when admission works).
     public var wastedRows: Int { state.withLock { $0.wastedRows } }
 
-    /// The measured throughput of one worker in padded tokens per second (nil before any batch completed).
-    public var measuredTokensPerSecond: Double? { state.withLock { $0.queue.measuredTokensPerSecond } }
+    /// The measured throughput of one worker on `lane`'s batches, padded tokens per second (nil before any
+    /// batch completed).
+    public func measuredTokensPerSecond(_ lane: Lane) -> Double? { state.withLock { $0.queue.measuredTokensPerSecond(lane) } }
 
     /// Forgets the measured throughput, so that the next batches set it afresh (after a first warm-up pass).
     public func resetThroughputEstimate() { state.withLock { $0.queue.resetThroughputEstimate() } }

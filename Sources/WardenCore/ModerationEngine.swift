@@ -186,15 +186,21 @@ public final class ModerationEngine: Service, Sendable {
     /// Scores the warm-up texts one at a time (so even tiny admission bounds accept them), several lengths,
     /// twice: the first pass, through the moderator, pays one-off costs (graph optimisation, allocations), so
     /// the batcher's throughput estimate is reset after it; the second, straight to the batcher (the cache
-    /// would answer it), gives the estimate that admission and the bulk batch cap start from.
+    /// would answer it), gives the estimates that admission and the bulk batch cap start from: each text
+    /// alone on the interactive lane, then all of them as one bulk batch when the lane's bounds allow.
     private func warmUp(_ moderator: Moderator, batcher: Batcher, tokenizer: WordPieceTokenizer) async throws(ModerationError) {
         for text in configuration.warmUpTexts {
             _ = try await moderator.moderate([text], options: Moderator.Options(lane: .interactive, deadline: .seconds(300)))
         }
         batcher.resetThroughputEstimate()
-        for text in configuration.warmUpTexts {
-            let ids = tokenizer.encode(text, maxLength: bundle.maxSequenceLength).ids
+        let sequences = configuration.warmUpTexts.map { tokenizer.encode($0, maxLength: bundle.maxSequenceLength).ids }
+        for ids in sequences {
             _ = try await batcher.score([ids], lane: .interactive, deadline: .seconds(300))
+        }
+        do {
+            _ = try await batcher.score(sequences, lane: .bulk, deadline: .seconds(300))
+        } catch where error.code == .requestTooLarge || error.code == .overloaded {
+            // Tiny admission bounds: the bulk lane starts from the interactive lane's rate.
         }
     }
 

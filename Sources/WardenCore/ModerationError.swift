@@ -68,6 +68,10 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
     /// For ``Code/overloaded``: an estimate of when the queue will have room again.
     public var retryAfter: Duration? {
         if case .overloaded(_, let retryAfter) = kind { return retryAfter }
+        // A request refused for its deadline may fit once the work ahead of it has drained.
+        if case .deadlineUnreachable(let estimate, let deadline) = kind {
+            return .milliseconds(Int64((min(max((estimate - deadline).seconds, 1), 60) * 1000).rounded(.up)))
+        }
         return nil
     }
 

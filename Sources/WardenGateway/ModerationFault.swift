@@ -116,7 +116,7 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
         case .requestTooLarge:
             self.init(status: 413, code: .requestTooLarge, message: error.description)
         case .deadlineExceeded:
-            self.init(status: 504, code: .deadlineExceeded, type: "timeout_error", message: error.description)
+            self.init(status: 504, code: .deadlineExceeded, type: "timeout_error", message: error.description, retryAfter: error.retryAfter)
         case .invalidThreshold:
             self.init(status: 422, code: .invalidThresholds, message: error.description, param: "thresholds")
         case .emptyText:

@@ -322,7 +322,8 @@ import Testing
         var q = queue { $0.maxBatchSize = 4 }
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
         q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(100))   // 1,000 tokens/s
-        #expect(q.measuredTokensPerSecond == 1000)
+        #expect(q.measuredTokensPerSecond(.bulk) == 1000)
+        #expect(q.measuredTokensPerSecond(.interactive) == 1000, "a lane not measured yet borrows the other's rate")
         // 400 tokens now run on the worker: a new 100-token bulk request waits behind them.
         #expect(enqueue(&q, group: 1, lane: .bulk, lengths: [100, 100, 100, 100], at: t0) == .admitted)
         let running = batch(q.next(now: ms(10)))!   // full at 4 items: runs at once
@@ -337,6 +338,34 @@ import Testing
         // Once the batch completes, its tokens no longer count.
         q.recordCompletion(of: running, duration: .milliseconds(400))
         #expect(q.estimatedWait(lane: .bulk, tokens: 100) == .milliseconds(200))
+    }
+
+    @Test func eachLaneHasItsOwnRateSoChatTrafficDoesNotSlowTheBulkEstimate() {
+        var q = queue { $0.maxBatchSize = 1 }
+        // A bulk batch of 1,000 tokens in 100 ms: 10,000 tokens/s.
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [1000], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(100))
+        // Many chat messages of 10 tokens in 5 ms each: 2,000 tokens/s.
+        for i in 1...20 {
+            #expect(enqueue(&q, group: UInt64(i), lengths: [10], at: t0) == .admitted)
+            q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(5))
+        }
+        #expect(q.measuredTokensPerSecond(.interactive) == 2000)
+        #expect(q.measuredTokensPerSecond(.bulk) == 10_000)
+        #expect(q.estimatedWait(lane: .bulk, tokens: 10_000) == .seconds(1))
+        // After a reset (the end of the engine's first warm-up pass) nothing is known.
+        q.resetThroughputEstimate()
+        #expect(q.measuredTokensPerSecond(.bulk) == nil && q.estimatedWait(lane: .bulk, tokens: 10) == nil)
+    }
+
+    @Test func aRefusalForTheDeadlineSaysWhenToRetry() {
+        var q = queue { $0.maxBatchSize = 1 }
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(100))   // 1,000 tokens/s
+        guard case .rejected(let refused) = enqueue(&q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 50), at: t0,
+                                                    deadline: .seconds(2)) else { Issue.record("admitted"); return }
+        // 5,000 tokens need about 5 s; the deadline allows 2: retry in about 3 s, when that much work has drained.
+        #expect(refused.retryAfter == .seconds(3))
     }
 
     @Test func aBulkBatchIsCappedToItsTimeBudgetSoInteractiveWorkWaitsBehindLittle() {
