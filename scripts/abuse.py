@@ -14,6 +14,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -149,14 +150,25 @@ def post_json(port: int, body: dict, timeout: float = 180) -> tuple[int, float, 
         connection.close()
 
 
-def lane_probe(seconds: float, workers: int | None) -> None:
+def lane_probe(seconds: float, workers: int | None, extra: list[str]) -> None:
     """Two bulk senders of 120 distinct 3.9 KB texts per request (each under the bulk cap) and one chat client
     of short messages, one request at a time each. Prints the chat client's p50/p99 and statuses, the bulk
     statuses, and the rows computed for requests that were then refused or expired (rows computed in all,
     from the batches' item counts, minus the windows of the answers that came back 200)."""
-    server = Server("--cache-size", "0", *(["--workers", str(workers)] if workers else []))
+    server = Server("--cache-size", "0", *(["--workers", str(workers)] if workers else []), *extra)
     items_before = server.metric("warden_batch_size_sum")
-    long_text = " ".join(["the weather was nice so we walked to the park and back home"] * 60)  # ~3.9 KB
+    # Every text distinct all along (a text that repeats one sentence has identical windows, which a batch
+    # computes once): ~3.9 KB of words drawn with a fixed seed.
+    words = ("the weather was nice so we walked to the park and back home after lunch with friends from work "
+             "then played games talked about music movies football tickets prices trains rain holidays").split()
+    rng = random.Random(20261207)
+
+    def long_text() -> str:
+        text = ""
+        while len(text) < 3900:
+            text += rng.choice(words) + " "
+        return text.strip()
+
     stop = time.monotonic() + seconds
     bulk: list[int] = []
     chat: list[tuple[int, float]] = []
@@ -169,7 +181,8 @@ def lane_probe(seconds: float, workers: int | None) -> None:
     def flood(sender: int):
         n = 0
         while time.monotonic() < stop:
-            texts = [f"{sender}-{n}-{j} {long_text}" for j in range(120)]
+            with lock:
+                texts = [long_text() for _ in range(120)]
             status, _, answer, retry_after = post_json(server.port, {"input": texts, "lane": "bulk"})
             with lock:
                 bulk.append(status)
@@ -200,12 +213,25 @@ def lane_probe(seconds: float, workers: int | None) -> None:
     expired = server.metric("warden_expired_total")
     latencies = [took for _, took in chat]
     statuses = [status for status, _ in chat]
-    print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client): "
+    buckets = []
+    for line in get(server.port, "/metrics")[1].splitlines():
+        if line.startswith('warden_queue_wait_bucket{lane="interactive"'):
+            bound = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.split()[-1])))
+
+    def bucket_bound(p: float) -> str:
+        total = buckets[-1][1] if buckets else 0
+        bound = next((b for b, c in buckets if total and c >= p * total), float("nan"))
+        return f"<= {bound * 1000:.0f} ms" if bound != float("inf") else "> last bucket"
+
+    waits = [f"p50 {bucket_bound(0.5)}", f"p99 {bucket_bound(0.99)}"] if buckets else []
+    print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client{', ' + ' '.join(extra) if extra else ''}): "
           f"chat {len(chat)} requests, statuses { {s: statuses.count(s) for s in sorted(set(statuses))} }, "
           f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
           f"max {max(latencies, default=0) * 1000:.0f} ms; bulk statuses { {s: bulk.count(s) for s in sorted(set(bulk))} }; "
           f"rows computed {computed:.0f}, for answers that were not 200: {computed - answered_windows[0]:.0f}; "
-          f"refused for their deadline before compute {refused_deadline:.0f}, expired in the queue {expired:.0f}")
+          f"refused for their deadline before compute {refused_deadline:.0f}, expired in the queue {expired:.0f}; "
+          f"server-side interactive queue wait (histogram bucket): {', '.join(waits) or 'n/a'}")
     server.stop()
 
 
@@ -302,9 +328,12 @@ def main() -> None:
     ap.add_argument("--lane-probe-seconds", type=float, default=0,
                     help="run only the lane probe (2 bulk senders of 120 x 3.9 KB, 1 chat client) for this long")
     ap.add_argument("--workers", type=int, default=None, help="--workers for the lane probe's server")
+    ap.add_argument("--bulk-deadline-ms", type=int, default=None,
+                    help="the lane probe server's default bulk deadline (a short one provokes deadline refusals)")
     args = ap.parse_args()
     if args.lane_probe_seconds > 0:
-        lane_probe(args.lane_probe_seconds, args.workers)
+        lane_probe(args.lane_probe_seconds, args.workers,
+                   ["--bulk-deadline-ms", str(args.bulk_deadline_ms)] if args.bulk_deadline_ms else [])
         return
     lane_isolation(args.flood_seconds)
     disconnect()

@@ -221,6 +221,12 @@ public struct BatchQueue: Sendable {
     private var throughput: [Lane: Throughput] = [:]
     /// Padded tokens of the batches handed out and not yet completed: work every new request waits behind.
     private var inFlightTokens = 0
+    /// The batches handed out and not yet completed: padded tokens and lane of each (a worker each).
+    private var inFlight: [(tokens: Int, lane: Lane)] = []
+    /// Tokens still waiting, per request (group).
+    private var groupTokens: [UInt64: Int] = [:]
+    /// Requests of which some item has been handed out in a batch (and some still wait).
+    private var startedGroups: Set<UInt64> = []
     /// Tokens waiting in the interactive lane (the bulk lane's are `queuedTokens - interactiveTokens`).
     private var interactiveTokens = 0
 
@@ -283,6 +289,7 @@ public struct BatchQueue: Sendable {
         }
         queuedItems += sequences.count
         queuedTokens += tokens
+        groupTokens[group, default: 0] += tokens
         if lane == .interactive { interactiveTokens += tokens }
         earliestDeadline = earliestDeadline.map { min($0, deadline) } ?? deadline
         return .admitted
@@ -335,6 +342,8 @@ public struct BatchQueue: Sendable {
         queuedTokens = 0
         interactiveTokens = 0
         earliestDeadline = nil
+        groupTokens = [:]
+        startedGroups = []
         return removed
     }
 
@@ -355,6 +364,9 @@ public struct BatchQueue: Sendable {
     /// its tokens are no longer in flight, and its rate feeds its lane's throughput estimate.
     public mutating func recordCompletion(of batch: Batch, duration: Duration) {
         inFlightTokens = max(0, inFlightTokens - batch.paddedTokens)
+        if let index = inFlight.firstIndex(where: { $0.tokens == batch.paddedTokens && $0.lane == batch.lane }) {
+            inFlight.remove(at: index)
+        }
         let seconds = duration.seconds
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
@@ -377,15 +389,25 @@ public struct BatchQueue: Sendable {
         throughput[lane]?.tokensPerSecond ?? throughput[lane == .bulk ? .interactive : .bulk]?.tokensPerSecond
     }
 
-    /// The estimated time until a request of `tokens` tokens on `lane` would be scored: the work in flight on
-    /// the workers, the work ahead of it in the queue (the interactive lane's for an interactive request;
-    /// both lanes' for a bulk one, since interactive work goes first) and its own, at the measured rate of all
-    /// workers. Nil before any batch completed. Not discounted: a request this estimate says cannot make its
-    /// deadline would have its rows computed and then be answered 504, so it is refused before any compute.
+    /// The estimated time until a request of `tokens` tokens on `lane` would be scored, at the measured rates,
+    /// not discounted: a request this estimate says cannot make its deadline would have its rows computed and
+    /// then be answered 504, so it is refused before any compute. Nil before any batch completed.
+    /// - Interactive work goes first: it waits for the first worker to come free (when all are busy, the
+    ///   shortest batch in flight, taken whole), then for the interactive work ahead of it, then its own.
+    /// - Bulk work waits for everything: the work in flight, both lanes' queued work, then its own.
     func estimatedWait(lane: Lane, tokens: Int) -> Duration? {
         guard let rate = measuredTokensPerSecond(lane), rate > 0 else { return nil }
-        let ahead = (lane == .interactive ? interactiveTokens : queuedTokens) + inFlightTokens
-        let seconds = Double(ahead + tokens) / (rate * Double(workers))
+        let seconds: Double
+        switch lane {
+        case .interactive:
+            var firstFree = 0.0
+            if inFlight.count >= workers {
+                firstFree = inFlight.map { Double($0.tokens) / (measuredTokensPerSecond($0.lane) ?? rate) }.min() ?? 0
+            }
+            seconds = firstFree + Double(interactiveTokens + tokens) / (rate * Double(workers))
+        case .bulk:
+            seconds = Double(inFlightTokens + queuedTokens + tokens) / (rate * Double(workers))
+        }
         return seconds < 1e6 ? .milliseconds(Int64(seconds * 1000)) : nil
     }
 
@@ -423,6 +445,7 @@ public struct BatchQueue: Sendable {
         let order: [Lane] = bulkFirst ? [.bulk, .interactive] : [.interactive, .bulk]
         var wake: Instant? = earliestDeadline
         for lane in order {
+            if lane == .bulk && !isShuttingDown { expired += removeUnreachableBulkRequests(now: now) }
             guard let seed = items(lane).first else { continue }
             let due = seed.enqueuedAt + configuration.settings(for: lane).maxQueueDelay
             let plan = packs ? packedPlan(lane) : plan(lane)
@@ -563,6 +586,7 @@ public struct BatchQueue: Sendable {
             for (i, item) in items.enumerated() where !chosen.contains(i) { kept.append(item) }
             items = kept
         }
+        for item in taken where (groupTokens[item.group] ?? 0) > item.length { startedGroups.insert(item.group) }
         account(removed: taken)
         // A packed plan whose rows each hold one sequence is a padded batch (row j holds sequence j, since a
         // row is opened only for a sequence that fits no earlier row); the padded forward skips the
@@ -579,6 +603,7 @@ public struct BatchQueue: Sendable {
         statistics.realTokens += batch.realTokens
         statistics.paddedTokens += batch.paddedTokens
         inFlightTokens += batch.paddedTokens
+        inFlight.append((batch.paddedTokens, lane))
         return batch
     }
 
@@ -609,7 +634,49 @@ public struct BatchQueue: Sendable {
         return expired
     }
 
+    /// Removes the bulk requests that have not started and, at the measured rate, cannot be finished by their
+    /// deadline behind the work ahead of them (in flight, the interactive lane's, and the bulk requests
+    /// before them): the machine slowed down since they were admitted. Dropped now, before any of their rows
+    /// is computed, they are answered 504 at no cost; started later, they would be computed and answered 504
+    /// all the same.
+    private mutating func removeUnreachableBulkRequests(now: Instant) -> [Item] {
+        guard !bulk.isEmpty, let rate = measuredTokensPerSecond(.bulk), rate > 0 else { return [] }
+        let perSecond = rate * Double(workers)
+        var ahead = Double(inFlightTokens + interactiveTokens)
+        var seen: Set<UInt64> = []
+        var unreachable: Set<UInt64> = []
+        for item in bulk where seen.insert(item.group).inserted {
+            let tokens = Double(groupTokens[item.group] ?? 0)
+            if !startedGroups.contains(item.group), now + .seconds((ahead + tokens) / perSecond) > item.deadline {
+                unreachable.insert(item.group)
+                continue
+            }
+            ahead += tokens
+        }
+        guard !unreachable.isEmpty else { return [] }
+        var removed: [Item] = []
+        withItems(.bulk) { items in
+            var kept = Deque<Item>()
+            for item in items {
+                if unreachable.contains(item.group) { removed.append(item) } else { kept.append(item) }
+            }
+            items = kept
+        }
+        account(removed: removed)
+        statistics.expired += removed.count
+        return removed
+    }
+
     private mutating func account(removed: [Item]) {
+        for item in removed {
+            let left = (groupTokens[item.group] ?? 0) - item.length
+            if left > 0 {
+                groupTokens[item.group] = left
+            } else {
+                groupTokens[item.group] = nil
+                startedGroups.remove(item.group)
+            }
+        }
         queuedItems -= removed.count
         queuedTokens -= removed.reduce(0) { $0 + $1.length }
         interactiveTokens -= removed.reduce(0) { $0 + ($1.lane == .interactive ? $1.length : 0) }

@@ -176,7 +176,11 @@ public final class ModerationEngine: Service, Sendable {
                 throw failure
             }
             if !configuration.warmUpTexts.isEmpty {
-                logger.info("warm-up done", metadata: ["warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))"])
+                logger.info("warm-up done", metadata: [
+                    "warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))",
+                    "interactive_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.interactive) ?? 0))",
+                    "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
+                ])
             }
             markReady(moderator)
             try await group.waitForAll()
@@ -184,24 +188,36 @@ public final class ModerationEngine: Service, Sendable {
     }
 
     /// Scores the warm-up texts one at a time (so even tiny admission bounds accept them), several lengths,
-    /// twice: the first pass, through the moderator, pays one-off costs (graph optimisation, allocations), so
-    /// the batcher's throughput estimate is reset after it; the second, straight to the batcher (the cache
-    /// would answer it), gives the estimates that admission and the bulk batch cap start from: each text
-    /// alone on the interactive lane, then all of them as one bulk batch when the lane's bounds allow.
+    /// then one full bulk batch (distinct windows of the longest text, as many as a batch holds), twice. The
+    /// first pass, through the moderator, pays one-off costs (graph optimisation for each new input shape,
+    /// allocations), so the batcher's throughput estimates are reset after it; the second, straight to the
+    /// batcher (the cache would answer it), gives the rates that admission and the bulk batch cap start from.
+    /// A bulk rate measured on small or cold batches would be far too slow, and admission, refusing every
+    /// large request, would never measure a better one.
     private func warmUp(_ moderator: Moderator, batcher: Batcher, tokenizer: WordPieceTokenizer) async throws(ModerationError) {
+        guard !configuration.warmUpTexts.isEmpty else { return }
+        let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
+        let batching = configuration.batching
+        let rows = max(1, min(batching.maxBatchSize, batching.maxBatchTokens / bundle.maxSequenceLength))
+        // Distinct sequences: identical ones would be computed once.
+        let full = (0..<rows).map { tokenizer.encode("\($0) \(longest)", maxLength: bundle.maxSequenceLength).ids }
+        func fullBulkBatch() async throws(ModerationError) {
+            do {
+                _ = try await batcher.score(full, lane: .bulk, deadline: .seconds(300))
+            } catch where error.code == .requestTooLarge || error.code == .overloaded {
+                // Tiny admission bounds: the bulk lane starts from the interactive lane's rate.
+            }
+        }
         for text in configuration.warmUpTexts {
             _ = try await moderator.moderate([text], options: Moderator.Options(lane: .interactive, deadline: .seconds(300)))
         }
+        try await fullBulkBatch()
         batcher.resetThroughputEstimate()
-        let sequences = configuration.warmUpTexts.map { tokenizer.encode($0, maxLength: bundle.maxSequenceLength).ids }
-        for ids in sequences {
+        for text in configuration.warmUpTexts {
+            let ids = tokenizer.encode(text, maxLength: bundle.maxSequenceLength).ids
             _ = try await batcher.score([ids], lane: .interactive, deadline: .seconds(300))
         }
-        do {
-            _ = try await batcher.score(sequences, lane: .bulk, deadline: .seconds(300))
-        } catch where error.code == .requestTooLarge || error.code == .overloaded {
-            // Tiny admission bounds: the bulk lane starts from the interactive lane's rate.
-        }
+        try await fullBulkBatch()
     }
 
     private static func check(_ backends: [any InferenceBackend], against bundle: ModelBundle) throws(EngineError) {

@@ -353,9 +353,37 @@ import Testing
         #expect(q.measuredTokensPerSecond(.interactive) == 2000)
         #expect(q.measuredTokensPerSecond(.bulk) == 10_000)
         #expect(q.estimatedWait(lane: .bulk, tokens: 10_000) == .seconds(1))
+        // A chat message waits for the first worker to come free, not for all the work in flight: with the one
+        // worker on a bulk batch of 1,000 tokens (100 ms at the bulk rate), 10 tokens of its own (5 ms).
+        #expect(enqueue(&q, group: 50, lane: .bulk, lengths: [1000], at: t0) == .admitted)
+        let running = batch(q.next(now: t0))!
+        #expect(q.estimatedWait(lane: .interactive, tokens: 10) == .milliseconds(105))
+        q.recordCompletion(of: running, duration: .milliseconds(100))
+        #expect(q.estimatedWait(lane: .interactive, tokens: 10) == .milliseconds(5))
         // After a reset (the end of the engine's first warm-up pass) nothing is known.
         q.resetThroughputEstimate()
         #expect(q.measuredTokensPerSecond(.bulk) == nil && q.estimatedWait(lane: .bulk, tokens: 10) == nil)
+    }
+
+    @Test func aBulkRequestThatCanNoLongerMakeItIsDroppedBeforeItsFirstRowIsComputed() {
+        var q = queue { $0.maxBatchSize = 2 }
+        #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100, 100], at: t0) == .admitted)
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(20))   // 10,000 tokens/s
+        // Admitted: 1,000 tokens need about 100 ms of a 2 s deadline.
+        #expect(enqueue(&q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 10), at: t0, deadline: .seconds(2)) == .admitted)
+        // The first batch of it runs; it has started, so it is finished even if the machine slows down.
+        let started = batch(q.next(now: t0))!
+        #expect(started.items.allSatisfy { $0.group == 1 })
+        // 200 tokens in flight, 800 of the started request and its own 1,000: 200 ms of its 300.
+        #expect(enqueue(&q, group: 2, lane: .bulk, lengths: Array(repeating: 100, count: 10), at: t0, deadline: .milliseconds(300)) == .admitted)
+        // The machine slows down: the started batch took 20 s, and the mean rate halves to about 5,000
+        // tokens/s, so the 1,800 tokens ahead of the second request's end need 360 ms, more than it has left.
+        q.recordCompletion(of: started, duration: .seconds(20))
+        let decision = q.next(now: ms(20))
+        #expect(Set(decision.expired.map(\.group)) == [2], "the request not started is dropped, whole, before compute")
+        #expect(decision.expired.count == 10)
+        #expect(batch(decision).map { $0.items.allSatisfy { $0.group == 1 } } == true, "the started one goes on")
+        #expect(q.statistics.expired == 10)
     }
 
     @Test func aRefusalForTheDeadlineSaysWhenToRetry() {
