@@ -194,12 +194,13 @@ def lane_probe(seconds: float, workers: int | None) -> None:
     computed = server.metric("warden_batch_size_sum") - items_before
     latencies = [took for _, took in chat]
     statuses = [status for status, _ in chat]
+    deadline_rejections = 'warden_rejected_total{reason="deadline"}'
     print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client): "
           f"chat {len(chat)} requests, statuses { {s: statuses.count(s) for s in sorted(set(statuses))} }, "
           f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
           f"max {max(latencies, default=0) * 1000:.0f} ms; bulk statuses { {s: bulk.count(s) for s in sorted(set(bulk))} }; "
           f"rows computed {computed:.0f}, for answers that were not 200: {computed - answered_windows[0]:.0f}; "
-          f"warden_rejected_total{{reason=\"deadline\"}} {server.metric('warden_rejected_total{reason=\"deadline\"}'):.0f}, "
+          f"{deadline_rejections} {server.metric(deadline_rejections):.0f}, "
           f"warden_expired_total {server.metric('warden_expired_total'):.0f}")
     server.stop()
 
