@@ -21,14 +21,14 @@ import subprocess
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from warden_tools.paths import warden_binary
 
 
 def binary() -> str:
-    for path in (os.environ.get("WARDEN_BINARY", ""), f"{REPO}/.build/release/warden", f"{REPO}/.build/debug/warden"):
-        if path and os.access(path, os.X_OK):
-            return path
-    raise SystemExit("abuse: no warden binary; run `make release` or `swift build` first")
+    path = warden_binary()
+    if path is None:
+        raise SystemExit("abuse: no warden binary; run `make release` or `swift build` first")
+    return path
 
 
 class Server:

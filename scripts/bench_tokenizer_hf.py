@@ -8,8 +8,7 @@ import time
 
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tokenizer_reference import load_references  # noqa: E402
+from warden_tools.tokenizer_reference import load_references  # noqa: E402 (after the thread settings)
 
 corpus, repeat, max_length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 lines = [l for l in open(corpus, encoding="utf-8").read().split("\n") if l]

@@ -19,34 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-DEFAULT_CASES = os.path.join(ROOT, "Tests", "Fixtures", "functional", "cases.jsonl")
-
-
-def default_warden():
-    for build in ("release", "debug"):
-        path = os.path.join(ROOT, ".build", build, "warden")
-        if os.access(path, os.X_OK):
-            return path
-    return os.path.join(ROOT, ".build", "release", "warden")
-
-
-def load_cases(path):
-    cases = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-            except ValueError as error:
-                sys.exit(f"{path}:{number}: not JSON: {error}")
-            for key in ("id", "kind", "text", "hateful", "expect"):
-                if key not in case:
-                    sys.exit(f"{path}:{number}: no '{key}'")
-            cases.append(case)
-    return cases
+from warden_tools.functional_io import DEFAULT_CASES, MalformedCase, load_cases
+from warden_tools.paths import DEFAULT_MODEL, build_products, warden_binary
 
 
 def score(cases, warden, model, extra_args):
@@ -185,19 +159,23 @@ def markdown(report):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=os.path.join(ROOT, "models", "minilm-moderation"), help="model bundle folder")
-    parser.add_argument("--warden", default=None, help="warden binary (default .build/release/warden, else .build/debug/warden)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model bundle folder")
+    parser.add_argument("--warden", default=None,
+                        help="warden binary (default $WARDEN_BINARY, else .build/release/warden, else .build/debug/warden)")
     parser.add_argument("--cases", default=DEFAULT_CASES, help="cases file (JSON Lines)")
     parser.add_argument("--out", help="write the full report (with per-case predictions) as JSON here")
     parser.add_argument("--markdown", help="write the tables as Markdown here")
     parser.add_argument("--warden-arg", action="append", default=[],
                         help="extra argument for `warden score` (repeatable), e.g. --warden-arg=--threshold=hate=0.5")
     args = parser.parse_args()
-    warden = args.warden or default_warden()
+    warden = args.warden or warden_binary() or build_products()[0]
     if not os.access(warden, os.X_OK):
         sys.exit(f"no warden binary at {warden} (build it, or pass --warden)")
 
-    cases = load_cases(args.cases)
+    try:
+        cases = load_cases(args.cases)
+    except MalformedCase as error:
+        sys.exit(str(error))
     results = score(cases, warden, args.model, args.warden_arg)
     report = evaluate(cases, results)
     report["run"] = {"model": args.model, "warden": warden, "cases_file": args.cases, "warden_args": args.warden_arg,

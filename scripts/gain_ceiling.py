@@ -31,7 +31,7 @@ import time
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from warden_tools.paths import CHAT_CORPUS, DEFAULT_MODEL, warden_binary
 
 
 def window_lengths(ids, max_len, overlap):
@@ -63,9 +63,10 @@ def timed(fn, repeats):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=os.path.join(ROOT, "models/minilm-moderation"))
-    ap.add_argument("--corpus", default=os.path.join(ROOT, "Benchmarks/corpus/chat.txt"))
-    ap.add_argument("--warden", default=os.path.join(ROOT, ".build/release/warden"))
+    ap.add_argument("--model", default=DEFAULT_MODEL)
+    ap.add_argument("--corpus", default=CHAT_CORPUS)
+    ap.add_argument("--warden", default=None,
+                    help="warden binary (default $WARDEN_BINARY, else .build/release/warden, else .build/debug/warden)")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per shape; the median is used")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -77,7 +78,9 @@ def main():
     if not hasattr(model, "forward_packed"):
         sys.exit("this bundle has no forward_packed entry point")
 
-    warden = args.warden if os.path.exists(args.warden) else os.path.join(ROOT, ".build/debug/warden")
+    warden = args.warden or warden_binary()
+    if not warden:
+        sys.exit("no warden binary: swift build -c release --product warden (or pass --warden)")
     with open(args.corpus, "rb") as corpus:
         out = subprocess.run([warden, "tokenize", "--max-length", "100000"], stdin=corpus, capture_output=True, check=True)
     lines = out.stdout.decode().splitlines()

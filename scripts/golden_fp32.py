@@ -23,7 +23,7 @@ import subprocess
 
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from warden_tools.paths import DEFAULT_MODEL, FIXTURES
 
 
 def cpu_description() -> dict:
@@ -63,8 +63,8 @@ def add_fp32_reference(doc: dict, model_file: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--golden", default=os.path.join(REPO, "Tests", "Fixtures", "default_model_golden.json"))
-    ap.add_argument("--model", default=os.path.join(REPO, "models", "minilm-moderation", "model.pt"))
+    ap.add_argument("--golden", default=os.path.join(FIXTURES, "default_model_golden.json"))
+    ap.add_argument("--model", default=os.path.join(DEFAULT_MODEL, "model.pt"))
     ap.add_argument("--recompute-bf16", action="store_true",
                     help="also recompute the as-stored `probabilities` (the model file changed, the texts did not)")
     ap.add_argument("--keep-cpu", action="store_true",

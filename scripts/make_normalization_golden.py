@@ -9,7 +9,7 @@ edge cases, and every entry of platform-v2's generated Unicode tables in context
         [--out Tests/Fixtures/normalization_golden.jsonl]
     /usr/bin/python3 scripts/make_normalization_golden.py --check   # Python still matches the golden
 
---data defaults to $WARDEN_DATA, else data/ at the repository root (a folder or a symlink you make).
+--data defaults to the moderation datasets folder (set WARDEN_DATA).
 """
 import argparse
 import csv
@@ -18,13 +18,10 @@ import os
 import random
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from obfuscation import obfuscate  # noqa: E402
-from warden_text import normalize_platform_v1, normalize_platform_v2  # noqa: E402
+from warden_tools.obfuscation import obfuscate
+from warden_tools.paths import FIXTURES, V2_TABLES, add_data_argument, check_data_dir
+from warden_tools.warden_text import normalize_platform_v1, normalize_platform_v2
 
-ROOT = os.path.normpath(os.path.join(HERE, ".."))
-DATA = os.environ.get("WARDEN_DATA") or os.path.join(ROOT, "data")
 DATASETS = ["convabuse", "davidson-hate-offensive", "sms-spam-collection"]
 V2_DATASETS = ["edos-sexism", "hatemoji-build", "xstest"]  # only drawn from when present
 
@@ -93,7 +90,7 @@ V2_EDGE = [
 
 def table_cases():
     """Every fold-table scalar and every invisible range's ends (and the scalars just outside) in context."""
-    with open(os.path.join(HERE, "warden_text_v2_tables.json"), encoding="utf-8") as f:
+    with open(V2_TABLES, encoding="utf-8") as f:
         tables = json.load(f)
     folds = [chr(int(k, 16)) for k in tables["fold"]]
     out = ["x" + "".join(folds[i:i + 40]) + "y" for i in range(0, len(folds), 40)]
@@ -118,11 +115,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-dataset", type=int, default=340)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--out", default=os.path.join(ROOT, "Tests", "Fixtures", "normalization_golden.jsonl"))
+    ap.add_argument("--out", default=os.path.join(FIXTURES, "normalization_golden.jsonl"))
     ap.add_argument("--check", action="store_true",
                     help="only check that the Python references still reproduce the committed --out file")
-    ap.add_argument("--data", default=DATA, metavar="DIR",
-                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
+    add_data_argument(ap)
     a = ap.parse_args()
     if a.check:
         with open(a.out, encoding="utf-8") as f:
@@ -131,8 +127,7 @@ def main():
                or normalize_platform_v2(c["raw"]) != c["normalized_v2"]]
         print(f"{a.out}: {len(cases) - len(bad)} of {len(cases)} cases reproduced" + (f", first differing: {bad[:3]!r}" if bad else ""))
         sys.exit(1 if bad else 0)
-    if not os.path.isdir(a.data):
-        sys.exit(f"error: data folder {a.data} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
+    check_data_dir(a.data)
     rng = random.Random(a.seed)
     raws = []
     for name in DATASETS:

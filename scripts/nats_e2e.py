@@ -21,7 +21,7 @@ import time
 
 import nats
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from warden_tools.paths import CHAT_CORPUS, DEFAULT_MODEL, build_products, warden_binary
 
 
 def log(text: str) -> None:
@@ -29,7 +29,7 @@ def log(text: str) -> None:
 
 
 def corpus(count: int) -> list[str]:
-    with open(os.path.join(REPO, "Benchmarks", "corpus", "chat.txt"), encoding="utf-8") as f:
+    with open(CHAT_CORPUS, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     return [lines[i % len(lines)] for i in range(count)]
 
@@ -272,8 +272,9 @@ async def bench(args) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["e2e", "bench"])
-    parser.add_argument("--binary", default=os.environ.get("WARDEN_BINARY", os.path.join(REPO, ".build", "release", "warden")))
-    parser.add_argument("--model", default=os.path.join(REPO, "models", "minilm-moderation"))
+    parser.add_argument("--binary", default=warden_binary() or build_products()[0],
+                        help="warden binary (default $WARDEN_BINARY, else .build/release/warden, else .build/debug/warden)")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--ack-wait", type=float, default=5)
     parser.add_argument("--timeout", type=float, default=300, help="longest wait for any one phase, seconds")

@@ -16,7 +16,7 @@ import moderation_data as md
 from moderation_data import CANDIDATES, IDX, SOURCES
 import train_model as tm
 from train_model import log
-from warden_text import normalize_platform_v1
+from warden_tools.warden_text import normalize_platform_v1
 
 SOURCE_INFO = {
     "davidson": ("Twitter, ~2017", "MIT, (c) 2017 Tom Davidson",
@@ -81,7 +81,7 @@ def ablation_results(args, labels, cases):
     if not os.path.isfile(abl_path):
         return None
     abl = json.load(open(abl_path))
-    import warden_text
+    from warden_tools import warden_text
     if getattr(args, "card_only", False):
         recompute_ablation_val(args, abl)
     for arm, r in abl.items():

@@ -11,7 +11,7 @@ tokens (Warden neutralises such literals); they are counted separately.
     .venv-tok/bin/python scripts/tokenizer_parity.py [--data DIR] [--messages FILE]
         [--cmd ".build/release/warden tokenize"] [--max-length N]
 
---data defaults to $WARDEN_DATA, else data/ at the repository root. --messages defaults to
+--data defaults to the moderation datasets folder (set WARDEN_DATA). --messages defaults to
 peers/messages.txt at the repository root, which is skipped when missing (a given FILE must exist).
 """
 import argparse
@@ -20,22 +20,23 @@ import shlex
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tokenizer_reference import (DATASETS, ROOT, add_data_argument, check_data_dir, dataset_texts,  # noqa: E402
-                                 has_special_literal, load_references)
+from warden_tools.paths import (PEERS_MESSAGES, TOKENIZER_DIR, add_data_argument, build_products, check_data_dir,
+                                warden_binary)
+from warden_tools.tokenizer_reference import DATASETS, dataset_texts, has_special_literal, load_references
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cmd", default=os.path.join(ROOT, ".build", "release", "warden") + " tokenize",
-                    help="the tokenize command to test (default: .build/release/warden tokenize)")
+    ap.add_argument("--cmd", default=shlex.quote(warden_binary() or build_products()[0]) + " tokenize",
+                    help="the tokenize command to test (default: `warden tokenize` of $WARDEN_BINARY, else "
+                         ".build/release, else .build/debug)")
     ap.add_argument("--max-length", type=int, default=1_000_000, help="truncation, [CLS]/[SEP] included (default: none)")
     add_data_argument(ap)
     ap.add_argument("--messages", metavar="FILE",
                     help="more texts, one per line (default: peers/messages.txt at the repository root, if present)")
     a = ap.parse_args()
     check_data_dir(a.data)
-    messages = a.messages or os.path.join(ROOT, "peers", "messages.txt")
+    messages = a.messages or PEERS_MESSAGES
     if a.messages and not os.path.isfile(a.messages):
         sys.exit(f"error: messages file {a.messages} not found; pass --messages FILE with an existing file")
     items = []
@@ -50,7 +51,7 @@ def main():
         t.enable_truncation(max_length=a.max_length)
     expected = [e.ids for e in neutral.encode_batch(texts)]
     reference = [e.ids for e in hf.encode_batch(texts)]
-    cmd = shlex.split(a.cmd) + ["--null-data", "--max-length", str(a.max_length), "--tokenizer", os.path.join(ROOT, "tokenizer")]
+    cmd = shlex.split(a.cmd) + ["--null-data", "--max-length", str(a.max_length), "--tokenizer", TOKENIZER_DIR]
     out = subprocess.run(cmd, input="\0".join(texts).encode("utf-8") + b"\0", stdout=subprocess.PIPE, check=True).stdout
     got = [[int(x) for x in line.split()] for line in out.decode().split("\n")[:-1]]
     assert len(got) == len(texts), (len(got), len(texts))

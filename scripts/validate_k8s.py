@@ -23,7 +23,9 @@ import yaml
 from kubernetes_validate.utils import (InvalidSchemaError, SchemaNotFoundError, ValidationError,
                                        VersionNotSupportedError)
 
-ROOT = Path(__file__).resolve().parent.parent
+from warden_tools.paths import REPO
+
+ROOT = Path(REPO)
 DEPLOY = ROOT / "deploy" / "kubernetes"
 # What `warden serve` needs after the drain: ServiceLifecycle's cancellation allowance (5 s) and the exit.
 EXIT_ALLOWANCE_S = 5

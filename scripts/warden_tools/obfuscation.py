@@ -1,8 +1,8 @@
-"""Obfuscation augmentation: the inverses of platform-v2's folds (scripts/warden_text.py), for training-time
+"""Obfuscation augmentation: the inverses of platform-v2's folds (warden_text.py), for training-time
 augmentation and for measuring how much of an obfuscation platform-v2 undoes.
 
     import random
-    from obfuscation import obfuscate, KINDS
+    from warden_tools.obfuscation import obfuscate, KINDS
     rng = random.Random(13)
     obfuscate("you are an idiot", rng)                        # each word: p=0.3, one random kind
     obfuscate("you are an idiot", rng, kinds=("leet",), word_p=1.0)
@@ -23,20 +23,17 @@ randomness comes from the `random.Random` passed in, so a seed reproduces the ou
 """
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
 from typing import Iterable, Sequence
 
+from warden_tools.warden_text import FOLD
+
 KINDS = ("invisible", "homoglyph", "leet", "spaced", "stretched")
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(_HERE, "warden_text_v2_tables.json"), encoding="utf-8") as _f:
-    _FOLD = {int(k, 16): v for k, v in json.load(_f)["fold"].items()}
 # Letter -> scalars that fold to exactly that letter (same case), sorted for determinism.
 _HOMOGLYPHS: dict[str, list[str]] = {}
-for _cp, _v in sorted(_FOLD.items()):
+for _cp, _v in sorted(FOLD.items()):
     if _v.isalpha():
         _HOMOGLYPHS.setdefault(_v, []).append(chr(_cp))
 

