@@ -112,7 +112,7 @@ def packed_state_dict(generator):
 
 
 def write_packed_fixture(manifest):
-    import fast_graph
+    from train import fast_graph
     folder = os.path.join(OUT, "tiny-bert-packed")
     os.makedirs(folder, exist_ok=True)
     fast_graph.export_fast(packed_state_dict(torch.Generator().manual_seed(7)), os.path.join(folder, "model.pt"),

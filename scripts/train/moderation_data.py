@@ -1,7 +1,7 @@
-"""Loads the eight moderation datasets of ../shared/data (v2), maps their labels explicitly onto Warden's
-candidate labels, normalises, deduplicates and splits them (fixed seed).
+"""Loads the eight moderation datasets (the moderation datasets folder: --data, or WARDEN_DATA), maps their labels
+explicitly onto Warden's candidate labels, normalises, deduplicates and splits them (fixed seed).
 
-Candidate labels (CANDIDATES; a label ships only if it clears the bar in train_model.py):
+Candidate labels (CANDIDATES, from spec.toml; a label ships only if it clears the ship bar there):
   toxic, hate, spam, hate/threatening, violence, illicit, self-harm, sexual, sexual/minors
 
 Each example: dict(source, text (raw), norm (model input text), y [floats], w [floats: 0 = loss masked
@@ -36,7 +36,7 @@ train/dev/test; hatemoji: 70/15/15 by contrast-pair group; prompt sets: stratifi
 Dedupe within a source on the normalised, lower-cased, whitespace-collapsed text before splitting
 (majority label, ties dropped); val/test texts also in another source's train split are dropped.
 
-    .venv-train/bin/python scripts/moderation_data.py [--data DIR]
+    cd scripts && ../.venv-train/bin/python -m train.moderation_data [--data DIR]
 """
 from __future__ import annotations
 
@@ -50,24 +50,18 @@ from typing import Callable, Dict, List
 
 from sklearn.model_selection import train_test_split
 
+from train.spec import CANDIDATES, IDX, SOURCES, WEAK
 from warden_tools import warden_text
-from warden_tools.paths import check_data_dir, data_root
+from warden_tools import paths
 
-DATA_ROOT = data_root()
-WEAK = 0.3
-CANDIDATES = ["toxic", "hate", "spam", "hate/threatening", "violence", "illicit", "self-harm", "sexual",
-              "sexual/minors"]
-IDX = {l: i for i, l in enumerate(CANDIDATES)}
 NEW_CATS = ["violence", "illicit", "self-harm", "sexual", "sexual/minors"]
-SOURCES = ["davidson", "convabuse", "sms", "edos", "hatemoji", "ailuminate", "sst", "xstest"]
 IDENTITY_TYPES = ["racist", "homophobic", "transphobic", "ableist"]
 
 
 def normalizer_name() -> str:
     """platform-v2 (the shipped bundle's); WARDEN_TRAIN_NORMALIZATION=platform-v1 reproduces the ablation arms
     that were run before platform-v2 existed."""
-    return os.environ.get("WARDEN_TRAIN_NORMALIZATION") or (
-        "platform-v2" if hasattr(warden_text, "normalize_platform_v2") else "platform-v1")
+    return os.environ.get("WARDEN_TRAIN_NORMALIZATION") or "platform-v2"
 
 
 def normalizer() -> Callable[[str], str]:
@@ -345,8 +339,9 @@ def split_examples(examples, seed: int, val_frac=0.15, test_frac=0.15):
             examples[i]["split"] = name
 
 
-def load_all(seed: int = 13, data_root: str = DATA_ROOT, sources=SOURCES):
-    check_data_dir(data_root)
+def load_all(seed: int = 13, data_root: str | None = None, sources=SOURCES):
+    data_root = data_root or paths.data_root()
+    paths.check_data_dir(data_root)
     norm_fn = normalizer()
     all_ex, stats = [], {}
     for name in sources:
@@ -376,7 +371,7 @@ if __name__ == "__main__":
     import argparse
     import json
     ap = argparse.ArgumentParser(description="Prints the split statistics of the moderation datasets.")
-    ap.add_argument("--data", default=DATA_ROOT, metavar="DIR")
+    paths.add_data_argument(ap)
     ex, st = load_all(data_root=ap.parse_args().data)
     print(json.dumps(st, indent=1))
     print("normaliser:", normalizer_name())

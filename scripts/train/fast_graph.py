@@ -1,6 +1,6 @@
 """Warden's fast inference graph for the MiniLM classifier, and its export.
 
-The training graph (scripts/bert_encoder.py, exported as-is in v1) runs everything in bf16. On Debian's
+The training graph (bert_encoder.py, exported as-is in v1) runs everything in bf16. On Debian's
 libtorch 1.13 that is slow where it does not need to be: LayerNorm in bf16 is about 10x slower than in fp32,
 three separate Q/K/V products are smaller than one, and the 1/sqrt(d) scale is an extra pass over the
 attention scores. This graph computes the same function with:
@@ -23,9 +23,9 @@ with Warden's `TorchPrecision.float32` (the shim converts floating-point paramet
 whole graph in fp32, which is what the fp32 parity test compares against. The module is therefore scripted
 but not frozen (freezing would inline the weights as constants and fix the dtype).
 
-Usage:
-  python3 scripts/fast_graph.py --from models/minilm-moderation/model.pt --out /tmp/fast.pt
-  python3 scripts/fast_graph.py --from /work/v2/checkpoint.pt --out models/minilm-moderation/model.pt
+Usage (from scripts/):
+  python3 -m train.fast_graph --from ../models/minilm-moderation/model.pt --out /tmp/fast.pt
+  python3 -m train.fast_graph --from WORK_DIR/checkpoint.pt --out ../models/minilm-moderation/model.pt
 
 `--from` takes a TorchScript bundle model (its state_dict is read) or a torch.save'd state_dict (fp32
 checkpoint, preferred: the query scale is then folded before the one rounding to bf16).

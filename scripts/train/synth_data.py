@@ -19,7 +19,7 @@ import random
 import re
 from typing import Callable, Dict, List
 
-from moderation_data import CANDIDATES, IDX
+from train.spec import CANDIDATES, IDX
 
 # identity terms as they occur in the data (plural noun phrase used in templates)
 GROUP_TERMS = {
