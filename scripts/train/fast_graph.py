@@ -23,9 +23,9 @@ with Warden's `TorchPrecision.float32` (the shim converts floating-point paramet
 whole graph in fp32, which is what the fp32 parity test compares against. The module is therefore scripted
 but not frozen (freezing would inline the weights as constants and fix the dtype).
 
-Usage (from scripts/):
-  python3 -m train.fast_graph --from ../models/minilm-moderation/model.pt --out /tmp/fast.pt
-  python3 -m train.fast_graph --from WORK_DIR/checkpoint.pt --out ../models/minilm-moderation/model.pt
+Usage (from the repository root):
+  PYTHONPATH=scripts python3 -m train.fast_graph --from models/minilm-moderation/model.pt --out /tmp/fast.pt
+  PYTHONPATH=scripts python3 -m train.fast_graph --from WORK_DIR/checkpoint.pt --out models/minilm-moderation/model.pt
 
 `--from` takes a TorchScript bundle model (its state_dict is read) or a torch.save'd state_dict (fp32
 checkpoint, preferred: the query scale is then folded before the one rounding to bf16).

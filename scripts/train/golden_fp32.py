@@ -9,11 +9,11 @@ writes `probabilities_fp32`: the model file loaded with torch.jit.load, converte
 It also records which CPU computed the bf16 `probabilities` (`bf16_cpu`), so a reader knows where they hold
 exactly.
 
-  cd scripts
-  /usr/bin/python3 -m train.golden_fp32                         # the committed golden and model
-  /usr/bin/python3 -m train.golden_fp32 --golden G --model M    # another pair
-  /usr/bin/python3 -m train.golden_fp32 --recompute-bf16        # after re-exporting the same weights in
-                                                                # another graph (fast_graph.py)
+  # from the repository root
+  PYTHONPATH=scripts /usr/bin/python3 -m train.golden_fp32                       # the committed golden and model
+  PYTHONPATH=scripts /usr/bin/python3 -m train.golden_fp32 --golden G --model M  # another pair
+  PYTHONPATH=scripts /usr/bin/python3 -m train.golden_fp32 --recompute-bf16      # after re-exporting the same
+                                                                                 # weights in another graph
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ train/dev/test; hatemoji: 70/15/15 by contrast-pair group; prompt sets: stratifi
 Dedupe within a source on the normalised, lower-cased, whitespace-collapsed text before splitting
 (majority label, ties dropped); val/test texts also in another source's train split are dropped.
 
-    cd scripts && ../.venv-train/bin/python -m train.moderation_data [--data DIR]
+    PYTHONPATH=scripts .venv-train/bin/python -m train.moderation_data [--data DIR]
 """
 from __future__ import annotations
 

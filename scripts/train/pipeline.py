@@ -16,12 +16,12 @@ Pipeline (one command, CPU only, < 1 hour on a 2-core machine):
      manifest.json and MODEL_CARD.md.
 The steps hand each other their results as values; the second half's results go to OUT/results.json.
 
-Run from scripts/ with the training venv (see MODEL_CARD.md, "Rebuild"):
-  HF_HUB_OFFLINE=1 ../.venv-train/bin/python -m train
+Run from the repository root with the training venv (see MODEL_CARD.md, "Rebuild"):
+  PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train
 Re-export / re-evaluate from the saved checkpoint without training:
-  HF_HUB_OFFLINE=1 ../.venv-train/bin/python -m train --skip-train --checkpoint WORK_DIR/checkpoint.pt
+  PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train --skip-train --checkpoint WORK_DIR/checkpoint.pt
 Cheap ablation runs (short training per arm, validation + functional set):
-  HF_HUB_OFFLINE=1 ../.venv-train/bin/python -m train --ablate baseline,meaning --ablation-steps 300
+  PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train --ablate baseline,meaning --ablation-steps 300
 """
 from __future__ import annotations
 
