@@ -19,7 +19,7 @@ release: setup
 ## OpenAI Python SDK against the built server, then nats-py against the built worker).
 test: setup
 	scripts/validate_k8s.sh
-	python3 scripts/make_normalization_golden.py --check
+	PYTHONPATH=scripts python3 -m generate.make_normalization_golden --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/test_openai_sdk.sh

@@ -1,7 +1,7 @@
 import Foundation
 import WardenTestSupport
 
-/// Paths of the committed test fixtures (made by scripts/make_test_model.py).
+/// Paths of the committed test fixtures (made by scripts/generate/make_test_model.py).
 enum Fixtures {
     static let root = TestPaths.fixtures
     static let tinyBert = root.appendingPathComponent("tiny-bert")

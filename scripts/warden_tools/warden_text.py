@@ -4,7 +4,7 @@ The default model is trained on tweets, SMS and chatbot logs. Platform artefacts
 @handles, URLs, HTML entities) would let a model learn "looks like a tweet => offensive", so training
 neutralises them and Warden applies the *same* function at inference (Swift:
 `Sources/WordPiece/PlatformNormalizer.swift`). Both sides are checked against
-`Tests/Fixtures/normalization_golden.jsonl`, written by `scripts/make_normalization_golden.py`.
+`Tests/Fixtures/normalization_golden.jsonl`, written by `scripts/generate/make_normalization_golden.py`.
 
 The rules are deliberately ASCII-only and regex-free in spirit so that the Swift port is exact:
   1. HTML entities, one left-to-right pass (no re-decoding of the result):
@@ -57,7 +57,7 @@ def normalize_platform_v1(text: str) -> str:
 #      characters, Hangul fillers ...).
 #   3. Homoglyphs folded: each scalar in the generated fold table becomes its ASCII letter or digit
 #      (fullwidth, mathematical alphanumerics, circled, super/subscripts, emoji letters such as "🅰", and
-#      Unicode confusables such as Cyrillic "а" and Greek "ο"; scripts/make_obfuscation_tables.py says what
+#      Unicode confusables such as Cyrillic "а" and Greek "ο"; generate/make_obfuscation_tables.py says what
 #      is in and out). Always, whatever the surrounding word's script: the models are English, and a
 #      wholly Cyrillic or Greek word turned into Latin-looking junk loses no signal they had, while a
 #      per-word script test would let "idіot" with one Cyrillic "і" through.

@@ -17,7 +17,8 @@ add the same per message to both sides, so the HTTP gain is lower than either.
 
 One thread, as each of Warden's default 2 backend workers runs. Run it on an otherwise idle machine.
 
-Usage: /usr/bin/python3 scripts/gain_ceiling.py [--model models/minilm-moderation] [--corpus Benchmarks/corpus/chat.txt]
+Usage: PYTHONPATH=scripts /usr/bin/python3 -m bench.gain_ceiling [--model models/minilm-moderation]
+           [--corpus Benchmarks/corpus/chat.txt]
        (needs a built warden, for `warden tokenize`: swift build -c release --product warden)
 """
 import argparse

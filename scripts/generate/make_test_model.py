@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Writes the tiny test model bundle under Tests/Fixtures/ (run with Debian's /usr/bin/python3 + python3-torch).
 
-    /usr/bin/python3 scripts/make_test_model.py
+    PYTHONPATH=scripts /usr/bin/python3 -m generate.make_test_model
 
 Outputs (all small enough to commit):
   Tests/Fixtures/tiny-bert/model.pt          a 2-layer, hidden-32 BERT-shaped classifier (TorchScript, traced)
   Tests/Fixtures/tiny-bert/manifest.json     its bundle manifest (3 sigmoid labels, real tokenizer/)
   Tests/Fixtures/tiny-bert/golden.json       inputs and the outputs Python computed, at several shapes
-  Tests/Fixtures/tiny-bert-packed/           the same shape of model as Warden's fast graph (scripts/fast_graph.py,
+  Tests/Fixtures/tiny-bert-packed/           the same shape of model as Warden's fast graph (train/fast_graph.py,
                                              fp32, random weights, full 30,522-id vocabulary) with the packed
                                              entry point forward_packed declared in its manifest
   Tests/Fixtures/bad-models/wrong_signature.pt   forward(input_ids) only
@@ -89,7 +89,7 @@ def random_inputs(generator, batch, length):
 
 
 def packed_state_dict(generator):
-    """Random weights under scripts/bert_encoder.py's names, for scripts/fast_graph.py."""
+    """Random weights under train/bert_encoder.py's names, for train/fast_graph.py."""
     def rand(*shape, scale=0.2):
         return torch.randn(*shape, generator=generator) * scale
     sd = {"bert.embeddings.word_embeddings.weight": rand(30522, HIDDEN),
@@ -119,7 +119,7 @@ def write_packed_fixture(manifest):
                            torch.float32, heads=HEADS)
     packed = dict(manifest, name="tiny-bert-packed", packed_entry_point="forward_packed",
                   description="Random-weight test fixture in the fast graph with a packed entry point, made by "
-                              "scripts/make_test_model.py; its scores mean nothing.")
+                              "scripts/generate/make_test_model.py; its scores mean nothing.")
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump(packed, f, indent=2)
         f.write("\n")
@@ -163,7 +163,7 @@ def main():
         "tokenizer": {"path": "../../../tokenizer", "lowercase": True, "strip_accents": True},
         "text_normalization": "platform-v1",
         "precision": "fp32",
-        "description": "Random-weight test fixture made by scripts/make_test_model.py; its scores mean nothing.",
+        "description": "Random-weight test fixture made by scripts/generate/make_test_model.py; its scores mean nothing.",
     }
     with open(os.path.join(OUT, "tiny-bert", "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

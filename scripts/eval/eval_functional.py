@@ -2,7 +2,8 @@
 """Scores the functional test set (Tests/Fixtures/functional/cases.jsonl) with `warden score` and reports
 accuracy per kind of case, for the `hate` label's decision and for `flagged` (any label's flag).
 
-    scripts/eval_functional.py --model models/minilm-moderation [--warden PATH] [--out results.json] [--markdown table.md]
+    PYTHONPATH=scripts /usr/bin/python3 -m eval.eval_functional --model models/minilm-moderation [--warden PATH]
+        [--out results.json] [--markdown table.md]
 
 The two headline figures of issue 16 are "hate on all cases" (accuracy of the `hate` decision over every
 case) and "flagged on hateful cases" (share of the hateful cases that come out flagged). Decisions are the

@@ -4,7 +4,8 @@ that has one, except Hangul syllables (decomposed algorithmically in Swift).
 
 The Swift standard library has no public NFD API and the tokenizer's hot path must not use
 Foundation, so the data comes from Python's `unicodedata` (run with /usr/bin/python3, Python 3.11 =
-Unicode 14.0). Output is deterministic. Usage: /usr/bin/python3 scripts/make_unicode_tables.py OUT.swift
+Unicode 14.0). Output is deterministic. Usage (from the repository root):
+    PYTHONPATH=scripts /usr/bin/python3 -m generate.make_unicode_tables OUT.swift
 """
 import sys
 import unicodedata
