@@ -5,7 +5,7 @@ accuracy per kind of case, for the `hate` label's decision and for `flagged` (an
     PYTHONPATH=scripts /usr/bin/python3 -m eval.eval_functional --model models/minilm-moderation [--warden PATH]
         [--out results.json] [--markdown table.md]
 
-The two headline figures of issue 16 are "hate on all cases" (accuracy of the `hate` decision over every
+The two headline figures are "hate on all cases" (accuracy of the `hate` decision over every
 case) and "flagged on hateful cases" (share of the hateful cases that come out flagged). Decisions are the
 model's own thresholds (pass `--threshold label=x` through with --warden-arg to change them). A label named
 in a case's `expect` that the model does not have counts as predicted 0, and the output says so.
