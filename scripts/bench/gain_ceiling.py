@@ -96,7 +96,7 @@ def main():
     for n in sorted(counts):
         ids = torch.randint(1000, 20000, (1, n))
         mask = torch.ones(1, n, dtype=torch.long)
-        per_length[n] = timed(lambda: model(ids, mask), args.repeats)
+        per_length[n] = timed(lambda ids=ids, mask=mask: model(ids, mask), args.repeats)
     t1 = sum(per_length[n] * c for n, c in counts.items())
 
     # Tmm: the products of the six layers alone, at a full packed batch's shape, with the bundle's weights.
@@ -131,7 +131,8 @@ def main():
         "ceiling_gain": t1 / (tokens * mm_per_token), "packed_model_gain": t1 / (tokens * pack_per_token),
     }
     print(f"unbatched forwards: {t1:.2f} s for the corpus ({figures['unbatched_ms_per_window']:.2f} ms per window; "
-          f"1 x 8 tokens {1e3 * per_length.get(8, float('nan')):.2f} ms, 1 x 128 {1e3 * per_length.get(128, float('nan')):.2f} ms)")
+          f"1 x 8 tokens {1e3 * per_length.get(8, float('nan')):.2f} ms, "
+          f"1 x 128 {1e3 * per_length.get(128, float('nan')):.2f} ms)")
     print(f"products alone at {rows} x {row_len}: {figures['products_us_per_token']:.1f} us per token "
           f"({flops / 1e6:.1f} MFLOP per token, {figures['products_gflops']:.0f} GFLOP/s)")
     print(f"packed forward at {rows} x {row_len}, segments of {seg}: {figures['packed_us_per_token']:.1f} us per token "

@@ -116,7 +116,8 @@ def lane_isolation(seconds: float) -> None:
             latencies.append(took)
             n += 1
 
-    threads = [threading.Thread(target=flood, args=(w,)) for w in range(2)] + [threading.Thread(target=chat, args=(i,)) for i in range(4)]
+    threads = ([threading.Thread(target=flood, args=(w,)) for w in range(2)]
+               + [threading.Thread(target=chat, args=(i,)) for i in range(4)])
     for t in threads:
         t.start()
     for t in threads:
@@ -217,7 +218,8 @@ def disconnect() -> None:
     time.sleep(0.3)
     sock.close()
     time.sleep(3)
-    print(f"disconnect: 32 long texts, client gone after 0.3 s: warden_cancelled_total +{server.metric('warden_cancelled_total') - before:.0f}, "
+    cancelled = server.metric("warden_cancelled_total") - before
+    print(f"disconnect: 32 long texts, client gone after 0.3 s: warden_cancelled_total +{cancelled:.0f}, "
           f"batches computed {server.metric('warden_batch_rows_count') - rows_before:.0f}")
     server.stop()
 
@@ -256,7 +258,8 @@ def sigterm_stuck() -> None:
     socks = []
     for _ in range(3):
         s = socket.create_connection(("127.0.0.1", server.port))
-        s.sendall(b"POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n{")
+        s.sendall(b"POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 9999\r\n\r\n{")
         socks.append(s)
     time.sleep(0.5)  # let the server read the three heads: the uploads are in flight when SIGTERM comes
     code, took = server.stop()
@@ -270,7 +273,7 @@ def soak(minutes: float) -> None:
         counts: dict[int, int] = {}
         samples = []
 
-        def load(i: int):
+        def load(i: int, stop=stop, server=server, counts=counts):  # this round's, bound explicitly
             n = 0
             while time.monotonic() < stop:
                 texts = [f"message {i} {n % 500} about the game tonight"] * (1 if n % 5 else 20)

@@ -235,7 +235,8 @@ async def bench(args) -> int:
                         "--summary-json", summary_path] + common, check=True, env=env)
         summary = json.load(open(summary_path))
         score_rate = summary["records"] / summary["elapsed_seconds"]
-        log(f"warden score: {summary['records']} records in {summary['elapsed_seconds']:.2f} s (model load excluded): {score_rate:.0f}/s")
+        log(f"warden score: {summary['records']} records in {summary['elapsed_seconds']:.2f} s (model load excluded): "
+            f"{score_rate:.0f}/s")
 
     rates = {}
     for count in (1, 2, 3):
@@ -247,7 +248,7 @@ async def bench(args) -> int:
             workers = await start_workers(args, server.url, count, common)
             started = time.monotonic()
             await publish(nc, texts)
-            await wait_for("every verdict", lambda: _at_least(js, args.messages), args.timeout)
+            await wait_for("every verdict", lambda js=js: _at_least(js, args.messages), args.timeout)
             wall = time.monotonic() - started
             results = await read_results(js)
             stamps = sorted(m.metadata.timestamp.timestamp() for m in results)

@@ -33,7 +33,7 @@ def score(cases, warden, model, extra_args):
             for case in cases:
                 handle.write(json.dumps({"id": case["id"], "text": case["text"]}, ensure_ascii=False) + "\n")
         command = [warden, "score", source, "--format", "jsonl", "--model", model, "-o", target, "--quiet"] + extra_args
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr.strip()}")
         results = {}
@@ -180,7 +180,7 @@ def main():
     results = score(cases, warden, args.model, args.warden_arg)
     report = evaluate(cases, results)
     report["run"] = {"model": args.model, "warden": warden, "cases_file": args.cases, "warden_args": args.warden_arg,
-                     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                     "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     table = markdown(report)
     print(table, end="")
     if args.out:

@@ -20,8 +20,7 @@ import shlex
 import subprocess
 import sys
 
-from warden_tools.paths import (PEERS_MESSAGES, TOKENIZER_DIR, add_data_argument, build_products, check_data_dir,
-                                warden_binary)
+from warden_tools.paths import PEERS_MESSAGES, TOKENIZER_DIR, add_data_argument, build_products, check_data_dir, warden_binary
 from warden_tools.tokenizer_reference import DATASETS, dataset_texts, has_special_literal, load_references
 
 

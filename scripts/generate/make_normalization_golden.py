@@ -126,7 +126,8 @@ def main():
             cases = [json.loads(line) for line in f]
         bad = [c["raw"] for c in cases if normalize_platform_v1(c["raw"]) != c["normalized"]
                or normalize_platform_v2(c["raw"]) != c["normalized_v2"]]
-        print(f"{a.out}: {len(cases) - len(bad)} of {len(cases)} cases reproduced" + (f", first differing: {bad[:3]!r}" if bad else ""))
+        print(f"{a.out}: {len(cases) - len(bad)} of {len(cases)} cases reproduced"
+              + (f", first differing: {bad[:3]!r}" if bad else ""))
         sys.exit(1 if bad else 0)
     check_data_dir(a.data)
     rng = random.Random(a.seed)

@@ -150,7 +150,7 @@ def build(ucd, confusables_path):
     conf = load_confusables(confusables_path)
     proto = {cp: p for cp, p in conf.items() if ascii_alnum(p) and cp >= 0x80}
     for cp, p in sorted(proto.items()):
-        if cp in fold or not cat.get(cp, "Cn")[0] in "LN" or scripts.get(cp, "Unknown") in SKIP_SCRIPTS:
+        if cp in fold or cat.get(cp, "Cn")[0] not in "LN" or scripts.get(cp, "Unknown") in SKIP_SCRIPTS:
             continue
         if cat[cp] == "Lu" and p.islower() and cp in lower:
             low = fold.get(lower[cp]) or proto.get(lower[cp])

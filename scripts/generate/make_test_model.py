@@ -24,6 +24,7 @@ from torch import nn
 
 from warden_tools.paths import FIXTURES as OUT
 from warden_tools.paths import REPO as ROOT
+
 VOCAB, HIDDEN, HEADS, LAYERS, FFN, POSITIONS, LABELS = 1024, 32, 4, 2, 64, 128, 3
 
 

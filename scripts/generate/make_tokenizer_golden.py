@@ -21,8 +21,7 @@ import os
 import random
 
 from warden_tools.paths import FIXTURES, add_data_argument, check_data_dir
-from warden_tools.tokenizer_reference import (DATASETS, dataset_texts, has_special_literal, ids_digest,
-                                              load_references)
+from warden_tools.tokenizer_reference import DATASETS, dataset_texts, has_special_literal, ids_digest, load_references
 
 
 def adversarial():

@@ -16,6 +16,7 @@ and records every difference. Run with the venv that has `tokenizers`:
 then rebuild and run `swift test` (GoldenTests/everyScalarMatchesTheReference checks all scalars).
 """
 import sys
+
 import tokenizers
 from tokenizers import normalizers, pre_tokenizers
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import List
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 @dataclass
@@ -32,7 +31,7 @@ class BertConfig:
     attention_probs_dropout_prob: float = 0.1
 
     @classmethod
-    def from_json(cls, path: str) -> "BertConfig":
+    def from_json(cls, path: str) -> BertConfig:
         raw = json.load(open(path))
         assert raw.get("hidden_act", "gelu") == "gelu"
         assert raw.get("position_embedding_type", "absolute") == "absolute"
@@ -199,4 +198,4 @@ class ModerationModel(nn.Module):
         return torch.sigmoid(self.logits(input_ids, attention_mask))
 
 
-LABELS: List[str] = ["toxic", "hate", "spam"]
+LABELS: list[str] = ["toxic", "hate", "spam"]

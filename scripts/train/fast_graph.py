@@ -32,7 +32,6 @@ checkpoint, preferred: the query scale is then folded before the one rounding to
 """
 import argparse
 import math
-from typing import Dict
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +45,7 @@ MASK_VALUE = -10000.0  # what the training graph adds for masked keys
 class FastLayer(nn.Module):
     """One encoder layer; input and output are the fp32 residual stream [B, L, H]."""
 
-    def __init__(self, t: Dict[str, torch.Tensor], heads: int):
+    def __init__(self, t: dict[str, torch.Tensor], heads: int):
         super().__init__()
         self.hidden = t["ln1_w"].numel()
         self.heads = heads
@@ -77,7 +76,7 @@ class FastLayer(nn.Module):
 class FastClassifier(nn.Module):
     """BERT 6x384 encoder -> masked mean pooling -> Linear -> sigmoid, with a padded and a packed entry."""
 
-    def __init__(self, sd: Dict[str, torch.Tensor], product_dtype: torch.dtype, heads: int = HEADS):
+    def __init__(self, sd: dict[str, torch.Tensor], product_dtype: torch.dtype, heads: int = HEADS):
         super().__init__()
 
         def get(name: str) -> torch.Tensor:
@@ -161,7 +160,7 @@ class FastClassifier(nn.Module):
         return torch.sigmoid(F.linear(sums / counts, self.cls_w, self.cls_b))
 
 
-def load_state_dict(path: str) -> Dict[str, torch.Tensor]:
+def load_state_dict(path: str) -> dict[str, torch.Tensor]:
     """A TorchScript model file's state_dict, or a torch.save'd state_dict (optionally under "model")."""
     try:
         return dict(torch.jit.load(path, map_location="cpu").state_dict())
@@ -172,12 +171,12 @@ def load_state_dict(path: str) -> Dict[str, torch.Tensor]:
         return dict(obj)
 
 
-def build_fast(sd: Dict[str, torch.Tensor], product_dtype: torch.dtype = torch.bfloat16,
+def build_fast(sd: dict[str, torch.Tensor], product_dtype: torch.dtype = torch.bfloat16,
                heads: int = HEADS) -> torch.jit.ScriptModule:
     return torch.jit.script(FastClassifier(sd, product_dtype, heads).eval())
 
 
-def export_fast(sd: Dict[str, torch.Tensor], out_path: str, product_dtype: torch.dtype = torch.bfloat16,
+def export_fast(sd: dict[str, torch.Tensor], out_path: str, product_dtype: torch.dtype = torch.bfloat16,
                 heads: int = HEADS) -> None:
     """Writes the fast graph of these weights (bert_encoder key names) to out_path. Declare
     `"packed_entry_point": "forward_packed"` in the bundle's manifest to let Warden pack sequences."""

@@ -16,7 +16,7 @@ from torch import nn
 from train import moderation_data as md
 from train.bert_encoder import ModerationModel, load_bert
 from train.common import log, make_tokenizer, pad_batch, predict
-from train.metrics import choose_thresholds, metrics_table, synthetic_rates
+from train.metrics import choose_thresholds, metrics_table, summary, synthetic_rates
 from train.spec import CANDIDATES, SPEC
 from warden_tools import obfuscation
 from warden_tools.tokenizer_reference import base_model_dir
@@ -142,7 +142,7 @@ def val_subset(val_ex, n, seed):
     for e in val_ex:
         by.setdefault(e["source"], []).append(e)
     out = []
-    for s, rows in by.items():
+    for rows in by.values():
         k = max(1, int(round(n * len(rows) / len(val_ex))))
         out += rows if len(rows) <= max(k, 300) else rng.sample(rows, max(k, 300))
     return out
@@ -249,8 +249,7 @@ def ablate(args, split):
         m = metrics_table(split["val"], vp, th, CANDIDATES)
         res = dict(arm=arm, config=ARMS[arm], norm=md.normalizer_name(), freeze_layers=args.freeze_layers,
                    train_max_len=args.train_max_len, train=info, history=hist,
-                   val={s: {l: {k: m[s][l].get(k) for k in ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")}
-                            for l in m[s]} for s in m},
+                   val=summary(m),
                    synthetic_val=synthetic_rates(split["val"], vp, th, CANDIDATES), thresholds=th, state_dict=sd_path)
         results[arm] = res
         log(f"ablation {arm}: val PR-AUC " + str({l: round(m['all'][l].get('pr_auc') or 0, 3) for l in CANDIDATES}))

@@ -66,6 +66,14 @@ def metrics_table(exs, probs, thresholds, labels):
     return out
 
 
+SUMMARY_KEYS = ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")
+
+
+def summary(table):
+    """A metrics_table cut to the figures an ablation run keeps, per source and label."""
+    return {s: {l: {k: table[s][l].get(k) for k in SUMMARY_KEYS} for l in table[s]} for s in table}
+
+
 def synthetic_rates(exs, probs, thresholds, labels):
     """Per synthetic kind: how often hate / toxic fire (all synthetic rows are non-hateful)."""
     res = {}

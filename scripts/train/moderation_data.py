@@ -24,7 +24,8 @@ Label policy (w=1 unless said; "masked" = w 0; an empty taxonomy cell is never r
       platform normalisation gives handles and links in every other source.
   hatemoji (adversarial, half contrastive non-hateful): hate = gold; hate/threatening = the column;
       toxic = 1 for hateful rows (masked for non-hateful: they may still insult individuals);
-      violence = 1 for threatening hate, 0 for other hate types (masked for non-hateful rows). Own split grouped by contrast pair (original + perturbation).
+      violence = 1 for threatening hate, 0 for other hate types (masked for non-hateful rows). Own split grouped
+      by contrast pair (original + perturbation).
   ailuminate / sst (assistant prompts): the hazard's taxonomy columns = 1, ORed up the hierarchy
       (sexual/minors => sexual, hate/threatening => hate); every prompt is written for exactly one hazard,
       so categories a hazard clearly does not touch are 0 (same-register negatives: see HAZARD_NEGATIVES);
@@ -46,13 +47,12 @@ import os
 import random
 import re
 from collections import Counter, defaultdict
-from typing import Callable, Dict, List
+from collections.abc import Callable
 
 from sklearn.model_selection import train_test_split
 
 from train.spec import CANDIDATES, IDX, SOURCES, WEAK
-from warden_tools import warden_text
-from warden_tools import paths
+from warden_tools import paths, warden_text
 
 NEW_CATS = ["violence", "illicit", "self-harm", "sexual", "sexual/minors"]
 IDENTITY_TYPES = ["racist", "homophobic", "transphobic", "ableist"]
@@ -82,7 +82,7 @@ def dedupe_key(norm: str) -> str:
     return " ".join(norm.lower().split())
 
 
-def _read(name: str, data_root: str) -> List[Dict[str, str]]:
+def _read(name: str, data_root: str) -> list[dict[str, str]]:
     with open(os.path.join(data_root, name, "data.csv"), newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 

@@ -136,7 +136,8 @@ def main(argv=None):
                         lr=args.lr, head_lr=args.head_lr, train_max_len=args.train_max_len, quotas=QUOTAS,
                         frozen_bottom_layers=args.freeze_layers, freeze_word_embeddings=args.freeze_embeddings,
                         weak_label_weight=WEAK, bf16_autocast=args.bf16,
-                        obfuscation_fraction=args.obfuscate_frac if args.obfuscate_frac is not None else ARMS["full"]["obfuscate"],
+                        obfuscation_fraction=(args.obfuscate_frac if args.obfuscate_frac is not None
+                                              else ARMS["full"]["obfuscate"]),
                         obfuscation_available=True,
                         optimizer="AdamW wd 0.01, 6% warmup, linear decay fitted to the wall-clock cap, grad clip 1.0",
                         seed=args.seed, threads=args.threads))

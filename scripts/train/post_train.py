@@ -16,7 +16,7 @@ from train import export, results
 from train import moderation_data as md
 from train.bert_encoder import ModerationModel, load_bert
 from train.common import START, encode_texts, log, predict, raw_text
-from train.metrics import choose_thresholds, functional_eval, metrics_table, synthetic_rates
+from train.metrics import choose_thresholds, functional_eval, metrics_table, summary, synthetic_rates
 from train.spec import CANDIDATES, SPEC
 from train.splits import load_data
 from warden_tools import obfuscation
@@ -25,6 +25,7 @@ from warden_tools.paths import REPO
 from warden_tools.tokenizer_reference import base_model_dir
 from warden_tools.warden_text import NORMALIZERS, normalize_platform_v1
 
+V1_DEFAULT_MANIFEST = {"thresholds": {"toxic": 0.3333, "hate": 0.6237, "spam": 0.756}}  # v1.0.0's thresholds
 GOLDEN_PER_SOURCE = {"davidson": 50, "convabuse": 30, "sms": 30, "edos": 50, "hatemoji": 40, "ailuminate": 24, "sst": 6,
                      "xstest": 10}
 
@@ -48,7 +49,7 @@ def ablation_results(args, labels, cases):
     abl = json.load(open(abl_path))
     if getattr(args, "card_only", False):
         recompute_ablation_val(args, abl)
-    for arm, r in abl.items():
+    for r in abl.values():
         if cases and os.path.isfile(r.get("state_dict", "")):
             am = ModerationModel(load_bert(base_model_dir()), len(CANDIDATES))
             am.load_state_dict(torch.load(r["state_dict"]))
@@ -79,8 +80,7 @@ def recompute_ablation_val(args, abl):
         tsel = choose_thresholds(val, vp, CANDIDATES)
         th = {l: tsel[l]["threshold"] for l in CANDIDATES}
         m = metrics_table(val, vp, th, CANDIDATES)
-        r["val"] = {s: {l: {k: m[s][l].get(k) for k in ("n", "positives", "roc_auc", "pr_auc", "f1", "positive_rate_at_threshold")}
-                        for l in m[s]} for s in m}
+        r["val"] = summary(m)
         r["synthetic_val"] = synthetic_rates(val, vp, th, CANDIDATES)
         r["thresholds"] = th
         log(f"ablation {arm}: validation re-scored ({norm})")
@@ -167,7 +167,8 @@ def finish(args, model, split, data_stats, meta):
             continue
         ps = v["probs"][sub_idx]
         mv = metrics_table(sub_ex, ps, thresholds, labels)
-        v["max_auc_drop_vs_fp32_subset"] = max((m_fp["all"][l].get("roc_auc") or 0) - (mv["all"][l].get("roc_auc") or 0) for l in labels)
+        v["max_auc_drop_vs_fp32_subset"] = max((m_fp["all"][l].get("roc_auc") or 0) - (mv["all"][l].get("roc_auc") or 0)
+                                               for l in labels)
         v["max_abs_prob_delta_vs_fp32_subset"] = float(np.abs(ps - fp_sub).max())
     if args.precision == "auto":
         default = "fast" if "fast" in variants and variants["fast"]["max_auc_drop_vs_fp32_subset"] <= 0.005 else "bf16"
@@ -175,7 +176,8 @@ def finish(args, model, split, data_stats, meta):
         default = args.precision
     if default == "fp32":
         variants["fp32"]["probs"] = probs_of(variants["fp32"]["file"], [e["ids"] for e in test])
-    log("default variant", default, {n: (v["size_mb"], round(v.get("max_auc_drop_vs_fp32_subset", 0), 4)) for n, v in variants.items()})
+    log("default variant", default,
+        {n: (v["size_mb"], round(v.get("max_auc_drop_vs_fp32_subset", 0), 4)) for n, v in variants.items()})
     shutil.copyfile(variants[default]["file"], os.path.join(args.out, "model.pt"))
     final = metrics_table(test, variants[default]["probs"], thresholds, labels)
     synth_v2 = synthetic_rates(test, variants[default]["probs"], thresholds, labels)
@@ -184,8 +186,8 @@ def finish(args, model, split, data_stats, meta):
     v1_file = args.v1_model or os.path.join(wd, "v1-model.pt")
     if not os.path.isfile(v1_file):
         v1_file = os.path.join("/tmp", "warden-v2", "v1-model.pt")
-    v1_manifest = json.load(open(os.path.join(os.path.dirname(v1_file), "v1-manifest.json"))) \
-        if os.path.isfile(os.path.join(os.path.dirname(v1_file), "v1-manifest.json")) else {"thresholds": {"toxic": 0.3333, "hate": 0.6237, "spam": 0.756}}
+    v1_manifest_path = os.path.join(os.path.dirname(v1_file), "v1-manifest.json")
+    v1_manifest = json.load(open(v1_manifest_path)) if os.path.isfile(v1_manifest_path) else V1_DEFAULT_MANIFEST
     v1_th = v1_manifest["thresholds"]
     v1_labels = list(SPEC.v1_labels)
     v1_test = export.v1_probs(v1_file, test, args.max_len)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 SPEC_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spec.toml")
 

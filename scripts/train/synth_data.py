@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Callable, Dict, List
+from collections.abc import Callable
 
 from train.spec import CANDIDATES, IDX
 
@@ -75,7 +75,7 @@ PROFANITY = ["fuck yeah", "holy shit", "damn", "fucking hell", "shit", "what the
 PROF_T = ["{p}, {x}", "{x} {p}", "{x}... {p}!"]
 
 
-def _mk(source_ex, text, kind, labels: Dict[str, float]):
+def _mk(source_ex, text, kind, labels: dict[str, float]):
     y = [0.0] * len(CANDIDATES)
     w = [0.0] * len(CANDIDATES)
     for l, v in labels.items():
@@ -92,7 +92,7 @@ def _groups_in(text):
     return [g for r, g in GROUP_RES if r.search(text)]
 
 
-def build(examples: List[dict], norm_fn: Callable[[str], str], seed: int = 13, per_kind: int = 700) -> List[dict]:
+def build(examples: list[dict], norm_fn: Callable[[str], str], seed: int = 13, per_kind: int = 700) -> list[dict]:
     """Synthetic examples for every split, from that split's rows (`examples` = all loaded rows)."""
     rng = random.Random(seed)
     out = []

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import kubernetes_validate
 import yaml
-from kubernetes_validate.utils import (InvalidSchemaError, SchemaNotFoundError, ValidationError,
-                                       VersionNotSupportedError)
+from kubernetes_validate.utils import InvalidSchemaError, SchemaNotFoundError, ValidationError, VersionNotSupportedError
 
 from warden_tools.paths import REPO
 

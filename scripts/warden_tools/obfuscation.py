@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from warden_tools.warden_text import FOLD
 
