@@ -15,11 +15,13 @@ release: setup
 	$(SWIFT) build -c release --product warden
 
 ## The README's test command: installs what is missing, validates the Kubernetes manifests, checks the Python
-## normalisation reference against its golden file, builds, runs the whole suite (Swift, then the official
-## OpenAI Python SDK against the built server, then nats-py against the built worker).
+## normalisation reference against its golden file, lints and tests the Python under scripts/ (ruff, pytest),
+## builds, runs the whole suite (Swift, then the official OpenAI Python SDK against the built server, then
+## nats-py against the built worker).
 test: setup
 	scripts/validate_k8s.sh
-	python3 scripts/make_normalization_golden.py --check
+	PYTHONPATH=scripts python3 -m generate.make_normalization_golden --check
+	scripts/test_scripts.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/test_openai_sdk.sh

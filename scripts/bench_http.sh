@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP load benchmark for Warden (or any server taking {"input": "text"}), with wrk + scripts/bench_http.lua.
+# HTTP load benchmark for Warden (or any server taking {"input": "text"}), with wrk + scripts/bench/bench_http.lua.
 #
 # usage:
 #   scripts/bench_http.sh [-u URL] [-c "1 4 16 64"] [-d SECONDS] [-w SECONDS] [-f CORPUS]
@@ -49,9 +49,9 @@ loopback() { case "$1" in http://127.*|http://localhost*|http://\[::1\]*) ;; *) 
 step() {
   local name=$1 url=$2 c=$3 out="$TMP/$1-c$3.json"
   if [ "$WARM" != "0" ]; then
-    BENCH_OUT="" timeout $((WARM + 20)) "${PIN[@]}" wrk -t1 -c"$c" -d"${WARM}s" --timeout 10s -s "$ROOT/scripts/bench_http.lua" "$url" >/dev/null 2>&1 || true
+    BENCH_OUT="" timeout $((WARM + 20)) "${PIN[@]}" wrk -t1 -c"$c" -d"${WARM}s" --timeout 10s -s "$ROOT/scripts/bench/bench_http.lua" "$url" >/dev/null 2>&1 || true
   fi
-  BENCH_OUT="$out" timeout $((DUR + 20)) "${PIN[@]}" wrk -t1 -c"$c" -d"${DUR}s" --timeout 10s -s "$ROOT/scripts/bench_http.lua" "$url" >"$TMP/wrk.txt" 2>&1 || true
+  BENCH_OUT="$out" timeout $((DUR + 20)) "${PIN[@]}" wrk -t1 -c"$c" -d"${DUR}s" --timeout 10s -s "$ROOT/scripts/bench/bench_http.lua" "$url" >"$TMP/wrk.txt" 2>&1 || true
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   if [ -s "$out" ]; then
     python3 - "$out" "$name" "$c" "$load" <<'PY' | tee -a "$TMP/rows"

@@ -7,7 +7,7 @@
 #   3. The batching gain by message length (warden tune, in-process): batch 1 vs packed, per length bucket.
 #   4. The machine's bf16 GEMM rate (the roofline) and the per-token cost against it.
 #   5. warden tune at 64 callers on the chat corpus: layouts padded, packed64, packed128 x batch sizes.
-#   6. The ceiling of the batching gain on this CPU (scripts/gain_ceiling.py): unbatched forwards over the
+#   6. The ceiling of the batching gain on this CPU (scripts/bench/gain_ceiling.py): unbatched forwards over the
 #      corpus against the time of the Linear products alone, and against today's packed forward.
 #
 # usage: scripts/bench_runtime.sh [-d SECONDS] [-w SECONDS] [-r ROUNDS] [-o OUTDIR] [-s "STEPS"]
@@ -15,7 +15,7 @@
 #   -r  interleaved rounds of step 1 (default 2)         -o  output folder (default /tmp/warden-bench-runtime)
 #   -s  steps to run (default "1 2 3 4 5 6")
 # Needs: .build/release/warden (swift build -c release --product warden), wrk, and for the Flask + ONNX peer
-# the peer kit: (cd ../shared/peers && ./setup_common.sh). Run it on an otherwise idle machine: it measures.
+# the peer services kit, set up (its setup_common.sh). Run it on an otherwise idle machine: it measures.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5 6"
@@ -26,7 +26,7 @@ while getopts "d:w:r:o:s:h" opt; do
   esac
 done
 BIN="$ROOT/.build/release/warden"
-PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$ROOT/../shared/peers"  # the kit: peers/ (a symlink), else ../shared/peers
+PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$ROOT/../shared/peers"  # PEERS_KIT, else peers/, else beside the checkout
 CORPUS="$ROOT/Benchmarks/corpus/chat.txt"
 SYS_PY=$(PATH=$(getconf PATH) command -v python3)
 [ -x "$BIN" ] || { echo "no $BIN: swift build -c release --product warden" >&2; exit 2; }
@@ -74,7 +74,7 @@ if [[ " $STEPS " == *" 1 "* || " $STEPS " == *" 2 "* ]]; then
     WORKERS=2 TORCH_THREADS=1 "$PEERS/start_flask_onnx.sh" >"$OUT/flask-onnx.start.log" 2>&1
     URLS[flask-onnx]="http://127.0.0.1:8004/v1/moderate"; NAMES+=(flask-onnx)
   else
-    echo "peer kit not set up (cd ../shared/peers && ./setup_common.sh): Flask + ONNX Runtime skipped"
+    echo "peer kit not set up (run setup_common.sh in $PEERS, or set PEERS_KIT): Flask + ONNX Runtime skipped"
   fi
 fi
 
@@ -148,7 +148,7 @@ fi
 
 if [[ " $STEPS " == *" 6 "* ]]; then
   echo "== step 6: the ceiling of the batching gain on this CPU (model only, one thread)"
-  "$SYS_PY" "$ROOT/scripts/gain_ceiling.py" --corpus "$CORPUS" --warden "$BIN" --json "$OUT/ceiling.json" | tee "$OUT/ceiling.txt"
+  PYTHONPATH="$ROOT/scripts" "$SYS_PY" -m bench.gain_ceiling --corpus "$CORPUS" --warden "$BIN" --json "$OUT/ceiling.json" | tee "$OUT/ceiling.txt"
 fi
 
 "$SYS_PY" - "$OUT" <<'PY'

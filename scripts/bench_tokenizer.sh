@@ -23,4 +23,4 @@ fi
 export RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 echo "corpus: $CORPUS x $REPEAT, max length $MAXLEN, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 $TOKENIZE --tokenizer tokenizer --max-length "$MAXLEN" --benchmark "$REPEAT" < "$CORPUS"
-"$VENV/bin/python" scripts/bench_tokenizer_hf.py "$CORPUS" "$REPEAT" "$MAXLEN"
+PYTHONPATH=scripts "$VENV/bin/python" -m bench.bench_tokenizer_hf "$CORPUS" "$REPEAT" "$MAXLEN"

@@ -10,7 +10,7 @@
 #   scripts/nats_e2e.sh bench      throughput: one worker against `warden score` on the same 10,000 messages
 #                                  (cache off for both), then 1, 2 and 3 workers; prints the CPU and its flags.
 #
-# Uses .build/release/warden (make release) unless WARDEN_BINARY is set, the default model unless --model,
+# Uses $WARDEN_BINARY, else .build/release/warden (make release), else .build/debug/warden, the default model unless --model,
 # nats-server from scripts/setup.sh and nats-py from .venv-nats (scripts/test_nats_py.sh installs it).
 # Exit status 0 when every check passed.
 set -euo pipefail
@@ -18,4 +18,4 @@ cd "$(dirname "$0")/.."
 mode="${1:-e2e}"
 [ $# -gt 0 ] && shift
 [ -x .venv-nats/bin/python ] || { echo "nats_e2e: run scripts/test_nats_py.sh once to make .venv-nats" >&2; exit 1; }
-exec timeout 900 .venv-nats/bin/python scripts/nats_e2e.py "$mode" "$@"
+PYTHONPATH=scripts exec timeout 900 .venv-nats/bin/python -m e2e.nats_e2e "$mode" "$@"

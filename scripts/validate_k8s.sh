@@ -2,7 +2,7 @@
 # Validates deploy/kubernetes offline against the Kubernetes API schemas, with the PyPI package
 # kubernetes-validate (pinned below; it bundles the schemas of Kubernetes 1.25-1.37, so nothing but PyPI is
 # reached, and only to install it). Strict mode: unknown fields are errors. Also checks kustomization.yaml
-# (rendered too when kubectl or kustomize is on PATH) and Warden's own rules; see scripts/validate_k8s.py.
+# (rendered too when kubectl or kustomize is on PATH) and Warden's own rules; see scripts/validate/validate_k8s.py.
 # The tool goes into .venv-k8s (git-ignored), made with Debian's Python. About 10 s the first time, 2 s after.
 #
 #   scripts/validate_k8s.sh                          against Kubernetes 1.27.0 and 1.37.0
@@ -23,4 +23,4 @@ if [ "$installed" != "$KUBERNETES_VALIDATE_VERSION" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
 echo "k8s: kubernetes-validate $KUBERNETES_VALIDATE_VERSION"
-exec "$VENV/bin/python" scripts/validate_k8s.py
+PYTHONPATH=scripts exec "$VENV/bin/python" -m validate.validate_k8s

@@ -10,7 +10,7 @@ import WordPiece
 /// Three kinds of check, so that none depends on which x86-64 CPU runs the suite:
 /// - **exact**: normalised text and token ids are pure integer/string work and must match Python exactly;
 /// - **fp32 parity at 1e-5**: the same weights computed in fp32 (``TorchPrecision/float32``) against Python's
-///   fp32 computation (`probabilities_fp32`, written by `scripts/golden_fp32.py`). fp32 results agree on every
+///   fp32 computation (`probabilities_fp32`, written by `scripts/train/golden_fp32.py`). fp32 results agree on every
 ///   CPU to float rounding, so this is the tight check of the shim and the whole pipeline;
 /// - **bf16 within a bound derived from bf16 precision**, with identical decisions away from the threshold:
 ///   the shipped bf16 model against the bf16 probabilities recorded on another CPU (`bf16_cpu`).

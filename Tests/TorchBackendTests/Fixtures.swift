@@ -1,12 +1,12 @@
 import Foundation
 import WardenTestSupport
 
-/// Paths of the committed test fixtures (made by scripts/make_test_model.py).
+/// Paths of the committed test fixtures (made by scripts/generate/make_test_model.py).
 enum Fixtures {
     static let root = TestPaths.fixtures
     static let tinyBert = root.appendingPathComponent("tiny-bert")
     static let tinyModel = tinyBert.appendingPathComponent("model.pt").path
-    /// The fast graph (scripts/fast_graph.py) with random fp32 weights and a packed entry point.
+    /// The fast graph (scripts/train/fast_graph.py) with random fp32 weights and a packed entry point.
     static let tinyPacked = root.appendingPathComponent("tiny-bert-packed")
     static let tinyPackedModel = tinyPacked.appendingPathComponent("model.pt").path
     static func badModel(_ name: String) -> String { root.appendingPathComponent("bad-models/\(name)").path }

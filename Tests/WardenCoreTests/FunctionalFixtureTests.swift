@@ -3,7 +3,7 @@ import Testing
 import WardenTestSupport
 
 /// The hand-written functional test set, Tests/Fixtures/functional/cases.jsonl (scored by
-/// scripts/eval_functional.py): every line well formed, every documented kind well covered, and
+/// scripts/eval/eval_functional.py): every line well formed, every documented kind well covered, and
 /// expectations that agree with `hateful`, with each other and with the kind. No model is run here.
 @Suite("Functional test set fixture")
 struct FunctionalFixtureTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WordPiece
 
-/// Parity with Hugging Face `tokenizers` (goldens written by scripts/make_tokenizer_golden.py).
+/// Parity with Hugging Face `tokenizers` (goldens written by scripts/generate/make_tokenizer_golden.py).
 @Suite struct GoldenTests {
     struct Case: Decodable {
         var source: String

@@ -1,8 +1,8 @@
 import Testing
 import WordPiece
 
-/// platform-v1 and platform-v2 must reproduce scripts/warden_text.py exactly
-/// (golden written by scripts/make_normalization_golden.py).
+/// platform-v1 and platform-v2 must reproduce scripts/warden_tools/warden_text.py exactly
+/// (golden written by scripts/generate/make_normalization_golden.py).
 @Suite struct NormalizationTests {
     struct Case: Decodable { var raw: String; var normalized: String; var normalized_v2: String }
 

@@ -24,7 +24,7 @@ enum Fixture {
     }
 }
 
-/// FNV-1a 64 over ids as little-endian int32 (as scripts/tokenizer_reference.py `ids_digest`).
+/// FNV-1a 64 over ids as little-endian int32 (as scripts/warden_tools/tokenizer_reference.py `ids_digest`).
 func idsDigest(_ ids: [Int32]) -> String {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
     for id in ids {

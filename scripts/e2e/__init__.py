@@ -1,0 +1,2 @@
+"""End-to-end runs against real processes on loopback: abuse probes of `warden serve` (abuse, through
+scripts/abuse.sh) and `warden worker` on a real nats-server -js (nats_e2e, through scripts/nats_e2e.sh)."""
