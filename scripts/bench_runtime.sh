@@ -26,7 +26,7 @@ while getopts "d:w:r:o:s:h" opt; do
   esac
 done
 BIN="$ROOT/.build/release/warden"
-PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$ROOT/../shared/peers"  # PEERS_KIT, else peers/, else beside the checkout
+PEERS="${PEERS_KIT:-$ROOT/peers}"; [ -x "$PEERS/load.sh" ] || PEERS="$(dirname "$ROOT")/shared/peers"  # PEERS_KIT, else peers/, else beside the checkout
 CORPUS="$ROOT/Benchmarks/corpus/chat.txt"
 SYS_PY=$(PATH=$(getconf PATH) command -v python3)
 [ -x "$BIN" ] || { echo "no $BIN: swift build -c release --product warden" >&2; exit 2; }

@@ -221,8 +221,6 @@ public struct BatchQueue: Sendable {
     private var throughput: [Lane: Throughput] = [:]
     /// Padded tokens of the batches handed out and not yet completed: work every new request waits behind.
     private var inFlightTokens = 0
-    /// The batches handed out and not yet completed: padded tokens and lane of each (a worker each).
-    private var inFlight: [(tokens: Int, lane: Lane)] = []
     /// Tokens still waiting, per request (group).
     private var groupTokens: [UInt64: Int] = [:]
     /// Requests of which some item has been handed out in a batch (and some still wait).
@@ -265,9 +263,12 @@ public struct BatchQueue: Sendable {
             statistics.rejected += 1
             return .rejected(.overloaded("\(laneTokens) of the \(lane) lane's \(settings.maxQueuedTokens) tokens waiting", retryAfter: retryHint()))
         }
-        // A request that cannot be scored before its deadline (estimated from the work ahead of it and the
-        // measured rate) is refused now, instead of occupying the queue and failing after its rows were computed.
-        if let estimate = estimatedWait(lane: lane, tokens: tokens), now + estimate > deadline {
+        // A bulk request that cannot be scored before its deadline (estimated from the work ahead of it and
+        // the measured rate) is refused now, instead of occupying the queue and failing after its rows were
+        // computed. Interactive requests are small (the lane's per-request cap) and many of them share one
+        // batch, which a per-token rate cannot foresee; if one waits past its deadline, its items are dropped
+        // before compute all the same.
+        if lane == .bulk, let estimate = estimatedWait(tokens: tokens), now + estimate > deadline {
             statistics.rejected += 1
             return .rejected(.deadlineUnreachable(estimate: estimate, deadline: now.duration(to: deadline)))
         }
@@ -364,9 +365,6 @@ public struct BatchQueue: Sendable {
     /// its tokens are no longer in flight, and its rate feeds its lane's throughput estimate.
     public mutating func recordCompletion(of batch: Batch, duration: Duration) {
         inFlightTokens = max(0, inFlightTokens - batch.paddedTokens)
-        if let index = inFlight.firstIndex(where: { $0.tokens == batch.paddedTokens && $0.lane == batch.lane }) {
-            inFlight.remove(at: index)
-        }
         let seconds = duration.seconds
         guard seconds > 0 else { return }
         let rate = Double(batch.paddedTokens) / seconds
@@ -389,25 +387,13 @@ public struct BatchQueue: Sendable {
         throughput[lane]?.tokensPerSecond ?? throughput[lane == .bulk ? .interactive : .bulk]?.tokensPerSecond
     }
 
-    /// The estimated time until a request of `tokens` tokens on `lane` would be scored, at the measured rates,
-    /// not discounted: a request this estimate says cannot make its deadline would have its rows computed and
-    /// then be answered 504, so it is refused before any compute. Nil before any batch completed.
-    /// - Interactive work goes first: it waits for the first worker to come free (when all are busy, the
-    ///   shortest batch in flight, taken whole), then for the interactive work ahead of it, then its own.
-    /// - Bulk work waits for everything: the work in flight, both lanes' queued work, then its own.
-    func estimatedWait(lane: Lane, tokens: Int) -> Duration? {
-        guard let rate = measuredTokensPerSecond(lane), rate > 0 else { return nil }
-        let seconds: Double
-        switch lane {
-        case .interactive:
-            var firstFree = 0.0
-            if inFlight.count >= workers {
-                firstFree = inFlight.map { Double($0.tokens) / (measuredTokensPerSecond($0.lane) ?? rate) }.min() ?? 0
-            }
-            seconds = firstFree + Double(interactiveTokens + tokens) / (rate * Double(workers))
-        case .bulk:
-            seconds = Double(inFlightTokens + queuedTokens + tokens) / (rate * Double(workers))
-        }
+    /// The estimated time until a bulk request of `tokens` tokens would be scored, at the bulk lane's measured
+    /// rate, not discounted: it waits for everything (the work in flight, both lanes' queued work), then its
+    /// own. A request this estimate says cannot make its deadline would have its rows computed and then be
+    /// answered 504, so it is refused before any compute. Nil before any batch completed.
+    func estimatedWait(tokens: Int) -> Duration? {
+        guard let rate = measuredTokensPerSecond(.bulk), rate > 0 else { return nil }
+        let seconds = Double(inFlightTokens + queuedTokens + tokens) / (rate * Double(workers))
         return seconds < 1e6 ? .milliseconds(Int64(seconds * 1000)) : nil
     }
 
@@ -603,7 +589,6 @@ public struct BatchQueue: Sendable {
         statistics.realTokens += batch.realTokens
         statistics.paddedTokens += batch.paddedTokens
         inFlightTokens += batch.paddedTokens
-        inFlight.append((batch.paddedTokens, lane))
         return batch
     }
 

@@ -272,6 +272,10 @@ public final class ScoreJob: Service, @unchecked Sendable {
             for index in valid {
                 do {
                     out[index].result = try await moderate([chunk[index].record.text!], moderator: moderator, options: options)[0]
+                } catch where error.code == .emptyText {
+                    // Nothing to score once normalised (`&nbsp;`): a fault of the record, as over HTTP (400
+                    // empty_text), not a failure to retry.
+                    out[index].error = RecordError(code: "empty_text", message: "the text is empty once normalised")
                 } catch {
                     out[index].error = RecordError(code: "scoring_failed", message: error.description)
                 }

@@ -293,7 +293,7 @@ struct BasicTokenizer: Sendable {
 
 extension WordPieceTokenizer {
     /// Unicode facts of one scalar from the standard library alone (no overrides), for
-    /// `scripts/make_unicode_overrides.py`: "class<TAB>stripped scalars<TAB>lower-cased scalars" (hex).
+    /// `scripts/generate/make_unicode_overrides.py`: "class<TAB>stripped scalars<TAB>lower-cased scalars" (hex).
     public static func _stdlibUnicodeFacts(_ v: UInt32) -> String {
         let cls: String
         switch v < 0x80 ? asciiClass(UInt8(v)) : stdlibClass(v) {

@@ -1,5 +1,5 @@
 /// The obfuscation folds of platform-v2 (see ``TextNormalization/platformV2``), an exact port of
-/// `normalize_platform_v2` in `scripts/warden_text.py`, checked against `Tests/Fixtures/normalization_golden.jsonl`.
+/// `normalize_platform_v2` in `scripts/warden_tools/warden_text.py`, checked against `Tests/Fixtures/normalization_golden.jsonl`.
 ///
 /// Everything works on UTF-8 bytes without allocating per character. Rules 5, 8 and 9 only read and write
 /// ASCII, so working on bytes is exact for them: a byte of a multi-byte scalar (>= 0x80) is never an ASCII

@@ -7,9 +7,10 @@ import WardenCore
 /// (`TorchRuntimeSettings.retainAllocatorMemory`, much faster under load); without this, the memory a burst
 /// took (hundreds of large request bodies, big batches) would stay with the process for ever.
 ///
-/// It releases once when the engine turns idle, and again whenever, still idle, the resident set has grown
-/// by ``regrowth`` since the last release: request bodies that arrive slowly (or never finish) take memory
-/// while no batch runs, and must not keep it until the next burst of work.
+/// It releases once when the engine turns idle, and again at every idle tick while the resident set is
+/// more than ``regrowth`` above the lowest it has been after a release: request bodies that arrive slowly
+/// (or never finish) take memory while no batch runs, and must not keep it until the next burst of work.
+/// (Memory still in use is not given back; trying again costs a few milliseconds per tick.)
 struct MemoryReleaseService: Service {
     let engine: ModerationEngine
     var interval: Duration = .seconds(10)
@@ -18,16 +19,16 @@ struct MemoryReleaseService: Service {
 
     func run() async throws {
         var wasIdle = false
-        var residentAfterRelease = Int.max
+        var lowestAfterRelease = Int.max
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard let batcher = engine.moderator?.batcher else { continue }
             let idle = batcher.queueDepth(.interactive) + batcher.queueDepth(.bulk) == 0 && batcher.longestRunningBatch == .zero
             let resident = Self.residentBytes()
             // Idle for a whole interval: release once, not at every tick, unless memory grew again meanwhile.
-            if idle && (!wasIdle || resident > residentAfterRelease + regrowth) {
+            if idle && (!wasIdle || resident - regrowth > lowestAfterRelease) {
                 TorchRuntime.releaseFreeMemory()
-                residentAfterRelease = Self.residentBytes()
+                lowestAfterRelease = min(lowestAfterRelease, Self.residentBytes())
             }
             wasIdle = idle
         }

@@ -35,7 +35,7 @@ struct TokenizeCommand: ParsableCommand {
         help: "Benchmark instead of printing: encode all input texts this many times per run, single-threaded, and print the best of 5 runs (texts/s, MB/s).")
     var benchmark: Int?
 
-    @Flag(name: .long, help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/make_unicode_overrides.py).", visibility: .hidden))
+    @Flag(name: .long, help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
     var unicodeFacts = false
 
     func validate() throws {

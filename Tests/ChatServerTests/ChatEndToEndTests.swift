@@ -4,7 +4,7 @@ import WardenTestSupport
 import WardenClient
 @testable import ChatServer
 
-/// The end-to-end test: the real Warden (`warden serve`, the trained model in
+/// The end-to-end test: the real Warden (`warden serve`, the trained model in
 /// `models/minilm-moderation`) and the chat server on loopback ports, two real WebSocket clients.
 /// The trained default model, relative to the package root.
 let trainedModel = "models/minilm-moderation"

@@ -8,7 +8,7 @@ import WardenTestSupport
 
 /// The chat server's logic against `StubWarden` (a toy scorer on a real loopback port) and a closed port.
 /// `ChatEndToEndTests` runs the same scenarios against the real Warden and model.
-@Suite("Chat server with a stub Warden")
+@Suite("Chat server with a stub Warden", .timeLimit(.minutes(5)))
 struct ChatServerStubTests {
     @Test("Friendly messages are broadcast, abusive ones are not and the sender is told why; history re-scored")
     func moderates() async throws {

@@ -4,7 +4,7 @@ import WardenTestSupport
 @testable import NATSClient
 
 /// The JetStream calls against a real `nats-server -js`.
-@Suite(.serialized) struct JetStreamTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct JetStreamTests {
     @Test func streamsPublishAcksAndDuplicates() async throws {
         try await NATSServerProcess.with { server in
             let nats = try await NATSConnection.connect(NATSOptions(servers: [server.url]))

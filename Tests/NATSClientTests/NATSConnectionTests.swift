@@ -5,7 +5,7 @@ import WardenTestSupport
 @testable import NATSClient
 
 /// Core NATS against a real `nats-server`.
-@Suite(.serialized) struct NATSConnectionTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct NATSConnectionTests {
     static func connect(_ server: NATSServerProcess, auth: NATSAuth = .none, reconnect: ReconnectPolicy = ReconnectPolicy()) async throws -> NATSConnection {
         try await NATSConnection.connect(NATSOptions(servers: [server.url], auth: auth, name: "tests", reconnect: reconnect))
     }

@@ -17,7 +17,7 @@ import WordPiece
 ///
 /// Every golden text is scored alone (batch 1, no padding), as Python scored it: bf16 results also depend
 /// slightly on a batch's padding, which is not what these tests are about.
-@Suite("Default model parity with the Python pipeline", .serialized)
+@Suite("Default model parity with the Python pipeline", .serialized, .timeLimit(.minutes(10)))
 struct DefaultModelTests {
     struct Golden: Decodable {
         struct Item: Decodable {

@@ -7,7 +7,7 @@ import WardenCore
 import WardenTestSupport
 
 /// Sequence packing through the real shim: a packed forward must give every message the scores it gets alone.
-@Suite("Packed forward through the C shim")
+@Suite("Packed forward through the C shim", .timeLimit(.minutes(5)))
 struct PackedModelTests {
     /// `[CLS] … [SEP]` sequences of assorted lengths with ids spread over the whole vocabulary.
     static func sequences(_ lengths: [Int]) -> [[Int64]] {

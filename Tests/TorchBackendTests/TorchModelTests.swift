@@ -3,7 +3,7 @@ import Testing
 import TorchBackend
 import WardenCore
 
-@Suite("TorchScript through the C shim")
+@Suite("TorchScript through the C shim", .timeLimit(.minutes(5)))
 struct TorchModelTests {
     @Test("the fixture model matches Python's outputs within 1e-5 at every golden shape")
     func parityWithPython() throws {
@@ -73,7 +73,7 @@ struct TorchModelTests {
     }
 }
 
-@Suite("TorchBackend on its own thread")
+@Suite("TorchBackend on its own thread", .timeLimit(.minutes(5)))
 struct TorchBackendTests {
     @Test("many concurrent tasks through one backend get the same answers as sequential calls")
     func concurrentCallsMatchSequential() async throws {
@@ -113,7 +113,7 @@ struct TorchBackendTests {
     }
 }
 
-@Suite("Several TorchBackends (workers) at once")
+@Suite("Several TorchBackends (workers) at once", .timeLimit(.minutes(5)))
 struct TorchWorkersTests {
     @Test("two backends over one file, scoring concurrently from many tasks, match sequential answers")
     func twoWorkersMatchSequential() async throws {

@@ -5,7 +5,7 @@ import WardenTestSupport
 /// The README's configuration tables quote the defaults that `warden serve --help` and `warden worker --help`
 /// take from the configuration types: a default changed in code and not in the README (or the reverse)
 /// fails here.
-@Suite("README configuration tables match warden serve's and warden worker's help")
+@Suite("README configuration tables match warden serve's and warden worker's help", .timeLimit(.minutes(5)))
 struct ReadmeDefaultsTests {
     struct Help: Decodable {
         struct Command: Decodable {

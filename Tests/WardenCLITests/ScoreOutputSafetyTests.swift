@@ -3,7 +3,7 @@ import Testing
 
 /// `warden score` as a process: the output never destroys the input, an unfinished run never replaces the
 /// output, `--resume` re-scores earlier failures, and partly scored texts are reported.
-@Suite("warden score: output safety, retries and partial coverage (process level)", .serialized)
+@Suite("warden score: output safety, retries and partial coverage (process level)", .serialized, .timeLimit(.minutes(10)))
 struct ScoreOutputSafetyTests {
     static func lines(_ count: Int) -> String {
         (1...count).map { "message number \($0) about the weekend" }.joined(separator: "\n") + "\n"

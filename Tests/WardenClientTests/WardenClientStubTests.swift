@@ -7,7 +7,7 @@ import WardenTestSupport
 /// Client behaviours a real Warden cannot be made to show on demand, against `StubWarden` (a real HTTP server
 /// on loopback): a 429 or 503 followed by a 200, a reply slower than the client timeout, a scripted 504, 4xx
 /// answers, a malformed 200. Unreachable Warden is a real closed port.
-@Suite("WardenClient against a stub server and a closed port")
+@Suite("WardenClient against a stub server and a closed port", .timeLimit(.minutes(5)))
 struct WardenClientStubTests {
     static func configuration(_ baseURL: String, scenario: String, query: String = "", key: String = UUID().uuidString,
                               retry: WardenClient.RetryPolicy = .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(5)),
@@ -285,7 +285,7 @@ struct WardenClientStubTests {
     }
 }
 
-@Suite("WardenClient units")
+@Suite("WardenClient units", .timeLimit(.minutes(5)))
 struct WardenClientUnitTests {
     @Test("The default HTTP client fails a connection attempt on the first refusal: the client's RetryPolicy retries, not AsyncHTTPClient until the timeout")
     func defaultHTTPClientDoesNotRetryConnections() {

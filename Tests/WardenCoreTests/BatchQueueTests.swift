@@ -328,7 +328,7 @@ import Testing
         #expect(enqueue(&q, group: 1, lane: .bulk, lengths: [100, 100, 100, 100], at: t0) == .admitted)
         let running = batch(q.next(now: ms(10)))!   // full at 4 items: runs at once
         #expect(running.paddedTokens == 400)
-        #expect(q.estimatedWait(lane: .bulk, tokens: 100) == .milliseconds(500))
+        #expect(q.estimatedWait(tokens: 100) == .milliseconds(500))
         // 500 ms of work cannot be done in 450 ms: refused before compute; 550 ms is enough.
         guard case .rejected(let refused) = enqueue(&q, group: 2, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(450)) else {
             Issue.record("admitted"); return
@@ -337,7 +337,7 @@ import Testing
         #expect(enqueue(&q, group: 3, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(550)) == .admitted)
         // Once the batch completes, its tokens no longer count.
         q.recordCompletion(of: running, duration: .milliseconds(400))
-        #expect(q.estimatedWait(lane: .bulk, tokens: 100) == .milliseconds(200))
+        #expect(q.estimatedWait(tokens: 100) == .milliseconds(200))
     }
 
     @Test func eachLaneHasItsOwnRateSoChatTrafficDoesNotSlowTheBulkEstimate() {
@@ -352,17 +352,10 @@ import Testing
         }
         #expect(q.measuredTokensPerSecond(.interactive) == 2000)
         #expect(q.measuredTokensPerSecond(.bulk) == 10_000)
-        #expect(q.estimatedWait(lane: .bulk, tokens: 10_000) == .seconds(1))
-        // A chat message waits for the first worker to come free, not for all the work in flight: with the one
-        // worker on a bulk batch of 1,000 tokens (100 ms at the bulk rate), 10 tokens of its own (5 ms).
-        #expect(enqueue(&q, group: 50, lane: .bulk, lengths: [1000], at: t0) == .admitted)
-        let running = batch(q.next(now: t0))!
-        #expect(q.estimatedWait(lane: .interactive, tokens: 10) == .milliseconds(105))
-        q.recordCompletion(of: running, duration: .milliseconds(100))
-        #expect(q.estimatedWait(lane: .interactive, tokens: 10) == .milliseconds(5))
+        #expect(q.estimatedWait(tokens: 10_000) == .seconds(1))
         // After a reset (the end of the engine's first warm-up pass) nothing is known.
         q.resetThroughputEstimate()
-        #expect(q.measuredTokensPerSecond(.bulk) == nil && q.estimatedWait(lane: .bulk, tokens: 10) == nil)
+        #expect(q.measuredTokensPerSecond(.bulk) == nil && q.estimatedWait(tokens: 10) == nil)
     }
 
     @Test func aBulkRequestThatCanNoLongerMakeItIsDroppedBeforeItsFirstRowIsComputed() {

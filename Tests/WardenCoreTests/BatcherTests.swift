@@ -5,7 +5,7 @@ import Testing
 import WardenTestSupport
 @testable import WardenCore
 
-@Suite struct BatcherTests {
+@Suite(.timeLimit(.minutes(5))) struct BatcherTests {
     func makeBatcher(_ backend: EchoBackend, workers: Int = 1, _ edit: (inout BatchingConfiguration) -> Void = { _ in }) throws -> Batcher {
         var configuration = BatchingConfiguration.forTests
         edit(&configuration)

@@ -27,7 +27,7 @@ final class KeywordBackend: InferenceBackend, Sendable {
     }
 }
 
-@Suite struct ModeratorTests {
+@Suite(.timeLimit(.minutes(5))) struct ModeratorTests {
     static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "hello", "world"] + (0..<100).map { "w\($0)" }
 
     /// A moderator over a 16-token model (windows of 14 word pieces) running on `backend`, inside `body`.

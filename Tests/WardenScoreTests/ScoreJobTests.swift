@@ -163,7 +163,7 @@ struct Written {
     }
 }
 
-@Suite struct ScoreJobTests {
+@Suite(.timeLimit(.minutes(5))) struct ScoreJobTests {
     @Test("results are written in input order however the groups finish, with every record's scores")
     func inputOrder() async throws {
         let scratch = try Scratch()

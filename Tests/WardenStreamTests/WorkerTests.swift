@@ -5,7 +5,7 @@ import WardenAPI
 import WardenTestSupport
 
 /// `warden worker` as a process against a real nats-server -js: verdicts, poison, kill -9, SIGTERM.
-@Suite(.serialized) struct WorkerTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerTests {
     @Test func everyMessageGetsOneVerdictAcrossAKilledWorker() async throws {
         let fixture = try await WorkerFixture.start()
         defer { Task { await fixture.stop() } }
@@ -183,7 +183,7 @@ import WardenTestSupport
 
 /// A poison message must never crash-loop a worker fleet: every hostile body gets an error verdict naming the
 /// field (JetStream) or an error reply (core NATS request), and the same worker goes on scoring.
-@Suite(.serialized) struct WorkerPoisonTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerPoisonTests {
     @Test func hostileBodiesOnTheStreamAndByRequestGetErrorsAndTheWorkerLivesOn() async throws {
         let fixture = try await WorkerFixture.start()
         defer { Task { await fixture.stop() } }

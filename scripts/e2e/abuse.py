@@ -226,7 +226,8 @@ def lane_probe(seconds: float, workers: int | None, extra: list[str]) -> None:
         return f"<= {bound * 1000:.0f} ms" if bound != float("inf") else "> last bucket"
 
     waits = [f"p50 {bucket_bound(0.5)}", f"p99 {bucket_bound(0.99)}"] if buckets else []
-    print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client{', ' + ' '.join(extra) if extra else ''}): "
+    settings = ", " + " ".join(extra) if extra else ""
+    print(f"lane probe ({seconds:.0f} s, 2 bulk senders of 120 x 3.9 KB, 1 chat client{settings}): "
           f"chat {len(chat)} requests, statuses { {s: statuses.count(s) for s in sorted(set(statuses))} }, "
           f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
           f"max {max(latencies, default=0) * 1000:.0f} ms; bulk statuses { {s: bulk.count(s) for s in sorted(set(bulk))} }; "
