@@ -592,18 +592,26 @@ public struct BatchQueue: Sendable {
         return batch
     }
 
+    /// Removes the items whose deadline passed, except those of a bulk request already started: its rows are
+    /// being computed, and dropping the rest would throw that compute away for a 504, so it is finished
+    /// (admission and ``removeUnreachableBulkRequests(now:)`` keep that rare). On the bulk lane a deadline
+    /// thus bounds the wait before scoring starts.
     private mutating func removeExpired(now: Instant) -> [Item] {
         var expired: [Item] = []
         var earliest: Instant?
+        let started = startedGroups
+        func exempt(_ item: Item) -> Bool { item.lane == .bulk && started.contains(item.group) }
         for lane in Lane.allCases {
             withItems(lane) { items in
-                guard items.contains(where: { $0.deadline <= now }) else {
-                    for item in items { earliest = earliest.map { min($0, item.deadline) } ?? item.deadline }
+                guard items.contains(where: { $0.deadline <= now && !exempt($0) }) else {
+                    for item in items where !exempt(item) { earliest = earliest.map { min($0, item.deadline) } ?? item.deadline }
                     return
                 }
                 var kept = Deque<Item>()
                 for item in items {
-                    if item.deadline <= now {
+                    if exempt(item) {
+                        kept.append(item)
+                    } else if item.deadline <= now {
                         expired.append(item)
                     } else {
                         kept.append(item)

@@ -379,6 +379,21 @@ import Testing
         #expect(q.statistics.expired == 10)
     }
 
+    @Test func aStartedBulkRequestIsFinishedPastItsDeadlineSoA504NeverThrowsComputeAway() {
+        var q = queue { $0.maxBatchSize = 2 }
+        #expect(enqueue(&q, group: 1, lane: .bulk, lengths: [50, 50, 50, 50], at: t0, deadline: .milliseconds(100)) == .admitted)
+        #expect(enqueue(&q, group: 2, lane: .interactive, lengths: [20], at: t0, deadline: .milliseconds(100)) == .admitted)
+        #expect(enqueue(&q, group: 3, lane: .bulk, lengths: [60], at: ms(1), deadline: .milliseconds(100)) == .admitted)
+        // The interactive item goes first; then two of the first bulk request's four items.
+        #expect(batch(q.next(now: ms(5)))?.items.map(\.group) == [2])
+        #expect(batch(q.next(now: ms(5)))?.items.map(\.group) == [1, 1])
+        // Past the deadline: the started request keeps its last two items, the one not started expires.
+        let late = q.next(now: ms(500))
+        #expect(late.expired.map(\.group) == [3])
+        #expect(batch(late)?.items.map(\.group) == [1, 1])
+        #expect(q.queuedItems == 0)
+    }
+
     @Test func aRefusalForTheDeadlineSaysWhenToRetry() {
         var q = queue { $0.maxBatchSize = 1 }
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
