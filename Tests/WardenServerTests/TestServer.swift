@@ -24,6 +24,7 @@ struct HeldBackend: InferenceBackend {
     let inner: any InferenceBackend
     let hold: Gate
     var labelCount: Int { inner.labelCount }
+    var runtimeInfo: RuntimeInfo { inner.runtimeInfo }
     func score(_ batch: TokenBatch) async throws -> [Float] {
         await hold.pass()
         return try await inner.score(batch)
@@ -40,6 +41,7 @@ struct WardenSettings {
 /// it down gracefully (as SIGTERM would).
 func withWarden(
     model: String = Paths.tinyBert,
+    precision: TorchPrecision = .asStored,
     hold: Gate? = nil,
     loading: Gate? = nil,
     waitUntilReady: Bool = true,
@@ -57,7 +59,7 @@ func withWarden(
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
     let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
         if let loading { await loading.pass() }
-        let backend = try await TorchBackend.load(path: bundle.modelPath)
+        let backend = try await TorchBackend.load(path: bundle.modelPath, precision: precision)
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
     }, logger: Logger(label: "test"))
