@@ -159,7 +159,7 @@ struct ScoreCommand: AsyncParsableCommand {
 
         // The engine (the model loads when the group runs it).
         let directory = model.resolvedModelDirectory()
-        let factory = try model.backendFactory()
+        let factory = try model.backendFactory(logger: logger)
         TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {

@@ -88,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let drainTimeout = try Setting.resolveSeconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: Self.defaultDrainTimeout, flagName: "--drain-timeout-s")
 
-        let factory = try model.backendFactory()
+        let factory = try model.backendFactory(logger: logger)
         TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {

@@ -122,7 +122,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
         let workers = try model.resolvedWorkers()
         let engineConfiguration = try batching.configuration(workers: workers)
-        let factory = try model.backendFactory()
+        let factory = try model.backendFactory(logger: logger)
         TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {

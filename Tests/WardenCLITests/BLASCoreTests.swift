@@ -11,11 +11,11 @@ struct BLASCoreTests {
     static let reportedCoreHook = "WARDEN_TEST_ONLY_OPENBLAS_REPORTED_CORE"
     static let failCheckHook = "WARDEN_TEST_ONLY_FAIL_FORCED_CORE_CHECK"
 
-    /// `warden score` over two texts with the fp32 fixture model (its products go through OpenBLAS), logging at info.
+    /// `warden score` over two texts in fp32 (so that the products go through OpenBLAS), logging at info.
     static func score(environment: [String: String?], in tmp: borrowing TempFolder) async throws -> (CLI.Outcome, [OutputRecord]) {
         let input = try tmp.write("in.txt", "hello there\nsee you tomorrow\n")
         let output = tmp.path("out-\(UUID().uuidString).jsonl")
-        let outcome = try await CLI.run(["score", "--model", CLI.model, "--log-level", "info", input, "-o", output],
+        let outcome = try await CLI.run(["score", "--model", CLI.model, "--precision", "fp32", "--log-level", "info", input, "-o", output],
                                         environment: environment, in: tmp.url, limit: .seconds(120))
         let records = (try? parseJSONLines(Data(contentsOf: URL(fileURLWithPath: output)))) ?? []
         return (outcome, records)

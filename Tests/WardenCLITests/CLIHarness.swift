@@ -95,8 +95,9 @@ enum CLI {
     }
 
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
-        try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder, limit: limit)
+    static func score(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+                      limit: Duration = .seconds(600)) async throws -> Outcome {
+        try await run(["score", "--model", model] + args, stdinFile: stdinFile, environment: environment, in: folder, limit: limit)
     }
 }
 
