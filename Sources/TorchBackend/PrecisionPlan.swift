@@ -52,7 +52,7 @@ public struct ProbeShape: Sendable, Hashable, CustomStringConvertible {
     public var description: String { packed ? "\(rows)x\(length) packed" : "\(rows)x\(length)" }
 }
 
-/// The median time of one forward per shape, for one candidate.
+/// The time of one forward per shape (the fastest of the repetitions), for one candidate.
 public struct PrecisionMeasurement: Sendable, Equatable {
     public var candidate: PrecisionCandidate
     /// Milliseconds per forward, in the order of the plan's shapes.
@@ -209,10 +209,11 @@ public enum PrecisionPlanner {
 
     /// Loads the model once per candidate, on a thread of its own, and times forwards of each shape:
     /// one warm-up forward each, then `repetitions` rounds interleaving candidates and shapes (so that a
-    /// change in the machine's load touches every candidate alike); the figure is the median per shape.
+    /// change in the machine's load touches every candidate alike); the figure is the fastest forward per
+    /// shape, since on a shared machine other work only ever adds time (medians of 3 moved 2x there).
     /// Runs with the process's thread settings (apply them first), as the backends will.
     public static func measure(modelPath: String, packedEntryPoint: String?, candidates: [PrecisionCandidate], shapes: [ProbeShape],
-                               repetitions: Int = 3) async throws -> [PrecisionMeasurement] {
+                               repetitions: Int = 5) async throws -> [PrecisionMeasurement] {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         defer { thread.shutdownGracefully { _ in } }
@@ -235,7 +236,7 @@ public enum PrecisionPlanner {
                 }
             }
             return zip(candidates, samples).map { candidate, perShape in
-                PrecisionMeasurement(candidate: candidate, milliseconds: perShape.map { $0.sorted()[$0.count / 2] })
+                PrecisionMeasurement(candidate: candidate, milliseconds: perShape.map { $0.min() ?? .nan })
             }
         }
     }
