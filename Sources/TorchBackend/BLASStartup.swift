@@ -21,10 +21,11 @@ public enum BLASCheck: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// One line for logs. It avoids the word "error" in a passing check: log scanners read it as a failure.
     public var description: String {
         switch self {
-        case .passed(let error): "passed (largest relative error \(String(format: "%.1e", error)))"
-        case .wrong(let error): "FAILED (relative error \(String(format: "%.1e", error)))"
+        case .passed(let deviation): "passed (largest deviation \(String(format: "%.1e", deviation)) of sum |a*b|)"
+        case .wrong(let deviation): "FAILED (deviation \(String(format: "%.1e", deviation)) of sum |a*b|)"
         case .illegalInstruction: "FAILED (illegal instruction)"
         case .unavailable: "not run (no BLAS)"
         }
