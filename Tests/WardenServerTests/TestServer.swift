@@ -31,6 +31,16 @@ struct HeldBackend: InferenceBackend {
     }
 }
 
+/// A real backend that reports another precision than its bundle states, as a backend loaded by a precision
+/// plan does (a bf16 bundle computed in fp32, say).
+struct ReportingBackend: InferenceBackend {
+    let inner: TorchBackend
+    let precision: String
+    var labelCount: Int { inner.labelCount }
+    var runtimeInfo: RuntimeInfo { RuntimeInfo(precision: precision, blasCore: inner.runtimeInfo.blasCore) }
+    func score(_ batch: TokenBatch) async throws -> [Float] { try await inner.score(batch) }
+}
+
 /// The server's and the engine's configuration of one test server.
 struct WardenSettings {
     var server = ServerConfiguration()
@@ -41,7 +51,7 @@ struct WardenSettings {
 /// it down gracefully (as SIGTERM would).
 func withWarden(
     model: String = Paths.tinyBert,
-    precision: TorchPrecision = .asStored,
+    reportedPrecision: String? = nil,
     hold: Gate? = nil,
     loading: Gate? = nil,
     waitUntilReady: Bool = true,
@@ -59,7 +69,8 @@ func withWarden(
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
     let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
         if let loading { await loading.pass() }
-        let backend = try await TorchBackend.load(path: bundle.modelPath, precision: precision)
+        let backend = try await TorchBackend.load(path: bundle.modelPath)
+        if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
     }, logger: Logger(label: "test"))
