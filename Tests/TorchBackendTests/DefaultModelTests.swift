@@ -145,8 +145,9 @@ struct DefaultModelTests {
             #expect(plan.measurements.map(\.candidate.name) == ["bf16", "fp32"], "\(plan)")
             #expect(plan.measurements.allSatisfy { $0.milliseconds.count == plan.shapes.count && $0.milliseconds.allSatisfy { $0 > 0 } })
         }
-        let backends = try await factory.makeBackends(for: bundle, count: 1)
-        let backend = try #require(backends.first as? TorchBackend)
+        // Loaded as the factory loads its backends for this plan (without timing the candidates again).
+        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: plan.precision,
+                                                  precisionName: plan.name)
         #expect(backend.runtimeInfo.precision == (backend.model.precision == .float32 ? "fp32" : "bf16"))
         for item in golden.items {
             let scores = try await Self.score(item, backend)
