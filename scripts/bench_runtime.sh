@@ -48,7 +48,7 @@ trap cleanup EXIT
   echo "bf16 flags: $(grep -o -w 'avx512_bf16\|amx_bf16\|amx_tile\|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
   # The OpenBLAS core and the precision plan warden picks at start-up here (--precision auto), with its figures.
   echo "hello there" | "$BIN" score - -o /dev/null --log-level info 2>&1 \
-    | sed -n -e 's/.*\(blas_core=.*\) threads=.*/runtime: \1/p' -e 's/.* \(measured=.*\) \[TorchBackend\] precision plan/plan: \1/p'
+    | sed -n -e 's/.*\(blas_core=.*\) threads=.*/runtime: \1/p' -e 's/.* \(measured=.*\) \[TorchBackend\] precision plan/plan: \1/p' || true
   echo "warden: $(git -C "$ROOT" rev-parse --short HEAD)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"
