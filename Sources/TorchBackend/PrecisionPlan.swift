@@ -210,7 +210,7 @@ public enum PrecisionPlanner {
     /// Loads the model once per candidate, on a thread of its own, and times forwards of each shape:
     /// one warm-up forward each, then `repetitions` rounds interleaving candidates and shapes (so that a
     /// change in the machine's load touches every candidate alike); the figure is the fastest forward per
-    /// shape, since on a shared machine other work only ever adds time (medians of 3 moved 2x there).
+    /// shape, since on a busy machine other work only ever adds time (medians of 3 moved 2x there).
     /// Runs with the process's thread settings (apply them first), as the backends will.
     public static func measure(modelPath: String, packedEntryPoint: String?, candidates: [PrecisionCandidate], shapes: [ProbeShape],
                                repetitions: Int = 5) async throws -> [PrecisionMeasurement] {

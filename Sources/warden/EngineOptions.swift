@@ -8,7 +8,7 @@ import WardenCore
 private let engineDefaults = EngineConfiguration()
 private let runtimeDefaults = TorchRuntimeSettings.default
 
-/// Model and runtime options shared by `serve`, `score`, `worker` and `tune`.
+/// Model and runtime options common to `serve`, `score`, `worker` and `tune`.
 struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default \(ResourceLocator.defaultModel)).")
     var modelDirectory: String?
