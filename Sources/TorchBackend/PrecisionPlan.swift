@@ -196,7 +196,9 @@ public enum PrecisionPlanner {
                              shapes: shapes, measurements: measurements)
     }
 
-    /// The plan for `policy`: the only candidate, or the faster of those `measure` times.
+    /// The plan for `policy`: the only candidate, or the faster of those `measure` times. When the timing
+    /// itself fails (a conversion the runtime refuses, say), the stored precision is kept: `auto` never stops
+    /// a model from starting that would start as stored.
     public static func plan(policy: PrecisionPolicy, storedPrecision: String, fp32Verified: Bool, shapes: [ProbeShape],
                             measure: ([PrecisionCandidate]) async throws -> [PrecisionMeasurement]) async throws -> PrecisionPlan {
         let candidates = try candidates(policy: policy, storedPrecision: storedPrecision, fp32Verified: fp32Verified)
@@ -204,7 +206,13 @@ public enum PrecisionPlanner {
             return PrecisionPlan(candidate: candidates[0],
                                  reason: reasonWithoutMeasurement(policy: policy, storedPrecision: storedPrecision, fp32Verified: fp32Verified))
         }
-        return choose(try await measure(candidates), shapes: shapes)
+        let measurements: [PrecisionMeasurement]
+        do {
+            measurements = try await measure(candidates)
+        } catch {
+            return PrecisionPlan(candidate: candidates[0], reason: "as stored: timing the candidates failed (\(error))")
+        }
+        return choose(measurements, shapes: shapes)
     }
 
     /// Loads the model once per candidate, on a thread of its own, and times forwards of each shape:

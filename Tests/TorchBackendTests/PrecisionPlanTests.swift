@@ -89,6 +89,17 @@ struct PrecisionPlanTests {
         #expect(auto.candidate == Self.fp32 && auto.measurements.count == 2)
     }
 
+    struct TimingFailed: Error {}
+
+    @Test("plan: when timing fails, auto keeps the stored precision instead of failing the start")
+    func timingFails() async throws {
+        let plan = try await PrecisionPlanner.plan(policy: .auto, storedPrecision: "bf16", fp32Verified: true, shapes: Self.shapes) { _ in
+            throw TimingFailed()
+        }
+        #expect(plan.candidate == Self.bf16)
+        #expect(plan.reason.hasPrefix("as stored: timing the candidates failed"), "\(plan.reason)")
+    }
+
     @Test("measure times every candidate at every shape on a real model (padded and packed)")
     func measuresRealModel() async throws {
         let stored = PrecisionCandidate(precision: .asStored, name: "fp32")
