@@ -14,6 +14,7 @@
 #   -d  measured seconds per HTTP step (default 20)     -w  warm-up seconds per step (default 5)
 #   -r  interleaved rounds of step 1 (default 2)         -o  output folder (default /tmp/warden-bench-runtime)
 #   -s  steps to run (default "1 2 3 4 5 6")
+# The machine block at the start names the CPU, the OpenBLAS core and the precision plan warden chooses there.
 # Needs: .build/release/warden (swift build -c release --product warden), wrk, and for the Flask + ONNX peer
 # the peer services kit, set up (its setup_common.sh). Run it on an otherwise idle machine: it measures.
 set -euo pipefail
@@ -22,7 +23,7 @@ DUR=20; WARM=5; ROUNDS=2; OUT=/tmp/warden-bench-runtime; STEPS="1 2 3 4 5 6"
 while getopts "d:w:r:o:s:h" opt; do
   case $opt in
     d) DUR=$OPTARG;; w) WARM=$OPTARG;; r) ROUNDS=$OPTARG;; o) OUT=$OPTARG;; s) STEPS=$OPTARG;;
-    *) sed -n '2,18p' "$0"; exit 2;;
+    *) sed -n '2,19p' "$0"; exit 2;;
   esac
 done
 BIN="$ROOT/.build/release/warden"
@@ -43,7 +44,11 @@ trap cleanup EXIT
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "cpu: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p')"
   echo "cores: $(nproc)"
+  echo "cpu family/model: $(lscpu | sed -n 's/^CPU family:[[:space:]]*//p')/$(lscpu | sed -n 's/^Model:[[:space:]]*//p')"
   echo "bf16 flags: $(grep -o -w 'avx512_bf16\|amx_bf16\|amx_tile\|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+  # The OpenBLAS core and the precision plan warden picks at start-up here (--precision auto), with its figures.
+  echo "hello there" | "$BIN" score - -o /dev/null --log-level info 2>&1 \
+    | sed -n -e 's/.*\(blas_core=.*\) threads=.*/runtime: \1/p' -e 's/.* \(measured=.*\) \[TorchBackend\] precision plan/plan: \1/p' || true
   echo "warden: $(git -C "$ROOT" rev-parse --short HEAD)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt"

@@ -6,12 +6,16 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -389,6 +393,132 @@ void wt_blas_info(char *out, size_t capacity) {
     } catch (...) {
         if (out != nullptr && capacity > 0) out[0] = '\0';
     }
+}
+
+int32_t wt_blas_core_name(char *out, size_t capacity) {
+    try {
+        auto corename = openblas_symbol<char *(*)(void)>("openblas_get_corename");
+        if (corename == nullptr) {
+            write_message(out, capacity, "");
+            return -1;
+        }
+        const char *name = corename();
+        write_message(out, capacity, name != nullptr ? name : "");
+        return 0;
+    } catch (...) {
+        if (out != nullptr && capacity > 0) out[0] = '\0';
+        return -1;
+    }
+}
+
+}  // extern "C"
+
+namespace {
+
+using sgemm_fn = void (*)(const char *, const char *, const int *, const int *, const int *, const float *,
+                          const float *, const int *, const float *, const int *, const float *, float *, const int *);
+
+// The SIGILL guard of wt_blas_check_sgemm: only the checking thread jumps back; a SIGILL anywhere else gets
+// the previous disposition.
+sigjmp_buf check_jump;
+std::atomic<bool> checking{false};
+pthread_t check_thread;
+struct sigaction previous_sigill;
+
+void on_sigill(int signal_number, siginfo_t *, void *) {
+    if (checking.load() && pthread_equal(pthread_self(), check_thread)) siglongjmp(check_jump, 1);
+    sigaction(SIGILL, &previous_sigill, nullptr);
+    raise(signal_number);
+}
+
+// Deterministic values in [-1, 1).
+void fill(std::vector<float> &values, uint32_t seed) {
+    uint32_t state = seed;
+    for (auto &value : values) {
+        state = state * 1664525u + 1013904223u;
+        value = static_cast<float>(static_cast<double>(state >> 8) / 8388608.0 - 1.0);
+    }
+}
+
+struct Problem {
+    char transa, transb;
+    int m, n, k;
+};
+
+// Runs one column-major product through sgemm_ and returns the largest |c - reference| / sum|a b|, or a
+// negative value when an element is not finite.
+double check_problem(sgemm_fn sgemm, const Problem &p, uint32_t seed) {
+    const int lda = p.transa == 'N' ? p.m : p.k;
+    const int ldb = p.transb == 'N' ? p.k : p.n;
+    std::vector<float> a(static_cast<size_t>(lda) * (p.transa == 'N' ? p.k : p.m));
+    std::vector<float> b(static_cast<size_t>(ldb) * (p.transb == 'N' ? p.n : p.k));
+    std::vector<float> c(static_cast<size_t>(p.m) * p.n, 0.0f);
+    fill(a, seed);
+    fill(b, seed * 7u + 3u);
+    const float alpha = 1.0f, beta = 0.0f;
+    sgemm(&p.transa, &p.transb, &p.m, &p.n, &p.k, &alpha, a.data(), &lda, b.data(), &ldb, &beta, c.data(), &p.m);
+    double worst = 0;
+    for (int j = 0; j < p.n; ++j) {
+        for (int i = 0; i < p.m; ++i) {
+            double sum = 0, magnitude = 0;
+            for (int l = 0; l < p.k; ++l) {
+                const double x = p.transa == 'N' ? a[i + static_cast<size_t>(l) * lda] : a[l + static_cast<size_t>(i) * lda];
+                const double y = p.transb == 'N' ? b[l + static_cast<size_t>(j) * ldb] : b[j + static_cast<size_t>(l) * ldb];
+                sum += x * y;
+                magnitude += std::fabs(x * y);
+            }
+            const double value = c[i + static_cast<size_t>(j) * p.m];
+            if (!std::isfinite(value)) return -1;
+            worst = std::max(worst, std::fabs(value - sum) / (magnitude + 1e-30));
+        }
+    }
+    return worst;
+}
+
+}  // namespace
+
+extern "C" {
+
+wt_blas_check wt_blas_check_sgemm(double *max_error) {
+    if (max_error != nullptr) *max_error = 0;
+    auto sgemm = openblas_symbol<sgemm_fn>("sgemm_");
+    if (sgemm == nullptr) return WT_BLAS_CHECK_UNAVAILABLE;
+    auto get_threads = openblas_symbol<int (*)(void)>("openblas_get_num_threads");
+    auto set_threads = openblas_symbol<void (*)(int)>("openblas_set_num_threads");
+    const int threads = get_threads != nullptr ? get_threads() : -1;
+    if (set_threads != nullptr) set_threads(1);
+
+    struct sigaction action {};
+    action.sa_sigaction = on_sigill;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    check_thread = pthread_self();
+    sigaction(SIGILL, &action, &previous_sigill);
+    checking.store(true);
+
+    // volatile: these are read after a siglongjmp back into this frame.
+    volatile wt_blas_check result = WT_BLAS_CHECK_PASSED;
+    volatile double worst = 0;
+    if (sigsetjmp(check_jump, 1) == 0) {
+        const Problem problems[] = {{'N', 'N', 64, 64, 64}, {'N', 'T', 37, 53, 71}, {'T', 'N', 96, 128, 384}};
+        uint32_t seed = 1;
+        for (const auto &problem : problems) {
+            const double error = check_problem(sgemm, problem, seed++);
+            if (error < 0 || error > 1e-4) {
+                result = WT_BLAS_CHECK_WRONG;
+                worst = error < 0 ? INFINITY : std::max(static_cast<double>(worst), error);
+            } else {
+                worst = std::max(static_cast<double>(worst), error);
+            }
+        }
+    } else {
+        result = WT_BLAS_CHECK_ILLEGAL_INSTRUCTION;
+    }
+    checking.store(false);
+    sigaction(SIGILL, &previous_sigill, nullptr);
+    if (set_threads != nullptr && threads > 0) set_threads(threads);
+    if (max_error != nullptr) *max_error = worst;
+    return result;
 }
 
 void wt_set_onednn_cache_capacity(int32_t capacity) {

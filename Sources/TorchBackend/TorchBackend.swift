@@ -10,6 +10,8 @@ import WardenCore
 public final class TorchBackend: InferenceBackend {
     public let model: TorchModel
     private let thread: NIOThreadPool
+    /// The precision it computes in and the process's OpenBLAS core.
+    public let runtimeInfo: RuntimeInfo
 
     public var labelCount: Int { model.outputWidth }
 
@@ -20,8 +22,10 @@ public final class TorchBackend: InferenceBackend {
     ///   - precision: the precision to compute in (``TorchPrecision/asStored`` unless comparing).
     ///   - packedEntryPoint: the model's packed method (the bundle's `packed_entry_point`), bound and probed
     ///     at load; nil scores padded batches only.
+    ///   - precisionName: the name of the precision it computes in, for ``runtimeInfo`` (nil: "fp32" when
+    ///     converted, else the bundle's stated precision).
     public static func load(path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored,
-                            packedEntryPoint: String? = nil) async throws -> TorchBackend {
+                            packedEntryPoint: String? = nil, precisionName: String? = nil) async throws -> TorchBackend {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
@@ -33,16 +37,19 @@ public final class TorchBackend: InferenceBackend {
                                  message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",
                                  path: path)
             }
-            return TorchBackend(model: model, thread: thread)
+            let info = RuntimeInfo(precision: precisionName ?? (precision == .float32 ? "fp32" : nil),
+                                   blasCore: BLASStartup.current.core)
+            return TorchBackend(model: model, thread: thread, runtimeInfo: info)
         } catch {
             try? await thread.shutdownGracefully()
             throw error
         }
     }
 
-    private init(model: TorchModel, thread: NIOThreadPool) {
+    private init(model: TorchModel, thread: NIOThreadPool, runtimeInfo: RuntimeInfo) {
         self.model = model
         self.thread = thread
+        self.runtimeInfo = runtimeInfo
     }
 
     deinit {

@@ -1,4 +1,5 @@
 import CTorchShim
+import Logging
 
 /// Process-wide libtorch / BLAS threading. Threads are a first-order performance setting on small CPU
 /// machines: torch's OpenMP pool and OpenBLAS's own pthread pool oversubscribe the cores when both run
@@ -66,6 +67,23 @@ public enum TorchRuntime {
         let n = wt_get_blas_threads()
         return n < 0 ? nil : Int(n)
     }
+    /// The OpenBLAS kernels of this process, how they were chosen and the fp32 check (see ``BLASStartup``).
+    public static var blasCore: BLASCoreReport { BLASStartup.current }
+
+    /// Logs the `runtime` line (threads, BLAS library, OpenBLAS core and how it was chosen, the fp32 check),
+    /// and a warning when the BLAS set-up has a problem.
+    public static func log(_ settings: TorchRuntimeSettings?, to logger: Logger) {
+        let core = blasCore
+        logger.info("runtime", metadata: [
+            "threads": "\(settings.map { "\($0)" } ?? "as is")",
+            "blas": "\(blasDescription)",
+            "blas_core": "\(core.coreLabel)",
+            "blas_core_choice": "\(core.plan)",
+            "blas_fp32_check": "\(core.check)",
+        ])
+        if let warning = core.warning { logger.warning("BLAS: \(warning)") }
+    }
+
     /// A one-line description of the BLAS library in use.
     public static var blasDescription: String {
         var buffer = [CChar](repeating: 0, count: 512)

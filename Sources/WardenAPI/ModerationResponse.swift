@@ -110,6 +110,8 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     /// Default thresholds, by label.
     public var thresholds: [String: Float]
     public var maxSequenceLength: Int
+    /// The precision the model computes in: once loaded, the plan in use (`--precision`), before that the
+    /// precision the bundle is stored in.
     public var precision: String
 
     enum CodingKeys: String, CodingKey {

@@ -21,6 +21,7 @@ import Metrics
 /// | `warden_cancelled_total` | counter | requests whose caller went away before they were answered |
 /// | `warden_backend_failures_total` | counter | batches the backend failed |
 /// | `warden_cache_hits_total`, `warden_cache_misses_total` | counter | result cache look-ups |
+/// | `warden_runtime_info{precision,blas_core}` | gauge | 1 for how the loaded model computes: its precision and the BLAS kernel set (`none` without one) |
 struct EngineMetrics: Sendable {
     let interactiveDepth = Gauge(label: "warden_queue_depth", dimensions: [("lane", Lane.interactive.rawValue)])
     let bulkDepth = Gauge(label: "warden_queue_depth", dimensions: [("lane", Lane.bulk.rawValue)])
@@ -46,6 +47,12 @@ struct EngineMetrics: Sendable {
     let backendFailures = Counter(label: "warden_backend_failures_total")
     let cacheHits = Counter(label: "warden_cache_hits_total")
     let cacheMisses = Counter(label: "warden_cache_misses_total")
+
+    /// Records `warden_runtime_info` for a loaded model (always both labels, so the series keep one shape).
+    static func record(_ runtime: RuntimeInfo) {
+        Gauge(label: "warden_runtime_info", dimensions: [("precision", runtime.precision ?? "unknown"), ("blas_core", runtime.blasCore ?? "none")])
+            .record(1)
+    }
 
     func depth(_ lane: Lane) -> Gauge { lane == .interactive ? interactiveDepth : bulkDepth }
     func queueWait(_ lane: Lane) -> Timer { lane == .interactive ? interactiveQueueWait : bulkQueueWait }

@@ -70,6 +70,24 @@ public protocol InferenceBackend: Sendable {
     /// Scores a packed batch and returns row-major probabilities `[rows * segments * labelCount]`.
     /// Called only when ``supportsPacking`` is true; the same threading rule as ``score(_:)`` applies.
     func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float]
+
+    /// How this backend computes, for logs, `/v1/models` and the `warden_runtime_info` metric. Default:
+    /// nothing known (the bundle's stated precision is reported).
+    var runtimeInfo: RuntimeInfo { get }
+}
+
+/// How a backend computes, as reported in logs, `/v1/models` and the `warden_runtime_info` metric.
+public struct RuntimeInfo: Sendable, Equatable {
+    /// The precision the model computes in ("bf16", "fp32", …); nil: as the bundle states.
+    public var precision: String?
+    /// The BLAS kernel set in use (OpenBLAS's core name, e.g. "SkylakeX"); nil when there is none or it is
+    /// not known.
+    public var blasCore: String?
+
+    public init(precision: String? = nil, blasCore: String? = nil) {
+        self.precision = precision
+        self.blasCore = blasCore
+    }
 }
 
 /// Thrown by the default ``InferenceBackend/scorePacked(_:)`` of a backend that cannot pack.
@@ -82,4 +100,6 @@ extension InferenceBackend {
     public var supportsPacking: Bool { false }
 
     public func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] { throw PackingUnsupported() }
+
+    public var runtimeInfo: RuntimeInfo { RuntimeInfo() }
 }

@@ -44,6 +44,7 @@ public final class ModerationEngine: Service, Sendable {
     private struct State {
         var phase: Phase = .loading
         var moderator: Moderator?
+        var runtime: RuntimeInfo?
         var started = false
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Moderator, any Error>] = [:]
@@ -94,6 +95,10 @@ public final class ModerationEngine: Service, Sendable {
 
     /// Where the engine stands now.
     public var phase: Phase { state.withLock { $0.phase } }
+
+    /// How the loaded backends compute: the precision in use (the bundle's stated one when a backend does not
+    /// say) and the BLAS kernels; nil until the model is loaded.
+    public var runtime: RuntimeInfo? { state.withLock { $0.runtime } }
 
     /// The moderator once the engine is warm; nil before.
     public var moderator: Moderator? { state.withLock { $0.phase == .ready ? $0.moderator : nil } }
@@ -154,11 +159,18 @@ public final class ModerationEngine: Service, Sendable {
         let moderator = Moderator(validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
                                   thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
                                   textNormalization: bundle.textNormalization, batcher: batcher)
+        let reported = backends[0].runtimeInfo
+        let runtime = RuntimeInfo(precision: reported.precision ?? bundle.precision, blasCore: reported.blasCore)
+        EngineMetrics.record(runtime)
         logger.info("model loaded", metadata: [
-            "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(bundle.precision)",
+            "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(runtime.precision ?? bundle.precision)",
+            "blas_core": "\(runtime.blasCore ?? "none")",
             "workers": "\(backends.count)", "load_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
         ])
-        state.withLock { $0.phase = .warmingUp }
+        state.withLock {
+            $0.runtime = runtime
+            $0.phase = .warmingUp
+        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await batcher.run() }

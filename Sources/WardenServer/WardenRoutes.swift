@@ -68,7 +68,8 @@ struct WardenRoutes: Sendable {
         let info = ModelInfo(id: bundle.name, version: bundle.version, labels: bundle.labels,
                              categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
                              thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
-                             maxSequenceLength: bundle.maxSequenceLength, precision: bundle.precision)
+                             maxSequenceLength: bundle.maxSequenceLength,
+                             precision: engine.runtime?.precision ?? bundle.precision)
         let data = try JSONEncoder.warden.encode(ModelList(data: [info]))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

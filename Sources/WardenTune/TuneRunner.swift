@@ -45,25 +45,45 @@ public enum TuneRunner {
                                combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
                                messages: [String], rounds: Int,
                                progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
-        let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
-        if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
-            throw ConfigurationError(field: "layouts",
-                                     problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
+        try await runGrid(bundle: bundle, tokenizer: tokenizer, variants: [factory], combo: combo, sizes: sizes, delays: delays,
+                          layouts: layouts, spec: spec, messages: messages, rounds: rounds, progress: progress)
+    }
+
+    /// As ``runGrid(bundle:tokenizer:backends:combo:sizes:delays:layouts:spec:messages:rounds:progress:)`` over
+    /// several sets of backends (one per precision, say): each factory loads its backends once, and every cell
+    /// runs on each set, interleaved too. A result's precision is what its backends report.
+    public static func runGrid(bundle: ModelBundle, tokenizer: WordPieceTokenizer, variants factories: [any InferenceBackendFactory],
+                               combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
+                               messages: [String], rounds: Int,
+                               progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
+        var variants: [(precision: String, backends: [any InferenceBackend])] = []
+        for factory in factories {
+            let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
+            if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
+                throw ConfigurationError(field: "layouts",
+                                         problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
+            }
+            variants.append((backends.first?.runtimeInfo.precision ?? bundle.precision, backends))
         }
         var pooled: [String: [CellSample]] = [:]
-        var order: [(Int, Double, TuneLayout)] = []
-        for layout in layouts { for size in sizes { for delay in delays { order.append((size, delay, layout)) } } }
+        var order: [(Int, Double, TuneLayout, Int)] = []
+        for layout in layouts {
+            for size in sizes { for delay in delays { for variant in variants.indices { order.append((size, delay, layout, variant)) } } }
+        }
         for round in 0..<rounds {
-            for (size, delay, layout) in order {
-                let sample = try await runCell(bundle: bundle, tokenizer: tokenizer, backends: backends, maxBatchSize: size,
+            for (size, delay, layout, variant) in order {
+                let sample = try await runCell(bundle: bundle, tokenizer: tokenizer, backends: variants[variant].backends, maxBatchSize: size,
                                                delayMs: delay, layout: layout, spec: spec, messages: messages,
                                                seed: spec.seed &+ UInt64(round))
-                pooled["\(size)/\(delay)/\(layout)", default: []].append(sample)
-                if rounds == 1 { progress(sample.result(size: size, delay: delay, layout: layout, combo: combo)) }
+                pooled["\(size)/\(delay)/\(layout)/\(variant)", default: []].append(sample)
+                if rounds == 1 {
+                    progress(sample.result(size: size, delay: delay, layout: layout, combo: combo, precision: variants[variant].precision))
+                }
             }
         }
-        return order.map { size, delay, layout in
-            let result = CellSample.merge(pooled["\(size)/\(delay)/\(layout)"]!).result(size: size, delay: delay, layout: layout, combo: combo)
+        return order.map { size, delay, layout, variant in
+            let result = CellSample.merge(pooled["\(size)/\(delay)/\(layout)/\(variant)"]!)
+                .result(size: size, delay: delay, layout: layout, combo: combo, precision: variants[variant].precision)
             if rounds > 1 { progress(result) }
             return result
         }
@@ -90,12 +110,12 @@ public enum TuneRunner {
             return merged
         }
 
-        func result(size: Int, delay: Double, layout: TuneLayout, combo: ThreadCombo) -> TuneResult {
+        func result(size: Int, delay: Double, layout: TuneLayout, combo: ThreadCombo, precision: String) -> TuneResult {
             let sorted = latencies.sorted()
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
             }
-            return TuneResult(maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, messages: latencies.count,
+            return TuneResult(maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, precision: precision, messages: latencies.count,
                               messagesPerSecond: Double(latencies.count) / elapsed, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
                               paddingEfficiency: paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens),
                               meanBatch: batches == 0 ? 0 : Double(items) / Double(batches), errors: errors, load1: load1)

@@ -8,7 +8,7 @@ import WardenCore
 private let engineDefaults = EngineConfiguration()
 private let runtimeDefaults = TorchRuntimeSettings.default
 
-/// Model and runtime options shared by `serve`, `score` and `tune`.
+/// Model and runtime options common to `serve`, `score`, `worker` and `tune`.
 struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default \(ResourceLocator.defaultModel)).")
     var modelDirectory: String?
@@ -24,6 +24,9 @@ struct ModelOptions: ParsableArguments {
 
     @Flag(help: "Enable TorchScript graph-executor optimisation (env WARDEN_GRAPH_OPTIMIZATION; default off).")
     var graphOptimization = false
+
+    @Option(help: "Precision to compute in: auto (time the model's forwards in its stored precision and in fp32 at start-up, take the faster), bf16 (as a bf16 model is stored) or fp32 (converted at load) (env WARDEN_PRECISION; default \(PrecisionPolicy.auto)).")
+    var precision: String?
 
     func resolvedModelDirectory() -> String {
         Setting.resolve(modelDirectory, env: "WARDEN_MODEL") ?? ResourceLocator.path(ResourceLocator.defaultModel)
@@ -46,9 +49,19 @@ struct ModelOptions: ParsableArguments {
                                     graphOptimization: try Setting.resolveFlag(graphOptimization, env: "WARDEN_GRAPH_OPTIMIZATION"))
     }
 
-    /// The TorchScript backends of this command's model, with its thread settings.
-    func backendFactory() throws -> TorchBackendFactory {
-        TorchBackendFactory(runtime: try runtimeSettings())
+    /// `--precision` / `WARDEN_PRECISION`, else auto.
+    func resolvedPrecision() throws -> PrecisionPolicy {
+        let name = Setting.resolve(precision, env: "WARDEN_PRECISION") ?? PrecisionPolicy.auto.rawValue
+        guard let policy = PrecisionPolicy(rawValue: name.lowercased()), PrecisionPolicy.commandLineChoices.contains(policy) else {
+            throw ValidationError("--precision must be one of \(PrecisionPolicy.commandLineChoices.map(\.rawValue).joined(separator: ", ")) (got \"\(name)\")")
+        }
+        return policy
+    }
+
+    /// The TorchScript backends of this command's model, with its thread settings and precision policy;
+    /// the precision plan is logged to `logger`.
+    func backendFactory(logger: Logger) throws -> TorchBackendFactory {
+        TorchBackendFactory(runtime: try runtimeSettings(), precision: try resolvedPrecision(), logger: logger)
     }
 }
 

@@ -159,10 +159,12 @@ struct ScoreCommand: AsyncParsableCommand {
 
         // The engine (the model loads when the group runs it).
         let directory = model.resolvedModelDirectory()
+        let factory = try model.backendFactory(logger: logger)
+        TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {
             engine = try ModerationEngine(modelDirectory: directory, configuration: try batching.configuration(workers: try model.resolvedWorkers()),
-                                          backends: try model.backendFactory(), logger: logger)
+                                          backends: factory, logger: logger)
         } catch let error as EngineError {
             throw CommandFailure("cannot load the model in \(directory): \(error)")
         }

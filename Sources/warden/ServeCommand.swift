@@ -88,8 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let drainTimeout = try Setting.resolveSeconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: Self.defaultDrainTimeout, flagName: "--drain-timeout-s")
 
-        let factory = try model.backendFactory()
-        logger.info("runtime", metadata: ["threads": "\(factory.runtime.map { "\($0)" } ?? "as is")", "blas": "\(TorchRuntime.blasDescription)"])
+        let factory = try model.backendFactory(logger: logger)
+        TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {
             engine = try ModerationEngine(modelDirectory: model.resolvedModelDirectory(),

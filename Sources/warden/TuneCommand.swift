@@ -6,20 +6,21 @@ import WardenCore
 import WardenTune
 import WordPiece
 
-/// `warden tune`: measures the engine in-process (no HTTP) over a grid of batching and thread settings
-/// with a closed loop of concurrent single-message callers, and recommends `warden serve` flags.
+/// `warden tune`: measures the engine in-process (no HTTP) over a grid of batching, precision and thread
+/// settings with a closed loop of concurrent single-message callers, and recommends `warden serve` flags.
 ///
 /// Thread settings (`TorchRuntime.apply`) are process-wide and applied once, so each workers × threads
 /// combination runs in a child process (the same binary, `tune --child`) unless there is only one.
 struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Measure throughput and latency over batch size x queue delay x threads; recommend serve flags.",
+        abstract: "Measure throughput and latency over batch size x queue delay x precision x threads; recommend serve flags.",
         discussion: """
             Each cell runs --concurrency callers, each sending one random corpus message at a time to the \
             engine (tokenizer + batcher + model, no HTTP) for --warmup then --seconds. The result cache is \
             off by default (--cache-size) so repeats are computed. The recommendation is the cell with the \
-            highest throughput whose p99 latency is within --p99-ms.
+            highest throughput whose p99 latency is within --p99-ms. A model stored in bf16 is measured in bf16 and in \
+            fp32 (--precisions), each cell on both, so the recommendation names the precision too.
             Example, the batching gain at 64 callers: warden tune --batch-sizes 1,32 --delays 2 --threads 2x1x1 \
             --concurrency 64
             """)
@@ -37,6 +38,9 @@ struct TuneCommand: AsyncParsableCommand {
 
     @Option(help: "Comma-separated WORKERSxTORCHxBLAS thread combinations, e.g. 1x1x2,1x2x1,2x1x1.")
     var threads: String = "1x1x2,1x2x1,2x1x1"
+
+    @Option(help: "Comma-separated precisions: bf16 and/or fp32. Default: --precision when it names one, else every precision --precision auto chooses from (bf16,fp32 for a model stored in bf16).")
+    var precisions: String?
 
     @Option(help: "Most padded tokens per model call (maxBatchTokens).")
     var maxBatchTokens: Int = 4096
@@ -84,6 +88,7 @@ struct TuneCommand: AsyncParsableCommand {
         _ = try parseDoubles(delays, "--delays")
         _ = try parseCombos(threads)
         if let layouts { _ = try parseLayouts(layouts) }
+        if let precisions { _ = try parsePrecisions(precisions) }
     }
 
     func run() async throws {
@@ -93,11 +98,13 @@ struct TuneCommand: AsyncParsableCommand {
         let combos = try parseCombos(threads)
         let messages = try loadCorpus()
         let layoutList = try resolvedLayouts()
+        let precisionList = try resolvedPrecisions()
 
         if child {
             // One combination in this process; results as CSV lines on stdout.
             let combo = combos[0]
-            let results = try await runGrid(combo: combo, sizes: sizes, delays: delayList, layouts: layoutList, messages: messages)
+            let results = try await runGrid(combo: combo, sizes: sizes, delays: delayList, layouts: layoutList, precisions: precisionList,
+                                            messages: messages)
             for result in results { print("CELL," + result.csvLine) }
             fflush(nil)
             return
@@ -105,17 +112,20 @@ struct TuneCommand: AsyncParsableCommand {
 
         let load = loadAverage()
         print("warden tune: \(messages.count) messages, \(concurrency) callers, \(warmup)s warm-up + \(seconds)s per cell, cache \(cacheSize), load average \(load)")
-        print("grid: layouts \(layoutList.map(\.description)), batch sizes \(sizes), delays ms \(delayList), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)")
+        print("grid: layouts \(layoutList.map(\.description)), precisions \(precisionList.map(\.rawValue)), batch sizes \(sizes), delays ms \(delayList), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)")
+        let core = TorchRuntime.blasCore
+        print("BLAS: OpenBLAS core \(core.coreLabel) (\(core.plan)); fp32 check \(core.check)")
         var results: [TuneResult] = []
         if combos.count == 1 {
             print(TuneResult.tableHeader)
-            results = try await runGrid(combo: combos[0], sizes: sizes, delays: delayList, layouts: layoutList, messages: messages) {
+            results = try await runGrid(combo: combos[0], sizes: sizes, delays: delayList, layouts: layoutList, precisions: precisionList,
+                                        messages: messages) {
                 print($0.tableLine); fflush(nil)
             }
         } else {
             print(TuneResult.tableHeader)
             for combo in combos {
-                results += try runChild(combo: combo, layouts: layoutList)
+                results += try runChild(combo: combo, layouts: layoutList, precisions: precisionList)
             }
         }
         print("")
@@ -146,6 +156,12 @@ struct TuneCommand: AsyncParsableCommand {
             }
         }
 
+        let byPrecision = Dictionary(grouping: results, by: \.precision)
+        if byPrecision.count > 1 {
+            let best = byPrecision.mapValues { $0.map(\.messagesPerSecond).max() ?? 0 }.sorted { $0.value > $1.value }
+            print("precision: " + best.map { "\($0.key) best \(String(format: "%.0f", $0.value)) msg/s" }.joined(separator: ", "))
+        }
+
         if let csv {
             let text = TuneResult.csvHeader + "\n" + results.map(\.csvLine).joined(separator: "\n") + "\n"
             try text.write(toFile: csv, atomically: true, encoding: .utf8)
@@ -159,13 +175,14 @@ struct TuneCommand: AsyncParsableCommand {
         }
     }
 
-    /// Applies `combo`'s threads (once per process), loads the model and measures the grid.
-    private func runGrid(combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout], messages: [String],
-                         progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
+    /// Applies `combo`'s threads (once per process), loads the model in each precision and measures the grid.
+    private func runGrid(combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout], precisions: [PrecisionPolicy],
+                         messages: [String], progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
         let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
         let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
-        let factory = TorchBackendFactory(runtime: TorchRuntimeSettings(intraOpThreads: combo.torch, interOpThreads: 1, blasThreads: combo.blas))
-        return try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, backends: factory, combo: combo, sizes: sizes,
+        let runtime = TorchRuntimeSettings(intraOpThreads: combo.torch, interOpThreads: 1, blasThreads: combo.blas)
+        let factories = precisions.map { TorchBackendFactory(runtime: runtime, precision: $0) }
+        return try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, variants: factories, combo: combo, sizes: sizes,
                                             delays: delays, layouts: layouts, spec: spec(), messages: messages, rounds: rounds,
                                             progress: progress)
     }
@@ -176,11 +193,12 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     /// Runs one thread combination in a child process of the same binary and parses its CELL lines.
-    private func runChild(combo: ThreadCombo, layouts: [TuneLayout]) throws -> [TuneResult] {
+    private func runChild(combo: ThreadCombo, layouts: [TuneLayout], precisions: [PrecisionPolicy]) throws -> [TuneResult] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
         var arguments = ["tune", "--child", "--threads", combo.description, "--batch-sizes", batchSizes, "--delays", delays,
                          "--layouts", layouts.map(\.description).joined(separator: ","),
+                         "--precisions", precisions.map(\.rawValue).joined(separator: ","),
                          "--concurrency", "\(concurrency)", "--seconds", "\(seconds)", "--warmup", "\(warmup)",
                          "--rounds", "\(rounds)", "--cache-size", "\(cacheSize)", "--max-batch-tokens", "\(maxBatchTokens)",
                          "--seed", "\(seed)", "--model", model.resolvedModelDirectory()]
@@ -259,6 +277,31 @@ extension TuneCommand {
         let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
         return bundle.packedEntryPoint == nil ? [.padded] : [.padded, .packed(rowTokens: EngineConfiguration().batching.packedRowTokens)]
     }
+}
+
+/// The precisions to measure: `--precisions`; else `--precision` when it names one; else every candidate of
+/// `auto` for the model.
+extension TuneCommand {
+    func resolvedPrecisions() throws -> [PrecisionPolicy] {
+        if let precisions { return try parsePrecisions(precisions) }
+        let asked = try model.resolvedPrecision()
+        guard asked == .auto else { return [asked] }
+        let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
+        let candidates = try PrecisionPlanner.candidates(policy: .auto, storedPrecision: bundle.precision,
+                                                         fp32Verified: TorchRuntime.blasCore.fp32Verified)
+        let named = candidates.compactMap { PrecisionPolicy(rawValue: $0.name) }.filter { $0 == .bf16 || $0 == .fp32 }
+        return named.isEmpty ? [.asStored] : named
+    }
+}
+
+private func parsePrecisions(_ text: String) throws -> [PrecisionPolicy] {
+    let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    // as-stored is what a model stored in another precision (int8) is tuned in.
+    let precisions = items.compactMap { item in PrecisionPolicy(rawValue: item).flatMap { $0 == .auto ? nil : $0 } }
+    guard !items.isEmpty, precisions.count == items.count else {
+        throw ValidationError("--precisions takes 'bf16' and/or 'fp32', comma-separated (got \"\(text)\")")
+    }
+    return precisions
 }
 
 private func parseLayouts(_ text: String) throws -> [TuneLayout] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TorchBackend
 
 /// `warden`: the text-moderation service and its tools.
 @main
@@ -14,6 +15,8 @@ struct Warden: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            // OpenBLAS's kernels are settled before anything uses libtorch (this may re-execute the process).
+            if type(of: command) is any RunsModel.Type { BLASStartup.prepare() }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -35,3 +38,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }
+
+/// A command that runs the model. Before it runs, ``BLASStartup/prepare()`` settles OpenBLAS's kernels,
+/// which may re-execute the process once with `OPENBLAS_CORETYPE` set.
+protocol RunsModel {}
+
+extension ServeCommand: RunsModel {}
+extension ScoreCommand: RunsModel {}
+extension WorkerCommand: RunsModel {}
+extension TuneCommand: RunsModel {}

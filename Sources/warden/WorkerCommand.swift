@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NATSClient
 import ServiceLifecycle
+import TorchBackend
 import WardenCore
 import WardenServer
 import WardenStream
@@ -121,11 +122,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
         let workers = try model.resolvedWorkers()
         let engineConfiguration = try batching.configuration(workers: workers)
+        let factory = try model.backendFactory(logger: logger)
+        TorchRuntime.log(factory.runtime, to: logger)
         let engine: ModerationEngine
         do {
             engine = try ModerationEngine(modelDirectory: model.resolvedModelDirectory(), configuration: engineConfiguration,
-                                          backends: try model.backendFactory(), logger: logger)
-        } catch let error as EngineError {
+                                          backends: factory, logger: logger)
+        } catch {
             throw CommandFailure("cannot start: \(error)")
         }
         var limits = RequestLimits()

@@ -135,6 +135,32 @@ struct DefaultModelTests {
             """)
     }
 
+    @Test("--precision auto on the shipped model measures bf16 and fp32, and its backends keep the parity of the precision chosen")
+    func autoPlanParity() async throws {
+        let (golden, bundle, _) = try Self.load()
+        let factory = TorchBackendFactory(runtime: nil, precision: .auto)
+        let plan = try await factory.plan(for: bundle)
+        print("default model precision plan on this CPU: \(plan)")
+        if TorchRuntime.blasCore.fp32Verified {
+            #expect(plan.measurements.map(\.candidate.name) == ["bf16", "fp32"], "\(plan)")
+            #expect(plan.measurements.allSatisfy { $0.milliseconds.count == plan.shapes.count && $0.milliseconds.allSatisfy { $0 > 0 } })
+        }
+        // Loaded as the factory loads its backends for this plan (without timing the candidates again).
+        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: plan.precision,
+                                                  precisionName: plan.name)
+        #expect(backend.runtimeInfo.precision == (backend.model.precision == .float32 ? "fp32" : "bf16"))
+        for item in golden.items {
+            let scores = try await Self.score(item, backend)
+            if backend.model.precision == .float32 {
+                let delta = zip(scores, item.probabilities_fp32).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(delta <= 1e-5, "\(item.id): fp32 max |Δ| \(delta)")
+            } else {
+                let delta = zip(scores, item.probabilities).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(delta <= Self.bf16Bound, "\(item.id): bf16 max |Δ| \(delta)")
+            }
+        }
+    }
+
     @Test("the shipped model declares its packed entry point, and packed golden texts score as they do alone (fp32, 1e-5)")
     func packedParity() async throws {
         let (golden, bundle, _) = try Self.load()

@@ -19,13 +19,16 @@ enum CLI {
         var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
-    /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files.
-    static func start(_ args: [String], stdinFile: String? = nil, in folder: URL) throws -> (Process, URL, URL) {
+    /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files,
+    /// in this process's environment without its `WARDEN_*` variables, plus `environment` (nil removes one).
+    static func start(_ args: [String], stdinFile: String? = nil, environment extra: [String: String?] = [:],
+                      in folder: URL) throws -> (Process, URL, URL) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = args
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("WARDEN_") { environment[key] = nil }
+        for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let outURL = folder.appendingPathComponent("stdout-\(UUID().uuidString)")
         let errURL = folder.appendingPathComponent("stderr-\(UUID().uuidString)")
@@ -68,8 +71,9 @@ enum CLI {
     }
 
     /// Runs `warden args…` to completion (killed and failed after `limit`).
-    static func run(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
-        let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, in: folder)
+    static func run(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+                    limit: Duration = .seconds(600)) async throws -> Outcome {
+        let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, environment: environment, in: folder)
         try await exit(of: process, limit: limit)
         return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
                        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
@@ -91,8 +95,9 @@ enum CLI {
     }
 
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, in folder: URL, limit: Duration = .seconds(600)) async throws -> Outcome {
-        try await run(["score", "--model", model] + args, stdinFile: stdinFile, in: folder, limit: limit)
+    static func score(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+                      limit: Duration = .seconds(600)) async throws -> Outcome {
+        try await run(["score", "--model", model] + args, stdinFile: stdinFile, environment: environment, in: folder, limit: limit)
     }
 }
 

@@ -44,6 +44,27 @@ struct TuneAndTokenizeTests {
         #expect(refused.stderr.contains("packed entry point"), "\(refused.stderr)")
     }
 
+    @Test("tune measures bf16 and fp32 on the shipped bf16 model, and recommends a precision")
+    func precisionGrid() async throws {
+        let tmp = try TempFolder()
+        let corpus = tmp.path("corpus.txt")
+        try "hello there\nsee you tomorrow at the game\ngg wp\n".write(toFile: corpus, atomically: true, encoding: .utf8)
+        let outcome = try await CLI.run(["tune", "--model", TestPaths.defaultModel.path, "--batch-sizes", "4", "--delays", "0",
+                                         "--layouts", "padded", "--threads", "1x1x1", "--seconds", "0.3", "--warmup", "0.1", "--rounds", "1",
+                                         "--concurrency", "4", "--corpus", corpus, "--p99-ms", "100000", "--csv", tmp.path("tune.csv")],
+                                        in: tmp.url)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdoutText.contains("precisions [\"bf16\", \"fp32\"]"), "\(outcome.stdoutText)")
+        #expect(outcome.stdoutText.contains("--precision "), "the recommendation names a precision: \(outcome.stdoutText)")
+        let csv = try String(contentsOfFile: tmp.path("tune.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.first?.hasSuffix(",precision") == true)
+        #expect(csv.dropFirst().map { $0.split(separator: ",").last.map(String.init) } == ["bf16", "fp32"])
+
+        let refused = try await CLI.run(["tune", "--model", CLI.model, "--precisions", "fp16"], in: tmp.url)
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--precisions takes"), "\(refused.stderr)")
+    }
+
     @Test("tune refuses a malformed grid before loading anything")
     func badGrid() async throws {
         let tmp = try TempFolder()

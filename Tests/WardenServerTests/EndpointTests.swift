@@ -21,12 +21,26 @@ struct EndpointTests {
             #expect(data.first?["id"] as? String == "tiny-bert")
             #expect(data.first?["labels"] as? [String] == ["toxic", "hate", "spam"])
             #expect(data.first?["max_sequence_length"] as? Int == 128)
+            #expect(data.first?["precision"] as? String == "fp32")
 
             _ = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "metrics need one request"}"#)
             let metrics = try await HTTP.get(base + "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains("warden_"))
+            #expect(metrics.text.contains(#"warden_runtime_info{precision="fp32",blas_core=""#), "\(metrics.text)")
+        }
+    }
+
+    @Test("/v1/models and warden_runtime_info report the precision the backends compute in, not the one the bundle states")
+    func precisionInUse() async throws {
+        // The fixture is stored in fp32; its backend says it computes in bf16, as one loaded by a plan would differ.
+        try await withWarden(reportedPrecision: "bf16") { (base: String) async throws in
+            let models = try await HTTP.get(base + "/v1/models")
+            let data = try #require(try models.json()["data"] as? [[String: Any]])
+            #expect(data.first?["precision"] as? String == "bf16")
+            let metrics = try await HTTP.get(base + "/metrics")
+            #expect(metrics.text.contains(#"warden_runtime_info{precision="bf16",blas_core=""#), "\(metrics.text)")
         }
     }
 

@@ -21,23 +21,30 @@ struct ProcessTests {
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
         #expect(server.standardOutput.contains("curl -s \(base)/v1/moderations"))
         let texts = (0..<40).map { "message \($0) " + String(repeating: "lorem ipsum dolor sit amet ", count: 1 + $0 % 4) }
-        let replies = try await withThrowingTaskGroup(of: Int.self) { group in
-            for text in texts {
-                group.addTask {
-                    let json = String(data: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 8), "lane": "bulk"]), encoding: .utf8)!
-                    var request = HTTPClientRequest(url: base + "/v1/moderations")
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(string: json))
-                    return Int(try await client.execute(request, timeout: .seconds(120)).status.code)
+        let replies: [Int]
+        do {
+            replies = try await withThrowingTaskGroup(of: Int.self) { group in
+                for text in texts {
+                    group.addTask {
+                        let json = String(data: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 8), "lane": "bulk"]), encoding: .utf8)!
+                        var request = HTTPClientRequest(url: base + "/v1/moderations")
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: json))
+                        return Int(try await client.execute(request, timeout: .seconds(120)).status.code)
+                    }
                 }
+                // Let every request reach the server, then ask it to stop while they are being scored.
+                try await Task.sleep(for: .milliseconds(300))
+                server.send(SIGTERM)
+                var statuses: [Int] = []
+                for try await status in group { statuses.append(status) }
+                return statuses
             }
-            // Let every request reach the server, then ask it to stop while they are being scored.
-            try await Task.sleep(for: .milliseconds(300))
-            server.send(SIGTERM)
-            var statuses: [Int] = []
-            for try await status in group { statuses.append(status) }
-            return statuses
+        } catch {
+            // A client left running traps in its deinit and takes the whole test process down with it.
+            try? await client.shutdown()
+            throw error
         }
         try await client.shutdown()
         #expect(replies.count == texts.count)

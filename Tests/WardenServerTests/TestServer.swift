@@ -24,10 +24,21 @@ struct HeldBackend: InferenceBackend {
     let inner: any InferenceBackend
     let hold: Gate
     var labelCount: Int { inner.labelCount }
+    var runtimeInfo: RuntimeInfo { inner.runtimeInfo }
     func score(_ batch: TokenBatch) async throws -> [Float] {
         await hold.pass()
         return try await inner.score(batch)
     }
+}
+
+/// A real backend that reports another precision than its bundle states, as a backend loaded by a precision
+/// plan does (a bf16 bundle computed in fp32, say).
+struct ReportingBackend: InferenceBackend {
+    let inner: TorchBackend
+    let precision: String
+    var labelCount: Int { inner.labelCount }
+    var runtimeInfo: RuntimeInfo { RuntimeInfo(precision: precision, blasCore: inner.runtimeInfo.blasCore) }
+    func score(_ batch: TokenBatch) async throws -> [Float] { try await inner.score(batch) }
 }
 
 /// The server's and the engine's configuration of one test server.
@@ -40,6 +51,7 @@ struct WardenSettings {
 /// it down gracefully (as SIGTERM would).
 func withWarden(
     model: String = Paths.tinyBert,
+    reportedPrecision: String? = nil,
     hold: Gate? = nil,
     loading: Gate? = nil,
     waitUntilReady: Bool = true,
@@ -58,6 +70,7 @@ func withWarden(
     let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
         if let loading { await loading.pass() }
         let backend = try await TorchBackend.load(path: bundle.modelPath)
+        if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
     }, logger: Logger(label: "test"))

@@ -97,6 +97,28 @@ int32_t wt_get_blas_threads(void);
 /// Writes a one-line description of the BLAS build (OpenBLAS's config string, parallel mode) into `out`.
 void wt_blas_info(char *out, size_t capacity);
 
+/// OpenBLAS's name for the kernel set it chose when it loaded (`openblas_get_corename`, e.g. "Haswell",
+/// "SkylakeX"), written into `out`. Returns 0, or -1 (writing an empty string) when the process has no
+/// OpenBLAS. OpenBLAS chooses once, in its library constructor, reading OPENBLAS_CORETYPE if it is set.
+int32_t wt_blas_core_name(char *out, size_t capacity);
+
+/// The outcome of wt_blas_check_sgemm.
+typedef enum wt_blas_check {
+    WT_BLAS_CHECK_PASSED = 0,               // every product agreed with the double-precision reference
+    WT_BLAS_CHECK_WRONG = 1,                // a product differed from the reference beyond fp32 rounding
+    WT_BLAS_CHECK_ILLEGAL_INSTRUCTION = 2,  // the kernels raised SIGILL: the CPU cannot run them
+    WT_BLAS_CHECK_UNAVAILABLE = 3,          // no sgemm_ in the process
+} wt_blas_check;
+
+/// Checks the fp32 matrix products of the process's BLAS (`sgemm_`, the entry point libtorch's fp32
+/// products call) on three small fixed problems (64x64x64, 37x53x71 and 96x128x384 with B transposed, as
+/// a linear layer computes), against a naive triple loop in double precision. An element fails when
+/// |c - reference| > 1e-4 * sum_k |a_ik * b_kj| (fp32 rounding of these sums is below 3e-5 of that).
+/// `*max_error` (may be NULL) receives the largest |c - reference| / sum_k |a_ik * b_kj| seen. Runs
+/// OpenBLAS on one thread for the check and restores its thread count. A SIGILL raised on the calling
+/// thread during the check is caught and reported; call it at start-up, before other threads use BLAS.
+wt_blas_check wt_blas_check_sgemm(double *max_error);
+
 /// Sets oneDNN's primitive cache capacity (oneDNN runs the bf16 matrix products). Each distinct batch
 /// shape creates primitives; oneDNN 2.6's default of 1,024 is exceeded by Warden's many batch shapes, and
 /// evictions racing with a second worker's creation of the same primitive fail with "Broken promise".
