@@ -216,8 +216,9 @@ public final class ModerationEngine: Service, Sendable {
         func fullBulkBatch() async throws(ModerationError) {
             do {
                 _ = try await batcher.score(full, lane: .bulk, deadline: .seconds(300))
-            } catch where error.code == .requestTooLarge || error.code == .overloaded {
-                // Tiny admission bounds: the bulk lane starts from the interactive lane's rate.
+            } catch where error.code == .requestTooLarge || error.code == .overloaded || error.code == .deadlineExceeded {
+                // Tiny admission bounds, or a first estimate too slow to admit it: the bulk lane starts from
+                // the interactive lane's rate.
             }
         }
         for text in configuration.warmUpTexts {

@@ -98,15 +98,16 @@ struct ProcessTests {
 
     @Test("at the drain timeout, requests still queued get 503 shutting_down, not a bare close")
     func queuedWorkAtTheDrainTimeoutIs503() async throws {
-        // The real default model on one worker: 60 bulk requests are several seconds of work, more than 2 s.
+        // The real default model on one worker: 100 bulk requests are 10 s of work or more, more than 2 + 5 s.
+        // (The queue is answered 1 s before the 5 s drain timeout: time for the batch then on the model.)
         // The longest bulk deadline, so that admission never refuses any of them on a loaded machine.
         let server = try launchServe(["--model", Paths.defaultModel, "--workers", "1", "--max-batch-size", "8", "--cache-size", "0",
-                                      "--drain-timeout-s", "2", "--bulk-deadline-ms", "600000"])
+                                      "--drain-timeout-s", "5", "--bulk-deadline-ms", "600000"])
         let base = try await server.waitUntilReady()
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
                                 configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
         let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            for index in 0..<60 {
+            for index in 0..<100 {
                 group.addTask {
                     let texts = (0..<8).map { "request \(index) text \($0) " + String(repeating: "we walked to the park and back home ", count: 12) }
                     let json = String(data: try JSONSerialization.data(withJSONObject: ["input": texts, "lane": "bulk"]), encoding: .utf8)!
@@ -133,7 +134,7 @@ struct ProcessTests {
         try await client.shutdown()
         let refused = replies.filter { $0.0 == 503 }
         #expect(replies.allSatisfy { $0.0 == 200 || $0.0 == 503 }, "\(replies.filter { $0.0 != 200 && $0.0 != 503 }.prefix(3))")
-        #expect(!refused.isEmpty, "all 60 finished within the 2 s drain: the test needs more work queued")
+        #expect(!refused.isEmpty, "all 100 finished within the 5 s drain: the test needs more work queued")
         #expect(refused.allSatisfy { $0.1.contains("shutting_down") }, "\(refused.prefix(2))")
         #expect(try await server.waitForExit(timeout: .seconds(30)) == 0, "\(server.standardError)")
     }
