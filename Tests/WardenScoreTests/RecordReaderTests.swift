@@ -108,9 +108,9 @@ import WardenScore
         #expect(records[3].fields.isEmpty)
     }
 
-    /// Found by fuzzing (Fuzz/RecordReader): `skip()` took a JSON Lines line of blanks with a carriage return
-    /// inside (`" \r \r\n"`, `"\r\r\n"`) for a blank line while `next()` reads it as a bad record, so `--resume`
-    /// skipped one record too many and never scored it.
+    /// Found with the resume property of the RecordReader fuzz target (Fuzz/RecordReader): `skip()` took a JSON
+    /// Lines line of blanks with a carriage return inside (`" \r \r\n"`, `"\r\r\n"`) for a blank line while
+    /// `next()` reads it as a bad record, so `--resume` skipped one record too many and never scored it.
     @Test("JSON Lines: skip() and next() agree on which lines are records, so a resumed run reads on from the right one")
     func skipAgreesWithNext() throws {
         let scratch = try Scratch()
