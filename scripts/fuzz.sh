@@ -123,7 +123,7 @@ for t in "${targets[@]}"; do
   elapsed=$(( $(date +%s) - start ))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   files=$(find "$corpus" -type f | wc -l)
-  bytes=$(du -sk "$corpus" | cut -f1)
+  kib=$(( $(find "$corpus" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }') / 1024 ))
   new=$(find "$crashes" -type f -newer "$marker")
   if [ $status -ne 0 ] || [ "$(find "$crashes" -type f | wc -l)" -gt "$before" ]; then
     failed=1
@@ -139,7 +139,7 @@ for t in "${targets[@]}"; do
       echo "fuzz.sh: merged into Fuzz/$t/corpus ($(find "Fuzz/$t/corpus" -type f | wc -l) files)" >&2
     fi
   fi
-  rows+=("$(printf '%-14s %12s %7s %14s  %s' "$t" "${runs:-?}" "${elapsed}s" "$files ($bytes KiB)" "$result")")
+  rows+=("$(printf '%-14s %12s %7s %14s  %s' "$t" "${runs:-?}" "${elapsed}s" "$files ($kib KiB)" "$result")")
 done
 
 printf '%-14s %12s %7s %14s  %s\n' target runs time corpus result
