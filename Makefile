@@ -3,7 +3,11 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup build release test test-tsan run bench bench-check bench-record clean
+.PHONY: setup build release test test-tsan fuzz run bench bench-check bench-record clean
+
+## Seconds per fuzz target: FUZZ_SECONDS for `make fuzz`, FUZZ_SMOKE_SECONDS for the smoke run in `make test`.
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
 
 setup:
 	@scripts/setup.sh
@@ -16,20 +20,27 @@ release: setup
 
 ## The README's test command: installs what is missing, validates the Kubernetes manifests, checks the Python
 ## normalisation reference against its golden file, lints and tests the Python under scripts/ (ruff, pytest),
-## builds, runs the whole suite (Swift, then the official OpenAI Python SDK against the built server, then
-## nats-py against the built worker).
+## builds, runs the whole suite (Swift; the tokenizer against Hugging Face `tokenizers` on generated text; each
+## fuzz target for FUZZ_SMOKE_SECONDS; the official OpenAI Python SDK against the built server; nats-py against
+## the built worker).
 test: setup
 	scripts/validate_k8s.sh
 	PYTHONPATH=scripts python3 -m generate.make_normalization_golden --check
 	scripts/test_scripts.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/test_tokenizer_parity.sh
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) scripts/fuzz.sh
 	scripts/test_openai_sdk.sh
 	scripts/test_nats_py.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+## Builds every libFuzzer target (Fuzz/) into .build-fuzz/ and runs each for FUZZ_SECONDS on a copy of its corpus.
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 ## Builds in release mode and serves the default model on $(HOST):$(PORT).
 run: release

@@ -5,6 +5,9 @@ import PackageDescription
 // Benchmarks (package-benchmark) are kept out of plain `swift build` / `swift test`: set
 // WARDEN_BENCHMARKS=1 to add them (as `make bench` does). This keeps CI builds small.
 let includeBenchmarks = ProcessInfo.processInfo.environment["WARDEN_BENCHMARKS"] != nil
+// The libFuzzer target of the NATS protocol parser (Fuzz/NATSProtocol) exists only when WARDEN_FUZZ is set, as
+// scripts/fuzz.sh does. It is the one fuzz target that needs a package (NIOCore); the others build with swiftc.
+let includeFuzzTargets = ProcessInfo.processInfo.environment["WARDEN_FUZZ"] != nil
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -203,6 +206,20 @@ if includeBenchmarks {
             path: "Benchmarks/WardenBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]))
+}
+if includeFuzzTargets {
+    // The parser's files are linked into Fuzz/NATSProtocol and compiled there, with libFuzzer's coverage and
+    // AddressSanitizer, optimised but with the standard library's debug checks; its dependency (NIOCore) is the
+    // ordinary build, so the target builds in seconds after `swift build`. Its main runs libFuzzer's driver.
+    let fuzzFlags = ["-sanitize=fuzzer,address", "-O", "-assert-config", "Debug", "-enable-experimental-feature", "Extern"]
+    package.targets.append(
+        .executableTarget(
+            name: "NATSProtocolFuzz",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/NATSProtocol",
+            exclude: ["README.md", "corpus", "nats.dict"],
+            swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
 }
 package.targets += [
     .testTarget(name: "WardenCLITests", dependencies: ["warden", "WardenTestSupport"], swiftSettings: swiftSettings),

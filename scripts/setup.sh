@@ -6,6 +6,9 @@
 #                               nats-server (`warden worker`'s tests start it with JetStream on)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
+#
+# Fuzzing (scripts/fuzz.sh, make fuzz) needs nothing more: libFuzzer, the sanitizers and lld ship with the Swift
+# toolchain, and the record reader target links the zlib1g-dev installed above.
 set -euo pipefail
 
 packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server)

@@ -61,67 +61,72 @@ struct NATSDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    /// One operation from the front of `buffer`, or nil (nothing consumed) when more bytes are needed.
+    /// One operation from the front of `buffer`, or nil when more bytes are needed: then nothing is consumed
+    /// but the blank lines before the incomplete operation.
     static func parse(_ buffer: inout ByteBuffer) throws -> ServerOperation? {
-        let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            if view.count > maxControlLine { throw NATSError.protocolError("control line over \(maxControlLine) bytes") }
-            return nil
-        }
-        var lineEnd = newline
-        if lineEnd > view.startIndex, view[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-        let lineLength = lineEnd - view.startIndex
-        let consumedLine = newline - view.startIndex + 1
-        guard let line = buffer.getString(at: buffer.readerIndex, length: lineLength) else { return nil }
-        let words = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard let verb = words.first?.uppercased() else {
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            return try parse(&buffer)
-        }
-        switch verb {
-        case "MSG", "HMSG":
-            let hasHeaders = verb == "HMSG"
-            let counts = hasHeaders ? 2 : 1
-            guard words.count == 3 + counts || words.count == 4 + counts else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
-            guard let total = Int(words[words.count - 1]), total >= 0,
-                  let sid = UInt64(words[2]) else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
-            let headerLength = hasHeaders ? Int(words[words.count - 2]) ?? -1 : 0
-            guard headerLength >= 0, headerLength <= total else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
-            let reply = words.count == 4 + counts ? String(words[3]) : nil
-            guard buffer.readableBytes >= consumedLine + total + 2 else { return nil }
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            var headers = NATSHeaders()
-            if hasHeaders, headerLength > 0 {
-                let block = buffer.readBytes(length: headerLength)!
-                headers = try NATSHeaders.parse(block)
+        // Blank lines are skipped by this loop, not by recursion: a stream of them must not exhaust the stack.
+        while true {
+            let view = buffer.readableBytesView
+            guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+                if view.count > maxControlLine { throw NATSError.protocolError("control line over \(maxControlLine) bytes") }
+                return nil
             }
-            let payload = buffer.readBytes(length: total - headerLength)!
-            buffer.moveReaderIndex(forwardBy: 2)
-            return .message(NATSMessage(subject: String(words[1]), replyTo: reply, headers: headers, payload: payload, sid: sid))
-        case "PING":
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            return .ping
-        case "PONG":
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            return .pong
-        case "+OK":
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            return .ok
-        case "-ERR":
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            var text = line.dropFirst(4).trimmingWhitespace()
-            if text.hasPrefix("'"), text.hasSuffix("'"), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
-            return .error(text)
-        case "INFO":
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            let json = line.dropFirst(4).trimmingWhitespace()
-            do {
-                return .info(try JSONDecoder().decode(ServerInfo.self, from: Data(json.utf8)))
-            } catch {
-                throw NATSError.protocolError("unreadable INFO: \(error)")
+            var lineEnd = newline
+            if lineEnd > view.startIndex, view[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            let lineLength = lineEnd - view.startIndex
+            let consumedLine = newline - view.startIndex + 1
+            guard let line = buffer.getString(at: buffer.readerIndex, length: lineLength) else { return nil }
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let verb = words.first?.uppercased() else {
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                continue
             }
-        default:
-            throw NATSError.protocolError("unknown operation '\(verb)'")
+            switch verb {
+            case "MSG", "HMSG":
+                let hasHeaders = verb == "HMSG"
+                let counts = hasHeaders ? 2 : 1
+                guard words.count == 3 + counts || words.count == 4 + counts else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
+                guard let total = Int(words[words.count - 1]), total >= 0,
+                      let sid = UInt64(words[2]) else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
+                let headerLength = hasHeaders ? Int(words[words.count - 2]) ?? -1 : 0
+                guard headerLength >= 0, headerLength <= total else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
+                let reply = words.count == 4 + counts ? String(words[3]) : nil
+                // Compared without adding to `total`, which may be as large as Int.max.
+                guard buffer.readableBytes - consumedLine - 2 >= total else { return nil }
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                var headers = NATSHeaders()
+                if hasHeaders, headerLength > 0 {
+                    let block = buffer.readBytes(length: headerLength)!
+                    headers = try NATSHeaders.parse(block)
+                }
+                let payload = buffer.readBytes(length: total - headerLength)!
+                buffer.moveReaderIndex(forwardBy: 2)
+                return .message(NATSMessage(subject: String(words[1]), replyTo: reply, headers: headers, payload: payload, sid: sid))
+            case "PING":
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                return .ping
+            case "PONG":
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                return .pong
+            case "+OK":
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                return .ok
+            case "-ERR":
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                var text = line.dropFirst(4).trimmingWhitespace()
+                if text.hasPrefix("'"), text.hasSuffix("'"), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
+                return .error(text)
+            case "INFO":
+                buffer.moveReaderIndex(forwardBy: consumedLine)
+                let json = line.dropFirst(4).trimmingWhitespace()
+                do {
+                    return .info(try JSONDecoder().decode(ServerInfo.self, from: Data(json.utf8)))
+                } catch {
+                    throw NATSError.protocolError("unreadable INFO: \(error)")
+                }
+            default:
+                throw NATSError.protocolError("unknown operation '\(verb)'")
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import WardenCore
 import WardenGateway
 import WordPiece
 
@@ -129,24 +128,29 @@ public final class RecordReader {
     }
 
     private func isBlank(_ range: Range<Int>) -> Bool {
+        buffer.withUnsafeBufferPointer { all in isBlank(Self.withoutCR(UnsafeBufferPointer(rebasing: all[range]))) }
+    }
+
+    /// A record's bytes without the `\r` of a `\r\n` line end.
+    private static func withoutCR(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        if let last = bytes.last, last == 0x0D { return UnsafeBufferPointer(rebasing: bytes[..<(bytes.count - 1)]) }
+        return bytes
+    }
+
+    /// Whether a line (its `\r\n` end removed) is blank, so not a record: in JSON Lines only spaces and tabs,
+    /// in CSV nothing. The one rule of `next()` and `skip()`, so that `--resume` skips what a first run read.
+    private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         switch settings.format {
-        case .text: return false
-        case .csv: return range.isEmpty || (range.count == 1 && buffer[range.lowerBound] == 0x0D)
-        case .jsonl: return buffer[range].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        case .text: false
+        case .csv: bytes.isEmpty
+        case .jsonl: bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }
         }
     }
 
     /// Parses one record's bytes; nil for a blank line of JSON Lines or CSV (not a record).
     private func parse(_ bytes: UnsafeBufferPointer<UInt8>, line: Int, offset: Int64) -> InputRecord? {
-        var bytes = bytes
-        if let last = bytes.last, last == 0x0D {
-            bytes = UnsafeBufferPointer(rebasing: bytes[..<(bytes.count - 1)])
-        }
-        switch settings.format {
-        case .text: break
-        case .csv: if bytes.isEmpty { return nil }
-        case .jsonl: if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-        }
+        let bytes = Self.withoutCR(bytes)
+        if isBlank(bytes) { return nil }
         recordCount += 1
         var record = InputRecord(number: recordCount, line: line, text: nil, fields: [], error: nil, inputOffset: offset)
         func fail(_ code: String, _ message: String) -> InputRecord {

@@ -1,5 +1,4 @@
 import Foundation
-import WardenCore
 import WardenGateway
 
 /// Where an interrupted run stopped: found in its output file for `--resume`.

@@ -51,6 +51,29 @@ import Testing
         #expect(headers.status == 404 && headers.statusDescription == "No Messages")
     }
 
+    /// Found with the NATSProtocol fuzz target (Fuzz/NATSProtocol): blank lines were skipped by recursion, one
+    /// stack frame each, so a stream of them overflowed the stack.
+    @Test func manyBlankLinesAreSkippedWithoutRecursion() throws {
+        var buffer = ByteBuffer(string: String(repeating: "\r\n", count: 1_000_000) + "PING\r\n")
+        guard case .ping? = try NATSDecoder.parse(&buffer) else { Issue.record("no PING"); return }
+        #expect(buffer.readableBytes == 0)
+        // Before an incomplete operation, only the blank lines are consumed.
+        var partial = ByteBuffer(string: String(repeating: "\n", count: 100_000) + "MSG a 1 5\r\nhel")
+        #expect(try NATSDecoder.parse(&partial) == nil)
+        #expect(partial.readableBytes == 14)
+    }
+
+    /// Found with the NATSProtocol fuzz target (Fuzz/NATSProtocol): a size near Int.max overflowed the
+    /// completeness check and trapped.
+    @Test func aHugeMessageSizeWaitsForMoreBytesInsteadOfTrapping() throws {
+        for line in ["MSG a 1 9223372036854775807\r\n", "MSG a 1 _INBOX.r 9223372036854775806\r\nxy",
+                     "HMSG a 1 12 9223372036854775807\r\nNATS/1.0\r\n\r\n"] {
+            var buffer = ByteBuffer(string: line)
+            #expect(try NATSDecoder.parse(&buffer) == nil, "\(line.debugDescription)")
+            #expect(buffer.readableBytes == line.utf8.count)
+        }
+    }
+
     @Test func garbageIsAProtocolError() {
         var buffer = ByteBuffer(string: "HELLO there\r\n")
         #expect(throws: NATSError.self) { try NATSDecoder.parse(&buffer) }

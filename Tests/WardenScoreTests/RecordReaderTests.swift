@@ -108,6 +108,26 @@ import WardenScore
         #expect(records[3].fields.isEmpty)
     }
 
+    /// Found with the resume property of the RecordReader fuzz target (Fuzz/RecordReader): `skip()` took a JSON
+    /// Lines line of blanks with a carriage return inside (`" \r \r\n"`, `"\r\r\n"`) for a blank line while
+    /// `next()` reads it as a bad record, so `--resume` skipped one record too many and never scored it.
+    @Test("JSON Lines: skip() and next() agree on which lines are records, so a resumed run reads on from the right one")
+    func skipAgreesWithNext() throws {
+        let scratch = try Scratch()
+        let path = try scratch.file("in.jsonl", " \r \r\n\r\r\n \t\r\n{\"text\": \"a\"}\n\r\n{\"text\": \"b\"}\n")
+        let settings = ReaderSettings(format: .jsonl)
+        let all = try readRecords(path, settings)
+        #expect(all.map(\.error?.code) == ["invalid_json", "invalid_json", nil, nil])
+        #expect(all.map(\.text) == [nil, nil, "a", "b"])
+        for skipped in 0...all.count {
+            let reader = try RecordReader(path: path, settings: settings)
+            for _ in 0..<skipped { #expect(try reader.skip()) }
+            let rest = try reader.all()
+            #expect(rest.map(\.number) == all.dropFirst(skipped).map(\.number), "after skipping \(skipped)")
+            #expect(rest.map(\.text) == all.dropFirst(skipped).map(\.text), "after skipping \(skipped)")
+        }
+    }
+
     // MARK: CSV
 
     @Test("CSV: header, text column, quoted fields with commas, newlines and doubled quotes, quotes inside a plain field; records keep their first line")

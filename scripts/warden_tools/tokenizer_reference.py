@@ -41,6 +41,36 @@ def load_references():
     return hf, neutral
 
 
+def reference_from_directory(directory):
+    """The reference rebuilt from Warden's own tokenizer files (DIR/vocab.txt, DIR/tokenizer_config.json) with
+    Hugging Face `tokenizers` alone: BertNormalizer + BertPreTokenizer + WordPiece, `[CLS] $A [SEP]`, and no
+    added tokens (so special-token literals are plain text, as in Warden). Needs only the `tokenizers` package;
+    it equals the neutral reference of load_references() when the vocabulary is the package's."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    config = json.load(open(os.path.join(directory, "tokenizer_config.json"), encoding="utf-8"))
+    with open(os.path.join(directory, "vocab.txt"), encoding="utf-8", newline="") as f:
+        pieces = f.read().split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()
+    vocab = {}
+    for index, piece in enumerate(pieces):
+        vocab.setdefault(piece.removesuffix("\r"), index)
+    t = Tokenizer(WordPiece(vocab, unk_token=config.get("unk_token", "[UNK]"),
+                            continuing_subword_prefix=config.get("continuing_subword_prefix", "##"),
+                            max_input_chars_per_word=config.get("max_input_chars_per_word", 100)))
+    t.normalizer = normalizers.BertNormalizer(clean_text=True,
+                                              handle_chinese_chars=config.get("tokenize_chinese_chars", True),
+                                              strip_accents=config.get("strip_accents", True),
+                                              lowercase=config.get("lowercase", True))
+    t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    cls, sep = config.get("cls_token", "[CLS]"), config.get("sep_token", "[SEP]")
+    t.post_processor = processors.TemplateProcessing(single=f"{cls} $A {sep}", special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])])
+    t.no_padding()
+    t.no_truncation()
+    return t
+
+
 def has_special_literal(text):
     return any(s in text for s in SPECIAL_LITERALS)
 

@@ -1,0 +1,1 @@
+../../Sources/NATSClient/NATSMessage.swift
