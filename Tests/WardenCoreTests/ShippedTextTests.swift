@@ -35,8 +35,6 @@ import WardenTestSupport
                 // Fixture data (normalisation golden cases, corpora) is text people wrote, not text Warden says.
                 if file.path.contains("/Tests/Fixtures/") && file.pathExtension == "jsonl" { continue }
                 if file.path.contains("/.venv") || file.path.contains("/__pycache__/") { continue }
-                // The Python suite's own checks for such text name it on purpose.
-                if file.path.contains("/scripts/tests/") { continue }
                 guard textExtensions.contains(file.pathExtension) else { continue }
                 found.append(file)
             }
