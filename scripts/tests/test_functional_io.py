@@ -5,7 +5,7 @@ from warden_tools.functional_io import DEFAULT_CASES, MalformedCase, case_expect
 
 def test_the_committed_set_reads():
     cases = load_cases()
-    assert len(cases) >= 480
+    assert len(cases) >= 1000
     assert len({c["id"] for c in cases}) == len(cases)
     exps = [case_expectations(c) for c in cases]
     assert all(e["hate"] in (True, False, None) and e["flagged"] in (True, False, None) for e in exps)
