@@ -29,6 +29,7 @@ var package = Package(
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
         .library(name: "NATSClient", targets: ["NATSClient"]),
+        .library(name: "AMQPClient", targets: ["AMQPClient"]),
         .library(name: "WardenStream", targets: ["WardenStream"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
@@ -112,6 +113,17 @@ var package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small AMQP 0-9-1 (RabbitMQ) client on SwiftNIO; knows nothing of Warden (see docs/ARCHITECTURE.md).
+        .target(
+            name: "AMQPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -240,6 +252,15 @@ package.targets += [
             "NATSClient", "WardenTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
+        name: "AMQPClientTests",
+        dependencies: [
+            "AMQPClient", "WardenTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),
     .testTarget(
