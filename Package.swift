@@ -5,8 +5,9 @@ import PackageDescription
 // Benchmarks (package-benchmark) are kept out of plain `swift build` / `swift test`: set
 // WARDEN_BENCHMARKS=1 to add them (as `make bench` does). This keeps CI builds small.
 let includeBenchmarks = ProcessInfo.processInfo.environment["WARDEN_BENCHMARKS"] != nil
-// The libFuzzer target of the NATS protocol parser (Fuzz/NATSProtocol) exists only when WARDEN_FUZZ is set, as
-// scripts/fuzz.sh does. It is the one fuzz target that needs a package (NIOCore); the others build with swiftc.
+// The libFuzzer targets of the NATS protocol parser (Fuzz/NATSProtocol) and the AMQP frame decoder (Fuzz/AMQPFrame)
+// exist only when WARDEN_FUZZ is set, as scripts/fuzz.sh does. They are the fuzz targets that need a package
+// (NIOCore); the others build with swiftc.
 let includeFuzzTargets = ProcessInfo.processInfo.environment["WARDEN_FUZZ"] != nil
 
 let swiftSettings: [SwiftSetting] = [
@@ -230,6 +231,15 @@ if includeFuzzTargets {
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/NATSProtocol",
             exclude: ["README.md", "corpus", "nats.dict"],
+            swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+    // The AMQP frame decoder and its method, header and field-table codecs, built the same way.
+    package.targets.append(
+        .executableTarget(
+            name: "AMQPFrameFuzz",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/AMQPFrame",
+            exclude: ["README.md", "corpus", "amqp.dict"],
             swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
 }

@@ -105,9 +105,13 @@ extension ByteBuffer {
         return bytes
     }
 
+    /// A short string must be UTF-8: replacing bad bytes would make it longer than the 255 bytes it may hold
+    /// (each bad byte becomes three), so it could not be sent back as it came (found by the AMQPFrame fuzz target).
     mutating func amqpReadShortString() throws(AMQPError) -> String {
         let length = Int(try amqpReadUInt8())
-        return String(decoding: try amqpReadBytes(length), as: UTF8.self)
+        let bytes = try amqpReadBytes(length)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformedFrame("short string that is not UTF-8") }
+        return text
     }
 
     mutating func amqpReadLongBytes() throws(AMQPError) -> [UInt8] {

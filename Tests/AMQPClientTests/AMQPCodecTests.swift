@@ -163,6 +163,15 @@ import Testing
         #expect(throws: AMQPError.malformedFrame("content header with continued property flags")) { try AMQPContentHeader.decode(continued) }
     }
 
+    /// Found by the AMQPFrame fuzz target: a short string of bad UTF-8 decoded with replacement characters grew
+    /// past 255 bytes and could not be encoded again. It is malformed now.
+    @Test func aShortStringThatIsNotUTF8IsMalformed() {
+        var header = ByteBuffer(bytes: [0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x00])
+        header.writeInteger(UInt8(200))
+        header.writeBytes(Array(repeating: UInt8(0xFF), count: 200))
+        #expect(throws: AMQPError.malformedFrame("short string that is not UTF-8")) { try AMQPContentHeader.decode(header) }
+    }
+
     @Test func shortStringsOverTheLimitAreRefusedBeforeSending() {
         var buffer = ByteBuffer()
         #expect(throws: AMQPError.self) {
