@@ -129,11 +129,12 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // `warden worker` without the command line: the JetStream consumer and the request/reply service over the engine.
+        // `warden worker` without the command line: the JetStream consumer, the request/reply service and the RabbitMQ
+        // consumer over the engine.
         .target(
             name: "WardenStream",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient",
+                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient", "AMQPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,7 +185,7 @@ var package = Package(
             name: "warden",
             dependencies: [
                 "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
-                "NATSClient", "WardenStream",
+                "NATSClient", "AMQPClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -275,7 +276,7 @@ package.targets += [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenStreamTests",
-        dependencies: ["NATSClient", "WardenAPI", "WardenTestSupport", "warden"],
+        dependencies: ["NATSClient", "AMQPClient", "WardenAPI", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",
