@@ -15,13 +15,15 @@ import WardenTestSupport
         let queue: String
         let results: String
 
-        static func start() async throws -> Fixture {
-            let server = try await RabbitMQServerProcess.shared()
+        /// On the shared broker (or `server`), with fresh queue names (or `names`, to connect again after a restart).
+        static func start(on server: RabbitMQServerProcess? = nil, names: (queue: String, results: String)? = nil) async throws -> Fixture {
+            let server = if let server { server } else { try await RabbitMQServerProcess.shared() }
             let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: server.url))
             let channel = try await connection.openChannel()
             try await channel.confirmSelect()
             let tag = UUID().uuidString.prefix(8)
-            return Fixture(server: server, connection: connection, channel: channel, queue: "requests-\(tag)", results: "verdicts-\(tag)")
+            return Fixture(server: server, connection: connection, channel: channel, queue: names?.queue ?? "requests-\(tag)",
+                           results: names?.results ?? "verdicts-\(tag)")
         }
 
         func stop() async { await connection.close() }
@@ -181,12 +183,15 @@ import WardenTestSupport
         try await fixture.wait("the first verdicts") { try await fixture.ready(fixture.results) > 0 }
         first.send(SIGKILL)
         _ = try await first.waitForExit(timeout: .seconds(10))
-        let second = try await fixture.worker(["--amqp-prefetch", "64"])
+        let metricsPort = closedLoopbackPort()
+        let second = try await fixture.worker(["--amqp-prefetch", "64", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"])
         try await fixture.wait("a verdict per message") {
             let answered = try await fixture.ready(fixture.results)
             let left = try await fixture.ready(fixture.queue)
             return answered >= count && left == 0
         }
+        let metrics = try await WorkerTests.get("/metrics", port: metricsPort)
+        #expect(metrics.contains(#"warden_amqp_messages_total{outcome="acked"}"#), "\(metrics)")
         #expect(await second.stop() == 0)
         #expect(try await fixture.ready(fixture.queue) == 0, "a request was left unacked")
 
@@ -213,5 +218,34 @@ import WardenTestSupport
         let answered = try await fixture.ready(fixture.results)
         #expect(left > 0, "it stopped early")
         #expect(left + answered == count, "held messages were neither answered nor returned: \(left) left, \(answered) answered")
+    }
+}
+
+/// A broker of its own, restarted under a running worker: the worker connects again, declares and consumes
+/// again, and every message of the quorum queue, from before and after the restart, gets its verdict.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct AMQPWorkerRestartTests {
+    @Test func theWorkerComesBackAfterABrokerRestartAndNothingIsLost() async throws {
+        let server = try await RabbitMQServerProcess.start()
+        defer { Task { await server.stop() } }
+        let before = try await AMQPWorkerTests.Fixture.start(on: server)
+        try await before.declareRequests()
+        try await before.publishChat(40, prefix: "a")
+        let worker = try await before.worker(["--amqp-prefetch", "8", "--bulk-max-queue-delay-ms", "100"])
+        defer { if worker.isRunning { worker.send(SIGKILL) } }
+        try await before.wait("the first verdicts") { try await before.ready(before.results) > 0 }
+
+        await server.halt()
+        try await server.launch()
+        let after = try await AMQPWorkerTests.Fixture.start(on: server, names: (before.queue, before.results))
+        defer { Task { await after.stop() } }
+        try await after.publishChat(40, prefix: "b")
+        try await after.wait("a verdict per message", timeout: .seconds(60)) {
+            let answered = try await after.ready(after.results)
+            let left = try await after.ready(after.queue)
+            return answered >= 80 && left == 0
+        }
+        #expect(await worker.stop() == 0)
+        let ids = Set(try await after.take(after.results).compactMap(\.properties.messageID))
+        #expect(ids == Set((0..<40).map { "a\($0)" } + (0..<40).map { "b\($0)" }), "a message was lost across the restart")
     }
 }
