@@ -42,6 +42,18 @@ import WardenTestSupport
         }
     }
 
+    @Test func heartbeatsKeepAnIdleConnectionOpen() async throws {
+        let server = try await RabbitMQServerProcess.shared()
+        // A 1 s heartbeat: the broker closes a connection that stays silent for two of them, so an idle one is
+        // still open after four only if this client sends its heartbeats (and hears the broker's).
+        let connection = try await AMQPConnection.connect(try AMQPConfiguration(url: server.url + "?heartbeat=1"))
+        defer { Task { await connection.close() } }
+        try await Task.sleep(for: .seconds(4))
+        #expect(connection.isOpen)
+        let channel = try await connection.openChannel()
+        #expect(try await channel.declareQueue(Self.name("beat"), durable: false, autoDelete: true).messageCount == 0)
+    }
+
     @Test func publishWithConfirmsThenConsumeWithAcks() async throws {
         let connection = try await Self.connect()
         defer { Task { await connection.close() } }
