@@ -271,6 +271,7 @@ package.targets += [
             "AMQPClient", "WardenTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ],
         swiftSettings: swiftSettings),

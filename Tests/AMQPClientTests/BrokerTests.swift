@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import Testing
 import WardenTestSupport
 @testable import AMQPClient
@@ -241,5 +242,47 @@ import WardenTestSupport
         let reopened = try await again.openChannel()
         let count = try await reopened.declareQueue("kept", passive: true).messageCount
         #expect(count >= 21, "confirmed messages lost in the restart: \(count)")
+    }
+}
+
+/// `amqps://`: a broker of its own with a TLS listener and a certificate made for the test.
+@Suite(.timeLimit(.minutes(2))) struct BrokerTLSTests {
+    @Test func amqpsWithATrustedCertificate() async throws {
+        let tlsPort = closedLoopbackPort()
+        let server = try await RabbitMQServerProcess.start { folder in
+            let openssl = Process()
+            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
+                                 "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+            openssl.standardOutput = FileHandle.nullDevice
+            openssl.standardError = FileHandle.nullDevice
+            try openssl.run()
+            openssl.waitUntilExit()
+            return """
+                listeners.ssl.default = 127.0.0.1:\(tlsPort)
+                ssl_options.certfile = \(folder)/cert.pem
+                ssl_options.keyfile = \(folder)/key.pem
+                ssl_options.verify = verify_none
+                ssl_options.fail_if_no_peer_cert = false
+
+                """
+        }
+        defer { Task { await server.stop() } }
+        var configuration = try AMQPConfiguration(url: "amqps://guest:guest@127.0.0.1:\(tlsPort)")
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file("\(server.directory)/cert.pem")
+        configuration.tlsConfiguration = tls
+        let connection = try await AMQPConnection.connect(configuration)
+        defer { Task { await connection.close() } }
+        let channel = try await connection.openChannel()
+        let queue = try await channel.declareQueue("", durable: false, exclusive: true).name
+        try await channel.confirmSelect()
+        try await channel.publish(Array("over TLS".utf8), exchange: "", routingKey: queue)
+        var iterator = try await channel.consume(queue: queue).makeAsyncIterator()
+        #expect(await iterator.next()?.body == Array("over TLS".utf8))
+        // Without the certificate among the trust roots, the handshake fails.
+        await #expect(throws: (any Error).self) {
+            _ = try await AMQPConnection.connect(try AMQPConfiguration(url: "amqps://guest:guest@127.0.0.1:\(tlsPort)"))
+        }
     }
 }

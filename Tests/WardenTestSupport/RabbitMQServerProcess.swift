@@ -46,11 +46,15 @@ public final class RabbitMQServerProcess: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("warden-rabbitmq-\(UUID().uuidString)").path
     }
 
-    /// Starts a broker of its own and waits until it answers an AMQP handshake.
-    public static func start() async throws -> RabbitMQServerProcess {
+    /// Starts a broker of its own and waits until it answers an AMQP handshake. `configuration` is the text of its
+    /// `rabbitmq.conf` (a TLS listener, say); ``folder`` is where files it names can be put beforehand.
+    public static func start(configuration: ((_ folder: String) throws -> String)? = nil) async throws -> RabbitMQServerProcess {
         let server = RabbitMQServerProcess()
         try FileManager.default.createDirectory(atPath: server.directory, withIntermediateDirectories: true)
         try "[].\n".write(toFile: "\(server.directory)/enabled_plugins", atomically: true, encoding: .utf8)
+        if let configuration {
+            try configuration(server.directory).write(toFile: "\(server.directory)/rabbitmq.conf", atomically: true, encoding: .utf8)
+        }
         cleanup.withLock { $0.append((server.pidForCleanup, server.epmdPort, server.directory)) }
         try await server.launch()
         return server
