@@ -250,14 +250,7 @@ import WardenTestSupport
     @Test func amqpsWithATrustedCertificate() async throws {
         let tlsPort = closedLoopbackPort()
         let server = try await RabbitMQServerProcess.start { folder in
-            let openssl = Process()
-            openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
-                                 "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-            openssl.standardOutput = FileHandle.nullDevice
-            openssl.standardError = FileHandle.nullDevice
-            try openssl.run()
-            openssl.waitUntilExit()
+            try makeSelfSignedCertificate(in: folder)
             return """
                 listeners.ssl.default = 127.0.0.1:\(tlsPort)
                 ssl_options.certfile = \(folder)/cert.pem
