@@ -21,8 +21,8 @@ release: setup
 ## The README's test command: installs what is missing, validates the Kubernetes manifests, checks the Python
 ## normalisation reference against its golden file, lints and tests the Python under scripts/ (ruff, pytest),
 ## builds, runs the whole suite (Swift; the tokenizer against Hugging Face `tokenizers` on generated text; each
-## fuzz target for FUZZ_SMOKE_SECONDS; the official OpenAI Python SDK against the built server; nats-py against
-## the built worker).
+## fuzz target for FUZZ_SMOKE_SECONDS; the official OpenAI Python SDK against the built server; nats-py and pika
+## against the built worker).
 test: setup
 	scripts/validate_k8s.sh
 	PYTHONPATH=scripts python3 -m generate.make_normalization_golden --check
@@ -33,6 +33,7 @@ test: setup
 	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) scripts/fuzz.sh
 	scripts/test_openai_sdk.sh
 	scripts/test_nats_py.sh
+	scripts/test_amqp_py.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup

@@ -5,8 +5,9 @@ import PackageDescription
 // Benchmarks (package-benchmark) are kept out of plain `swift build` / `swift test`: set
 // WARDEN_BENCHMARKS=1 to add them (as `make bench` does). This keeps CI builds small.
 let includeBenchmarks = ProcessInfo.processInfo.environment["WARDEN_BENCHMARKS"] != nil
-// The libFuzzer target of the NATS protocol parser (Fuzz/NATSProtocol) exists only when WARDEN_FUZZ is set, as
-// scripts/fuzz.sh does. It is the one fuzz target that needs a package (NIOCore); the others build with swiftc.
+// The libFuzzer targets of the NATS protocol parser (Fuzz/NATSProtocol) and the AMQP frame decoder (Fuzz/AMQPFrame)
+// exist only when WARDEN_FUZZ is set, as scripts/fuzz.sh does. They are the fuzz targets that need a package
+// (NIOCore); the others build with swiftc.
 let includeFuzzTargets = ProcessInfo.processInfo.environment["WARDEN_FUZZ"] != nil
 
 let swiftSettings: [SwiftSetting] = [
@@ -29,6 +30,7 @@ var package = Package(
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
         .library(name: "NATSClient", targets: ["NATSClient"]),
+        .library(name: "AMQPClient", targets: ["AMQPClient"]),
         .library(name: "WardenStream", targets: ["WardenStream"]),
         .executable(name: "ChatServer", targets: ["ChatServer"]),
     ],
@@ -116,11 +118,23 @@ var package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // `warden worker` without the command line: the JetStream consumer and the request/reply service over the engine.
+        // A small AMQP 0-9-1 (RabbitMQ) client on SwiftNIO; knows nothing of Warden (see docs/ARCHITECTURE.md).
+        .target(
+            name: "AMQPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `warden worker` without the command line: the JetStream consumer, the request/reply service and the RabbitMQ
+        // consumer over the engine.
         .target(
             name: "WardenStream",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient",
+                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient", "AMQPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,7 +185,7 @@ var package = Package(
             name: "warden",
             dependencies: [
                 "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
-                "NATSClient", "WardenStream",
+                "NATSClient", "AMQPClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -220,6 +234,15 @@ if includeFuzzTargets {
             exclude: ["README.md", "corpus", "nats.dict"],
             swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)],
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+    // The AMQP frame decoder and its method, header and field-table codecs, built the same way.
+    package.targets.append(
+        .executableTarget(
+            name: "AMQPFrameFuzz",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/AMQPFrame",
+            exclude: ["README.md", "corpus", "amqp.dict"],
+            swiftSettings: swiftSettings + [.unsafeFlags(fuzzFlags)],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
 }
 package.targets += [
     .testTarget(name: "WardenCLITests", dependencies: ["warden", "WardenTestSupport"], swiftSettings: swiftSettings),
@@ -243,8 +266,18 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(
+        name: "AMQPClientTests",
+        dependencies: [
+            "AMQPClient", "WardenTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
+    .testTarget(
         name: "WardenStreamTests",
-        dependencies: ["NATSClient", "WardenAPI", "WardenTestSupport", "warden"],
+        dependencies: ["NATSClient", "AMQPClient", "WardenAPI", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",

@@ -2,8 +2,8 @@
 # Builds the libFuzzer targets of Fuzz/ (one per hand-written parser) into .build-fuzz/ and runs each for
 # FUZZ_SECONDS seconds on a copy of its committed corpus, so a run never changes the corpus.
 #
-#   scripts/fuzz.sh [TARGET...]        default: every target (JSONScanner RecordReader NATSProtocol WordPiece
-#                                       Normalization)
+#   scripts/fuzz.sh [TARGET...]        default: every target (JSONScanner RecordReader NATSProtocol AMQPFrame
+#                                       WordPiece Normalization)
 #   FUZZ_SECONDS=600 scripts/fuzz.sh   seconds per target (default 60)
 #   FUZZ_BUILD_ONLY=1                  build, run nothing
 #   FUZZ_UPDATE_CORPUS=1               after a clean run, merge what the run found into Fuzz/<TARGET>/corpus
@@ -16,12 +16,12 @@
 # Reproduce one with: SWIFT_BACKTRACE=enable=no .build-fuzz/<TARGET> -detect_leaks=0 <input>
 #
 # libFuzzer and the sanitizers ship with the Swift toolchain. The swiftc targets compile their sources
-# directly (seconds); NATSProtocol needs NIOCore and builds with SwiftPM (WARDEN_FUZZ=1) in the ordinary .build,
-# seconds after `swift build`.
+# directly (seconds); NATSProtocol and AMQPFrame need NIOCore and build with SwiftPM (WARDEN_FUZZ=1) in the
+# ordinary .build, seconds after `swift build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(JSONScanner RecordReader NATSProtocol WordPiece Normalization)
+ALL=(JSONScanner RecordReader NATSProtocol AMQPFrame WordPiece Normalization)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL[@]}")
 for t in "${targets[@]}"; do
@@ -75,15 +75,15 @@ build() {
         swiftc "${SWIFTC_FLAGS[@]}" "${LINK_FLAGS[@]}" -module-name WardenScore -I "$OUT/obj" -I Sources/CZlib \
           "${files[@]}" Fuzz/$t/main.swift "$OUT/obj/WordPiece.o" "$OUT/obj/WardenGateway.o" -o "$OUT/$t"
       ;;
-    NATSProtocol)
+    NATSProtocol | AMQPFrame)
       # SwiftPM, for NIOCore: the target's own flags instrument the parser's files alone, so the ordinary
       # debug build (.build) is reused and only the fuzz target compiles.
-      if ! WARDEN_FUZZ=1 swift build --product NATSProtocolFuzz >"$OUT/$t.build.log" 2>&1; then
+      if ! WARDEN_FUZZ=1 swift build --product "${t}Fuzz" >"$OUT/$t.build.log" 2>&1; then
         tail -30 "$OUT/$t.build.log" >&2
-        echo "fuzz.sh: building NATSProtocolFuzz failed (log: $OUT/$t.build.log)" >&2
+        echo "fuzz.sh: building ${t}Fuzz failed (log: $OUT/$t.build.log)" >&2
         exit 1
       fi
-      cp .build/debug/NATSProtocolFuzz "$OUT/$t"
+      cp ".build/debug/${t}Fuzz" "$OUT/$t"
       ;;
   esac
   return 0

@@ -3,7 +3,9 @@
 #
 #   scripts/setup.sh            build + run + test: libtorch-dev, libopenblas-dev, zlib1g-dev, python3-venv
 #                               (the OpenAI SDK and nats-py suites run in virtualenvs of Debian's Python),
-#                               nats-server (`warden worker`'s tests start it with JetStream on)
+#                               nats-server (`warden worker`'s tests start it with JetStream on), rabbitmq-server
+#                               (the AMQP client's and worker's tests start a broker of their own; the package's
+#                               system service is not needed and may stay stopped)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 #
@@ -11,7 +13,7 @@
 # toolchain, and the record reader target links the zlib1g-dev installed above.
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server rabbitmq-server)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-pip) ;;

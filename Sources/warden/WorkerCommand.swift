@@ -1,3 +1,4 @@
+import AMQPClient
 import ArgumentParser
 import Foundation
 import Logging
@@ -9,12 +10,12 @@ import WardenServer
 import WardenStream
 import WardenGateway
 
-/// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, with the same engine
-/// as `serve` and `score`.
+/// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, or with `--amqp-url`
+/// moderates a RabbitMQ queue, with the same engine as `serve` and `score`.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject.",
+        abstract: "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject, or a RabbitMQ queue (--amqp-url).",
         discussion: """
             Each message holds a /v1/moderations request body ({"input": ...}); its verdict, the response or \
             error body of that API, is published to --results-subject with Nats-Msg-Id <stream>-<sequence> \
@@ -24,8 +25,17 @@ struct WorkerCommand: AsyncParsableCommand {
             --check-subject (a queue group) are answered directly; the NATS micro discovery subjects \
             ($SRV.PING, $SRV.INFO, $SRV.STATS) are answered too.
 
+            With --amqp-url the worker consumes a RabbitMQ queue instead (declared durable, quorum by default): \
+            each verdict is published to --amqp-results-exchange with --amqp-results-routing-key under publisher \
+            confirms, or to the message's reply_to with its correlation_id, and carries the message's message_id \
+            (or a stable hash of it); the message is acked once the broker has confirmed the verdict. A message \
+            the engine cannot take now is requeued after --amqp-retry-delay; a poison message gets an error \
+            verdict and is rejected to the queue's dead-letter exchange. A lost broker is reconnected with \
+            jittered backoff.
+
             Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
-            stops pulling, finishes and acks every message already fetched, then exits 0.
+            stops pulling (or cancels the AMQP consumer), finishes and acks every message already fetched, then \
+            exits 0.
             """)
 
     @Option(help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(Self.defaultURL)).")
@@ -79,6 +89,36 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(Self.defaultQueueGroup)).")
     var queueGroup: String?
 
+    @Option(help: "RabbitMQ broker: amqp://user:password@host:port/vhost, or amqps:// for TLS (env WARDEN_AMQP_URL). With it the worker consumes an AMQP queue, not NATS; prefer the variable, flags show in the process list.")
+    var amqpUrl: String?
+
+    @Option(help: "AMQP queue of requests, declared durable when missing (env WARDEN_AMQP_QUEUE; default \(Self.amqpDefaults.queue)).")
+    var amqpQueue: String?
+
+    @Option(help: "Type of the AMQP queue when declared: quorum or classic (env WARDEN_AMQP_QUEUE_TYPE; default \(Self.amqpDefaults.queueType)).")
+    var amqpQueueType: String?
+
+    @Option(help: "Dead-letter exchange of the AMQP queue when declared: where poison goes after its error verdict (env WARDEN_AMQP_DEAD_LETTER_EXCHANGE; none: poison is dropped).")
+    var amqpDeadLetterExchange: String?
+
+    @Option(help: "Dead-letter routing key of the AMQP queue when declared (env WARDEN_AMQP_DEAD_LETTER_ROUTING_KEY; none: the message's own).")
+    var amqpDeadLetterRoutingKey: String?
+
+    @Option(help: "Exchange of the AMQP verdicts, declared (topic, durable) when named (env WARDEN_AMQP_RESULTS_EXCHANGE; empty: the default exchange, routing by queue name).")
+    var amqpResultsExchange: String?
+
+    @Option(help: "Routing key of the AMQP verdicts; {routing_key} is the request's (env WARDEN_AMQP_RESULTS_ROUTING_KEY; default \(Self.amqpDefaults.resultsRoutingKey)).")
+    var amqpResultsRoutingKey: String?
+
+    @Option(help: "Queue declared to hold the AMQP verdicts, bound to a named results exchange; empty declares none (env WARDEN_AMQP_RESULTS_QUEUE; default \(Self.amqpDefaults.resultsQueue ?? "")).")
+    var amqpResultsQueue: String?
+
+    @Option(help: "Most unacked AMQP messages this worker holds, basic.qos (env WARDEN_AMQP_PREFETCH; default 2 x --max-batch-size x --workers).")
+    var amqpPrefetch: Int?
+
+    @Option(help: "Seconds an AMQP message the engine cannot take now is held before it is requeued (env WARDEN_AMQP_RETRY_DELAY; default \(Int(Self.amqpDefaults.retryDelay.components.seconds))).")
+    var amqpRetryDelay: Double?
+
     @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(RequestLimits().maxBodyBytes)).")
     var maxBodyBytes: Int?
 
@@ -101,6 +141,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let defaultConsumer = "warden"
     static let defaultCheckSubject = "moderation.check"
     static let defaultQueueGroup = "warden"
+    static let amqpDefaults = AMQPWorkerSettings(connection: AMQPConfiguration())
 
     func run() async throws {
         let level = try resolveLogLevel(logLevel)
@@ -108,12 +149,17 @@ struct WorkerCommand: AsyncParsableCommand {
         var logger = Logger(label: "warden.worker")
         logger.logLevel = level
 
-        let options = try natsOptions(logger: logger)
+        let amqpURL = Setting.resolve(amqpUrl, env: "WARDEN_AMQP_URL")
         let streamName = Setting.resolve(stream, env: "WARDEN_NATS_STREAM")
-        let check = Setting.resolve(checkSubject, env: "WARDEN_NATS_CHECK_SUBJECT") ?? (Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] == nil ? Self.defaultCheckSubject : "")
-        guard streamName != nil || !check.isEmpty else {
+        let check = amqpURL != nil ? "" : Setting.resolve(checkSubject, env: "WARDEN_NATS_CHECK_SUBJECT")
+            ?? (Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] == nil ? Self.defaultCheckSubject : "")
+        if amqpURL != nil, streamName != nil {
+            throw ValidationError("--amqp-url and --stream are two workers: run one process for each")
+        }
+        guard amqpURL != nil || streamName != nil || !check.isEmpty else {
             throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject")
         }
+        let amqpSettings = try amqpURL.map { try amqpWorkerSettings(url: $0, logger: logger) }
 
         let probePort = try Setting.resolve(metricsPort, env: "WARDEN_METRICS_PORT", default: -1)
         guard probePort == -1 || (0...65535).contains(probePort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
@@ -135,6 +181,15 @@ struct WorkerCommand: AsyncParsableCommand {
         limits.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: limits.maxBodyBytes)
         limits.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: limits.maxInputs)
 
+        if var amqpSettings {
+            amqpSettings.limits = limits
+            amqpSettings.prefetch = try Setting.resolve(amqpPrefetch, env: "WARDEN_AMQP_PREFETCH",
+                                                        default: 2 * engineConfiguration.batching.maxBatchSize * workers)
+            guard (1...65535).contains(amqpSettings.prefetch) else { throw ValidationError("--amqp-prefetch must be between 1 and 65535") }
+            try await runAMQP(amqpSettings, engine: engine, probePort: probePort, logger: logger)
+            return
+        }
+        let options = try natsOptions(logger: logger)
         let connection: NATSConnection
         do {
             connection = try await NATSConnection.connect(options)
@@ -182,7 +237,10 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: MemoryReleaseService(engine: engine)))
-        services.append(.init(service: ReadyLine(engine: engine, gates: gates, stream: streamName, check: check)))
+        var parts: [String] = []
+        if let streamName { parts.append("stream \(streamName)") }
+        if !check.isEmpty { parts.append("requests on \(check)") }
+        services.append(.init(service: ReadyLine(engine: engine, gates: gates, what: parts.joined(separator: ", "))))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -194,6 +252,57 @@ struct WorkerCommand: AsyncParsableCommand {
             throw CommandFailure("stopped: \(error)")
         }
         try? await connection.drain()
+    }
+
+    /// The RabbitMQ side from the flags and their `WARDEN_AMQP_*` variables (prefetch and limits come later,
+    /// from the engine's configuration).
+    func amqpWorkerSettings(url: String, logger: Logger) throws -> AMQPWorkerSettings {
+        var configuration: AMQPConfiguration
+        do {
+            configuration = try AMQPConfiguration(url: url, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        configuration.connectionName = "warden-worker@\(ProcessInfo.processInfo.hostName)"
+        var settings = AMQPWorkerSettings(connection: configuration)
+        settings.queue = Setting.resolve(amqpQueue, env: "WARDEN_AMQP_QUEUE") ?? settings.queue
+        settings.queueType = Setting.resolve(amqpQueueType, env: "WARDEN_AMQP_QUEUE_TYPE") ?? settings.queueType
+        guard ["quorum", "classic"].contains(settings.queueType) else {
+            throw ValidationError("--amqp-queue-type must be quorum or classic (got '\(settings.queueType)')")
+        }
+        settings.deadLetterExchange = Setting.resolve(amqpDeadLetterExchange, env: "WARDEN_AMQP_DEAD_LETTER_EXCHANGE")
+        settings.deadLetterRoutingKey = Setting.resolve(amqpDeadLetterRoutingKey, env: "WARDEN_AMQP_DEAD_LETTER_ROUTING_KEY")
+        settings.resultsExchange = amqpResultsExchange ?? Setting.environment["WARDEN_AMQP_RESULTS_EXCHANGE"] ?? settings.resultsExchange
+        settings.resultsRoutingKey = Setting.resolve(amqpResultsRoutingKey, env: "WARDEN_AMQP_RESULTS_ROUTING_KEY") ?? settings.resultsRoutingKey
+        let resultsQueue = amqpResultsQueue ?? Setting.environment["WARDEN_AMQP_RESULTS_QUEUE"] ?? settings.resultsQueue ?? ""
+        settings.resultsQueue = resultsQueue.isEmpty ? nil : resultsQueue
+        settings.retryDelay = try Setting.resolveSeconds(amqpRetryDelay, env: "WARDEN_AMQP_RETRY_DELAY", default: settings.retryDelay,
+                                                         flagName: "--amqp-retry-delay")
+        let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? "bulk"
+        guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
+        settings.lane = chosen
+        return settings
+    }
+
+    /// The RabbitMQ worker: the engine, the probes, the consumer; the ready line once it consumes.
+    func runAMQP(_ settings: AMQPWorkerSettings, engine: ModerationEngine, probePort: Int, logger: Logger) async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engine)]
+        if probePort >= 0 {
+            services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
+                                                                 port: probePort, engine: engine, logger: logger)))
+        }
+        let (consuming, started) = AsyncStream<Void>.makeStream()
+        let worker = AMQPWorker(engine: engine, settings: settings, logger: logger, onConsuming: { started.finish() })
+        services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: MemoryReleaseService(engine: engine)))
+        services.append(.init(service: ReadyLine(engine: engine, gates: [consuming],
+                                                 what: "queue \(settings.queue) on \(settings.connection.redactedURL)")))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            throw CommandFailure("stopped: \(error)")
+        }
     }
 
     /// Server URLs and credentials from the flags and their `WARDEN_NATS_*` variables.
@@ -227,17 +336,14 @@ struct WorkerCommand: AsyncParsableCommand {
 private struct ReadyLine: Service {
     let engine: ModerationEngine
     let gates: [AsyncStream<Void>]
-    let stream: String?
-    let check: String
+    /// What the worker serves, for the line.
+    let what: String
 
     func run() async throws {
         _ = try await engine.ready()
         for gate in gates { for await _ in gate {} }
         guard !Task.isCancelled else { return }
-        var parts: [String] = []
-        if let stream { parts.append("stream \(stream)") }
-        if !check.isEmpty { parts.append("requests on \(check)") }
-        print("Warden worker is ready: \(parts.joined(separator: ", ")) (pid \(getpid()))")
+        print("Warden worker is ready: \(what) (pid \(getpid()))")
         fflush(nil)
         try? await gracefulShutdown()
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Testing
 import WardenCore
 @testable import warden
@@ -48,5 +49,30 @@ import WardenCore
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["score", "in.txt", "--resume"]) }   // needs -o FILE
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--max-body-bytes", "10"]) }
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--no-such-flag"]) }
+    }
+
+    @Test("worker --amqp-url builds the RabbitMQ settings from its flags; a bad queue type or URL is refused")
+    func amqpWorkerSettings() throws {
+        let command = try #require(try Warden.parseAsRoot([
+            "worker", "--amqp-url", "amqps://warden:secret@rabbit.example/chat", "--amqp-queue", "in", "--amqp-queue-type", "classic",
+            "--amqp-dead-letter-exchange", "dead", "--amqp-results-exchange", "results", "--amqp-results-routing-key", "v.{routing_key}",
+            "--amqp-results-queue", "", "--amqp-retry-delay", "2.5",
+        ]) as? WorkerCommand)
+        let settings = try command.amqpWorkerSettings(url: command.amqpUrl ?? "", logger: Logger(label: "test"))
+        #expect(settings.connection.useTLS && settings.connection.port == 5671 && settings.connection.virtualHost == "chat")
+        #expect(settings.connection.user == "warden" && settings.connection.password == "secret")
+        #expect(settings.queue == "in" && settings.queueType == "classic" && settings.deadLetterExchange == "dead")
+        #expect(settings.queueArguments == ["x-queue-type": .string("classic"), "x-dead-letter-exchange": .string("dead")])
+        #expect(settings.resultsExchange == "results" && settings.resultsRoutingKey(for: "chat.room1") == "v.chat.room1")
+        #expect(settings.resultsQueue == nil && settings.retryDelay == .milliseconds(2500))
+
+        let defaults = try #require(try Warden.parseAsRoot(["worker", "--amqp-url", "amqp://h"]) as? WorkerCommand)
+        let plain = try defaults.amqpWorkerSettings(url: "amqp://h", logger: Logger(label: "test"))
+        #expect(plain.queue == "moderation.requests" && plain.queueType == "quorum" && plain.resultsExchange == "")
+        #expect(plain.resultsQueue == "moderation.verdicts" && plain.deadLetterExchange == nil)
+
+        let badType = try #require(try Warden.parseAsRoot(["worker", "--amqp-url", "amqp://h", "--amqp-queue-type", "stream"]) as? WorkerCommand)
+        #expect(throws: ValidationError.self) { try badType.amqpWorkerSettings(url: "amqp://h", logger: Logger(label: "test")) }
+        #expect(throws: ValidationError.self) { try defaults.amqpWorkerSettings(url: "http://h", logger: Logger(label: "test")) }
     }
 }

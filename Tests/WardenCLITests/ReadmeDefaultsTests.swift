@@ -55,7 +55,7 @@ struct ReadmeDefaultsTests {
             }
         }
         #expect(checked >= 30, "README rows checked: \(checked)")
-        for variable in worker.keys where variable.hasPrefix("WARDEN_NATS_") {
+        for variable in worker.keys where variable.hasPrefix("WARDEN_NATS_") || variable.hasPrefix("WARDEN_AMQP_") {
             #expect(readme.contains("`\(variable)`"), "README's worker table lacks \(variable)")
         }
     }

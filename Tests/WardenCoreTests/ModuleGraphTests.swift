@@ -77,6 +77,7 @@ import WardenTestSupport
         #expect(package["WardenAPI"] == [])
         #expect(closure("WardenClient") == ["WardenAPI"])
         #expect(package["NATSClient"] == [])
+        #expect(package["AMQPClient"] == [])
         for transport in ["WardenServer", "WardenStream", "WardenScore"] {
             #expect(package[transport]?.contains("WardenGateway") == true, "\(transport) reaches the engine through the gateway")
         }

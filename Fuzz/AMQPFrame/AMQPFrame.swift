@@ -1,0 +1,1 @@
+../../Sources/AMQPClient/AMQPFrame.swift

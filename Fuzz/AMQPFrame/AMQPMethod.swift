@@ -1,0 +1,1 @@
+../../Sources/AMQPClient/AMQPMethod.swift
