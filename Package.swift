@@ -280,7 +280,7 @@ package.targets += [
     .testTarget(
         name: "WardenScoreTests",
         dependencies: [
-            "WardenScore", "WardenCore", "WordPiece", "CZlib",
+            "WardenScore", "WardenCore", "WordPiece", "CZlib", "WardenTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

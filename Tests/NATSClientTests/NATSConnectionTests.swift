@@ -135,9 +135,8 @@ import WardenTestSupport
     }
 
     @Test func tlsWithATrustedCertificate() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = try TempFolder()
+        let folder = temporary.url.path
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
@@ -196,9 +195,8 @@ import WardenTestSupport
         let systemJWT = try jwt(issuer: operatorKey, subject: systemKey.publicKey, name: "SYS", nats: ["type": "account", "version": 2])
         let userJWT = try jwt(issuer: accountKey, subject: userKey.publicKey, name: "user",
                               nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-creds-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = try TempFolder()
+        let folder = temporary.url.path
         try operatorJWT.write(toFile: "\(folder)/op.jwt", atomically: true, encoding: .utf8)
         try """
             -----BEGIN NATS USER JWT-----

@@ -45,12 +45,6 @@ enum CLI {
         return (process, outURL, errURL)
     }
 
-    /// Waits for `process` to exit without blocking a thread of the cooperative pool (a blocking wait there
-    /// starves every other suite running in parallel on a small machine).
-    static func exit(of process: Process) async {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-    }
-
     /// A command that did not exit within its limit; it was killed.
     struct Hung: Error, CustomStringConvertible {
         var description: String
@@ -59,14 +53,8 @@ enum CLI {
     /// Waits for `process` to exit; kills it and throws ``Hung`` once `limit` has passed (a guard against a
     /// command that never ends, not a performance check).
     static func exit(of process: Process, limit: Duration) async throws {
-        let end = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < end else {
-                kill(process.processIdentifier, SIGKILL)
-                await exit(of: process)
-                throw Hung(description: "warden \((process.arguments ?? []).joined(separator: " ")) did not exit within \(limit)")
-            }
-            try? await Task.sleep(for: .milliseconds(10))
+        guard await process.waitForExit(killingAfter: limit) else {
+            throw Hung(description: "warden \((process.arguments ?? []).joined(separator: " ")) did not exit within \(limit)")
         }
     }
 
@@ -98,30 +86,6 @@ enum CLI {
     static func score(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
                       limit: Duration = .seconds(600)) async throws -> Outcome {
         try await run(["score", "--model", model] + args, stdinFile: stdinFile, environment: environment, in: folder, limit: limit)
-    }
-}
-
-/// A fresh temporary folder per test.
-struct TempFolder: ~Copyable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        try Data(text.utf8).write(to: url.appendingPathComponent(name))
-        return path(name)
-    }
-
-    @discardableResult
-    func write(_ name: String, bytes: [UInt8]) throws -> String {
-        try Data(bytes).write(to: url.appendingPathComponent(name))
-        return path(name)
     }
 }
 

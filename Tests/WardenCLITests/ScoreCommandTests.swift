@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// `warden score` run as a process on real files, with the random-weight fixture model.
 @Suite("warden score (process level)", .serialized, .timeLimit(.minutes(10)))
@@ -99,7 +100,7 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(gzipped)'"]
         try gzip.run()
-        await CLI.exit(of: gzip)
+        await gzip.waitForExit()
         let a = try await CLI.score([plain, "--format", "text"], in: tmp.url)
         let b = try await CLI.score([gzipped, "--format", "text"], in: tmp.url)
         #expect(a.status == 0 && b.status == 0, "\(a.stderr) \(b.stderr)")
@@ -256,7 +257,7 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(input)' > '\(gz)'"]
         try gzip.run()
-        await CLI.exit(of: gzip)
+        await gzip.waitForExit()
         let gzStdin = try await CLI.score(["-", "-q"], stdinFile: gz, in: tmp.url)
         #expect(gzStdin.status == 0)
         #expect(gzStdin.stderr.isEmpty)
@@ -300,14 +301,12 @@ struct ScoreCommandTests {
         let out = tmp.path("out.jsonl")
         let unfinished = out + ".partial"
         let (process, _, _) = try CLI.start(["score", "--model", CLI.model, input, "-o", out, "-q"], in: tmp.url)
-        // Wait until some output is on disk, then kill without warning.
-        for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
-            if size > 200_000 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        // Wait until some output is on disk (however long the model takes to load), then kill without warning.
+        try await waitUntil("200,000 bytes of partial output", timeout: .seconds(300)) {
+            !process.isRunning || ((try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0) > 200_000
         }
         kill(process.processIdentifier, SIGKILL)
-        await CLI.exit(of: process)
+        await process.waitForExit()
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(!FileManager.default.fileExists(atPath: out), "only a finished run writes the output")
         let partial = try parseJSONLines(file: unfinished)
@@ -335,13 +334,11 @@ struct ScoreCommandTests {
         let out = try tmp.write("out.jsonl", "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
         let unfinished = out + ".partial"
         let (process, _, errURL) = try CLI.start(["score", "--model", CLI.model, input, "-o", out], in: tmp.url)
-        for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
-            if size > 100_000 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("100,000 bytes of partial output", timeout: .seconds(300)) {
+            !process.isRunning || ((try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0) > 100_000
         }
         kill(process.processIdentifier, SIGINT)
-        await CLI.exit(of: process)
+        await process.waitForExit()
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         #expect(stderr.contains("--resume"))

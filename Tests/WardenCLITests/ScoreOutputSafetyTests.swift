@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// `warden score` as a process: the output never destroys the input, an unfinished run never replaces the
 /// output, `--resume` re-scores earlier failures, and partly scored texts are reported.

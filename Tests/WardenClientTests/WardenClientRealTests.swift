@@ -63,12 +63,13 @@ struct WardenClientRealTests {
                 group.addTask { _ = try await blockerClient.moderate(Self.uniqueTexts(8), options: .bulk) }
                 // Wait until the blocker is admitted: a request without retries then gets a 429 at once.
                 var firstRefusal: WardenClientError?
-                for _ in 0..<200 where firstRefusal == nil {
+                try await waitUntil("a 429 while the queue is full", every: .milliseconds(10)) {
                     do {
                         _ = try await probeClient.moderate(Self.uniqueTexts(1)[0], options: .interactive)
-                        try await Task.sleep(for: .milliseconds(10))
+                        return false
                     } catch let error as WardenClientError where error.code == .overloaded {
                         firstRefusal = error
+                        return true
                     }
                 }
                 let refusal = try #require(firstRefusal, "Warden never answered 429 while its queue was full")

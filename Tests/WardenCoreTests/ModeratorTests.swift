@@ -192,7 +192,9 @@ final class KeywordBackend: InferenceBackend, Sendable {
                     let error = await moderationError { try await moderator.moderate(["w2"], options: .init(lane: .interactive, deadline: .seconds(3600))) }
                     #expect(error?.code == .deadlineExceeded)
                 }
-                try await Task.sleep(for: .milliseconds(600))
+                // Released only once the request is queued and its 200 ms have passed.
+                try await eventually { batcher.queueDepth(.interactive) == 1 }
+                try await Task.sleep(for: .milliseconds(300))
                 gate.open()
                 try await group.waitForAll()
             }

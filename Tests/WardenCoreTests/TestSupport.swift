@@ -3,18 +3,9 @@ import Testing
 import WardenCore
 import WardenTestSupport
 
-struct TimedOut: Error {}
-
 /// Polls `condition` until it holds; fails after a generous `timeout` (only to avoid hangs).
 func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
-    let end = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < end else {
-            Issue.record("condition not met within \(timeout)")
-            throw TimedOut()
-        }
-        try await Task.sleep(for: .milliseconds(1))
-    }
+    try await waitUntil("the condition", timeout: timeout, every: .milliseconds(1)) { condition() }
 }
 
 /// Runs `batcher` for the duration of `body`, then cancels it.

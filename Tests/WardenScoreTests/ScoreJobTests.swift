@@ -4,6 +4,7 @@ import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing
+import WardenTestSupport
 import WardenCore
 import WardenScore
 import WordPiece
@@ -124,8 +125,7 @@ struct Engine {
             tasks.addTask { try await service.run() }
             try await testGracefulShutdown { trigger in
                 async let run: Void = job.run()
-                let deadline = ContinuousClock.now + .seconds(60)
-                while backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+                try await waitUntil("the first batch", every: .milliseconds(1)) { backend.batches > 0 }
                 trigger.triggerGracefulShutdown()
                 backend.release()
                 try await run
@@ -166,9 +166,9 @@ struct Written {
 @Suite(.timeLimit(.minutes(5))) struct ScoreJobTests {
     @Test("results are written in input order however the groups finish, with every record's scores")
     func inputOrder() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...300).map { "w\($0 % 100) hello" + ($0 % 7 == 0 ? " slow" : "") + ($0 % 5 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         let engine = try Engine(workers: 2, maxBatchSize: 4)   // about a group a batch, two batches at a time
         var settings = ScoreJobSettings()
         settings.groupSize = 3
@@ -195,9 +195,9 @@ struct Written {
 
     @Test("bad records stay in place as error records; a record that fails to score does not fail its group")
     func errorRecords() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let bytes = Array("hello\n\nworld boom\n".utf8) + [0x77, 0xFF, 0x0A] + Array("world bad\nw1".utf8)
-        let input = try scratch.file("in.txt", bytes: bytes)
+        let input = try scratch.write("in.txt", bytes: bytes)
         let engine = try Engine()
         let job = try engine.job(input, scratch.path("out.jsonl"))   // all six records in one group
         try await engine.group(job).run()
@@ -222,8 +222,8 @@ struct Written {
 
     @Test("onlyFlagged writes the flagged records and the error records, and still counts the rest")
     func onlyFlagged() async throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "hello\nbad\n\nworld bad\nw2\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "hello\nbad\n\nworld bad\nw2\n")
         let engine = try Engine()
         var settings = ScoreJobSettings()
         settings.onlyFlagged = true
@@ -235,9 +235,9 @@ struct Written {
 
     @Test("maxRecords stops early; resuming after it (cut-off line and all) completes the file exactly as one clean run")
     func maxRecordsAndResume() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...40).map { "w\($0) hello" + ($0 % 3 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 4
         small.window = 8
@@ -272,8 +272,8 @@ struct Written {
 
     @Test("graceful shutdown stops reading, writes the records in flight and marks the run interrupted")
     func gracefulShutdown() async throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", (1...200).map { "w\($0 % 100)" }.joined(separator: "\n"))
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", (1...200).map { "w\($0 % 100)" }.joined(separator: "\n"))
         let engine = try Engine(held: true)
         var settings = ScoreJobSettings()
         settings.groupSize = 2
@@ -292,10 +292,10 @@ struct Written {
 
     @Test("large records: the job never holds more than maxBufferedBytes of records read and not yet written")
     func byteBound() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         // 60 records of about 40 KB: 2.4 MB, which the record bounds alone (1024 in flight) would read at once.
         let texts = (0..<60).map { index in (0..<10_000).map { "w\(($0 + index) % 100)" }.joined(separator: " ") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         let engine = try Engine(maxBatchSize: 4)
         var settings = ScoreJobSettings()
         settings.groupSize = 8
@@ -313,9 +313,9 @@ struct Written {
 
     @Test("a text needing more windows than allowed is scored in part: marked truncated in the output and counted")
     func truncatedRecords() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")   // 40 windows of 14 word pieces; 16 allowed
-        let input = try scratch.file("in.txt", "hello\nbad \(long)\n\nworld\n")   // the scored part is the start
+        let input = try scratch.write("in.txt", "hello\nbad \(long)\n\nworld\n")   // the scored part is the start
         let engine = try Engine()
         let job = try engine.job(input, scratch.path("out.jsonl"))
         try await engine.group(job).run()
@@ -331,11 +331,11 @@ struct Written {
 
     @Test("--resume scores exactly the records that failed before, keeps the others as they were, and keeps input order")
     func resumeRetriesFailures() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         // Unique first words, so the backend's log says which texts it scored; every 7th fails the first time,
         // record 12 always fails.
         let texts = (1...60).map { "w\($0) hello" + ($0 % 7 == 0 ? " flaky" : "") + ($0 == 12 ? " boom" : "") + ($0 % 5 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 4
         small.window = 4   // one group at a time: a failing batch holds no other group's records
@@ -365,9 +365,9 @@ struct Written {
 
     @Test("interrupted while re-scoring earlier failures, the new output still holds every earlier record")
     func interruptedRetry() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...80).map { "w\($0) hello" + ($0 % 3 == 0 ? " flaky" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 2
         small.window = 4

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenCore
 import WardenTestSupport
 
 /// What an attacker or an unlucky client can do to the real server on loopback, and what it must not cost
@@ -13,7 +14,8 @@ struct HardeningTests {
     @Test("a client that hangs up has its queued work cancelled: none of it is computed")
     func disconnectCancels() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
+        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) {
+            (base: String, engine: ModerationEngine) async throws in
             hold.close()
             let warm = hold.entered
             let texts = (0..<8).map { "hung up message number \($0) about the weekend" }
@@ -22,9 +24,9 @@ struct HardeningTests {
             client.send(Self.request(body))
             await hold.waitUntilEntered(warm + 1)    // the first text is on the model; seven wait in the queue
             client.close()                           // the client hangs up
-            try await Task.sleep(for: .milliseconds(500))
+            // The seven waiting texts leave the queue once the server sees the hang-up: none can run after.
+            try await waitUntil("the hung-up request's queued texts to be cancelled") { engine.moderator?.batcher.queueDepth(.bulk) == 0 }
             hold.open()
-            try await Task.sleep(for: .milliseconds(1500))
             #expect(hold.entered == warm + 1, "\(hold.entered - warm) batches ran for a client that was gone")
             // The server still answers others.
             #expect(try await HTTP.post(base + "/v1/moderations", json: #"{"input": "still here"}"#).status == 200)
@@ -66,11 +68,13 @@ struct HardeningTests {
             #expect(refusal.contains("too_many_connections"))
             #expect(refusal.lowercased().contains("retry-after: 1"))
             for client in open { client.close() }
-            // Room again once they are gone.
-            try await Task.sleep(for: .milliseconds(300))
-            let again = try RawConnection(port: port)
-            again.send(Self.request(#"{"input": "after"}"#))
-            #expect(await again.read(timeout: .seconds(20)) { $0.hasSuffix("}") }.text.hasPrefix("HTTP/1.1 200"))
+            // Room again once the server has seen them go.
+            try await waitUntil("a connection to be accepted again", every: .milliseconds(50)) {
+                let again = try RawConnection(port: port)
+                defer { again.close() }
+                again.send(Self.request(#"{"input": "after"}"#))
+                return await again.read(timeout: .seconds(20)) { $0.hasSuffix("}") }.text.hasPrefix("HTTP/1.1 200")
+            }
         }
     }
 

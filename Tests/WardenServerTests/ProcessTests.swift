@@ -61,8 +61,8 @@ struct ProcessTests {
 
     @Test("a corrupt model file exits 1 naming the file, and environment variables configure the server")
     func corruptModel() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-corrupt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let temporary = try TempFolder()
+        let folder = temporary.url
         let manifest = try String(contentsOfFile: Paths.tinyBert + "/manifest.json", encoding: .utf8)
             .replacingOccurrences(of: "../../../tokenizer", with: Paths.repository.appendingPathComponent("tokenizer").path)
         try manifest.write(to: folder.appendingPathComponent("manifest.json"), atomically: true, encoding: .utf8)
@@ -196,9 +196,8 @@ struct ProcessTests {
 
     @Test("an API key file other users can read is warned about")
     func keyFilePermissions() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TempFolder()
+        let folder = temporary.url
         let file = folder.appendingPathComponent("keys").path
         try "key-file-0123456789abcdef\n".write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)

@@ -60,12 +60,9 @@ struct RouterTests {
     }
 
     static func waitUntilReady(_ client: some TestClientProtocol) async throws {
-        for _ in 0..<600 {
-            let status = try await client.execute(uri: "/readyz", method: .get) { $0.status }
-            if status == .ok { return }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("/readyz to answer 200", timeout: .seconds(120), every: .milliseconds(20)) {
+            try await client.execute(uri: "/readyz", method: .get) { $0.status } == .ok
         }
-        Issue.record("never ready")
     }
 
     static func code(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["code"] as? String }

@@ -58,6 +58,21 @@ func withWarden(
     configure: (inout WardenSettings) -> Void = { _ in },
     _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
 ) async throws {
+    try await withWarden(model: model, reportedPrecision: reportedPrecision, hold: hold, loading: loading, waitUntilReady: waitUntilReady,
+                         configure: configure) { (base: String, _: ModerationEngine) in try await body(base) }
+}
+
+/// ``withWarden(model:reportedPrecision:hold:loading:waitUntilReady:configure:_:)`` with the engine too, for a
+/// test that waits on the engine's state (its queue) rather than on the clock.
+func withWarden(
+    model: String = Paths.tinyBert,
+    reportedPrecision: String? = nil,
+    hold: Gate? = nil,
+    loading: Gate? = nil,
+    waitUntilReady: Bool = true,
+    configure: (inout WardenSettings) -> Void = { _ in },
+    _ body: @escaping @Sendable (_ baseURL: String, _ engine: ModerationEngine) async throws -> Void
+) async throws {
     var settings = WardenSettings()
     settings.server.port = 0
     settings.server.logLevel = .warning
@@ -89,7 +104,7 @@ func withWarden(
         let base = "http://127.0.0.1:\(port)"
         group.addTask {
             if waitUntilReady { try await waitForReady(base) }
-            try await body(base)
+            try await body(base, engine)
             return true
         }
         defer { portContinuation.finish() }
@@ -111,13 +126,11 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Polls `/readyz` until it answers 200 (at most ~60 s, so a broken server fails instead of hanging).
+/// Polls `/readyz` until it answers 200 (bounded, so a broken server fails instead of hanging).
 func waitForReady(_ base: String) async throws {
-    for _ in 0..<600 {
-        if let response = try? await HTTP.get(base + "/readyz"), response.status == 200 { return }
-        try await Task.sleep(for: .milliseconds(100))
+    try await waitUntil("\(base)/readyz to answer 200", timeout: .seconds(120), every: .milliseconds(100)) {
+        (try? await HTTP.get(base + "/readyz"))?.status == 200
     }
-    throw TestFailure("\(base) never became ready")
 }
 
 /// A small HTTP helper over AsyncHTTPClient returning status, headers and body bytes.

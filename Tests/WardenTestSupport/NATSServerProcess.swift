@@ -86,11 +86,7 @@ public final class NATSServerProcess: Sendable {
     public func halt() async {
         guard let child = process.withLock({ $0 }) else { return }
         if child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while child.isRunning && clock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        while child.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await child.waitForExit(killingAfter: .seconds(10))
     }
 
     /// Stops the process and removes its store.

@@ -146,14 +146,8 @@ public final class WardenProcess: Sendable {
 
     /// Waits (bounded) for the child to exit and returns its status; kills it and fails past `timeout`.
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while process.isRunning {
-            guard clock.now < end else {
-                kill(process.processIdentifier, SIGKILL)
-                throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard await process.waitForExit(killingAfter: timeout) else {
+            throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
         }
         return process.terminationStatus
     }
@@ -162,8 +156,7 @@ public final class WardenProcess: Sendable {
     @discardableResult
     public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
         if process.isRunning { process.terminate() }
-        if let status = try? await waitForExit(timeout: timeout) { return status }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitForExit(killingAfter: timeout)
         return process.terminationStatus
     }
 
