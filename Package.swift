@@ -101,6 +101,7 @@ var package = Package(
             name: "WardenScore",
             dependencies: [
                 "WardenGateway", "WardenCore", "WordPiece", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

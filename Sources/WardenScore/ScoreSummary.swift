@@ -101,6 +101,15 @@ public struct ScoreSummary: Sendable {
     }
 
     /// The `--summary-json` document: a JSON object with sorted keys, pretty-printed.
+    /// Writes ``jsonData()`` to `path`.
+    public func writeJSON(to path: String) throws(ScoreRunError) {
+        do {
+            try jsonData().write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ScoreRunError("cannot write the summary to \(path): \(error.localizedDescription)")
+        }
+    }
+
     public func jsonData() throws -> Data {
         let object: [String: Any] = [
             "input": input, "output": output,

@@ -104,17 +104,16 @@ struct Engine {
                         previous: previous)
     }
 
-    /// Scores `input` into `output` as `warden score` does: through an ``OutputFile`` (a partial file renamed into
+    /// Scores `input` into `output` as `warden score` does, through a ``ScoreRun`` (a partial file renamed into
     /// place; with `resume`, continuing the earlier output and scoring its failed records again).
-    func run(_ input: String, to output: String, resume: Bool = false, _ settings: ScoreJobSettings = ScoreJobSettings()) async throws -> ScoreJob {
-        let file = try OutputFile.prepare(output: output, input: input, resume: resume, format: .jsonl)
-        var settings = settings
-        settings.resumeAfter = file.resumePoint?.lastRecord ?? 0
-        let writer = try file.makeWriter(layout: Self.layout)
-        let job = try job(input, writer: writer, settings, previous: try file.previousOutput())
-        try await group(job).run()
-        try file.finish(writer, interrupted: job.interrupted)
-        return job
+    func run(_ input: String, to output: String, resume: Bool = false, _ settings: ScoreJobSettings = ScoreJobSettings()) async throws -> ScoreSummary {
+        var run = ScoreRun(input: input, output: output, inputFormat: .text, outputFormat: .jsonl)
+        run.includeText = true
+        run.resume = resume
+        run.job = settings
+        run.groupSize = settings.groupSize
+        run.reorderLimit = settings.reorderLimit
+        return try await run.run(model: "words", logger: Logger(label: "warden.score.tests")) { service }
     }
 
     /// Runs the engine (made `held`) and `job`, and shuts the job down gracefully once the first batch reaches the
@@ -357,9 +356,8 @@ struct Written {
         #expect(scoredAgain == Set((failed.filter { $0 != 12 } + Array(41...60)).map { "w\($0)" }), "only the failed records and the rest")
         #expect(resumed.tally.retried == 6 && resumed.tally.records == 26 && resumed.tally.failed == 1)
         #expect(resumed.tally.resumedAfter == 40 && resumed.tally.lastRecord == 60)
-        let summary = ScoreSummary(job: resumed, model: "m", modelLoadTime: .zero)
-        #expect(summary.line.contains("; resumed after record 40, retried 6 earlier failures"), "\(summary.line)")
-        #expect(summary.exitCode == 2, "record 12 failed again")
+        #expect(resumed.line.contains("; resumed after record 40, retried 6 earlier failures"), "\(resumed.line)")
+        #expect(resumed.exitCode == 2, "record 12 failed again")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out.jsonl.partial")))
     }
 
