@@ -247,7 +247,7 @@ package.targets += [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenStreamTests",
-        dependencies: ["NATSClient", "WardenAPI", "WardenTestSupport", "warden"],
+        dependencies: ["NATSClient", "WardenAPI", "WardenStream", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",
