@@ -292,6 +292,15 @@ struct BasicTokenizer: Sendable {
 }
 
 extension WordPieceTokenizer {
+    /// ``_stdlibUnicodeFacts(_:)`` of every scalar, one line each: `hex<TAB>facts`.
+    public static func _stdlibUnicodeFactsTable() -> String {
+        var table = ""
+        for v in UInt32(0)...0x10FFFF where Unicode.Scalar(v) != nil {
+            table += String(v, radix: 16) + "\t" + _stdlibUnicodeFacts(v) + "\n"
+        }
+        return table
+    }
+
     /// Unicode facts of one scalar from the standard library alone (no overrides), for
     /// `scripts/generate/make_unicode_overrides.py`: "class<TAB>stripped scalars<TAB>lower-cased scalars" (hex).
     public static func _stdlibUnicodeFacts(_ v: UInt32) -> String {
