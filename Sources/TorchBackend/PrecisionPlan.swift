@@ -15,8 +15,38 @@ public enum PrecisionPolicy: String, Sendable, CaseIterable, CustomStringConvert
 
     /// The values `--precision` takes.
     public static let commandLineChoices: [PrecisionPolicy] = [.auto, .bf16, .fp32]
+    /// The policy of `warden` when none is asked for.
+    public static let commandLineDefault = PrecisionPolicy.auto
 
     public var description: String { rawValue }
+
+    /// The policy `--precision` names (any case): one of ``commandLineChoices``.
+    public init(commandLine name: String) throws(PrecisionPlanError) {
+        guard let policy = PrecisionPolicy(rawValue: name.lowercased()), Self.commandLineChoices.contains(policy) else {
+            throw PrecisionPlanError(description: "--precision must be one of \(Self.commandLineChoices.map(\.rawValue).joined(separator: ", ")) (got \"\(name)\")")
+        }
+        self = policy
+    }
+
+    /// The precisions a comma-separated list names (`warden tune --precisions`): bf16, fp32 or as-stored (what
+    /// a model stored in another precision, int8, is tuned in).
+    public static func list(_ text: String) throws(PrecisionPlanError) -> [PrecisionPolicy] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let precisions = items.compactMap { item in PrecisionPolicy(rawValue: item).flatMap { $0 == .auto ? nil : $0 } }
+        guard !items.isEmpty, precisions.count == items.count else {
+            throw PrecisionPlanError(description: "--precisions takes 'bf16' and/or 'fp32', comma-separated (got \"\(text)\")")
+        }
+        return precisions
+    }
+
+    /// What this policy computes a model stored in `storedPrecision` in, as policies: itself, or for `auto`
+    /// every candidate it times (as-stored when that is neither bf16 nor fp32).
+    public func choices(storedPrecision: String, fp32Verified: Bool) throws(PrecisionPlanError) -> [PrecisionPolicy] {
+        guard self == .auto else { return [self] }
+        let candidates = try PrecisionPlanner.candidates(policy: .auto, storedPrecision: storedPrecision, fp32Verified: fp32Verified)
+        let named = candidates.compactMap { PrecisionPolicy(rawValue: $0.name) }.filter { $0 == .bf16 || $0 == .fp32 }
+        return named.isEmpty ? [.asStored] : named
+    }
 }
 
 /// One way to compute a bundle's model: a load precision and the name it is reported under.

@@ -29,6 +29,12 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     /// OpenBLAS threads when none are asked for: 1 per worker with several workers, 2 with one.
     public static func defaultBLASThreads(workers: Int) -> Int { workers > 1 ? 1 : 2 }
 
+    /// The defaults for `workers` backends: ``default``'s threads, with ``defaultBLASThreads(workers:)``.
+    public init(workers: Int) {
+        self = .default
+        blasThreads = Self.defaultBLASThreads(workers: workers)
+    }
+
     public init(intraOpThreads: Int, interOpThreads: Int = 1, blasThreads: Int, graphOptimization: Bool = false) {
         self.intraOpThreads = intraOpThreads
         self.interOpThreads = interOpThreads

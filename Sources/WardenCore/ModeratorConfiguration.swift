@@ -7,6 +7,14 @@ public enum LongTextPolicy: Sendable, Hashable {
     /// maximum, so a slur at the end of a long message is not missed. The last window is aligned with the
     /// end of the text.
     case windows(overlap: Int)
+
+    /// The policy's name on the command line: `truncate` or `windows`.
+    public var name: String {
+        switch self {
+        case .truncate: "truncate"
+        case .windows: "windows"
+        }
+    }
 }
 
 /// How the ``Moderator`` turns texts into model inputs and reuses results: the long-text policy and the
