@@ -225,7 +225,14 @@ if includeFuzzTargets {
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
 }
 package.targets += [
-    .testTarget(name: "WardenCLITests", dependencies: ["warden", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenCLITests",
+        dependencies: [
+            "warden", "WardenTestSupport", "WardenCore", "WardenScore", "WardenServer", "WardenStream",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     // Test-only code shared by the suites: fixture paths, the warden binary and process launcher, gates,
     // deterministic backends and a stub Warden.
     .target(

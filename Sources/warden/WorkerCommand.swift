@@ -7,11 +7,13 @@ import TorchBackend
 import WardenCore
 import WardenServer
 import WardenStream
-import WardenGateway
+
+/// The stream consumer's defaults, quoted by the help.
+private let streamDefaults = StreamWorkerSettings(stream: "")
 
 /// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, with the same engine
 /// as `serve` and `score`.
-struct WorkerCommand: AsyncParsableCommand {
+struct WorkerCommand: AsyncParsableCommand, RunsModel {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject.",
@@ -28,217 +30,122 @@ struct WorkerCommand: AsyncParsableCommand {
             stops pulling, finishes and acks every message already fetched, then exits 0.
             """)
 
-    @Option(help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(Self.defaultURL)).")
+    @Option(help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(WorkerConfiguration.defaultServer)).")
     var natsUrl: String?
-
     @Option(help: "NATS token (env WARDEN_NATS_TOKEN). On the command line it is visible in the process list: prefer the variable.")
     var natsToken: String?
-
     @Option(help: "NATS user (env WARDEN_NATS_USER).")
     var natsUser: String?
-
     @Option(help: "NATS password (env WARDEN_NATS_PASSWORD).")
     var natsPassword: String?
-
     @Option(help: "NATS credentials file: user JWT and NKey seed, as nsc writes them (env WARDEN_NATS_CREDS).")
     var natsCreds: String?
-
     @Option(help: "NATS NKey seed file, for a user known by its NKey alone (env WARDEN_NATS_NKEY).")
     var natsNkey: String?
-
     @Option(help: "JetStream stream to moderate (env WARDEN_NATS_STREAM). Without it, only --check-subject is served.")
     var stream: String?
-
-    @Option(help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(Self.defaultConsumer)).")
+    @Option(help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(StreamWorkerSettings.defaultConsumer)).")
     var consumer: String?
-
     @Option(help: "Only the stream's messages on this subject, when the worker creates the consumer (env WARDEN_NATS_FILTER_SUBJECT; none: the whole stream).")
     var filterSubject: String?
-
-    @Option(help: "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(StreamWorkerSettings(stream: "", consumer: "").resultsSubject)).")
+    @Option(help: "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(streamDefaults.resultsSubject)).")
     var resultsSubject: String?
-
-    @Option(help: "Lane of stream messages that name none: interactive or bulk (env WARDEN_NATS_LANE; default bulk).")
+    @Option(help: "Lane of stream messages that name none: interactive or bulk (env WARDEN_NATS_LANE; default \(streamDefaults.lane.rawValue)).")
     var lane: String?
-
-    @Option(help: "AckWait of the consumer the worker creates, seconds (env WARDEN_NATS_ACK_WAIT; default \(Int(StreamWorkerSettings(stream: "", consumer: "").ackWait.seconds))).")
+    @Option(help: "AckWait of the consumer the worker creates, seconds (env WARDEN_NATS_ACK_WAIT; default \(Int(streamDefaults.ackWait.seconds))).")
     var ackWait: Double?
-
-    @Option(help: "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(StreamWorkerSettings(stream: "", consumer: "").maxAckPending)).")
+    @Option(help: "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(streamDefaults.maxAckPending)).")
     var maxAckPending: Int?
-
     @Option(help: "Messages per pull (env WARDEN_NATS_FETCH_BATCH; default --max-batch-size x --workers).")
     var fetchBatch: Int?
-
     @Option(help: "Most messages this worker holds, fetched and not yet acked (env WARDEN_NATS_MAX_IN_FLIGHT; default 2 x --fetch-batch).")
     var maxInFlight: Int?
-
-    @Option(help: "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(Self.defaultCheckSubject)).")
+    @Option(help: "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(WorkerConfiguration().checkSubject)).")
     var checkSubject: String?
-
-    @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(Self.defaultQueueGroup)).")
+    @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(WorkerConfiguration().queueGroup)).")
     var queueGroup: String?
-
-    @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(RequestLimits().maxBodyBytes)).")
+    @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(WorkerConfiguration().limits.maxBodyBytes)).")
     var maxBodyBytes: Int?
-
-    @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(RequestLimits().maxInputs)).")
+    @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(WorkerConfiguration().limits.maxInputs)).")
     var maxInputs: Int?
-
     @Option(help: "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all).")
     var metricsPort: Int?
-
-    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default 0.0.0.0, so that probes reach it in a pod).")
+    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default \(Self.defaultMetricsHost), so that probes reach it in a pod).")
     var metricsHost: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default info).")
-    var logLevel: String?
+    @OptionGroup var engine: EngineOptions
 
-    @OptionGroup(title: "Model and threads") var model: ModelOptions
-    @OptionGroup(title: "Batching") var batching: BatchingOptions
-
-    static let defaultURL = "nats://127.0.0.1:4222"
-    static let defaultConsumer = "warden"
-    static let defaultCheckSubject = "moderation.check"
-    static let defaultQueueGroup = "warden"
+    /// All addresses: probes from outside the pod reach the metrics port.
+    static let defaultMetricsHost = "0.0.0.0"
 
     func run() async throws {
-        let level = try resolveLogLevel(logLevel)
-        bootstrapLogging(level: level)
-        var logger = Logger(label: "warden.worker")
-        logger.logLevel = level
-
+        let logger = try engine.startLogging(label: "warden.worker")
         let options = try natsOptions(logger: logger)
-        let streamName = Setting.resolve(stream, env: "WARDEN_NATS_STREAM")
-        let check = Setting.resolve(checkSubject, env: "WARDEN_NATS_CHECK_SUBJECT") ?? (Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] == nil ? Self.defaultCheckSubject : "")
-        guard streamName != nil || !check.isEmpty else {
-            throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject")
-        }
-
         let probePort = try Setting.resolve(metricsPort, env: "WARDEN_METRICS_PORT", default: -1)
         guard probePort == -1 || (0...65535).contains(probePort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
         // The Prometheus factory is bootstrapped before the engine makes its metrics.
         if probePort >= 0 { _ = WardenMetrics.registry }
-
-        let workers = try model.resolvedWorkers()
-        let engineConfiguration = try batching.configuration(workers: workers)
-        let factory = try model.backendFactory(logger: logger)
-        TorchRuntime.log(factory.runtime, to: logger)
-        let engine: ModerationEngine
-        do {
-            engine = try ModerationEngine(modelDirectory: model.resolvedModelDirectory(), configuration: engineConfiguration,
-                                          backends: factory, logger: logger)
-        } catch {
-            throw CommandFailure("cannot start: \(error)")
-        }
-        var limits = RequestLimits()
-        limits.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: limits.maxBodyBytes)
-        limits.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: limits.maxInputs)
-
-        let connection: NATSConnection
-        do {
-            connection = try await NATSConnection.connect(options)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engine)]
+        let configuration = try workerConfiguration()
+        let engine = try engine.makeEngine(logger: logger)
+        var services: [any Service] = [MemoryReleaseService(engine: engine)]
         if probePort >= 0 {
-            services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
-                                                                 port: probePort, engine: engine, logger: logger)))
+            services.append(buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? Self.defaultMetricsHost,
+                                                  port: probePort, engine: engine, logger: logger))
         }
-        // The ready line waits for the model and for a gate per service: the check subject subscribed on the
-        // server, the stream's consumer bound. Once it is printed, a request or a stream message is answered.
-        var gates: [AsyncStream<Void>] = []
-        func gate() -> AsyncStream<Void>.Continuation {
-            let (stream, continuation) = AsyncStream<Void>.makeStream()
-            gates.append(stream)
-            return continuation
-        }
-        if !check.isEmpty {
-            let listening = gate()
-            let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
-            services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
-                                                        version: "1.0.0", limits: limits, logger: logger,
-                                                        onListening: { listening.finish() })))
-        }
-        if let streamName {
-            var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? Self.defaultConsumer)
-            settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
-            settings.resultsSubject = Setting.resolve(resultsSubject, env: "WARDEN_NATS_RESULTS_SUBJECT") ?? settings.resultsSubject
-            let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? "bulk"
-            guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
-            settings.lane = chosen
-            settings.ackWait = try Setting.resolveSeconds(ackWait, env: "WARDEN_NATS_ACK_WAIT", default: settings.ackWait, flagName: "--ack-wait")
-            settings.maxAckPending = try Setting.resolve(maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING", default: settings.maxAckPending)
-            settings.fetchBatch = try Setting.resolve(fetchBatch, env: "WARDEN_NATS_FETCH_BATCH", default: engineConfiguration.batching.maxBatchSize * workers)
-            settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
-            settings.limits = limits
-            guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
-                throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
-            }
-            let bound = gate()
-            let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
-                                      onBound: { _ in bound.finish() })
-            services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-        }
-        services.append(.init(service: MemoryReleaseService(engine: engine)))
-        services.append(.init(service: ReadyLine(engine: engine, gates: gates, stream: streamName, check: check)))
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await group.run()
-        } catch let error as JetStreamError where error.errorCode == JetStreamError.streamNotFound {
-            connection.close()
-            throw CommandFailure("stream '\(streamName ?? "")' not found on \(options.servers.joined(separator: ",")); create it first")
+            try await WardenWorker.run(configuration: configuration, engine: engine, nats: options, services: services, logger: logger) {
+                print(WardenWorker.readyLine(configuration: configuration))
+                fflush(nil)
+            }
         } catch {
-            connection.close()
-            throw CommandFailure("stopped: \(error)")
+            throw CommandFailure(error.description)
         }
-        try? await connection.drain()
+    }
+
+    /// What to serve, from the flags and their `WARDEN_NATS_*` variables.
+    func workerConfiguration() throws -> WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        // An empty WARDEN_NATS_CHECK_SUBJECT turns the request service off, as an empty flag does.
+        configuration.checkSubject = checkSubject ?? Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] ?? configuration.checkSubject
+        configuration.queueGroup = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? configuration.queueGroup
+        try Setting.override(&configuration.limits.maxBodyBytes, with: maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES")
+        try Setting.override(&configuration.limits.maxInputs, with: maxInputs, env: "WARDEN_MAX_INPUTS")
+        guard let streamName = Setting.resolve(stream, env: "WARDEN_NATS_STREAM") else {
+            guard !configuration.checkSubject.isEmpty else { throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject") }
+            return configuration
+        }
+        var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? StreamWorkerSettings.defaultConsumer)
+        settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
+        settings.resultsSubject = Setting.resolve(resultsSubject, env: "WARDEN_NATS_RESULTS_SUBJECT") ?? settings.resultsSubject
+        let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? settings.lane.rawValue
+        guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
+        settings.lane = chosen
+        settings.ackWait = try Setting.resolveSeconds(ackWait, env: "WARDEN_NATS_ACK_WAIT", default: settings.ackWait, flagName: "--ack-wait")
+        try Setting.override(&settings.maxAckPending, with: maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING")
+        let engineConfiguration = try engine.configuration()
+        settings.fetchBatch = try Setting.resolve(fetchBatch, env: "WARDEN_NATS_FETCH_BATCH",
+                                                  default: engineConfiguration.batching.maxBatchSize * engineConfiguration.workers)
+        settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
+        guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
+            throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
+        }
+        configuration.stream = settings
+        return configuration
     }
 
     /// Server URLs and credentials from the flags and their `WARDEN_NATS_*` variables.
     func natsOptions(logger: Logger) throws -> NATSOptions {
-        let urls = (Setting.resolve(natsUrl, env: "WARDEN_NATS_URL") ?? Self.defaultURL)
+        let urls = (Setting.resolve(natsUrl, env: "WARDEN_NATS_URL") ?? WorkerConfiguration.defaultServer)
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let token = Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN")
-        let user = Setting.resolve(natsUser, env: "WARDEN_NATS_USER")
-        let password = Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD")
-        let creds = Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS")
-        let nkey = Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY")
-        let given = [token != nil, user != nil || password != nil, creds != nil, nkey != nil].filter { $0 }.count
-        guard given <= 1 else { throw ValidationError("give one of --nats-token, --nats-user/--nats-password, --nats-creds, --nats-nkey") }
-        var auth = NATSAuth.none
-        if let token { auth = .token(token) }
-        if user != nil || password != nil {
-            guard let user, let password else { throw ValidationError("--nats-user and --nats-password go together") }
-            auth = .userPassword(user: user, password: password)
+        let auth: NATSAuth
+        do {
+            auth = try NATSAuth(token: Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN"), user: Setting.resolve(natsUser, env: "WARDEN_NATS_USER"),
+                                password: Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD"),
+                                credentialsFile: Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS"),
+                                nkeyFile: Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY"))
+        } catch {
+            throw ValidationError("\(error.description) (--nats-token, --nats-user/--nats-password, --nats-creds, --nats-nkey)")
         }
-        if let creds { auth = .credentials(path: creds) }
-        if let nkey {
-            guard let seed = try? String(contentsOfFile: nkey, encoding: .utf8) else { throw ValidationError("cannot read the NKey seed file \(nkey)") }
-            auth = .nkey(seed: seed.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        let host = ProcessInfo.processInfo.hostName
-        return NATSOptions(servers: urls, auth: auth, name: "warden-worker@\(host)", logger: logger)
-    }
-}
-
-/// Prints the ready line once the model is warm and every gate has finished (tests and scripts wait for it).
-private struct ReadyLine: Service {
-    let engine: ModerationEngine
-    let gates: [AsyncStream<Void>]
-    let stream: String?
-    let check: String
-
-    func run() async throws {
-        _ = try await engine.ready()
-        for gate in gates { for await _ in gate {} }
-        guard !Task.isCancelled else { return }
-        var parts: [String] = []
-        if let stream { parts.append("stream \(stream)") }
-        if !check.isEmpty { parts.append("requests on \(check)") }
-        print("Warden worker is ready: \(parts.joined(separator: ", ")) (pid \(getpid()))")
-        fflush(nil)
-        try? await gracefulShutdown()
+        return NATSOptions(servers: urls, auth: auth, name: "warden-worker@\(ProcessInfo.processInfo.hostName)", logger: logger)
     }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
+import Logging
 import Testing
 import WardenCore
+import WardenScore
+import WardenServer
+import WardenStream
 @testable import warden
 
 /// The commands parsed in-process, as `warden` parses its command line: which command a line selects, what
@@ -19,11 +23,11 @@ import WardenCore
     @Test("without options, the engine a command builds is the engine configuration's default")
     func defaultsComeFromTheConfiguration() throws {
         let serve = try #require(try Warden.parseAsRoot(["serve"]) as? ServeCommand)
-        let workers = try serve.model.resolvedWorkers()
+        let workers = try serve.engine.model.resolvedWorkers()
         #expect(workers == EngineConfiguration().workers)
         var expected = EngineConfiguration()
         expected.workers = workers
-        let built = try serve.batching.configuration(workers: workers)
+        let built = try serve.engine.batching.configuration(workers: workers)
         #expect(built.batching == expected.batching)
         #expect(built.moderator == expected.moderator)
     }
@@ -33,7 +37,7 @@ import WardenCore
         let serve = try #require(try Warden.parseAsRoot([
             "serve", "--max-batch-size", "8", "--bulk-max-batch-ms", "120", "--bulk-deadline-ms", "30000", "--cache-size", "0",
         ]) as? ServeCommand)
-        let built = try serve.batching.configuration(workers: 1)
+        let built = try serve.engine.batching.configuration(workers: 1)
         #expect(built.batching.maxBatchSize == 8)
         #expect(built.batching.maxBulkBatchTime == .milliseconds(120))
         #expect(built.batching.bulk.defaultDeadline == .seconds(30))
@@ -48,5 +52,59 @@ import WardenCore
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["score", "in.txt", "--resume"]) }   // needs -o FILE
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--max-body-bytes", "10"]) }
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--no-such-flag"]) }
+    }
+
+    @Test("one engine group for every model-running command: its log level defaults to the server's, warning for score")
+    func engineGroup() throws {
+        let serve = try #require(try Warden.parseAsRoot(["serve"]) as? ServeCommand)
+        #expect(try serve.engine.resolvedLogLevel() == ServerConfiguration().logLevel)
+        let score = try #require(try Warden.parseAsRoot(["score", "--log-level", "DEBUG"]) as? ScoreCommand)
+        #expect(try score.engine.resolvedLogLevel(default: ScoreCommand.defaultLogLevel) == .debug)
+        let worker = try #require(try Warden.parseAsRoot(["worker", "--log-level", "loud"]) as? WorkerCommand)
+        #expect(throws: ValidationError.self) { try worker.engine.resolvedLogLevel() }
+        let built = try #require(try Warden.parseAsRoot(["worker", "--workers", "2", "--max-batch-size", "4"]) as? WorkerCommand)
+        #expect(try built.engine.configuration().workers == 2 && built.engine.configuration().batching.maxBatchSize == 4)
+    }
+
+    @Test("score's flags build its run; without them the run's defaults are the library's")
+    func scoreRun() throws {
+        let plain = try #require(try Warden.parseAsRoot(["score", "in.csv", "-o", "out.jsonl"]) as? ScoreCommand).scoreRun()
+        #expect(plain.reader.format == .csv && plain.outputFormat == .jsonl)
+        #expect(plain.job.window == ScoreJobSettings().window && plain.job.maxBufferedBytes == ScoreJobSettings().maxBufferedBytes)
+        #expect(plain.reader.maxRecordBytes == ReaderSettings.defaultMaxRecordBytes && plain.groupSize == nil)
+        let flagged = try #require(try Warden.parseAsRoot([
+            "score", "in.txt", "-o", "out.csv", "--format", "jsonl", "--threshold", "toxic=0.2", "--group-size", "16", "--window", "64",
+            "--only-flagged", "--include-text", "--max-records", "10", "-q",
+        ]) as? ScoreCommand).scoreRun()
+        #expect(flagged.reader.format == .jsonl && flagged.outputFormat == .csv)
+        #expect(flagged.thresholds == ["toxic": 0.2] && flagged.groupSize == 16 && flagged.job.window == 64)
+        #expect(flagged.job.onlyFlagged && flagged.includeText && flagged.job.maxRecords == 10 && !flagged.job.progress)
+    }
+
+    @Test("worker's flags build what it serves; with neither a stream nor a check subject it has nothing to do")
+    func workerConfiguration() throws {
+        let checks = try #require(try Warden.parseAsRoot(["worker"]) as? WorkerCommand).workerConfiguration()
+        #expect(checks.stream == nil && checks.checkSubject == WorkerConfiguration().checkSubject)
+        let stream = try #require(try Warden.parseAsRoot([
+            "worker", "--stream", "CHAT", "--lane", "interactive", "--max-batch-size", "8", "--workers", "2", "--check-subject", "",
+        ]) as? WorkerCommand).workerConfiguration()
+        let settings = try #require(stream.stream)
+        #expect(settings.stream == "CHAT" && settings.consumer == StreamWorkerSettings.defaultConsumer && settings.lane == .interactive)
+        #expect(settings.fetchBatch == 16 && settings.maxInFlight == 32, "a pull per batch of every worker, two pulls held")
+        #expect(stream.checkSubject.isEmpty)
+        let idle = try #require(try Warden.parseAsRoot(["worker", "--check-subject", ""]) as? WorkerCommand)
+        #expect(throws: ValidationError.self) { try idle.workerConfiguration() }
+    }
+
+    @Test("serve's flags build the server's configuration, drain timeout included")
+    func serverConfiguration() throws {
+        let serve = try #require(try Warden.parseAsRoot([
+            "serve", "--port", "0", "--max-inputs", "7", "--drain-timeout-s", "3", "--api-key", "key-file-0123456789abcdef",
+        ]) as? ServeCommand)
+        let configuration = try serve.serverConfiguration(logger: Logger(label: "test"))
+        #expect(configuration.port == 0 && configuration.limits.maxInputs == 7 && configuration.drainTimeout == .seconds(3))
+        #expect(configuration.apiKeys == ["key-file-0123456789abcdef"])
+        let short = try #require(try Warden.parseAsRoot(["serve", "--api-key", "short"]) as? ServeCommand)
+        #expect(throws: ValidationError.self) { try short.serverConfiguration(logger: Logger(label: "test")) }
     }
 }

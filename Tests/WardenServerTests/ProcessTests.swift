@@ -56,7 +56,7 @@ struct ProcessTests {
     func missingModel() async throws {
         let server = try launchServe(["--model", "/nonexistent/model-bundle"])
         #expect(try await server.waitForExit() == 1)
-        #expect(server.standardError.contains("warden: cannot start: /nonexistent/model-bundle: model folder does not exist"))
+        #expect(server.standardError.contains("warden: cannot load the model in /nonexistent/model-bundle: /nonexistent/model-bundle: model folder does not exist"))
     }
 
     @Test("a corrupt model file exits 1 naming the file, and environment variables configure the server")
@@ -70,7 +70,7 @@ struct ProcessTests {
         let server = try launchServe([], environment: ["WARDEN_MODEL": folder.path])
         #expect(try await server.waitForExit() == 1)
         #expect(server.standardError.contains("model.pt"))
-        #expect(server.standardError.contains("warden: stopped:"))
+        #expect(server.standardError.contains("warden: cannot load the model in \(folder.path)"))
     }
 
     @Test("SIGTERM with clients stuck mid-upload exits 0 within the drain timeout")
