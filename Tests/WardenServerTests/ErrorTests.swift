@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import WardenCore
 import WardenTestSupport
 
 @Suite("HTTP errors: status and JSON body", .serialized, .timeLimit(.minutes(3)))
@@ -44,8 +43,8 @@ struct ErrorTests {
     @Test("a request whose deadline passes while queued is answered 504")
     func deadline() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) {
-            (base: String, engine: ModerationEngine) async throws in
+        let server = EngineSlot()
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(); $0.built = server }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered
@@ -54,7 +53,9 @@ struct ErrorTests {
             // The model is busy: this request queues behind it with a 100 ms deadline, which passes before
             // the model is released (at least 200 ms after the request was seen in the queue).
             async let late = HTTP.post(url, json: #"{"input": "cannot wait long", "deadline_ms": 100}"#)
-            try await waitUntil("the late request to be queued") { engine.moderator?.batcher.queueDepth(.interactive) == 1 }
+            try await waitUntil("the late request to be queued") {
+                server.engine?.moderator?.batcher.queueDepth(.interactive) == 1
+            }
             try await Task.sleep(for: .milliseconds(200))
             hold.open()
             let expired = try await late

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import WardenCore
 import WardenTestSupport
 
 /// What an attacker or an unlucky client can do to the real server on loopback, and what it must not cost
@@ -14,8 +13,8 @@ struct HardeningTests {
     @Test("a client that hangs up has its queued work cancelled: none of it is computed")
     func disconnectCancels() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) {
-            (base: String, engine: ModerationEngine) async throws in
+        let server = EngineSlot()
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(); $0.built = server }) { (base: String) async throws in
             hold.close()
             let warm = hold.entered
             let texts = (0..<8).map { "hung up message number \($0) about the weekend" }
@@ -25,7 +24,9 @@ struct HardeningTests {
             await hold.waitUntilEntered(warm + 1)    // the first text is on the model; seven wait in the queue
             client.close()                           // the client hangs up
             // The seven waiting texts leave the queue once the server sees the hang-up: none can run after.
-            try await waitUntil("the hung-up request's queued texts to be cancelled") { engine.moderator?.batcher.queueDepth(.bulk) == 0 }
+            try await waitUntil("the hung-up request's queued texts to be cancelled") {
+                server.engine?.moderator?.batcher.queueDepth(.bulk) == 0
+            }
             hold.open()
             #expect(hold.entered == warm + 1, "\(hold.entered - warm) batches ran for a client that was gone")
             // The server still answers others.

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TorchBackend
 import WardenCore
@@ -45,6 +46,23 @@ struct ReportingBackend: InferenceBackend {
 struct WardenSettings {
     var server = ServerConfiguration()
     var engine = EngineConfiguration()
+    /// Where the engine is put once built, for a test that waits on its state (its queue) rather than on the clock.
+    var built: EngineSlot?
+}
+
+extension WardenSettings {
+    /// One text per batch and no result cache, so each text reaches a held model on its own.
+    mutating func oneTextPerBatch() {
+        engine.batching.maxBatchSize = 1
+        engine.moderator.cacheCapacity = 0
+    }
+}
+
+/// The engine of a test server, once built.
+final class EngineSlot: Sendable {
+    private let slot = Mutex<ModerationEngine?>(nil)
+    var engine: ModerationEngine? { slot.withLock { $0 } }
+    func put(_ engine: ModerationEngine) { slot.withLock { $0 = engine } }
 }
 
 /// Starts the real Warden application on a free loopback port, runs `body` with its base URL, then shuts
@@ -57,21 +75,6 @@ func withWarden(
     waitUntilReady: Bool = true,
     configure: (inout WardenSettings) -> Void = { _ in },
     _ body: @escaping @Sendable (_ baseURL: String) async throws -> Void
-) async throws {
-    try await withWarden(model: model, reportedPrecision: reportedPrecision, hold: hold, loading: loading, waitUntilReady: waitUntilReady,
-                         configure: configure) { (base: String, _: ModerationEngine) in try await body(base) }
-}
-
-/// ``withWarden(model:reportedPrecision:hold:loading:waitUntilReady:configure:_:)`` with the engine too, for a
-/// test that waits on the engine's state (its queue) rather than on the clock.
-func withWarden(
-    model: String = Paths.tinyBert,
-    reportedPrecision: String? = nil,
-    hold: Gate? = nil,
-    loading: Gate? = nil,
-    waitUntilReady: Bool = true,
-    configure: (inout WardenSettings) -> Void = { _ in },
-    _ body: @escaping @Sendable (_ baseURL: String, _ engine: ModerationEngine) async throws -> Void
 ) async throws {
     var settings = WardenSettings()
     settings.server.port = 0
@@ -89,6 +92,7 @@ func withWarden(
         if let hold { return [HeldBackend(inner: backend, hold: hold)] }
         return [backend]
     }, logger: Logger(label: "test"))
+    settings.built?.put(engine)
     let app = buildApplication(configuration: settings.server, engine: engine,
                                events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
@@ -104,7 +108,7 @@ func withWarden(
         let base = "http://127.0.0.1:\(port)"
         group.addTask {
             if waitUntilReady { try await waitForReady(base) }
-            try await body(base, engine)
+            try await body(base)
             return true
         }
         defer { portContinuation.finish() }
