@@ -12,6 +12,7 @@ let includeFuzzTargets = ProcessInfo.processInfo.environment["WARDEN_FUZZ"] != n
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 var package = Package(
@@ -103,6 +104,7 @@ var package = Package(
                 "WardenGateway", "WardenCore", "WordPiece", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,6 +128,7 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,6 +142,11 @@ var package = Package(
             dependencies: [
                 "WardenGateway", "WardenCore", "WardenAPI", "WordPiece",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
@@ -163,6 +171,7 @@ var package = Package(
                 "WardenClient", "WardenAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -228,7 +237,7 @@ package.targets += [
     .testTarget(
         name: "WardenCLITests",
         dependencies: [
-            "warden", "WardenTestSupport", "WardenCore", "WardenScore", "WardenServer", "WardenStream",
+            "warden", "WardenTestSupport", "WardenCore", "WardenGateway", "WardenScore", "WardenServer", "WardenStream",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -241,6 +250,7 @@ package.targets += [
             "WardenCore", "WardenAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ],
         path: "Tests/WardenTestSupport",
         swiftSettings: swiftSettings),
@@ -248,6 +258,7 @@ package.targets += [
         name: "NATSClientTests",
         dependencies: [
             "NATSClient", "WardenTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ],
@@ -260,6 +271,7 @@ package.targets += [
         name: "WardenClientTests",
         dependencies: [
             "WardenClient", "WardenAPI", "WardenCore", "WardenTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
@@ -268,6 +280,9 @@ package.targets += [
         name: "ChatServerTests",
         dependencies: [
             "ChatServer", "WardenClient", "WardenAPI", "WardenTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -299,8 +314,11 @@ package.targets += [
     .testTarget(
         name: "WardenServerTests",
         dependencies: [
-            "WardenServer", "WardenCore", "TorchBackend", "WardenAPI", "WardenTestSupport",
+            "WardenServer", "WardenCore", "WardenGateway", "TorchBackend", "WardenAPI", "WordPiece", "WardenTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

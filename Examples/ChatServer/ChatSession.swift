@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import NIOFoundationCompat
+import WardenAPI
 import WardenClient
 
 /// One client's WebSocket connection to a room: reads its messages in order, screens each one with Warden,

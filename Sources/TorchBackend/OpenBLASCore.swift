@@ -1,3 +1,5 @@
+import Foundation
+
 /// OpenBLAS's x86-64 kernel sets, ordered by the instruction set they need.
 ///
 /// OpenBLAS (built with DYNAMIC_ARCH, as Debian's is) chooses its kernels once, when it loads, from the

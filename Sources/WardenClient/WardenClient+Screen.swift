@@ -1,3 +1,4 @@
+import Logging
 import WardenAPI
 
 /// What a chat server should do with a message, after Warden scored it or failed to.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import WardenCore
 
 /// `warden score` without the command line: one scoring run from an input to an output, over an engine the

@@ -1,4 +1,5 @@
 import Foundation
+import WardenCore
 
 /// What a finished `warden score` run reports: the summary line and notes for standard error, the
 /// `--summary-json` document, and the exit status.

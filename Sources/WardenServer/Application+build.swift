@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import WardenCore
+import WardenGateway
 
 /// Builds the Warden HTTP application over `engine`: routes, auth, error mapping, metrics. `warden serve`
 /// and the tests both call this; the engine runs as a service of the application, so the server answers

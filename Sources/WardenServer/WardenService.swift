@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 import WardenCore
 
@@ -69,10 +70,9 @@ extension ServerConfiguration {
     /// The API keys of a key file: one per line, blank lines and `#` comments left out. `warning` says when
     /// other users can read the file.
     public static func apiKeys(fromFile path: String) throws(ServerSetupError) -> (keys: [String], warning: String?) {
-        var info = stat()
         var warning: String?
-        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            warning = "the API key file \(path) can be read by other users (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it"
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            warning = "the API key file \(path) can be read by other users (mode \(String(mode & 0o777, radix: 8))); chmod 600 it"
         }
         guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ServerSetupError("cannot read the API key file \(path)")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NATSClient
 import ServiceLifecycle
+import UnixSignals
 import WardenCore
 import WardenGateway
 

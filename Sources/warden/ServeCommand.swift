@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TorchBackend
 import WardenCore
+import WardenGateway
 import WardenServer
 
 /// `warden serve`: the HTTP service.

@@ -5,6 +5,7 @@ import NATSClient
 import ServiceLifecycle
 import TorchBackend
 import WardenCore
+import WardenGateway
 import WardenServer
 import WardenStream
 

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import Synchronization
 @testable import ChatServer
 

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import NIOFoundationCompat
 import Testing
 import WardenClient
 @testable import ChatServer

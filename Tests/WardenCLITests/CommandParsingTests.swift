@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import Testing
 import WardenCore
+import WardenGateway
 import WardenScore
 import WardenServer
 import WardenStream

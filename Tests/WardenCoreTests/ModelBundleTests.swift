@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WardenCore
 import WardenTestSupport
+import WordPiece
 
 @Suite("Model bundle manifests")
 struct ModelBundleTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenCore
 import WardenTestSupport
 
 @Suite("HTTP endpoints on a real server", .serialized, .timeLimit(.minutes(3)))

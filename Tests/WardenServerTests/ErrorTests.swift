@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WardenCore
+import WardenGateway
+import WardenServer
 import WardenTestSupport
 
 @Suite("HTTP errors: status and JSON body", .serialized, .timeLimit(.minutes(3)))

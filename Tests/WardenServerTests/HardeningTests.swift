@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WardenCore
+import WardenGateway
+import WardenServer
 import WardenTestSupport
 
 /// What an attacker or an unlucky client can do to the real server on loopback, and what it must not cost

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import WardenGateway
+import WardenServer
 import Yams
 
 /// A small validator for the JSON Schema subset openapi.yaml uses (type, required, properties,

@@ -4,8 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import Testing
 import WardenCore
+import WardenGateway
 import WardenServer
 import WardenTestSupport
 import WordPiece

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOFoundationCompat
 import WardenAPI
 
 /// A small real HTTP server that imitates Warden's `POST /v1/moderations` shape, for the client and chat-server
