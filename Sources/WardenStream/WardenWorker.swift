@@ -21,6 +21,9 @@ public struct WorkerConfiguration: Sendable {
     public var stream: StreamWorkerSettings?
     /// What one message or request may hold.
     public var limits = RequestLimits()
+    /// The address of the HTTP probes and metrics beside the worker, when they are served: every address, so
+    /// that probes from outside the pod reach them.
+    public var metricsHost = "0.0.0.0"
 
     /// The defaults described on each property.
     public init() {}

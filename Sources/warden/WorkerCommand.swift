@@ -71,13 +71,10 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
     var maxInputs: Int?
     @Option(help: "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all).")
     var metricsPort: Int?
-    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default \(Self.defaultMetricsHost), so that probes reach it in a pod).")
+    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default \(WorkerConfiguration().metricsHost), so that probes reach it in a pod).")
     var metricsHost: String?
 
     @OptionGroup var engine: EngineOptions
-
-    /// All addresses: probes from outside the pod reach the metrics port.
-    static let defaultMetricsHost = "0.0.0.0"
 
     func run() async throws {
         let logger = try engine.startLogging(label: "warden.worker")
@@ -90,7 +87,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         let engine = try engine.makeEngine(logger: logger)
         var services: [any Service] = [MemoryReleaseService(engine: engine)]
         if probePort >= 0 {
-            services.append(buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? Self.defaultMetricsHost,
+            services.append(buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? configuration.metricsHost,
                                                   port: probePort, engine: engine, logger: logger))
         }
         do {

@@ -12,6 +12,7 @@ struct WorkerConfigurationTests {
         #expect(!configuration.checkSubject.isEmpty && !configuration.queueGroup.isEmpty)
         #expect(WorkerConfiguration.defaultServer.hasPrefix("nats://"))
         #expect(StreamWorkerSettings(stream: "CHAT").consumer == StreamWorkerSettings.defaultConsumer)
+        #expect(configuration.metricsHost == "0.0.0.0", "probes from outside the pod reach the metrics port")
     }
 
     @Test("the ready line names what is served")
