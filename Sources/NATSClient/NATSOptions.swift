@@ -95,10 +95,12 @@ public struct NATSOptions: Sendable {
     public var inboxPrefix: String
     public var logger: Logger
 
-    public init(servers: [String] = ["nats://127.0.0.1:4222"], auth: NATSAuth = .none, name: String? = nil, tls: TLSConfiguration? = nil,
-                connectTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
-                pingInterval: Duration = .seconds(20), requestTimeout: Duration = .seconds(5), inboxPrefix: String = "_INBOX",
-                logger: Logger = Logger(label: "nats")) {
+    public init(
+        servers: [String] = ["nats://127.0.0.1:4222"], auth: NATSAuth = .none, name: String? = nil, tls: TLSConfiguration? = nil,
+        connectTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
+        pingInterval: Duration = .seconds(20), requestTimeout: Duration = .seconds(5), inboxPrefix: String = "_INBOX",
+        logger: Logger = Logger(label: "nats")
+    ) {
         self.servers = servers
         self.auth = auth
         self.name = name
@@ -128,7 +130,8 @@ struct ServerAddress: Sendable, Equatable {
     init(_ text: String) throws(NATSError) {
         let withScheme = text.contains("://") ? text : "nats://\(text)"
         guard let url = URLComponents(string: withScheme), let scheme = url.scheme?.lowercased(),
-              ["nats", "tls"].contains(scheme), let host = url.host, !host.isEmpty else { throw .invalidURL(text) }
+            ["nats", "tls"].contains(scheme), let host = url.host, !host.isEmpty
+        else { throw .invalidURL(text) }
         self.host = host
         port = url.port ?? 4222
         tls = scheme == "tls"

@@ -22,15 +22,19 @@ public struct MemoryReleaseService: Service {
 
     /// Releases libtorch's free memory (``TorchRuntime/releaseFreeMemory()``) whenever `engine` is idle.
     public init(engine: ModerationEngine, interval: Duration = .seconds(10), regrowth: Int = 32 << 20) {
-        self.init(interval: interval, regrowth: regrowth, isIdle: {
-            guard let batcher = engine.moderator?.batcher else { return nil }
-            return batcher.queueDepth(.interactive) + batcher.queueDepth(.bulk) == 0 && batcher.longestRunningBatch == .zero
-        }, residentBytes: Self.residentBytes, release: TorchRuntime.releaseFreeMemory)
+        self.init(
+            interval: interval, regrowth: regrowth,
+            isIdle: {
+                guard let batcher = engine.moderator?.batcher else { return nil }
+                return batcher.queueDepth(.interactive) + batcher.queueDepth(.bulk) == 0 && batcher.longestRunningBatch == .zero
+            }, residentBytes: Self.residentBytes, release: TorchRuntime.releaseFreeMemory)
     }
 
     /// The service over any idleness test, resident-set reading and release (tests drive these).
-    init(interval: Duration, regrowth: Int, isIdle: @escaping @Sendable () -> Bool?, residentBytes: @escaping @Sendable () -> Int,
-         release: @escaping @Sendable () -> Void) {
+    init(
+        interval: Duration, regrowth: Int, isIdle: @escaping @Sendable () -> Bool?, residentBytes: @escaping @Sendable () -> Int,
+        release: @escaping @Sendable () -> Void
+    ) {
         self.interval = interval
         self.regrowth = regrowth
         self.isIdle = isIdle

@@ -13,8 +13,10 @@ public struct ReaderSettings: Sendable {
     /// The default of ``maxRecordBytes``: 1 MiB.
     public static let defaultMaxRecordBytes = 1 << 20
 
-    public init(format: InputFormat, textField: String = "text", textColumn: String = "text", idField: String = "id",
-                maxRecordBytes: Int = defaultMaxRecordBytes) {
+    public init(
+        format: InputFormat, textField: String = "text", textColumn: String = "text", idField: String = "id",
+        maxRecordBytes: Int = defaultMaxRecordBytes
+    ) {
         self.format = format
         self.textField = textField
         self.textColumn = textColumn

@@ -77,11 +77,13 @@ public struct ScoreRun {
         }
         let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: reader.carriedColumns, includeText: includeText)
         let (writer, previous) = try ScoreRunError.wrapping { (try file.makeWriter(layout: layout), try file.previousOutput()) }
-        let job = ScoreJob(reader: reader, writer: writer, engine: engine, options: Moderator.Options(lane: .bulk, thresholds: thresholds),
-                           settings: jobSettings(engine: engine, resumeAfter: file.resumePoint?.lastRecord ?? 0), previous: previous)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: engine), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+        let job = ScoreJob(
+            reader: reader, writer: writer, engine: engine, options: Moderator.Options(lane: .bulk, thresholds: thresholds),
+            settings: jobSettings(engine: engine, resumeAfter: file.resumePoint?.lastRecord ?? 0), previous: previous)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: engine), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
         do {
             try await group.run()
         } catch let error as ScoreIOError {

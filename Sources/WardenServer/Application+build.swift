@@ -28,10 +28,14 @@ public func buildApplication(
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
-                                                           maxBodyBytes: configuration.limits.maxBodyBytes)],
-            idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuardHandler(
+                        counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
+                        maxBodyBytes: configuration.limits.maxBodyBytes)
+                ],
+                idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 import WardenCore
 
 /// `warden serve` without the command line: the application over the engine, run until SIGTERM or SIGINT,
@@ -12,14 +12,17 @@ public enum WardenService {
     /// Runs the application over `engine`, with `services` beside it (after the application, so they stop
     /// first), until SIGTERM or SIGINT and the drain. A drain cut at its timeout is logged as a warning: the
     /// connections still open were closed and what was still queued was answered 503 `shutting_down`.
-    public static func run(configuration: ServerConfiguration, engine: ModerationEngine, services: [any Service] = [], logger: Logger,
-                           events: ServerEvents = ServerEvents()) async throws {
+    public static func run(
+        configuration: ServerConfiguration, engine: ModerationEngine, services: [any Service] = [], logger: Logger,
+        events: ServerEvents = ServerEvents()
+    ) async throws {
         let drainTimeout = configuration.drainTimeout
         let app = buildApplication(configuration: configuration, engine: engine, logger: logger, events: events)
         let shutdown = ShutdownClock(drainTimeout: drainTimeout) { engine.moderator?.batcher.abandonQueuedWork() }
         defer { shutdown.cancel() }
-        var group = ServiceGroupConfiguration(services: [app] + services + [shutdown], gracefulShutdownSignals: [.sigterm, .sigint],
-                                              logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [app] + services + [shutdown], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
         group.maximumGracefulShutdownDuration = drainTimeout
         group.maximumCancellationDuration = .seconds(5)
         do {
@@ -61,8 +64,11 @@ extension ServerConfiguration {
         let asked = maxConnections
         maxConnections = min(maxConnections, max(files - 256, 16))
         if maxConnections < asked {
-            logger?.warning("connection cap lowered to fit the file-descriptor limit", metadata: [
-                "asked": "\(asked)", "cap": "\(maxConnections)", "file_limit": "\(files)"])
+            logger?.warning(
+                "connection cap lowered to fit the file-descriptor limit",
+                metadata: [
+                    "asked": "\(asked)", "cap": "\(maxConnections)", "file_limit": "\(files)",
+                ])
         }
         return files
     }
@@ -85,7 +91,8 @@ extension ServerConfiguration {
     /// The API keys given on the command line (else comma-separated in `commaSeparated`) and in `file`,
     /// checked (``validateAPIKeys()``); `warning` says when other users can read the file.
     public static func apiKeys(listed: [String], commaSeparated: String?, file: String?) throws(ServerSetupError)
-        -> (keys: [String], warning: String?) {
+        -> (keys: [String], warning: String?)
+    {
         var configuration = ServerConfiguration()
         configuration.apiKeys = listed.isEmpty ? (commaSeparated ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : listed
         var warning: String?

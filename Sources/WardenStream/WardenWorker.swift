@@ -39,8 +39,10 @@ public enum WardenWorker {
     /// from then on a request or a stream message is answered. The connection is drained at the end.
     ///
     /// - Throws: ``WorkerError`` when NATS cannot be reached, the stream is missing or a service stopped.
-    public static func run(configuration: WorkerConfiguration, engine: ModerationEngine, nats options: NATSOptions,
-                           services: [any Service] = [], logger: Logger, onReady: @escaping @Sendable () -> Void) async throws(WorkerError) {
+    public static func run(
+        configuration: WorkerConfiguration, engine: ModerationEngine, nats options: NATSOptions,
+        services: [any Service] = [], logger: Logger, onReady: @escaping @Sendable () -> Void
+    ) async throws(WorkerError) {
         guard configuration.stream != nil || !configuration.checkSubject.isEmpty else {
             throw WorkerError("nothing to do: give a stream, or a non-empty check subject")
         }
@@ -59,24 +61,32 @@ public enum WardenWorker {
         }
         if !configuration.checkSubject.isEmpty {
             let listening = gate()
-            group.append(.init(service: CheckService(engine: engine, connection: connection, subject: configuration.checkSubject,
-                                                     queueGroup: configuration.queueGroup, version: configuration.version,
-                                                     limits: configuration.limits, logger: logger, onListening: { listening.finish() })))
+            group.append(
+                .init(
+                    service: CheckService(
+                        engine: engine, connection: connection, subject: configuration.checkSubject,
+                        queueGroup: configuration.queueGroup, version: configuration.version,
+                        limits: configuration.limits, logger: logger, onListening: { listening.finish() })))
         }
         if var settings = configuration.stream {
             settings.limits = configuration.limits
             let bound = gate()
-            let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
-                                      onBound: { _ in bound.finish() })
+            let worker = StreamWorker(
+                engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
+                onBound: { _ in bound.finish() })
             group.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         group.append(.init(service: ReadyGate(engine: engine, gates: gates, onReady: onReady)))
         do {
-            try await ServiceGroup(configuration: ServiceGroupConfiguration(services: group, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                                            logger: logger)).run()
+            try await ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: group, gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger)
+            ).run()
         } catch let error as JetStreamError where error.errorCode == JetStreamError.streamNotFound {
             connection.close()
-            throw WorkerError("stream '\(configuration.stream?.stream ?? "")' not found on \(connection.options.servers.joined(separator: ",")); create it first")
+            throw WorkerError(
+                "stream '\(configuration.stream?.stream ?? "")' not found on \(connection.options.servers.joined(separator: ",")); create it first")
         } catch {
             connection.close()
             throw WorkerError("stopped: \(error)")

@@ -25,7 +25,9 @@ public struct TuneReport: Sendable {
     public var lines: [String] {
         var lines: [String] = []
         if let best = recommended {
-            lines.append("\nrecommended (p99 \(String(format: "%.1f", best.p99Ms)) ms <= \(p99TargetMs) ms, \(String(format: "%.0f", best.messagesPerSecond)) messages/s):")
+            lines.append(
+                "\nrecommended (p99 \(String(format: "%.1f", best.p99Ms)) ms <= \(p99TargetMs) ms, \(String(format: "%.0f", best.messagesPerSecond)) messages/s):"
+            )
             lines.append("  warden serve \(best.serveFlags)")
         } else {
             let lowest = results.min(by: { $0.p99Ms < $1.p99Ms }).map { "\($0.serveFlags) (\(String(format: "%.1f", $0.p99Ms)) ms)" }
@@ -33,16 +35,20 @@ public struct TuneReport: Sendable {
         }
         let fastest = { (cells: [TuneResult]) in cells.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }) }
         if let one = fastest(results.filter { $0.maxBatchSize == 1 }), let best = fastest(results), best.maxBatchSize > 1 {
-            lines.append(String(format: "batching gain: best %.0f msg/s (%@, batch %d) / best unbatched %.0f msg/s = %.2fx",
-                                best.messagesPerSecond, best.layout.description, best.maxBatchSize, one.messagesPerSecond,
-                                best.messagesPerSecond / one.messagesPerSecond))
+            lines.append(
+                String(
+                    format: "batching gain: best %.0f msg/s (%@, batch %d) / best unbatched %.0f msg/s = %.2fx",
+                    best.messagesPerSecond, best.layout.description, best.maxBatchSize, one.messagesPerSecond,
+                    best.messagesPerSecond / one.messagesPerSecond))
         }
         let byLayout = Dictionary(grouping: results, by: \.layout)
         if byLayout.count > 1, let padded = byLayout[.padded].flatMap(fastest) {
             for (layout, cells) in byLayout where layout != .padded {
                 if let best = fastest(cells) {
-                    lines.append(String(format: "%@ vs padded: best %.0f / %.0f msg/s = %.2fx", layout.description,
-                                        best.messagesPerSecond, padded.messagesPerSecond, best.messagesPerSecond / padded.messagesPerSecond))
+                    lines.append(
+                        String(
+                            format: "%@ vs padded: best %.0f / %.0f msg/s = %.2fx", layout.description,
+                            best.messagesPerSecond, padded.messagesPerSecond, best.messagesPerSecond / padded.messagesPerSecond))
                 }
             }
         }
@@ -85,13 +91,17 @@ public enum TuneChild {
 
     /// The command line (after the executable) of the child that measures `combo`: `warden tune --child` with
     /// the parent's grid, measurement and model, for that combination only.
-    public static func arguments(combo: ThreadCombo, batchSizes: String, delays: String, layouts: [TuneLayout], precisions: [String],
-                                 spec: TuneRunner.Spec, rounds: Int, model: String, corpus: String?) -> [String] {
-        var arguments = ["tune", "--child", "--threads", combo.description, "--batch-sizes", batchSizes, "--delays", delays,
-                         "--layouts", layouts.map(\.description).joined(separator: ","), "--precisions", precisions.joined(separator: ","),
-                         "--concurrency", "\(spec.concurrency)", "--seconds", "\(spec.seconds)", "--warmup", "\(spec.warmup)",
-                         "--rounds", "\(rounds)", "--cache-size", "\(spec.cacheSize)", "--max-batch-tokens", "\(spec.maxBatchTokens)",
-                         "--seed", "\(spec.seed)", "--model", model]
+    public static func arguments(
+        combo: ThreadCombo, batchSizes: String, delays: String, layouts: [TuneLayout], precisions: [String],
+        spec: TuneRunner.Spec, rounds: Int, model: String, corpus: String?
+    ) -> [String] {
+        var arguments = [
+            "tune", "--child", "--threads", combo.description, "--batch-sizes", batchSizes, "--delays", delays,
+            "--layouts", layouts.map(\.description).joined(separator: ","), "--precisions", precisions.joined(separator: ","),
+            "--concurrency", "\(spec.concurrency)", "--seconds", "\(spec.seconds)", "--warmup", "\(spec.warmup)",
+            "--rounds", "\(rounds)", "--cache-size", "\(spec.cacheSize)", "--max-batch-tokens", "\(spec.maxBatchTokens)",
+            "--seed", "\(spec.seed)", "--model", model,
+        ]
         if let minPaddingEfficiency = spec.minPaddingEfficiency { arguments += ["--min-padding-efficiency", "\(minPaddingEfficiency)"] }
         if let corpus { arguments += ["--corpus", corpus] }
         return arguments

@@ -127,7 +127,7 @@ func withDecomposition(_ v: UInt32, _ body: (UInt32) -> Void) {
     if lo < keys.count && keys[lo] == v {
         let offsets = UnicodeTables.decompositionOffsets
         let values = UnicodeTables.decompositionValues
-        for i in Int(offsets[lo]) ..< Int(offsets[lo + 1]) { body(values[i]) }
+        for i in Int(offsets[lo])..<Int(offsets[lo + 1]) { body(values[i]) }
     } else {
         body(v)
     }
@@ -222,7 +222,8 @@ struct BasicTokenizer: Sendable {
                 v = (UInt32(b & 0x0F) << 12) | (UInt32(p[i + 1] & 0x3F) << 6) | UInt32(p[i + 2] & 0x3F)
                 i += 3
             } else {
-                v = (UInt32(b & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6)
+                v =
+                    (UInt32(b & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6)
                     | UInt32(p[i + 3] & 0x3F)
                 i += 4
             }

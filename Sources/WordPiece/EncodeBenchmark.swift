@@ -19,7 +19,7 @@ public struct EncodeBenchmark: Sendable, CustomStringConvertible {
         texts = input.count * repeats
         bytes = input.reduce(0) { $0 + $1.utf8.count } * repeats
         var tokens = 0
-        for text in input { tokens &+= tokenizer.encode(text, maxLength: maxLength).ids.count }   // warm-up
+        for text in input { tokens &+= tokenizer.encode(text, maxLength: maxLength).ids.count }  // warm-up
         var best = Duration.seconds(Int64.max)
         let clock = ContinuousClock()
         for _ in 0..<Self.runs {

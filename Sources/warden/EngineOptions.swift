@@ -13,7 +13,10 @@ struct EngineOptions: ParsableArguments {
     @OptionGroup(title: "Model and threads") var model: ModelOptions
     @OptionGroup(title: "Batching") var batching: BatchingOptions
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default \(ServerConfiguration().logLevel), \(ScoreCommand.defaultLogLevel) for score).")
+    @Option(
+        help:
+            "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default \(ServerConfiguration().logLevel), \(ScoreCommand.defaultLogLevel) for score)."
+    )
     var logLevel: String?
 
     /// The level `--log-level` / `WARDEN_LOG_LEVEL` names, else `fallback`.
@@ -62,11 +65,17 @@ struct ModelOptions: ParsableArguments {
     var workers: Int?
     @Option(help: "torch intra-op threads per forward (env WARDEN_TORCH_THREADS; default \(TorchRuntimeSettings.default.intraOpThreads)).")
     var torchThreads: Int?
-    @Option(help: "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default \(TorchRuntimeSettings.defaultBLASThreads(workers: 2)) per worker with several workers, \(TorchRuntimeSettings.defaultBLASThreads(workers: 1)) with one).")
+    @Option(
+        help:
+            "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default \(TorchRuntimeSettings.defaultBLASThreads(workers: 2)) per worker with several workers, \(TorchRuntimeSettings.defaultBLASThreads(workers: 1)) with one)."
+    )
     var blasThreads: Int?
     @Flag(help: "Enable TorchScript graph-executor optimisation (env WARDEN_GRAPH_OPTIMIZATION; default off).")
     var graphOptimization = false
-    @Option(help: "Precision to compute in: auto (time the model's forwards in its stored precision and in fp32 at start-up, take the faster), bf16 (as a bf16 model is stored) or fp32 (converted at load) (env WARDEN_PRECISION; default \(PrecisionPolicy.commandLineDefault)).")
+    @Option(
+        help:
+            "Precision to compute in: auto (time the model's forwards in its stored precision and in fp32 at start-up, take the faster), bf16 (as a bf16 model is stored) or fp32 (converted at load) (env WARDEN_PRECISION; default \(PrecisionPolicy.commandLineDefault))."
+    )
     var precision: String?
 
     func resolvedModelDirectory() -> String {
@@ -113,37 +122,77 @@ struct BatchingOptions: ParsableArguments {
     var maxBatchSize: Int?
     @Option(help: "Most padded tokens (items x longest) in one model call (env WARDEN_MAX_BATCH_TOKENS; default \(engineDefaults.batching.maxBatchTokens)).")
     var maxBatchTokens: Int?
-    @Option(help: "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency)).")
+    @Option(
+        help:
+            "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency))."
+    )
     var minPaddingEfficiency: Double?
-    @Option(help: "Sequence packing: 'auto' packs several messages into each model row when the model declares a packed entry point, 'off' always pads (env WARDEN_PACKING; default \(engineDefaults.batching.packing.rawValue)).")
+    @Option(
+        help:
+            "Sequence packing: 'auto' packs several messages into each model row when the model declares a packed entry point, 'off' always pads (env WARDEN_PACKING; default \(engineDefaults.batching.packing.rawValue))."
+    )
     var packing: String?
     @Option(help: "Tokens per packed model row (env WARDEN_PACKED_ROW_TOKENS; default \(engineDefaults.batching.packedRowTokens)).")
     var packedRowTokens: Int?
-    @Option(help: "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.interactive.maxQueueDelay.millisecondsText)).")
+    @Option(
+        help:
+            "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.interactive.maxQueueDelay.millisecondsText))."
+    )
     var maxQueueDelayMs: Double?
-    @Option(help: "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.bulk.maxQueueDelay.millisecondsText)).")
+    @Option(
+        help:
+            "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.bulk.maxQueueDelay.millisecondsText))."
+    )
     var bulkMaxQueueDelayMs: Double?
-    @Option(help: "Longest a bulk batch may take at the measured rate, ms, so that chat messages wait behind little bulk work; 0 turns the cap off (env WARDEN_BULK_MAX_BATCH_MS; default \(engineDefaults.batching.maxBulkBatchTime.millisecondsText)).")
+    @Option(
+        help:
+            "Longest a bulk batch may take at the measured rate, ms, so that chat messages wait behind little bulk work; 0 turns the cap off (env WARDEN_BULK_MAX_BATCH_MS; default \(engineDefaults.batching.maxBulkBatchTime.millisecondsText))."
+    )
     var bulkMaxBatchMs: Double?
-    @Option(help: "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default \(engineDefaults.batching.interactive.defaultDeadline.millisecondsText)).")
+    @Option(
+        help:
+            "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default \(engineDefaults.batching.interactive.defaultDeadline.millisecondsText))."
+    )
     var interactiveDeadlineMs: Int?
-    @Option(help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default \(engineDefaults.batching.bulk.defaultDeadline.millisecondsText)).")
+    @Option(
+        help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default \(engineDefaults.batching.bulk.defaultDeadline.millisecondsText)).")
     var bulkDeadlineMs: Int?
-    @Option(help: "Longest deadline an interactive request may ask for, ms (env WARDEN_INTERACTIVE_MAX_DEADLINE_MS; default \(engineDefaults.batching.interactive.maxDeadline.millisecondsText)).")
+    @Option(
+        help:
+            "Longest deadline an interactive request may ask for, ms (env WARDEN_INTERACTIVE_MAX_DEADLINE_MS; default \(engineDefaults.batching.interactive.maxDeadline.millisecondsText))."
+    )
     var interactiveMaxDeadlineMs: Int?
-    @Option(help: "Longest deadline a bulk request may ask for, ms (env WARDEN_BULK_MAX_DEADLINE_MS; default \(engineDefaults.batching.bulk.maxDeadline.millisecondsText)).")
+    @Option(
+        help:
+            "Longest deadline a bulk request may ask for, ms (env WARDEN_BULK_MAX_DEADLINE_MS; default \(engineDefaults.batching.bulk.maxDeadline.millisecondsText))."
+    )
     var bulkMaxDeadlineMs: Int?
-    @Option(help: "The interactive lane's budget: most tokens waiting in it (env WARDEN_INTERACTIVE_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.interactive.maxQueuedTokens)).")
+    @Option(
+        help:
+            "The interactive lane's budget: most tokens waiting in it (env WARDEN_INTERACTIVE_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.interactive.maxQueuedTokens))."
+    )
     var interactiveMaxQueuedTokens: Int?
-    @Option(help: "Most tokens one interactive request may cost; a larger one is refused, or sent to bulk when it named no lane (env WARDEN_INTERACTIVE_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.interactive.maxRequestTokens)).")
+    @Option(
+        help:
+            "Most tokens one interactive request may cost; a larger one is refused, or sent to bulk when it named no lane (env WARDEN_INTERACTIVE_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.interactive.maxRequestTokens))."
+    )
     var interactiveMaxRequestTokens: Int?
-    @Option(help: "Most tokens one bulk request may take of the queue (env WARDEN_BULK_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.bulk.maxRequestTokens)).")
+    @Option(
+        help:
+            "Most tokens one bulk request may take of the queue (env WARDEN_BULK_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.bulk.maxRequestTokens))."
+    )
     var bulkMaxRequestTokens: Int?
     @Option(help: "Admission bound: most items waiting (env WARDEN_MAX_QUEUED_ITEMS; default \(engineDefaults.batching.maxQueuedItems)).")
     var maxQueuedItems: Int?
-    @Option(help: "Admission bound: most tokens waiting, both lanes; also the bulk lane's budget (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens)).")
+    @Option(
+        help:
+            "Admission bound: most tokens waiting, both lanes; also the bulk lane's budget (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens))."
+    )
     var maxQueuedTokens: Int?
-    @Option(help: "Texts longer than the model: 'windows' (score overlapping windows, take the max) or 'truncate' (env WARDEN_LONG_TEXT; default \(engineDefaults.moderator.longTextPolicy.name)).")
+    @Option(
+        help:
+            "Texts longer than the model: 'windows' (score overlapping windows, take the max) or 'truncate' (env WARDEN_LONG_TEXT; default \(engineDefaults.moderator.longTextPolicy.name))."
+    )
     var longText: String?
     @Option(help: "Most windows scored per long text (env WARDEN_MAX_WINDOWS; default \(engineDefaults.moderator.maxWindowsPerText)).")
     var maxWindows: Int?
@@ -162,13 +211,16 @@ struct BatchingOptions: ParsableArguments {
         try Setting.override(&batching.minPaddingEfficiency, with: minPaddingEfficiency, env: "WARDEN_MIN_PADDING_EFFICIENCY")
         let packingName = Setting.resolve(packing, env: "WARDEN_PACKING") ?? batching.packing.rawValue
         guard let packingMode = BatchingConfiguration.Packing(rawValue: packingName) else {
-            throw ValidationError("--packing must be one of \(BatchingConfiguration.Packing.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(packingName)\")")
+            throw ValidationError(
+                "--packing must be one of \(BatchingConfiguration.Packing.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(packingName)\")")
         }
         batching.packing = packingMode
         try Setting.override(&batching.packedRowTokens, with: packedRowTokens, env: "WARDEN_PACKED_ROW_TOKENS")
-        try Setting.override(&batching.interactive.maxQueueDelay, milliseconds: maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", flagName: "--max-queue-delay-ms")
-        try Setting.override(&batching.bulk.maxQueueDelay, milliseconds: bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS",
-                             flagName: "--bulk-max-queue-delay-ms")
+        try Setting.override(
+            &batching.interactive.maxQueueDelay, milliseconds: maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", flagName: "--max-queue-delay-ms")
+        try Setting.override(
+            &batching.bulk.maxQueueDelay, milliseconds: bulkMaxQueueDelayMs, env: "WARDEN_BULK_MAX_QUEUE_DELAY_MS",
+            flagName: "--bulk-max-queue-delay-ms")
         try Setting.override(&batching.maxBulkBatchTime, milliseconds: bulkMaxBatchMs, env: "WARDEN_BULK_MAX_BATCH_MS", flagName: "--bulk-max-batch-ms")
         try Setting.override(&batching.interactive.defaultDeadline, milliseconds: interactiveDeadlineMs, env: "WARDEN_INTERACTIVE_DEADLINE_MS")
         try Setting.override(&batching.bulk.defaultDeadline, milliseconds: bulkDeadlineMs, env: "WARDEN_BULK_DEADLINE_MS")

@@ -31,7 +31,10 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
     var input: String = "-"
     @Option(name: [.customShort("o"), .long], help: "Output file, or '-' for standard output (default).")
     var output: String = "-"
-    @Option(help: "Input format: text (one message per line), jsonl or csv. Default: from the extension (.jsonl/.ndjson/.json, .csv, anything else is text; .gz ignored); text for standard input.")
+    @Option(
+        help:
+            "Input format: text (one message per line), jsonl or csv. Default: from the extension (.jsonl/.ndjson/.json, .csv, anything else is text; .gz ignored); text for standard input."
+    )
     var format: String?
     @Option(help: "Output format: jsonl or csv. Default: csv for a .csv output file, else jsonl.")
     var outputFormat: String?
@@ -49,7 +52,10 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
     var thresholds: [String] = []
     @Flag(help: "Leave bad input records out of the output instead of writing error records (they still count as failed).")
     var skipInvalid = false
-    @Flag(help: "Continue an interrupted run (from OUTPUT.partial if there is one, else the output file): keep its complete records, score the records that failed to score again, and score the rest of the input.")
+    @Flag(
+        help:
+            "Continue an interrupted run (from OUTPUT.partial if there is one, else the output file): keep its complete records, score the records that failed to score again, and score the rest of the input."
+    )
     var resume = false
     @Option(help: "Score at most this many records (after those skipped by --resume).")
     var maxRecords: Int?
@@ -61,7 +67,10 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
     var reorderLimit: Int?
     @Option(help: "Longest record in bytes; a longer one becomes an error record (default \(ReaderSettings.defaultMaxRecordBytes)).")
     var maxRecordBytes = ReaderSettings.defaultMaxRecordBytes
-    @Option(help: "Most bytes of records (texts and carried fields) read but not yet written; bounds memory whatever the record sizes, beside --window and --reorder-limit. At least --max-record-bytes (default \(ScoreJobSettings().maxBufferedBytes), \(ScoreJobSettings().maxBufferedBytes >> 20) MiB).")
+    @Option(
+        help:
+            "Most bytes of records (texts and carried fields) read but not yet written; bounds memory whatever the record sizes, beside --window and --reorder-limit. At least --max-record-bytes (default \(ScoreJobSettings().maxBufferedBytes), \(ScoreJobSettings().maxBufferedBytes >> 20) MiB)."
+    )
     var maxBufferedBytes = ScoreJobSettings().maxBufferedBytes
     @Flag(help: "Show progress on standard error even when it is not a terminal.")
     var progress = false
@@ -117,10 +126,12 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
 
     /// The run the flags describe.
     func scoreRun() throws -> ScoreRun {
-        var run = ScoreRun(input: input, output: output, inputFormat: format.flatMap(InputFormat.init(rawValue:)),
-                           outputFormat: outputFormat.flatMap(OutputFormat.init(rawValue:)))
-        run.reader = ReaderSettings(format: run.reader.format, textField: textField, textColumn: textColumn, idField: idField,
-                                    maxRecordBytes: maxRecordBytes)
+        var run = ScoreRun(
+            input: input, output: output, inputFormat: format.flatMap(InputFormat.init(rawValue:)),
+            outputFormat: outputFormat.flatMap(OutputFormat.init(rawValue:)))
+        run.reader = ReaderSettings(
+            format: run.reader.format, textField: textField, textColumn: textColumn, idField: idField,
+            maxRecordBytes: maxRecordBytes)
         run.includeText = includeText
         run.resume = resume
         run.thresholds = try parsedThresholds()

@@ -27,13 +27,26 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     var maxBodyBytes: Int?
     @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().limits.maxInputs)).")
     var maxInputs: Int?
-    @Option(help: "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds))).")
+    @Option(
+        help:
+            "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds)))."
+    )
     var bodyTimeoutS: Double?
-    @Option(help: "Most open connections; past it a request is answered 503 too_many_connections (env WARDEN_MAX_CONNECTIONS; default \(ServerConfiguration().maxConnections), lowered to fit the process's file limit).")
+    @Option(
+        help:
+            "Most open connections; past it a request is answered 503 too_many_connections (env WARDEN_MAX_CONNECTIONS; default \(ServerConfiguration().maxConnections), lowered to fit the process's file limit)."
+    )
     var maxConnections: Int?
-    @Option(help: "On SIGTERM/SIGINT, seconds to finish the requests in flight before closing the rest (env WARDEN_DRAIN_TIMEOUT_S; default \(Int(ServerConfiguration().drainTimeout.seconds))).")
+    @Option(
+        help:
+            "On SIGTERM/SIGINT, seconds to finish the requests in flight before closing the rest (env WARDEN_DRAIN_TIMEOUT_S; default \(Int(ServerConfiguration().drainTimeout.seconds)))."
+    )
     var drainTimeoutS: Double?
-    @Option(name: .customLong("api-key"), help: "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file.")
+    @Option(
+        name: .customLong("api-key"),
+        help:
+            "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file."
+    )
     var apiKeys: [String] = []
     @Option(help: "File with one accepted API key per line (env WARDEN_API_KEY_FILE).")
     var apiKeyFile: String?
@@ -55,8 +68,9 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
             fflush(nil)
         })
         do {
-            try await WardenService.run(configuration: configuration, engine: engine, services: [MemoryReleaseService(engine: engine)],
-                                        logger: logger, events: events)
+            try await WardenService.run(
+                configuration: configuration, engine: engine, services: [MemoryReleaseService(engine: engine)],
+                logger: logger, events: events)
         } catch let error as EngineError {
             throw CommandFailure.modelNotLoaded(directory: self.engine.model.resolvedModelDirectory(), error)
         } catch {
@@ -74,8 +88,10 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.logLevel = logger.logLevel
-        configuration.bodyTimeout = try Setting.resolveSeconds(bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")
-        configuration.drainTimeout = try Setting.resolveSeconds(drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: configuration.drainTimeout, flagName: "--drain-timeout-s")
+        configuration.bodyTimeout = try Setting.resolveSeconds(
+            bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")
+        configuration.drainTimeout = try Setting.resolveSeconds(
+            drainTimeoutS, env: "WARDEN_DRAIN_TIMEOUT_S", default: configuration.drainTimeout, flagName: "--drain-timeout-s")
         try Setting.override(&configuration.maxConnections, with: maxConnections, env: "WARDEN_MAX_CONNECTIONS")
         guard configuration.maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         configuration.fitConnectionsToFileLimit(logger: logger)
@@ -85,8 +101,9 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     /// `--api-key` (else `WARDEN_API_KEYS`), and the keys of `--api-key-file` / `WARDEN_API_KEY_FILE`.
     private func resolveAPIKeys() throws -> [String] {
         do {
-            let (keys, warning) = try ServerConfiguration.apiKeys(listed: apiKeys, commaSeparated: Setting.environment["WARDEN_API_KEYS"],
-                                                                  file: Setting.resolve(apiKeyFile, env: "WARDEN_API_KEY_FILE"))
+            let (keys, warning) = try ServerConfiguration.apiKeys(
+                listed: apiKeys, commaSeparated: Setting.environment["WARDEN_API_KEYS"],
+                file: Setting.resolve(apiKeyFile, env: "WARDEN_API_KEY_FILE"))
             if let warning { FileHandle.standardError.write(Data("warden: warning: \(warning)\n".utf8)) }
             return keys
         } catch {

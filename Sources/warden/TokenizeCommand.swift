@@ -21,7 +21,9 @@ struct TokenizeCommand: ParsableCommand {
     var maxLength = WordPieceTokenizer.defaultMaxLength
     @Option(
         name: .long,
-        help: "Directory with vocab.txt and tokenizer_config.json (default: $WARDEN_TOKENIZER, else the repository's tokenizer/ directory found from the current directory or the executable).")
+        help:
+            "Directory with vocab.txt and tokenizer_config.json (default: $WARDEN_TOKENIZER, else the repository's tokenizer/ directory found from the current directory or the executable)."
+    )
     var tokenizer: String?
     @Flag(name: .long, help: "Read NUL-separated texts from standard input instead of lines (texts may then contain newlines).")
     var nullData = false
@@ -29,7 +31,9 @@ struct TokenizeCommand: ParsableCommand {
         name: .long,
         help: "Benchmark instead of printing: encode all input texts this many times per run, single-threaded, and print the best of 5 runs (texts/s, MB/s).")
     var benchmark: Int?
-    @Flag(name: .long, help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
     var unicodeFacts = false
 
     func validate() throws {

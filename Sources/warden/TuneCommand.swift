@@ -33,11 +33,17 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
     var batchSizes = grid.batchSizes
     @Option(help: "Comma-separated maxQueueDelay values in ms (interactive lane).")
     var delays = grid.delays
-    @Option(help: "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of N tokens; needs a model with a packed entry point). Default: padded,packed\(EngineConfiguration().batching.packedRowTokens) when the model can pack, else padded.")
+    @Option(
+        help:
+            "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of N tokens; needs a model with a packed entry point). Default: padded,packed\(EngineConfiguration().batching.packedRowTokens) when the model can pack, else padded."
+    )
     var layouts: String?
     @Option(help: "Comma-separated WORKERSxTORCHxBLAS thread combinations, e.g. 1x1x2,1x2x1,2x1x1.")
     var threads = grid.threads
-    @Option(help: "Comma-separated precisions: bf16 and/or fp32. Default: --precision when it names one, else every precision --precision auto chooses from (bf16,fp32 for a model stored in bf16).")
+    @Option(
+        help:
+            "Comma-separated precisions: bf16 and/or fp32. Default: --precision when it names one, else every precision --precision auto chooses from (bf16,fp32 for a model stored in bf16)."
+    )
     var precisions: String?
     @Option(help: "Most padded tokens per model call (maxBatchTokens).")
     var maxBatchTokens = grid.spec.maxBatchTokens
@@ -49,7 +55,10 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
     var seconds = grid.spec.seconds
     @Option(help: "Warm-up seconds per cell (discarded).")
     var warmup = grid.spec.warmup
-    @Option(help: "Repeat the whole grid this many times, interleaved; figures are pooled over rounds, so one lucky cell on a noisy machine does not win the recommendation.")
+    @Option(
+        help:
+            "Repeat the whole grid this many times, interleaved; figures are pooled over rounds, so one lucky cell on a noisy machine does not win the recommendation."
+    )
     var rounds = grid.rounds
     @Option(help: "Messages, one per line (default \(Self.defaultCorpus), made by scripts/make_chat_corpus.py).")
     var corpus: String?
@@ -97,22 +106,31 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
             fflush(nil)
             return
         }
-        print("warden tune: \(messages.count) messages, \(concurrency) callers, \(warmup)s warm-up + \(seconds)s per cell, cache \(cacheSize), load average \(loadAverage())")
-        print("grid: layouts \(layoutList.map(\.description)), precisions \(precisionList.map(\.rawValue)), batch sizes \(batchSizes), delays ms \(delays), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)")
+        print(
+            "warden tune: \(messages.count) messages, \(concurrency) callers, \(warmup)s warm-up + \(seconds)s per cell, cache \(cacheSize), load average \(loadAverage())"
+        )
+        print(
+            "grid: layouts \(layoutList.map(\.description)), precisions \(precisionList.map(\.rawValue)), batch sizes \(batchSizes), delays ms \(delays), threads (workers x torch x blas) \(combos.map(\.description)), rounds \(rounds)"
+        )
         let core = TorchRuntime.blasCore
         print("BLAS: OpenBLAS core \(core.coreLabel) (\(core.plan)); fp32 check \(core.check)")
         print(TuneResult.tableHeader)
-        let show = { (result: TuneResult) in print(result.tableLine); fflush(nil) }
+        let show = { (result: TuneResult) in
+            print(result.tableLine)
+            fflush(nil)
+        }
         var results: [TuneResult] = []
         if combos.count == 1 {
             results = try await runGrid(combo: combos[0], layouts: layoutList, precisions: precisionList, messages: messages, progress: show)
         } else {
             for combo in combos {
-                let arguments = TuneChild.arguments(combo: combo, batchSizes: batchSizes, delays: delays, layouts: layoutList,
-                                                    precisions: precisionList.map(\.rawValue), spec: spec, rounds: rounds,
-                                                    model: model.resolvedModelDirectory(), corpus: corpus)
-                results += try TuneChild.run(executable: URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath(),
-                                             arguments: arguments, progress: show)
+                let arguments = TuneChild.arguments(
+                    combo: combo, batchSizes: batchSizes, delays: delays, layouts: layoutList,
+                    precisions: precisionList.map(\.rawValue), spec: spec, rounds: rounds,
+                    model: model.resolvedModelDirectory(), corpus: corpus)
+                results += try TuneChild.run(
+                    executable: URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath(),
+                    arguments: arguments, progress: show)
             }
         }
         let report = TuneReport(results: results, p99TargetMs: p99Ms)
@@ -132,22 +150,26 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
     }
 
     /// Applies `combo`'s threads (once per process), loads the model in each precision and measures the grid.
-    private func runGrid(combo: ThreadCombo, layouts: [TuneLayout], precisions: [PrecisionPolicy], messages: [String],
-                         progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
+    private func runGrid(
+        combo: ThreadCombo, layouts: [TuneLayout], precisions: [PrecisionPolicy], messages: [String],
+        progress: (TuneResult) -> Void = { _ in }
+    ) async throws -> [TuneResult] {
         let bundle = try ModelBundle.load(directory: model.resolvedModelDirectory())
         let tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
         let runtime = TorchRuntimeSettings(intraOpThreads: combo.torch, interOpThreads: 1, blasThreads: combo.blas)
         let factories = precisions.map { TorchBackendFactory(runtime: runtime, precision: $0) }
-        return try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, variants: factories, combo: combo,
-                                            sizes: try TuneGrid.integers(batchSizes, flag: "--batch-sizes"),
-                                            delays: try TuneGrid.numbers(delays, flag: "--delays"), layouts: layouts, spec: spec,
-                                            messages: messages, rounds: rounds, progress: progress)
+        return try await TuneRunner.runGrid(
+            bundle: bundle, tokenizer: tokenizer, variants: factories, combo: combo,
+            sizes: try TuneGrid.integers(batchSizes, flag: "--batch-sizes"),
+            delays: try TuneGrid.numbers(delays, flag: "--delays"), layouts: layouts, spec: spec,
+            messages: messages, rounds: rounds, progress: progress)
     }
 
     /// Each cell's measurement, from the flags.
     private var spec: TuneRunner.Spec {
-        TuneRunner.Spec(concurrency: concurrency, seconds: seconds, warmup: warmup, cacheSize: cacheSize, maxBatchTokens: maxBatchTokens,
-                        seed: seed, minPaddingEfficiency: minPaddingEfficiency)
+        TuneRunner.Spec(
+            concurrency: concurrency, seconds: seconds, warmup: warmup, cacheSize: cacheSize, maxBatchTokens: maxBatchTokens,
+            seed: seed, minPaddingEfficiency: minPaddingEfficiency)
     }
 }
 
@@ -163,8 +185,9 @@ extension TuneCommand {
     func resolvedPrecisions() throws -> [PrecisionPolicy] {
         do {
             if let precisions { return try PrecisionPolicy.list(precisions) }
-            return try model.resolvedPrecision().choices(storedPrecision: ModelBundle.load(directory: model.resolvedModelDirectory()).precision,
-                                                         fp32Verified: TorchRuntime.blasCore.fp32Verified)
+            return try model.resolvedPrecision().choices(
+                storedPrecision: ModelBundle.load(directory: model.resolvedModelDirectory()).precision,
+                fp32Verified: TorchRuntime.blasCore.fp32Verified)
         } catch let error as PrecisionPlanError {
             throw ValidationError(error.description)
         }

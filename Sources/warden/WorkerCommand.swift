@@ -31,7 +31,8 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
             stops pulling, finishes and acks every message already fetched, then exits 0.
             """)
 
-    @Option(help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(WorkerConfiguration.defaultServer)).")
+    @Option(
+        help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(WorkerConfiguration.defaultServer)).")
     var natsUrl: String?
     @Option(help: "NATS token (env WARDEN_NATS_TOKEN). On the command line it is visible in the process list: prefer the variable.")
     var natsToken: String?
@@ -45,23 +46,29 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
     var natsNkey: String?
     @Option(help: "JetStream stream to moderate (env WARDEN_NATS_STREAM). Without it, only --check-subject is served.")
     var stream: String?
-    @Option(help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(StreamWorkerSettings.defaultConsumer)).")
+    @Option(
+        help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(StreamWorkerSettings.defaultConsumer)).")
     var consumer: String?
     @Option(help: "Only the stream's messages on this subject, when the worker creates the consumer (env WARDEN_NATS_FILTER_SUBJECT; none: the whole stream).")
     var filterSubject: String?
-    @Option(help: "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(streamDefaults.resultsSubject)).")
+    @Option(
+        help:
+            "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(streamDefaults.resultsSubject))."
+    )
     var resultsSubject: String?
     @Option(help: "Lane of stream messages that name none: interactive or bulk (env WARDEN_NATS_LANE; default \(streamDefaults.lane.rawValue)).")
     var lane: String?
     @Option(help: "AckWait of the consumer the worker creates, seconds (env WARDEN_NATS_ACK_WAIT; default \(Int(streamDefaults.ackWait.seconds))).")
     var ackWait: Double?
-    @Option(help: "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(streamDefaults.maxAckPending)).")
+    @Option(
+        help: "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(streamDefaults.maxAckPending)).")
     var maxAckPending: Int?
     @Option(help: "Messages per pull (env WARDEN_NATS_FETCH_BATCH; default --max-batch-size x --workers).")
     var fetchBatch: Int?
     @Option(help: "Most messages this worker holds, fetched and not yet acked (env WARDEN_NATS_MAX_IN_FLIGHT; default 2 x --fetch-batch).")
     var maxInFlight: Int?
-    @Option(help: "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(WorkerConfiguration().checkSubject)).")
+    @Option(
+        help: "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(WorkerConfiguration().checkSubject)).")
     var checkSubject: String?
     @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(WorkerConfiguration().queueGroup)).")
     var queueGroup: String?
@@ -87,8 +94,10 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         let engine = try engine.makeEngine(logger: logger)
         var services: [any Service] = [MemoryReleaseService(engine: engine)]
         if probePort >= 0 {
-            services.append(buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? configuration.metricsHost,
-                                                  port: probePort, engine: engine, logger: logger))
+            services.append(
+                buildProbeApplication(
+                    host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? configuration.metricsHost,
+                    port: probePort, engine: engine, logger: logger))
         }
         do {
             try await WardenWorker.run(configuration: configuration, engine: engine, nats: options, services: services, logger: logger) {
@@ -112,7 +121,8 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
             guard !configuration.checkSubject.isEmpty else { throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject") }
             return configuration
         }
-        var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? StreamWorkerSettings.defaultConsumer)
+        var settings = StreamWorkerSettings(
+            stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? StreamWorkerSettings.defaultConsumer)
         settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
         settings.resultsSubject = Setting.resolve(resultsSubject, env: "WARDEN_NATS_RESULTS_SUBJECT") ?? settings.resultsSubject
         let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? settings.lane.rawValue
@@ -121,8 +131,9 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         settings.ackWait = try Setting.resolveSeconds(ackWait, env: "WARDEN_NATS_ACK_WAIT", default: settings.ackWait, flagName: "--ack-wait")
         try Setting.override(&settings.maxAckPending, with: maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING")
         let engineConfiguration = try engine.configuration()
-        settings.fetchBatch = try Setting.resolve(fetchBatch, env: "WARDEN_NATS_FETCH_BATCH",
-                                                  default: engineConfiguration.batching.maxBatchSize * engineConfiguration.workers)
+        settings.fetchBatch = try Setting.resolve(
+            fetchBatch, env: "WARDEN_NATS_FETCH_BATCH",
+            default: engineConfiguration.batching.maxBatchSize * engineConfiguration.workers)
         settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
         guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
             throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
@@ -137,10 +148,11 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let auth: NATSAuth
         do {
-            auth = try NATSAuth(token: Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN"), user: Setting.resolve(natsUser, env: "WARDEN_NATS_USER"),
-                                password: Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD"),
-                                credentialsFile: Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS"),
-                                nkeyFile: Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY"))
+            auth = try NATSAuth(
+                token: Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN"), user: Setting.resolve(natsUser, env: "WARDEN_NATS_USER"),
+                password: Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD"),
+                credentialsFile: Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS"),
+                nkeyFile: Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY"))
         } catch {
             throw ValidationError("\(error.description) (--nats-token, --nats-user/--nats-password, --nats-creds, --nats-nkey)")
         }

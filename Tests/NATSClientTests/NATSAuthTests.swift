@@ -9,17 +9,23 @@ struct NATSAuthTests {
     @Test("one kind of credentials is chosen; none is no authentication")
     func oneKind() throws {
         guard case .none = try NATSAuth(token: nil, user: nil, password: nil, credentialsFile: nil, nkeyFile: nil) else {
-            Issue.record("expected no credentials"); return
+            Issue.record("expected no credentials")
+            return
         }
         guard case .token("t0k3n") = try NATSAuth(token: "t0k3n", user: nil, password: nil, credentialsFile: nil, nkeyFile: nil) else {
-            Issue.record("expected the token"); return
+            Issue.record("expected the token")
+            return
         }
         guard case .userPassword("ann", "secret") = try NATSAuth(token: nil, user: "ann", password: "secret", credentialsFile: nil, nkeyFile: nil)
-        else { Issue.record("expected user and password"); return }
+        else {
+            Issue.record("expected user and password")
+            return
+        }
         let folder = try TempFolder()
         let seed = try folder.write("user.nk", "SUAEXAMPLESEED\n")
         guard case .nkey("SUAEXAMPLESEED") = try NATSAuth(token: nil, user: nil, password: nil, credentialsFile: nil, nkeyFile: seed) else {
-            Issue.record("expected the seed, trimmed"); return
+            Issue.record("expected the seed, trimmed")
+            return
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOSSL
 import Testing
 import WardenTestSupport
+
 @testable import NATSClient
 
 /// Core NATS against a real `nats-server`.
@@ -139,8 +140,10 @@ import WardenTestSupport
         let folder = temporary.url.path
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
-                             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(folder)/key.pem", "-out", "\(folder)/cert.pem",
+            "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ]
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
@@ -176,8 +179,10 @@ import WardenTestSupport
         }
         func jwt(issuer: NKeyPair, subject: String, name: String, nats: [String: Any]) throws -> String {
             let header = base64URL(Data(#"{"typ":"JWT","alg":"ed25519-nkey"}"#.utf8))
-            let claims: [String: Any] = ["jti": NUID.next(), "iat": Int(Date().timeIntervalSince1970), "iss": issuer.publicKey,
-                                         "name": name, "sub": subject, "nats": nats]
+            let claims: [String: Any] = [
+                "jti": NUID.next(), "iat": Int(Date().timeIntervalSince1970), "iss": issuer.publicKey,
+                "name": name, "sub": subject, "nats": nats,
+            ]
             let body = base64URL(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
             return "\(header).\(body).\(try issuer.sign(nonce: "\(header).\(body)"))"
         }
@@ -186,28 +191,33 @@ import WardenTestSupport
         let systemKey = try NKeyPair(seed: seed(0))
         let userSeed = seed(20 << 3)
         let userKey = try NKeyPair(seed: userSeed)
-        let unlimited: [String: Any] = ["subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
-                                        "conn": -1, "leaf": -1]
+        let unlimited: [String: Any] = [
+            "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
+            "conn": -1, "leaf": -1,
+        ]
         let operatorJWT = try jwt(issuer: operatorKey, subject: operatorKey.publicKey, name: "op", nats: ["type": "operator", "version": 2])
-        let accountJWT = try jwt(issuer: operatorKey, subject: accountKey.publicKey, name: "acc",
-                                 nats: ["type": "account", "version": 2, "limits": unlimited])
+        let accountJWT = try jwt(
+            issuer: operatorKey, subject: accountKey.publicKey, name: "acc",
+            nats: ["type": "account", "version": 2, "limits": unlimited])
         // JetStream (the launcher's -js) needs a system account.
         let systemJWT = try jwt(issuer: operatorKey, subject: systemKey.publicKey, name: "SYS", nats: ["type": "account", "version": 2])
-        let userJWT = try jwt(issuer: accountKey, subject: userKey.publicKey, name: "user",
-                              nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
+        let userJWT = try jwt(
+            issuer: accountKey, subject: userKey.publicKey, name: "user",
+            nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
         let temporary = try TempFolder()
         let folder = temporary.url.path
         try operatorJWT.write(toFile: "\(folder)/op.jwt", atomically: true, encoding: .utf8)
         try """
-            -----BEGIN NATS USER JWT-----
-            \(userJWT)
-            ------END NATS USER JWT------
+        -----BEGIN NATS USER JWT-----
+        \(userJWT)
+        ------END NATS USER JWT------
 
-            -----BEGIN USER NKEY SEED-----
-            \(userSeed)
-            ------END USER NKEY SEED------
-            """.write(toFile: "\(folder)/user.creds", atomically: true, encoding: .utf8)
-        let config = try NATSServerProcess.configurationFile("""
+        -----BEGIN USER NKEY SEED-----
+        \(userSeed)
+        ------END USER NKEY SEED------
+        """.write(toFile: "\(folder)/user.creds", atomically: true, encoding: .utf8)
+        let config = try NATSServerProcess.configurationFile(
+            """
             operator: \(folder)/op.jwt
             resolver: MEMORY
             system_account: \(systemKey.publicKey)
@@ -236,7 +246,10 @@ import WardenTestSupport
             let clock = ContinuousClock()
             let end = clock.now + .seconds(20)
             while nats.status != .connected || nats.statistics.reconnects == 0 {
-                guard clock.now < end else { Issue.record("no reconnection within 20 s"); break }
+                guard clock.now < end else {
+                    Issue.record("no reconnection within 20 s")
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             try nats.publish(to: "after", payload: Array("again".utf8))

@@ -21,8 +21,10 @@ enum CLI {
 
     /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files,
     /// in this process's environment without its `WARDEN_*` variables, plus `environment` (nil removes one).
-    static func start(_ args: [String], stdinFile: String? = nil, environment extra: [String: String?] = [:],
-                      in folder: URL) throws -> (Process, URL, URL) {
+    static func start(
+        _ args: [String], stdinFile: String? = nil, environment extra: [String: String?] = [:],
+        in folder: URL
+    ) throws -> (Process, URL, URL) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = args
@@ -59,12 +61,15 @@ enum CLI {
     }
 
     /// Runs `warden args…` to completion (killed and failed after `limit`).
-    static func run(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
-                    limit: Duration = .seconds(600)) async throws -> Outcome {
+    static func run(
+        _ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+        limit: Duration = .seconds(600)
+    ) async throws -> Outcome {
         let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, environment: environment, in: folder)
         try await exit(of: process, limit: limit)
-        return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
-                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
     /// A model bundle in `folder` whose model file is not TorchScript: it passes the manifest checks and fails
@@ -72,8 +77,9 @@ enum CLI {
     static func brokenModel(in folder: URL) throws -> String {
         let bundle = folder.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
-                                         to: bundle.appendingPathComponent("model.pt"))
+        try FileManager.default.copyItem(
+            at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
+            to: bundle.appendingPathComponent("model.pt"))
         var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
         var tokenizer = manifest["tokenizer"] as! [String: Any]
         tokenizer["path"] = fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
@@ -83,8 +89,10 @@ enum CLI {
     }
 
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
-                      limit: Duration = .seconds(600)) async throws -> Outcome {
+    static func score(
+        _ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+        limit: Duration = .seconds(600)
+    ) async throws -> Outcome {
         try await run(["score", "--model", model] + args, stdinFile: stdinFile, environment: environment, in: folder, limit: limit)
     }
 }
@@ -114,12 +122,14 @@ func parseJSONLines(file: String) throws -> [OutputRecord] {
 
 /// Deterministic chat-like messages of varied length (some longer than the model's 128 tokens).
 func chatMessages(_ count: Int, seed: UInt64 = 42) -> [String] {
-    let words = ["hey", "team", "the", "patch", "is", "really", "broken", "today", "lol", "you", "played", "like",
-                 "trash", "nobody", "asked", "free", "coins", "click", "here", "gg", "wp", "what", "a", "moron",
-                 "pizza", "tonight", "ranked", "queue", "again", "café", "naïve", "😀", "thanks", "everyone"]
+    let words = [
+        "hey", "team", "the", "patch", "is", "really", "broken", "today", "lol", "you", "played", "like",
+        "trash", "nobody", "asked", "free", "coins", "click", "here", "gg", "wp", "what", "a", "moron",
+        "pizza", "tonight", "ranked", "queue", "again", "café", "naïve", "😀", "thanks", "everyone",
+    ]
     var state = seed
     func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return state >> 33
     }
     return (0..<count).map { index in

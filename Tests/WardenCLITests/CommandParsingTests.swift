@@ -6,6 +6,7 @@ import WardenGateway
 import WardenScore
 import WardenServer
 import WardenStream
+
 @testable import warden
 
 /// The commands parsed in-process, as `warden` parses its command line: which command a line selects, what
@@ -35,9 +36,10 @@ import WardenStream
 
     @Test("batching flags reach the configuration, the bulk batch cap included")
     func batchingFlags() throws {
-        let serve = try #require(try Warden.parseAsRoot([
-            "serve", "--max-batch-size", "8", "--bulk-max-batch-ms", "120", "--bulk-deadline-ms", "30000", "--cache-size", "0",
-        ]) as? ServeCommand)
+        let serve = try #require(
+            try Warden.parseAsRoot([
+                "serve", "--max-batch-size", "8", "--bulk-max-batch-ms", "120", "--bulk-deadline-ms", "30000", "--cache-size", "0",
+            ]) as? ServeCommand)
         let built = try serve.engine.batching.configuration(workers: 1)
         #expect(built.batching.maxBatchSize == 8)
         #expect(built.batching.maxBulkBatchTime == .milliseconds(120))
@@ -50,7 +52,7 @@ import WardenStream
         let score = try #require(try Warden.parseAsRoot(["score", "in.jsonl", "-o", "out.csv", "--text-field", "body"]) as? ScoreCommand)
         #expect(score.input == "in.jsonl" && score.output == "out.csv" && score.textField == "body")
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["score", "in.txt", "--format", "xml"]) }
-        #expect(throws: (any Error).self) { try Warden.parseAsRoot(["score", "in.txt", "--resume"]) }   // needs -o FILE
+        #expect(throws: (any Error).self) { try Warden.parseAsRoot(["score", "in.txt", "--resume"]) }  // needs -o FILE
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--max-body-bytes", "10"]) }
         #expect(throws: (any Error).self) { try Warden.parseAsRoot(["serve", "--no-such-flag"]) }
     }
@@ -73,10 +75,12 @@ import WardenStream
         #expect(plain.reader.format == .csv && plain.outputFormat == .jsonl)
         #expect(plain.job.window == ScoreJobSettings().window && plain.job.maxBufferedBytes == ScoreJobSettings().maxBufferedBytes)
         #expect(plain.reader.maxRecordBytes == ReaderSettings.defaultMaxRecordBytes && plain.groupSize == nil)
-        let flagged = try #require(try Warden.parseAsRoot([
-            "score", "in.txt", "-o", "out.csv", "--format", "jsonl", "--threshold", "toxic=0.2", "--group-size", "16", "--window", "64",
-            "--only-flagged", "--include-text", "--max-records", "10", "-q",
-        ]) as? ScoreCommand).scoreRun()
+        let flagged = try #require(
+            try Warden.parseAsRoot([
+                "score", "in.txt", "-o", "out.csv", "--format", "jsonl", "--threshold", "toxic=0.2", "--group-size", "16", "--window", "64",
+                "--only-flagged", "--include-text", "--max-records", "10", "-q",
+            ]) as? ScoreCommand
+        ).scoreRun()
         #expect(flagged.reader.format == .jsonl && flagged.outputFormat == .csv)
         #expect(flagged.thresholds == ["toxic": 0.2] && flagged.groupSize == 16 && flagged.job.window == 64)
         #expect(flagged.job.onlyFlagged && flagged.includeText && flagged.job.maxRecords == 10 && !flagged.job.progress)
@@ -86,9 +90,11 @@ import WardenStream
     func workerConfiguration() throws {
         let checks = try #require(try Warden.parseAsRoot(["worker"]) as? WorkerCommand).workerConfiguration()
         #expect(checks.stream == nil && checks.checkSubject == WorkerConfiguration().checkSubject)
-        let stream = try #require(try Warden.parseAsRoot([
-            "worker", "--stream", "CHAT", "--lane", "interactive", "--max-batch-size", "8", "--workers", "2", "--check-subject", "",
-        ]) as? WorkerCommand).workerConfiguration()
+        let stream = try #require(
+            try Warden.parseAsRoot([
+                "worker", "--stream", "CHAT", "--lane", "interactive", "--max-batch-size", "8", "--workers", "2", "--check-subject", "",
+            ]) as? WorkerCommand
+        ).workerConfiguration()
         let settings = try #require(stream.stream)
         #expect(settings.stream == "CHAT" && settings.consumer == StreamWorkerSettings.defaultConsumer && settings.lane == .interactive)
         #expect(settings.fetchBatch == 16 && settings.maxInFlight == 32, "a pull per batch of every worker, two pulls held")
@@ -99,9 +105,10 @@ import WardenStream
 
     @Test("serve's flags build the server's configuration, drain timeout included")
     func serverConfiguration() throws {
-        let serve = try #require(try Warden.parseAsRoot([
-            "serve", "--port", "0", "--max-inputs", "7", "--drain-timeout-s", "3", "--api-key", "key-file-0123456789abcdef",
-        ]) as? ServeCommand)
+        let serve = try #require(
+            try Warden.parseAsRoot([
+                "serve", "--port", "0", "--max-inputs", "7", "--drain-timeout-s", "3", "--api-key", "key-file-0123456789abcdef",
+            ]) as? ServeCommand)
         let configuration = try serve.serverConfiguration(logger: Logger(label: "test"))
         #expect(configuration.port == 0 && configuration.limits.maxInputs == 7 && configuration.drainTimeout == .seconds(3))
         #expect(configuration.apiKeys == ["key-file-0123456789abcdef"])

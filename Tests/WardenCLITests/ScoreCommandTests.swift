@@ -34,7 +34,9 @@ struct ScoreCommandTests {
     @Test("JSON Lines: --text-field, other members carried verbatim and in order")
     func jsonLines() async throws {
         let tmp = try TempFolder()
-        let input = try tmp.write("in.jsonl", """
+        let input = try tmp.write(
+            "in.jsonl",
+            """
             {"id": 7, "body": "you played like trash", "meta": {"tags": ["a", "b"], "n": 1.5e3}, "user": "ana"}
             {"user": "bo", "body": "caf\\u00e9 na\\u00efve \\ud83d\\ude00", "id": "x-2"}
 
@@ -135,7 +137,8 @@ struct ScoreCommandTests {
     @Test("JSON Lines: malformed line, missing field, non-string field, empty text, invalid UTF-8")
     func badJSONRecords() async throws {
         let tmp = try TempFolder()
-        var bytes = Array("""
+        var bytes = Array(
+            """
             {"id": 1, "text": "fine"}
             {"id": 2, "text": "oops"
             {"id": 3}
@@ -167,7 +170,7 @@ struct ScoreCommandTests {
             #"{"id": 4, "text": "fine \ud83d\ude00"}"#,
             #"{"id": 5, "text": "x", "meta": "# + String(repeating: "[", count: 50_000) + "}",
             #"{"id": 6, "text": "\udc00"}"#,
-            #"{"id": 7, "text": "&nbsp; &nbsp;"}"#,   // empty once normalised: empty_text, as over HTTP, not scoring_failed
+            #"{"id": 7, "text": "&nbsp; &nbsp;"}"#,  // empty once normalised: empty_text, as over HTTP, not scoring_failed
             #"{"id": 8, "text": "last"}"#,
         ]
         let input = try tmp.write("hostile.jsonl", lines.joined(separator: "\n") + "\n")
@@ -208,8 +211,11 @@ struct ScoreCommandTests {
         let messages = (0..<200).map { index in (0..<1500).map { "w\(($0 * 7 + index) % 97)" }.joined(separator: " ") }
         let input = try tmp.write("big.txt", messages.joined(separator: "\n") + "\n")
         let summaryPath = tmp.path("summary.json")
-        let run = try await CLI.score([input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
-                                       "--summary-json", summaryPath], in: tmp.url)
+        let run = try await CLI.score(
+            [
+                input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
+                "--summary-json", summaryPath,
+            ], in: tmp.url)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try parseJSONLines(run.stdout).map(\.record) == Array(1...200))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
@@ -270,8 +276,11 @@ struct ScoreCommandTests {
         let input = try tmp.write("chat.txt", chatMessages(400).joined(separator: "\n") + "\n")
         let all = try parseJSONLines(try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45"], in: tmp.url).stdout)
         let summaryPath = tmp.path("summary.json")
-        let run = try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
-                                 "--summary-json", summaryPath], in: tmp.url)
+        let run = try await CLI.score(
+            [
+                input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
+                "--summary-json", summaryPath,
+            ], in: tmp.url)
         #expect(run.status == 0)
         let flagged = try parseJSONLines(run.stdout)
         for record in all {

@@ -16,8 +16,10 @@ struct ModelBundleTests {
         try FileManager.default.copyItem(at: Self.tinyBert.appendingPathComponent("model.pt"), to: folder.appendingPathComponent("model.pt"))
         let data = try Data(contentsOf: Self.tinyBert.appendingPathComponent("manifest.json"))
         var manifest = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        manifest["tokenizer"] = ["path": Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tokenizer").path, "lowercase": true, "strip_accents": true]
+        manifest["tokenizer"] = [
+            "path": Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("tokenizer").path, "lowercase": true, "strip_accents": true,
+        ]
         edit(&manifest)
         try JSONSerialization.data(withJSONObject: manifest).write(to: folder.appendingPathComponent("manifest.json"))
         return bundle
@@ -57,10 +59,12 @@ struct ModelBundleTests {
         #expect(error?.problem.contains("not valid JSON") == true)
     }
 
-    @Test("each wrong field is named", arguments: [
-        ("labels", "labels"), ("max_sequence_length", "max_sequence_length"), ("model_file", "model_file"),
-        ("thresholds", "thresholds"), ("activation", "activation"), ("schema_version", "schema_version"),
-    ])
+    @Test(
+        "each wrong field is named",
+        arguments: [
+            ("labels", "labels"), ("max_sequence_length", "max_sequence_length"), ("model_file", "model_file"),
+            ("thresholds", "thresholds"), ("activation", "activation"), ("schema_version", "schema_version"),
+        ])
     func missingField(key: String, field: String) throws {
         let error = try loadError { $0.removeValue(forKey: key) }
         #expect(error?.field == field)

@@ -17,7 +17,6 @@ func withRunning<R: Sendable>(_ batcher: Batcher, _ body: () async throws -> R) 
     }
 }
 
-
 func sequence(_ length: Int, seed: Int) -> [Int32] {
     [101] + (0..<max(length - 2, 0)).map { Int32(1000 + (seed * 31 + $0 * 7) % 20_000) } + [102]
 }

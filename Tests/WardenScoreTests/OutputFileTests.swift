@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenCore
 import WardenScore
+import WardenTestSupport
 
 @Suite struct OutputFileTests {
     let layout = OutputLayout(format: .jsonl, labels: ["a"], carriedColumns: [], includeText: false)
@@ -23,8 +23,9 @@ import WardenScore
         }
     }
 
-    @Test("the output may not be the input: the same path, a symbolic link, a hard link, or its partial file; nothing is created",
-          arguments: ["same", "symlink", "hardlink", "partial"])
+    @Test(
+        "the output may not be the input: the same path, a symbolic link, a hard link, or its partial file; nothing is created",
+        arguments: ["same", "symlink", "hardlink", "partial"])
     func refusesTheInput(kind: String) throws {
         let scratch = try TempFolder()
         let input = try scratch.write("in.txt", "one\ntwo\n")
@@ -85,7 +86,10 @@ import WardenScore
 
         let resumed = try OutputFile.prepare(output: out, input: input, resume: true, format: .jsonl)
         #expect(resumed.source == out + ".partial" && resumed.resumePoint?.lastRecord == 3)
-        guard case .append = resumed.mode else { Issue.record("expected append, got \(resumed.mode)"); return }
+        guard case .append = resumed.mode else {
+            Issue.record("expected append, got \(resumed.mode)")
+            return
+        }
         try write(resumed, 4...5)
         #expect(try records(out) == [1, 2, 3, 4, 5])
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenScore
+import WardenTestSupport
 
 @Suite struct RecordReaderTests {
     // MARK: Plain text
@@ -45,8 +45,11 @@ import WardenScore
         let records = try readRecords(path, ReaderSettings(format: .text, maxRecordBytes: 16))
         #expect(records.map(\.text) == ["short", nil, "after"])
         #expect(records.map(\.line) == [1, 2, 3])
-        #expect(records[1].error == RecordError(code: "record_too_long",
-                                                message: "the record is 100 bytes or more; the limit is 16 (--max-record-bytes)"))
+        #expect(
+            records[1].error
+                == RecordError(
+                    code: "record_too_long",
+                    message: "the record is 100 bytes or more; the limit is 16 (--max-record-bytes)"))
     }
 
     @Test("a record longer than the read buffer is skipped over, not held, and the next line still reads")
@@ -65,14 +68,16 @@ import WardenScore
     @Test("JSON Lines: the text field, other members carried in order (strings decoded, other values raw)")
     func jsonLines() throws {
         let scratch = try TempFolder()
-        let path = try scratch.write("in.jsonl", """
+        let path = try scratch.write(
+            "in.jsonl",
+            """
             {"id": 7, "body": "caf\\u00e9 \\"quoted\\"", "meta": {"tags": ["a"], "n": 1.5e3}, "user": "ana"}
 
             \t {"body":"second"} \r
             """)
         let records = try readRecords(path, ReaderSettings(format: .jsonl, textField: "body"))
         #expect(records.map(\.number) == [1, 2])
-        #expect(records.map(\.line) == [1, 3])   // the blank line is not a record but keeps line numbers true
+        #expect(records.map(\.line) == [1, 3])  // the blank line is not a record but keeps line numbers true
         #expect(records.map(\.text) == ["café \"quoted\"", "second"])
         #expect(records[0].fields.map(\.name) == ["id", "meta", "user"])
         #expect(records[0].field("id") == "json:7")
@@ -84,7 +89,8 @@ import WardenScore
     @Test("JSON Lines: missing, non-string and empty text fields, malformed JSON, invalid UTF-8")
     func badJSONLines() throws {
         let scratch = try TempFolder()
-        var bytes = Array("""
+        var bytes = Array(
+            """
             {"id": 1}
             {"id": 2, "text": 5}
             {"id": 3, "text": " "}
@@ -95,8 +101,11 @@ import WardenScore
             """.utf8)
         bytes += Array(#"{"id": 7, "text": "bad "#.utf8) + [0xFF] + Array("\"}\n".utf8)
         let records = try readRecords(try scratch.write("bad.jsonl", bytes: bytes), ReaderSettings(format: .jsonl))
-        #expect(records.map(\.error?.code) == ["missing_field", "invalid_field", "empty_text", "invalid_json", "invalid_json",
-                                                "invalid_json", "invalid_utf8"])
+        #expect(
+            records.map(\.error?.code) == [
+                "missing_field", "invalid_field", "empty_text", "invalid_json", "invalid_json",
+                "invalid_json", "invalid_utf8",
+            ])
         #expect(records.allSatisfy { $0.text == nil })
         #expect(records[0].error?.message == "no 'text' member (name it with --text-field)")
         #expect(records[1].error?.message == "'text' is not a string")
@@ -134,7 +143,8 @@ import WardenScore
     @Test("CSV: header, text column, quoted fields with commas, newlines and doubled quotes, quotes inside a plain field; records keep their first line")
     func csv() throws {
         let scratch = try TempFolder()
-        let path = try scratch.write("in.csv", "id,message,lang\r\n1,hello there,en\r\n2,\"multi\nline, with \"\"quotes\"\"\",fr\r\n\r\n3,\"\",de\n4,say \"hi\",it")
+        let path = try scratch.write(
+            "in.csv", "id,message,lang\r\n1,hello there,en\r\n2,\"multi\nline, with \"\"quotes\"\"\",fr\r\n\r\n3,\"\",de\n4,say \"hi\",it")
         let reader = try RecordReader(path: path, settings: ReaderSettings(format: .csv, textColumn: "message"))
         #expect(reader.csvHeader == ["id", "message", "lang"])
         #expect(reader.carriedColumns == ["id", "lang"])
@@ -190,8 +200,12 @@ import WardenScore
     func gzip() throws {
         let scratch = try TempFolder()
         let lines = (1...5000).map { "message \($0) with some words" }
-        let path = try scratch.gzipFile("input.data", members: [lines[..<2500].joined(separator: "\n") + "\n",
-                                                                lines[2500...].joined(separator: "\n") + "\n"])
+        let path = try scratch.gzipFile(
+            "input.data",
+            members: [
+                lines[..<2500].joined(separator: "\n") + "\n",
+                lines[2500...].joined(separator: "\n") + "\n",
+            ])
         let records = try readRecords(path, ReaderSettings(format: .text))
         #expect(records.map(\.text) == lines)
         #expect(records.last?.number == 5000)
@@ -238,7 +252,7 @@ import WardenScore
         #expect(try reader.skip() == false)
 
         let text = try RecordReader(path: try scratch.write("in.txt", "a\n\nc\n"), settings: ReaderSettings(format: .text))
-        #expect(try text.skip() && text.skip())   // a blank line is a (bad) record of plain text
+        #expect(try text.skip() && text.skip())  // a blank line is a (bad) record of plain text
         #expect(try text.next()?.text == "c")
 
         let csv = try RecordReader(path: try scratch.write("in.csv", "text\n\"x\ny\"\n\nz\n"), settings: ReaderSettings(format: .csv))

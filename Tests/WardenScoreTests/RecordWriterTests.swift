@@ -1,20 +1,24 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenCore
 import WardenScore
+import WardenTestSupport
 
 @Suite struct RecordWriterTests {
     let labels = ["toxic", "spam"]
 
     /// A scored record with carried fields, one of them named like an output key, and text that needs escaping.
-    let scored = InputRecord(number: 1, line: 2, text: "hi, \"there\"\n\u{1}",
-                             fields: [CarriedField(name: "id", value: .json(Array("7".utf8))),
-                                      CarriedField(name: "user", value: .string("ana")),
-                                      CarriedField(name: "record", value: .string("theirs"))])
+    let scored = InputRecord(
+        number: 1, line: 2, text: "hi, \"there\"\n\u{1}",
+        fields: [
+            CarriedField(name: "id", value: .json(Array("7".utf8))),
+            CarriedField(name: "user", value: .string("ana")),
+            CarriedField(name: "record", value: .string("theirs")),
+        ])
     let result = Moderator.Result(scores: [0.25, 0.75], flags: [false, true], flagged: true, truncated: false, windows: 1, cached: false)
-    let bad = InputRecord(number: 3, line: 5, text: nil, fields: [CarriedField(name: "id", value: .json(Array("8".utf8)))],
-                          error: RecordError(code: "invalid_utf8", message: "invalid UTF-8 at byte 4 of the record"))
+    let bad = InputRecord(
+        number: 3, line: 5, text: nil, fields: [CarriedField(name: "id", value: .json(Array("8".utf8)))],
+        error: RecordError(code: "invalid_utf8", message: "invalid UTF-8 at byte 4 of the record"))
 
     /// Writes `records` (record, result) to a fresh file with `layout` and returns its content.
     func written(_ layout: OutputLayout, _ records: [(InputRecord, Moderator.Result?)]) throws -> String {
@@ -28,14 +32,16 @@ import WardenScore
     @Test("JSON Lines: a scored record, an error record and a truncated one, carried fields in order, clashing names prefixed")
     func jsonLines() throws {
         let odd = Moderator.Result(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: true, windows: 16, cached: false)
-        let out = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
-                              [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
-        #expect(out == """
-            {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true,"truncated":false}
-            {"record":3,"line":5,"id":8,"error":{"code":"invalid_utf8","message":"invalid UTF-8 at byte 4 of the record"}}
-            {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false,"truncated":true}
+        let out = try written(
+            OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
+            [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
+        #expect(
+            out == """
+                {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true,"truncated":false}
+                {"record":3,"line":5,"id":8,"error":{"code":"invalid_utf8","message":"invalid UTF-8 at byte 4 of the record"}}
+                {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false,"truncated":true}
 
-            """)
+                """)
         let withoutText = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: false), [(scored, result)])
         #expect(!withoutText.contains("\"text\""))
         #expect(try JSONSerialization.jsonObject(with: Data(withoutText.utf8)) is [String: Any])

@@ -4,9 +4,9 @@ import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing
-import WardenTestSupport
 import WardenCore
 import WardenScore
+import WardenTestSupport
 import WordPiece
 
 /// A deterministic model over a small vocabulary. Per text: "toxic" is 0.9 when the word "bad" is in it,
@@ -15,7 +15,8 @@ import WordPiece
 /// holding "slow" takes 20 ms longer. While `held`, every batch waits. Records the first word of each text
 /// it scored, in the order the batches finished.
 final class WordBackend: InferenceBackend, Sendable {
-    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "boom", "slow", "hello", "world"]
+    static let vocabulary =
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "boom", "slow", "hello", "world"]
         + (0..<100).map { "w\($0)" } + ["flaky"]
     static let bad: Int64 = 5, boom: Int64 = 6, slow: Int64 = 7, flakyWord: Int64 = 110
 
@@ -75,20 +76,24 @@ struct Engine {
         configuration.workers = workers
         configuration.warmUpTexts = []
         configuration.batching.maxBatchSize = maxBatchSize
-        configuration.batching.bulk.defaultDeadline = .seconds(300)   // a slow, busy test machine must not fail the run
+        configuration.batching.bulk.defaultDeadline = .seconds(300)  // a slow, busy test machine must not fail the run
         configuration.moderator.longTextPolicy = .windows(overlap: 4)
-        configuration.moderator.maxWindowsPerText = 16   // the long-text tests count on this cap
+        configuration.moderator.maxWindowsPerText = 16  // the long-text tests count on this cap
         var logger = Logger(label: "warden.engine")
-        logger.logLevel = .critical   // the backend failures some tests cause are expected
-        let bundle = ModelBundle(name: "words", labels: Self.labels, thresholds: [0.5, 0.5], maxSequenceLength: 16,
-                                 textNormalization: .platformV1)
-        service = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
-                                       backends: BackendLoader.existing(Array(repeating: backend, count: workers)), logger: logger)
+        logger.logLevel = .critical  // the backend failures some tests cause are expected
+        let bundle = ModelBundle(
+            name: "words", labels: Self.labels, thresholds: [0.5, 0.5], maxSequenceLength: 16,
+            textNormalization: .platformV1)
+        service = try ModerationEngine(
+            bundle: bundle, tokenizer: tokenizer, configuration: configuration,
+            backends: BackendLoader.existing(Array(repeating: backend, count: workers)), logger: logger)
     }
 
     /// A job from `input` (plain text) to JSON Lines at `output`, with each record's text.
-    func job(_ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil,
-             reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
+    func job(
+        _ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil,
+        reading: ReaderSettings = ReaderSettings(format: .text)
+    ) throws -> ScoreJob {
         let writer = try RecordWriter(path: output, layout: Self.layout, appendFrom: appendFrom)
         return try job(input, writer: writer, settings, reading: reading)
     }
@@ -97,11 +102,14 @@ struct Engine {
     static let layout = OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true)
 
     /// A job from `input` (plain text) through `writer`, with the earlier output `previous` (`--resume`).
-    func job(_ input: String, writer: RecordWriter, _ settings: ScoreJobSettings = ScoreJobSettings(), previous: PreviousOutput? = nil,
-             reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
+    func job(
+        _ input: String, writer: RecordWriter, _ settings: ScoreJobSettings = ScoreJobSettings(), previous: PreviousOutput? = nil,
+        reading: ReaderSettings = ReaderSettings(format: .text)
+    ) throws -> ScoreJob {
         let reader = try RecordReader(path: input, settings: reading)
-        return ScoreJob(reader: reader, writer: writer, engine: service, options: Moderator.Options(lane: .bulk), settings: settings,
-                        previous: previous)
+        return ScoreJob(
+            reader: reader, writer: writer, engine: service, options: Moderator.Options(lane: .bulk), settings: settings,
+            previous: previous)
     }
 
     /// Scores `input` into `output` as `warden score` does, through a ``ScoreRun`` (a partial file renamed into
@@ -135,9 +143,10 @@ struct Engine {
 
     /// The service group `warden score` runs: the engine, then the job, which ends the group when it is done.
     func group(_ job: ScoreJob) -> ServiceGroup {
-        ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
-            logger: Logger(label: "warden.score.tests")))
+        ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: Logger(label: "warden.score.tests")))
     }
 }
 
@@ -154,10 +163,11 @@ struct Written {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let scores = object["scores"] as? [String: Double]
-            return Written(record: try #require(object["record"] as? Int), text: object["text"] as? String,
-                           scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
-                           flagged: object["flagged"] as? Bool, truncated: object["truncated"] as? Bool,
-                           error: (object["error"] as? [String: Any])?["code"] as? String)
+            return Written(
+                record: try #require(object["record"] as? Int), text: object["text"] as? String,
+                scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
+                flagged: object["flagged"] as? Bool, truncated: object["truncated"] as? Bool,
+                error: (object["error"] as? [String: Any])?["code"] as? String)
         }
     }
 }
@@ -168,7 +178,7 @@ struct Written {
         let scratch = try TempFolder()
         let texts = (1...300).map { "w\($0 % 100) hello" + ($0 % 7 == 0 ? " slow" : "") + ($0 % 5 == 0 ? " bad" : "") }
         let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
-        let engine = try Engine(workers: 2, maxBatchSize: 4)   // about a group a batch, two batches at a time
+        let engine = try Engine(workers: 2, maxBatchSize: 4)  // about a group a batch, two batches at a time
         var settings = ScoreJobSettings()
         settings.groupSize = 3
         settings.window = 30
@@ -186,7 +196,7 @@ struct Written {
         var tally = ScoreTally(labelCount: 2)
         (tally.records, tally.scored, tally.written, tally.lastRecord) = (300, 300, 300, 300)
         (tally.flagged, tally.flaggedPerLabel) = (60, [60, 0])
-        tally.bufferedBytesHighWater = job.tally.bufferedBytesHighWater   // depends on timing; see byteBound
+        tally.bufferedBytesHighWater = job.tally.bufferedBytesHighWater  // depends on timing; see byteBound
         #expect(job.tally == tally)
         #expect(!job.interrupted && job.inputError == nil)
         #expect(ScoreSummary(job: job, model: "m", modelLoadTime: .zero).exitCode == 0)
@@ -198,7 +208,7 @@ struct Written {
         let bytes = Array("hello\n\nworld boom\n".utf8) + [0x77, 0xFF, 0x0A] + Array("world bad\nw1".utf8)
         let input = try scratch.write("in.txt", bytes: bytes)
         let engine = try Engine()
-        let job = try engine.job(input, scratch.path("out.jsonl"))   // all six records in one group
+        let job = try engine.job(input, scratch.path("out.jsonl"))  // all six records in one group
         try await engine.group(job).run()
 
         let written = try Written.read(scratch.path("out.jsonl"))
@@ -286,7 +296,10 @@ struct Written {
         let summary = ScoreSummary(job: job, model: "m", modelLoadTime: .zero)
         #expect(summary.exitCode == 130)
         #expect(summary.line.hasPrefix("warden: 4 records (interrupted) in "))
-        #expect(summary.notes == ["warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."])
+        #expect(
+            summary.notes == [
+                "warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."
+            ])
     }
 
     @Test("large records: the job never holds more than maxBufferedBytes of records read and not yet written")
@@ -313,8 +326,8 @@ struct Written {
     @Test("a text needing more windows than allowed is scored in part: marked truncated in the output and counted")
     func truncatedRecords() async throws {
         let scratch = try TempFolder()
-        let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")   // 40 windows of 14 word pieces; 16 allowed
-        let input = try scratch.write("in.txt", "hello\nbad \(long)\n\nworld\n")   // the scored part is the start
+        let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")  // 40 windows of 14 word pieces; 16 allowed
+        let input = try scratch.write("in.txt", "hello\nbad \(long)\n\nworld\n")  // the scored part is the start
         let engine = try Engine()
         let job = try engine.job(input, scratch.path("out.jsonl"))
         try await engine.group(job).run()
@@ -337,7 +350,7 @@ struct Written {
         let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 4
-        small.window = 4   // one group at a time: a failing batch holds no other group's records
+        small.window = 4  // one group at a time: a failing batch holds no other group's records
         let clean = try Engine()
         _ = try await clean.run(input, to: scratch.path("clean.jsonl"), small)
 
@@ -371,7 +384,7 @@ struct Written {
         small.window = 4
         let failing = try Engine(flaky: true)
         var one = small
-        one.window = one.groupSize   // one group at a time: a failing batch holds no other group's records
+        one.window = one.groupSize  // one group at a time: a failing batch holds no other group's records
         _ = try await failing.run(input, to: scratch.path("out.jsonl"), one)
         let before = try Written.read(scratch.path("out.jsonl"))
         #expect(before.count == 80 && before.filter { $0.error != nil }.count == 26)

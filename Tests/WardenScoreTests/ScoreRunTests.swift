@@ -70,7 +70,10 @@ struct ScoreRunTests {
         var engineBuilt = false
         let sameFile = ScoreRun(input: input, output: input)
         await #expect(throws: ScoreRunError.self) {
-            try await sameFile.run(model: "words", logger: Self.logger) { engineBuilt = true; return engine.service }
+            try await sameFile.run(model: "words", logger: Self.logger) {
+                engineBuilt = true
+                return engine.service
+            }
         }
         #expect(!engineBuilt, "the output is checked before the model loads")
     }

@@ -17,15 +17,21 @@ struct HardeningTests {
     func disconnectCancels() async throws {
         let hold = Gate(open: true)
         let server = EngineSlot()
-        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(); $0.built = server }) { (base: String) async throws in
+        try await withWarden(
+            hold: hold,
+            configure: {
+                $0.oneTextPerBatch()
+                $0.built = server
+            }
+        ) { (base: String) async throws in
             hold.close()
             let warm = hold.entered
             let texts = (0..<8).map { "hung up message number \($0) about the weekend" }
             let body = String(data: try JSONSerialization.data(withJSONObject: ["input": texts, "lane": "bulk"]), encoding: .utf8)!
             let client = try RawConnection(port: RawConnection.port(of: base))
             client.send(Self.request(body))
-            await hold.waitUntilEntered(warm + 1)    // the first text is on the model; seven wait in the queue
-            client.close()                           // the client hangs up
+            await hold.waitUntilEntered(warm + 1)  // the first text is on the model; seven wait in the queue
+            client.close()  // the client hangs up
             // The seven waiting texts leave the queue once the server sees the hang-up: none can run after.
             try await waitUntil("the hung-up request's queued texts to be cancelled") {
                 server.engine?.moderator?.batcher.queueDepth(.bulk) == 0
@@ -89,7 +95,8 @@ struct HardeningTests {
             for length in ["1000000000000000000", "9223372036854775807", "40000"] {
                 let client = try RawConnection(port: RawConnection.port(of: base))
                 let start = ContinuousClock.now
-                client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n{\"input\": \"")
+                client.send(
+                    "POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n{\"input\": \"")
                 let reply = await client.read(timeout: .seconds(20)) { $0.contains("}}") }
                 #expect(reply.text.hasPrefix("HTTP/1.1 413"), "\(length): \(reply.text)")
                 #expect(reply.text.contains("body_too_large"))
@@ -122,8 +129,9 @@ struct HardeningTests {
         try await withWarden(configure: { $0.server.limits.maxBodyBytes = 2048 }) { (base: String) async throws in
             let client = try RawConnection(port: RawConnection.port(of: base))
             let chunk = "{\"input\": \"" + String(repeating: "a", count: 3000) + "\"}"
-            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        + String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n")
+            client.send(
+                "POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n")
             let reply = await client.read(timeout: .seconds(20)) { $0.contains("}}") }
             #expect(reply.text.hasPrefix("HTTP/1.1 413"), "\(reply.text)")
             #expect(reply.text.contains("body_too_large"))

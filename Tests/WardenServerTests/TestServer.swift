@@ -85,16 +85,19 @@ func withWarden(
     settings.engine.batching.interactive.maxDeadline = .seconds(60)
     configure(&settings)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
-        if let loading { await loading.pass() }
-        let backend = try await TorchBackend.load(path: bundle.modelPath)
-        if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
-        if let hold { return [HeldBackend(inner: backend, hold: hold)] }
-        return [backend]
-    }, logger: Logger(label: "test"))
+    let engine = try ModerationEngine(
+        modelDirectory: model, configuration: settings.engine,
+        backends: BackendLoader { bundle, _ in
+            if let loading { await loading.pass() }
+            let backend = try await TorchBackend.load(path: bundle.modelPath)
+            if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
+            if let hold { return [HeldBackend(inner: backend, hold: hold)] }
+            return [backend]
+        }, logger: Logger(label: "test"))
     settings.built?.put(engine)
-    let app = buildApplication(configuration: settings.server, engine: engine,
-                               events: ServerEvents(listening: { port in portContinuation.yield(port) }))
+    let app = buildApplication(
+        configuration: settings.server, engine: engine,
+        events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     // The server and the test body race: if the server stops on its own (a service failed), the test
     // fails at once instead of waiting for an answer that never comes.
@@ -172,7 +175,8 @@ enum HTTP {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                     body: Data(bytes.readableBytesView))
+        return Reply(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: Data(bytes.readableBytesView))
     }
 }

@@ -30,8 +30,9 @@ struct WardenServiceTests {
         chmod(file, 0o600)
         let listed = "listed-key-0123456789abcdef", env = "env-key-one-0123456789, env-key-two-0123456789"
         #expect(try ServerConfiguration.apiKeys(listed: [listed], commaSeparated: env, file: nil).keys == [listed])
-        #expect(try ServerConfiguration.apiKeys(listed: [], commaSeparated: env, file: file).keys
-            == ["env-key-one-0123456789", "env-key-two-0123456789", "file-key-0123456789abcdef"])
+        #expect(
+            try ServerConfiguration.apiKeys(listed: [], commaSeparated: env, file: file).keys
+                == ["env-key-one-0123456789", "env-key-two-0123456789", "file-key-0123456789abcdef"])
         #expect(try ServerConfiguration.apiKeys(listed: [], commaSeparated: nil, file: nil).keys.isEmpty)
         #expect(throws: ServerSetupError.self) { try ServerConfiguration.apiKeys(listed: ["short"], commaSeparated: nil, file: nil) }
     }

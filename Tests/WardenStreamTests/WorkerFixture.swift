@@ -33,8 +33,11 @@ struct WorkerFixture {
 
     /// Starts `warden worker` on the fixture's server with the tiny model and waits for its ready line.
     func worker(_ arguments: [String] = []) async throws -> WardenProcess {
-        let worker = try WardenProcess.launch(["worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
-                                               "--stream", "CHAT", "--consumer", "moderators", "--nats-url", server.url] + arguments)
+        let worker = try WardenProcess.launch(
+            [
+                "worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
+                "--stream", "CHAT", "--consumer", "moderators", "--nats-url", server.url,
+            ] + arguments)
         try await waitUntil("the worker's ready line", timeout: .seconds(120)) {
             guard worker.isRunning else { throw WardenProcess.Failure(description: "worker exited early:\n\(worker.log)") }
             return worker.standardOutput.contains("Warden worker is ready")

@@ -57,7 +57,10 @@ public final class NATSServerProcess: Sendable {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             self?.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
         child.standardOutput = pipe
@@ -72,7 +75,9 @@ public final class NATSServerProcess: Sendable {
                 guard log.components(separatedBy: "Server is ready").count > count + 1 else { return false }
                 count += 1
                 return true
-            }) { return }
+            }) {
+                return
+            }
             if !child.isRunning { throw Failure(description: "nats-server exited with status \(child.terminationStatus):\n\(log)") }
             try await Task.sleep(for: .milliseconds(20))
         }

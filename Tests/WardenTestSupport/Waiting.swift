@@ -8,8 +8,10 @@ public struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` until it holds; throws ``TimedOut`` naming `what` once `timeout` has passed.
-public func waitUntil(_ what: String, timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(5),
-                      _ condition: () async throws -> Bool) async throws {
+public func waitUntil(
+    _ what: String, timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(5),
+    _ condition: () async throws -> Bool
+) async throws {
     let end = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < end else { throw TimedOut("timed out after \(timeout) waiting for \(what)") }

@@ -92,7 +92,10 @@ public final class WardenProcess: Sendable {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             append(String(decoding: data, as: UTF8.self))
         }
         return pipe
@@ -100,11 +103,14 @@ public final class WardenProcess: Sendable {
 
     /// Starts `warden serve` on a free loopback port with `model` (a path, or one relative to the package
     /// root) and waits until it is ready.
-    public static func serve(model: String, arguments: [String] = [], environment: [String: String] = [:],
-                             readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
+    public static func serve(
+        model: String, arguments: [String] = [], environment: [String: String] = [:],
+        readyTimeout: Duration = .seconds(300)
+    ) async throws -> WardenProcess {
         let modelPath = model.hasPrefix("/") ? model : TestPaths.path(model)
-        let warden = try launch(["serve", "--host", "127.0.0.1", "--port", "0", "--model", modelPath, "--log-level", "warning"] + arguments,
-                                environment: environment)
+        let warden = try launch(
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--model", modelPath, "--log-level", "warning"] + arguments,
+            environment: environment)
         do {
             try await warden.waitUntilReady(timeout: readyTimeout)
         } catch {
@@ -161,8 +167,10 @@ public final class WardenProcess: Sendable {
     }
 
     /// Runs `body` with a ready `warden serve` and always stops it afterwards.
-    public static func with<Value: Sendable>(model: String, arguments: [String] = [],
-                                             _ body: (WardenProcess) async throws -> Value) async throws -> Value {
+    public static func with<Value: Sendable>(
+        model: String, arguments: [String] = [],
+        _ body: (WardenProcess) async throws -> Value
+    ) async throws -> Value {
         let warden = try await serve(model: model, arguments: arguments)
         do {
             let value = try await body(warden)

@@ -6,17 +6,22 @@ import WardenTune
 /// What `warden tune` makes of its results, and the grids its flags take.
 @Suite("Tune report and grid")
 struct TuneReportTests {
-    static func cell(_ size: Int, _ layout: TuneLayout = .padded, precision: String = "fp32", rate: Double, p99: Double,
-                     errors: Int = 0) -> TuneResult {
-        TuneResult(maxBatchSize: size, delayMs: 2, layout: layout, combo: ThreadCombo(workers: 1, torch: 1, blas: 2), precision: precision,
-                   messages: 100, messagesPerSecond: rate, p50Ms: p99 / 2, p99Ms: p99, paddingEfficiency: 0.8, meanBatch: 4, errors: errors,
-                   load1: 0.5)
+    static func cell(
+        _ size: Int, _ layout: TuneLayout = .padded, precision: String = "fp32", rate: Double, p99: Double,
+        errors: Int = 0
+    ) -> TuneResult {
+        TuneResult(
+            maxBatchSize: size, delayMs: 2, layout: layout, combo: ThreadCombo(workers: 1, torch: 1, blas: 2), precision: precision,
+            messages: 100, messagesPerSecond: rate, p50Ms: p99 / 2, p99Ms: p99, paddingEfficiency: 0.8, meanBatch: 4, errors: errors,
+            load1: 0.5)
     }
 
     @Test("the recommendation is the fastest cell within the p99 target and without errors")
     func recommendation() {
-        let results = [Self.cell(1, rate: 100, p99: 10), Self.cell(8, rate: 400, p99: 40), Self.cell(32, rate: 900, p99: 80),
-                       Self.cell(16, rate: 950, p99: 20, errors: 1)]
+        let results = [
+            Self.cell(1, rate: 100, p99: 10), Self.cell(8, rate: 400, p99: 40), Self.cell(32, rate: 900, p99: 80),
+            Self.cell(16, rate: 950, p99: 20, errors: 1),
+        ]
         let report = TuneReport(results: results, p99TargetMs: 50)
         #expect(report.recommended?.maxBatchSize == 8)
         #expect(report.lines.contains("  warden serve \(results[1].serveFlags)"))
@@ -28,8 +33,11 @@ struct TuneReportTests {
 
     @Test("layouts and precisions are compared when the grid has several")
     func comparisons() {
-        let report = TuneReport(results: [Self.cell(8, rate: 400, p99: 10), Self.cell(8, .packed(rowTokens: 128), rate: 600, p99: 10),
-                                          Self.cell(8, precision: "bf16", rate: 500, p99: 10)], p99TargetMs: 50)
+        let report = TuneReport(
+            results: [
+                Self.cell(8, rate: 400, p99: 10), Self.cell(8, .packed(rowTokens: 128), rate: 600, p99: 10),
+                Self.cell(8, precision: "bf16", rate: 500, p99: 10),
+            ], p99TargetMs: 50)
         #expect(report.lines.contains("packed128 vs padded: best 600 / 500 msg/s = 1.20x"))
         #expect(report.lines.contains("precision: fp32 best 600 msg/s, bf16 best 500 msg/s"))
         #expect(report.table == ["", TuneResult.tableHeader] + report.results.map(\.tableLine))

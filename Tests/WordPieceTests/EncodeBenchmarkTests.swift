@@ -6,8 +6,9 @@ import WordPiece
 struct EncodeBenchmarkTests {
     @Test("counts the texts, bytes and ids of one run, and prints them with the best run's rate")
     func counts() throws {
-        let tokenizer = try WordPieceTokenizer(vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"],
-                                               configuration: TokenizerConfiguration())
+        let tokenizer = try WordPieceTokenizer(
+            vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world"],
+            configuration: TokenizerConfiguration())
         let result = EncodeBenchmark(tokenizer, texts: ["hello world", "hello"], repeats: 3, maxLength: WordPieceTokenizer.defaultMaxLength)
         #expect(result.texts == 6)
         #expect(result.bytes == 16 * 3)
