@@ -52,13 +52,7 @@ struct ErrorTests {
     func deadline() async throws {
         let hold = Gate(open: true)
         let server = EngineSlot()
-        try await withWarden(
-            hold: hold,
-            configure: {
-                $0.oneTextPerBatch()
-                $0.built = server
-            }
-        ) { (base: String) async throws in
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(engineIn: server) }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered

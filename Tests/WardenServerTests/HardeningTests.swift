@@ -17,13 +17,7 @@ struct HardeningTests {
     func disconnectCancels() async throws {
         let hold = Gate(open: true)
         let server = EngineSlot()
-        try await withWarden(
-            hold: hold,
-            configure: {
-                $0.oneTextPerBatch()
-                $0.built = server
-            }
-        ) { (base: String) async throws in
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(engineIn: server) }) { (base: String) async throws in
             hold.close()
             let warm = hold.entered
             let texts = (0..<8).map { "hung up message number \($0) about the weekend" }

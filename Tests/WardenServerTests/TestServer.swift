@@ -52,9 +52,11 @@ struct WardenSettings {
 
 extension WardenSettings {
     /// One text per batch and no result cache, so each text reaches a held model on its own.
-    mutating func oneTextPerBatch() {
+    /// With `slot`, the engine is put there once built.
+    mutating func oneTextPerBatch(engineIn slot: EngineSlot? = nil) {
         engine.batching.maxBatchSize = 1
         engine.moderator.cacheCapacity = 0
+        built = slot ?? built
     }
 }
 
