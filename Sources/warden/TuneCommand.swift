@@ -115,27 +115,34 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
         let core = TorchRuntime.blasCore
         print("BLAS: OpenBLAS core \(core.coreLabel) (\(core.plan)); fp32 check \(core.check)")
         print(TuneResult.tableHeader)
+        let results = try await measure(combos: combos, layouts: layoutList, precisions: precisionList, messages: messages)
+        let report = TuneReport(results: results, p99TargetMs: p99Ms)
+        for line in report.table + ["load average after: \(loadAverage())"] + report.lines { print(line) }
+        try writeFiles(report)
+    }
+
+    /// Every cell of the grid on every thread combination, each shown as it is known: in this process for one
+    /// combination, else in a child process per combination (thread settings are process-wide).
+    private func measure(combos: [ThreadCombo], layouts: [TuneLayout], precisions: [PrecisionPolicy], messages: [String]) async throws
+        -> [TuneResult]
+    {
         let show = { (result: TuneResult) in
             print(result.tableLine)
             fflush(nil)
         }
-        var results: [TuneResult] = []
         if combos.count == 1 {
-            results = try await runGrid(combo: combos[0], layouts: layoutList, precisions: precisionList, messages: messages, progress: show)
-        } else {
-            for combo in combos {
-                let arguments = TuneChild.arguments(
-                    combo: combo, batchSizes: batchSizes, delays: delays, layouts: layoutList,
-                    precisions: precisionList.map(\.rawValue), spec: spec, rounds: rounds,
-                    model: model.resolvedModelDirectory(), corpus: corpus)
-                results += try TuneChild.run(
-                    executable: URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath(),
-                    arguments: arguments, progress: show)
-            }
+            return try await runGrid(combo: combos[0], layouts: layouts, precisions: precisions, messages: messages, progress: show)
         }
-        let report = TuneReport(results: results, p99TargetMs: p99Ms)
-        for line in report.table + ["load average after: \(loadAverage())"] + report.lines { print(line) }
-        try writeFiles(report)
+        var results: [TuneResult] = []
+        for combo in combos {
+            let arguments = TuneChild.arguments(
+                combo: combo, batchSizes: batchSizes, delays: delays, layouts: layouts, precisions: precisions.map(\.rawValue), spec: spec,
+                rounds: rounds, model: model.resolvedModelDirectory(), corpus: corpus)
+            results += try TuneChild.run(
+                executable: URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath(), arguments: arguments,
+                progress: show)
+        }
+        return results
     }
 
     /// `--csv` and `--png`: the table as CSV, and its chart (drawn from a temporary CSV without `--csv`).
