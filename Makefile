@@ -3,7 +3,7 @@ SWIFT ?= swift
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup build release test test-tsan fuzz run bench bench-check bench-record clean
+.PHONY: setup build release test test-tsan format fuzz run bench bench-check bench-record clean
 
 ## Seconds per fuzz target: FUZZ_SECONDS for `make fuzz`, FUZZ_SMOKE_SECONDS for the smoke run in `make test`.
 FUZZ_SECONDS ?= 600
@@ -24,6 +24,7 @@ release: setup
 ## fuzz target for FUZZ_SMOKE_SECONDS; the official OpenAI Python SDK against the built server; nats-py and pika
 ## against the built worker).
 test: setup
+	scripts/format.sh --check
 	scripts/validate_k8s.sh
 	PYTHONPATH=scripts python3 -m generate.make_normalization_golden --check
 	scripts/test_scripts.sh
@@ -34,6 +35,10 @@ test: setup
 	scripts/test_openai_sdk.sh
 	scripts/test_nats_py.sh
 	scripts/test_amqp_py.sh
+
+## Formats the Swift sources in place (.swift-format); `make test` checks that they are.
+format:
+	scripts/format.sh
 
 ## Same suite under ThreadSanitizer (slow; run by hand).
 test-tsan: setup

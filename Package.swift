@@ -13,6 +13,7 @@ let includeFuzzTargets = ProcessInfo.processInfo.environment["WARDEN_FUZZ"] != n
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 var package = Package(
@@ -70,6 +71,7 @@ var package = Package(
                 "CTorchShim", "WardenCore",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -102,7 +104,9 @@ var package = Package(
             name: "WardenScore",
             dependencies: [
                 "WardenGateway", "WardenCore", "WordPiece", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -138,6 +142,7 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -151,6 +156,11 @@ var package = Package(
             dependencies: [
                 "WardenGateway", "WardenCore", "WardenAPI", "WordPiece",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
@@ -175,6 +185,7 @@ var package = Package(
                 "WardenClient", "WardenAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,6 +209,7 @@ var package = Package(
             dependencies: [
                 "TorchBackend", "WardenCore", "WordPiece", "WardenTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -245,7 +257,14 @@ if includeFuzzTargets {
             linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
 }
 package.targets += [
-    .testTarget(name: "WardenCLITests", dependencies: ["warden", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "WardenCLITests",
+        dependencies: [
+            "warden", "WardenTestSupport", "AMQPClient", "WardenCore", "WardenGateway", "WardenScore", "WardenServer", "WardenStream",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings),
     // Test-only code shared by the suites: fixture paths, the warden binary and process launcher, gates,
     // deterministic backends and a stub Warden.
     .target(
@@ -254,6 +273,7 @@ package.targets += [
             "WardenCore", "WardenAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ],
         path: "Tests/WardenTestSupport",
         swiftSettings: swiftSettings),
@@ -261,6 +281,7 @@ package.targets += [
         name: "NATSClientTests",
         dependencies: [
             "NATSClient", "WardenTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ],
@@ -277,12 +298,13 @@ package.targets += [
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenStreamTests",
-        dependencies: ["NATSClient", "AMQPClient", "WardenAPI", "WardenTestSupport", "warden"],
+        dependencies: ["NATSClient", "AMQPClient", "WardenAPI", "WardenStream", "WardenTestSupport", "warden"],
         swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenClientTests",
         dependencies: [
             "WardenClient", "WardenAPI", "WardenCore", "WardenTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ],
@@ -291,6 +313,9 @@ package.targets += [
         name: "ChatServerTests",
         dependencies: [
             "ChatServer", "WardenClient", "WardenAPI", "WardenTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -313,7 +338,7 @@ package.targets += [
     .testTarget(
         name: "WardenScoreTests",
         dependencies: [
-            "WardenScore", "WardenCore", "WordPiece", "CZlib",
+            "WardenScore", "WardenCore", "WordPiece", "CZlib", "WardenTestSupport",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -322,11 +347,15 @@ package.targets += [
     .testTarget(
         name: "WardenServerTests",
         dependencies: [
-            "WardenServer", "WardenCore", "TorchBackend", "WardenAPI", "WardenTestSupport",
+            "WardenServer", "WardenCore", "WardenGateway", "TorchBackend", "WardenAPI", "WordPiece", "WardenTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ],

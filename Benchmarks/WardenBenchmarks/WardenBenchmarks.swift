@@ -38,8 +38,9 @@ private func withZeroCostEngine(_ body: (Moderator) async throws -> Void) async 
     configuration.warmUpTexts = []
     configuration.batching.interactive.maxQueueDelay = .zero
     configuration.moderator.cacheCapacity = 0
-    let engine = try ModerationEngine(bundle: try bundle, tokenizer: try tokenizer, configuration: configuration,
-                                      backends: BackendLoader.existing([ZeroBackend()]))
+    let engine = try ModerationEngine(
+        bundle: try bundle, tokenizer: try tokenizer, configuration: configuration,
+        backends: BackendLoader.existing([ZeroBackend()]))
     let services = ServiceGroup(configuration: .init(services: [engine], logger: Logger(label: "warden.benchmarks")))
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await services.run() }
@@ -65,7 +66,10 @@ private func inputs(batch: Int, length: Int) throws -> (ids: [Int64], mask: [Int
     var cursor = 0
     for _ in 0..<batch {
         ids.append(Int64(tokenizer.clsID))
-        for _ in 0..<(length - 2) { ids.append(Int64(pieces[cursor % pieces.count])); cursor += 1 }
+        for _ in 0..<(length - 2) {
+            ids.append(Int64(pieces[cursor % pieces.count]))
+            cursor += 1
+        }
         ids.append(Int64(tokenizer.sepID))
     }
     return (ids, [Int64](repeating: 1, count: batch * length))
@@ -100,8 +104,10 @@ let benchmarks: @Sendable () -> Void = {
     // Model forward: batch 1…128 × length 16…128, bf16 default model, default threads.
     for batch in [1, 2, 4, 8, 16, 32, 64, 128] {
         for length in [16, 32, 64, 128] {
-            Benchmark("forward b\(batch) L\(length)",
-                      configuration: .init(metrics: [.wallClock, .throughput], maxDuration: .milliseconds(600), maxIterations: 20)) { benchmark in
+            Benchmark(
+                "forward b\(batch) L\(length)",
+                configuration: .init(metrics: [.wallClock, .throughput], maxDuration: .milliseconds(600), maxIterations: 20)
+            ) { benchmark in
                 let (ids, mask) = try inputs(batch: batch, length: length)
                 let model = try model.get()  // loaded before measuring
                 benchmark.startMeasurement()

@@ -34,8 +34,9 @@ public func buildChatApplication(configuration: ChatConfiguration) -> some Appli
     } onUpgrade: { inbound, outbound, context in
         let room = context.requestContext.parameters.get("room") ?? "lobby"
         let user = context.request.uri.queryParameters.get("user").flatMap { ChatSession.isValidName($0) ? $0 : nil } ?? "anonymous"
-        let session = ChatSession(room: room, user: user, rooms: rooms, warden: warden,
-                                  maxMessageBytes: configuration.maxMessageBytes, logger: context.logger)
+        let session = ChatSession(
+            room: room, user: user, rooms: rooms, warden: warden,
+            maxMessageBytes: configuration.maxMessageBytes, logger: context.logger)
         try await session.run(inbound: inbound, outbound: outbound)
     }
 
@@ -58,8 +59,9 @@ private func rescore(room: String, thresholds: [String: Float]?, rooms: ChatRoom
         throw HTTPError(status, message: "Re-scoring failed: \(error.message)")
     }
     let items = zip(history, results).map { entry, result in
-        RescoreResponse.Item(id: entry.id, user: entry.user, text: entry.text, flagged: result.flagged,
-                             labels: result.flaggedLabels, scores: result.categoryScores, wasUnscored: entry.unscored)
+        RescoreResponse.Item(
+            id: entry.id, user: entry.user, text: entry.text, flagged: result.flagged,
+            labels: result.flaggedLabels, scores: result.categoryScores, wasUnscored: entry.unscored)
     }
     return RescoreResponse(room: room, results: items)
 }

@@ -16,8 +16,10 @@ public struct ChatConfiguration: Sendable {
     /// Server log level.
     public var logLevel: Logger.Level
 
-    public init(host: String = "127.0.0.1", port: Int = 8090, warden: WardenClient.Configuration,
-                historyLimit: Int = 1000, maxMessageBytes: Int = 16 << 10, logLevel: Logger.Level = .info) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8090, warden: WardenClient.Configuration,
+        historyLimit: Int = 1000, maxMessageBytes: Int = 16 << 10, logLevel: Logger.Level = .info
+    ) {
         self.host = host
         self.port = port
         self.warden = warden

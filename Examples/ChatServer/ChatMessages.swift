@@ -33,8 +33,10 @@ public struct ServerEvent: Codable, Sendable, Equatable {
     public var labels: [String]?
     public var message: String?
 
-    public init(type: String, room: String? = nil, user: String? = nil, text: String? = nil, id: Int? = nil,
-                unscored: Bool? = nil, truncated: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil) {
+    public init(
+        type: String, room: String? = nil, user: String? = nil, text: String? = nil, id: Int? = nil,
+        unscored: Bool? = nil, truncated: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil
+    ) {
         self.type = type
         self.room = room
         self.user = user

@@ -29,10 +29,14 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "API key sent to Warden as a Bearer token (env WARDEN_API_KEY; default none).")
     var wardenAPIKey: String?
 
-    @Option(help: "When Warden cannot answer: fail-open delivers messages unscored and logs them, fail-closed refuses them (env WARDEN_POLICY; default fail-open).")
+    @Option(
+        help: "When Warden cannot answer: fail-open delivers messages unscored and logs them, fail-closed refuses them (env WARDEN_POLICY; default fail-open).")
     var policy: String?
 
-    @Option(help: "When Warden scored only part of a message (too long for the model) and flagged nothing: allow delivers it, marked and logged; unscored treats it as unscored, so --policy decides (env WARDEN_PARTLY_SCORED; default allow).")
+    @Option(
+        help:
+            "When Warden scored only part of a message (too long for the model) and flagged nothing: allow delivers it, marked and logged; unscored treats it as unscored, so --policy decides (env WARDEN_PARTLY_SCORED; default allow)."
+    )
     var partlyScored: String?
 
     @Option(help: "Client timeout for one Warden call, in milliseconds (env WARDEN_TIMEOUT_MS; default 2000).")

@@ -1,6 +1,8 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import NIOFoundationCompat
+import WardenAPI
 import WardenClient
 
 /// One client's WebSocket connection to a room: reads its messages in order, screens each one with Warden,
@@ -54,41 +56,47 @@ struct ChatSession: Sendable {
         case .allow(let result):
             // A partly scored message is logged and reported by WardenClient (onEvent); it is marked for the room too.
             if result.isPartlyScored {
-                logger.notice("Message delivered, scored in part", metadata: [
-                    "room": "\(room)", "user": "\(sender)", "windows": "\(result.windows.map(String.init) ?? "?")",
-                ])
+                logger.notice(
+                    "Message delivered, scored in part",
+                    metadata: [
+                        "room": "\(room)", "user": "\(sender)", "windows": "\(result.windows.map(String.init) ?? "?")",
+                    ])
             }
             await broadcast(user: sender, text: message.text, unscored: false, truncated: result.isPartlyScored)
         case .block(let result):
             let labels = result.flaggedLabels
             logger.info("Message blocked", metadata: ["room": "\(room)", "user": "\(sender)", "labels": "\(labels)"])
-            try await send(ServerEvent(
-                type: "notice", room: room, user: sender, text: message.text, reason: "flagged", labels: labels,
-                message: "Your message was not delivered: it was flagged as \(labels.joined(separator: ", "))."
-            ), to: outbound)
+            try await send(
+                ServerEvent(
+                    type: "notice", room: room, user: sender, text: message.text, reason: "flagged", labels: labels,
+                    message: "Your message was not delivered: it was flagged as \(labels.joined(separator: ", "))."
+                ), to: outbound)
         case .unscored(let reason, let policy):
             switch policy {
             case .failOpen:
                 // Reported by WardenClient (warning log + onEvent); delivered and marked, re-scorable later.
                 await broadcast(user: sender, text: message.text, unscored: true)
             case .failClosed where reason.code == .partlyScored:
-                try await send(ServerEvent(
-                    type: "notice", room: room, user: sender, text: message.text, reason: "too_long_to_check",
-                    message: "Your message was not delivered: it is too long to be checked in full. Send it in shorter parts."
-                ), to: outbound)
+                try await send(
+                    ServerEvent(
+                        type: "notice", room: room, user: sender, text: message.text, reason: "too_long_to_check",
+                        message: "Your message was not delivered: it is too long to be checked in full. Send it in shorter parts."
+                    ), to: outbound)
             case .failClosed:
-                try await send(ServerEvent(
-                    type: "notice", room: room, user: sender, text: message.text, reason: "moderation_unavailable",
-                    message: "Your message was not delivered: moderation is unavailable (\(reason.code)). Try again shortly."
-                ), to: outbound)
+                try await send(
+                    ServerEvent(
+                        type: "notice", room: room, user: sender, text: message.text, reason: "moderation_unavailable",
+                        message: "Your message was not delivered: moderation is unavailable (\(reason.code)). Try again shortly."
+                    ), to: outbound)
             }
         }
     }
 
     private func broadcast(user: String, text: String, unscored: Bool, truncated: Bool = false) async {
         let (entry, writers) = await rooms.deliver(room: room, user: user, text: text, unscored: unscored)
-        let event = ServerEvent(type: "message", room: room, user: entry.user, text: entry.text, id: entry.id,
-                                unscored: unscored ? true : nil, truncated: truncated ? true : nil)
+        let event = ServerEvent(
+            type: "message", room: room, user: entry.user, text: entry.text, id: entry.id,
+            unscored: unscored ? true : nil, truncated: truncated ? true : nil)
         for writer in writers {
             // A member that went away is removed when its own session ends; ignore its write failure here.
             try? await send(event, to: writer)

@@ -48,7 +48,10 @@ func hasNumberOverflowingDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     while i < bytes.count {
         let c = bytes[i]
         if inString {
-            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
             if c == UInt8(ascii: "\"") { inString = false }
             i += 1
         } else if c == UInt8(ascii: "\"") {

@@ -10,7 +10,8 @@ import NIOCore
 @_extern(c, "LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
 
 @main
 enum NATSProtocolFuzzMain {
@@ -50,7 +51,8 @@ func drain(_ buffer: inout ByteBuffer, into outcome: inout Outcome, _ input: Uns
                 // Nothing is consumed but the blank lines before the incomplete operation.
                 let consumed = buffer.readerIndex - before
                 if consumed < 0 || buffer.readableBytes != readable - consumed
-                    || unread.getBytes(at: before, length: consumed)?.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x0A }) != true {
+                    || unread.getBytes(at: before, length: consumed)?.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x0A }) != true
+                {
                     violation("parse returned nil but consumed \(consumed) bytes that are not blank lines", input)
                 }
                 return
@@ -75,10 +77,10 @@ func parse(_ bytes: UnsafeRawBufferPointer, chunkedWith seed: UInt64?, _ input: 
     while offset < bytes.count {
         var length = bytes.count - offset
         if seed != nil {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             length = min(length, Int(state >> 60) + 1)
         }
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + length]))
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
         offset += length
         drain(&buffer, into: &outcome, input)
     }
@@ -98,7 +100,7 @@ func message(from bytes: UnsafeRawBufferPointer) -> (wire: [UInt8], expected: NA
     func take(_ n: Int) -> Slice<UnsafeRawBufferPointer> {
         let end = min(bytes.count, cursor + n)
         defer { cursor = end }
-        return bytes[cursor ..< end]
+        return bytes[cursor..<end]
     }
     let flags = bytes.first ?? 0
     let subject = "s" + token(take(Int(flags & 7)), subjectAlphabet)
@@ -107,7 +109,7 @@ func message(from bytes: UnsafeRawBufferPointer) -> (wire: [UInt8], expected: NA
     var headers = NATSHeaders()
     let hasHeaders = flags & 16 != 0
     if hasHeaders {
-        for _ in 0 ..< Int(flags >> 5) {
+        for _ in 0..<Int(flags >> 5) {
             let name = token(take(3), nameAlphabet)
             let value = token(take(5), valueAlphabet).trimmingWhitespace()
             if !name.isEmpty { headers.append(name, value) }
@@ -116,7 +118,8 @@ func message(from bytes: UnsafeRawBufferPointer) -> (wire: [UInt8], expected: NA
     let payload = Array(bytes[cursor...])
     let block = hasHeaders ? headers.encoded() : []
     let total = block.count + payload.count
-    let line = (hasHeaders ? "HMSG" : "MSG") + " \(subject) \(sid)" + (reply.map { " \($0)" } ?? "")
+    let line =
+        (hasHeaders ? "HMSG" : "MSG") + " \(subject) \(sid)" + (reply.map { " \($0)" } ?? "")
         + (hasHeaders ? " \(block.count)" : "") + " \(total)\r\n"
     let wire = Array(line.utf8) + block + payload + Array("\r\n".utf8)
     return (wire, NATSMessage(subject: subject, replyTo: reply, headers: headers, payload: payload, sid: sid))
@@ -142,7 +145,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         let outcome = stream.withUnsafeBytes { parse($0, chunkedWith: chunking, input) }
         let want = [String(reflecting: ServerOperation.message(expected)), String(reflecting: ServerOperation.ping)]
         if outcome.failed || outcome.operations != want {
-            violation("the message \(String(decoding: wire.prefix(200), as: UTF8.self).debugDescription) parsed as \(outcome) (chunked: \(chunking != nil))", input)
+            violation(
+                "the message \(String(decoding: wire.prefix(200), as: UTF8.self).debugDescription) parsed as \(outcome) (chunked: \(chunking != nil))", input)
         }
     }
     return 0

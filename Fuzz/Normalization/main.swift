@@ -17,7 +17,10 @@ func checkUTF8(_ stage: [UInt8], after rule: String, _ input: UnsafeBufferPointe
 /// platform-v1 rule by rule, as `normalizeText(_:.platformV1)` runs them, each output checked.
 func platformV1Stages(_ text: String, _ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
     var bytes = Array(text.utf8)
-    if bytes.contains(UInt8(ascii: "&")) { bytes = PlatformV1.decodeEntities(bytes); checkUTF8(bytes, after: "v1 entities", input) }
+    if bytes.contains(UInt8(ascii: "&")) {
+        bytes = PlatformV1.decodeEntities(bytes)
+        checkUTF8(bytes, after: "v1 entities", input)
+    }
     bytes = PlatformV1.replaceURLs(bytes)
     checkUTF8(bytes, after: "v1 URLs", input)
     if bytes.contains(UInt8(ascii: "@")) {
@@ -32,8 +35,14 @@ func platformV1Stages(_ text: String, _ input: UnsafeBufferPointer<UInt8>) -> [U
 /// platform-v2 rule by rule, as `PlatformV2.normalize` runs them, each output checked.
 func platformV2Stages(_ text: String, _ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
     var bytes = Array(text.utf8)
-    if bytes.contains(UInt8(ascii: "&")) { bytes = PlatformV1.decodeEntities(bytes); checkUTF8(bytes, after: "v2 entities", input) }
-    if bytes.contains(where: { $0 >= 0x80 }) { bytes = PlatformV2.foldScalars(bytes); checkUTF8(bytes, after: "v2 invisible/homoglyph folds", input) }
+    if bytes.contains(UInt8(ascii: "&")) {
+        bytes = PlatformV1.decodeEntities(bytes)
+        checkUTF8(bytes, after: "v2 entities", input)
+    }
+    if bytes.contains(where: { $0 >= 0x80 }) {
+        bytes = PlatformV2.foldScalars(bytes)
+        checkUTF8(bytes, after: "v2 invisible/homoglyph folds", input)
+    }
     bytes = PlatformV1.replaceURLs(bytes)
     checkUTF8(bytes, after: "v2 URLs", input)
     PlatformV2.foldLeet(&bytes)

@@ -70,7 +70,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     // csvFields is given valid UTF-8 only (the reader checks each record first): whatever it splits a line
     // into, quoting every field again and splitting that gives the same fields.
     if format == .csv, String(validating: content, as: UTF8.self) != nil,
-       case .success(let fields) = RecordReader.csvFields(content) {
+        case .success(let fields) = RecordReader.csvFields(content)
+    {
         let again = csvLine(fields).withUnsafeBufferPointer { RecordReader.csvFields($0) }
         guard case .success(let fields2) = again, fields2 == fields else {
             violation("csvFields does not read back its fields quoted: \(fields) then \(again)", input)
@@ -109,7 +110,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     if skip > 0, let (_, resumed, _) = read(settings, skipping: skip) {
         let expected = Array(records.dropFirst(skip))
         if resumed.count != expected.count || !zip(resumed, expected).allSatisfy(same) {
-            violation("skipping \(skip) records then reading gives \(resumed.map { ($0.number, $0.line) }), one pass \(expected.map { ($0.number, $0.line) })", input)
+            violation(
+                "skipping \(skip) records then reading gives \(resumed.map { ($0.number, $0.line) }), one pass \(expected.map { ($0.number, $0.line) })", input)
         }
     }
     return 0

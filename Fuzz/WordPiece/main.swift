@@ -74,7 +74,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         guard ids.first == tokenizer.clsID, ids.last == tokenizer.sepID else {
             violation("encode(maxLength: \(maxLength)) does not start with [CLS] and end with [SEP]", bytes)
         }
-        if !ids[1 ..< ids.count - 1].elementsEqual(pieces.prefix(maxLength - 2)) {
+        if !ids[1..<ids.count - 1].elementsEqual(pieces.prefix(maxLength - 2)) {
             violation("encode(maxLength: \(maxLength)) is not [CLS] + the first pieces of wordPieceIDs + [SEP]", bytes)
         }
         if encoding.truncated != (pieces.count > maxLength - 2) {

@@ -42,8 +42,9 @@ public struct JetStream: Sendable {
             var config: ConsumerConfig
             enum CodingKeys: String, CodingKey { case streamName = "stream_name", config }
         }
-        return try await call("CONSUMER.DURABLE.CREATE.\(stream).\(config.durableName)",
-                              body: try JSONEncoder().encode(Request(streamName: stream, config: config)))
+        return try await call(
+            "CONSUMER.DURABLE.CREATE.\(stream).\(config.durableName)",
+            body: try JSONEncoder().encode(Request(streamName: stream, config: config)))
     }
 
     /// The consumer's info, creating it with `config` when it does not exist yet.

@@ -14,8 +14,10 @@ public struct StreamConfig: Codable, Sendable, Equatable {
     public var maxBytes: Int?
     public var replicas: Int
 
-    public init(name: String, subjects: [String], storage: String = "file", retention: String = "limits",
-                duplicateWindow: Duration? = nil, maxMessages: Int? = nil, maxBytes: Int? = nil, replicas: Int = 1) {
+    public init(
+        name: String, subjects: [String], storage: String = "file", retention: String = "limits",
+        duplicateWindow: Duration? = nil, maxMessages: Int? = nil, maxBytes: Int? = nil, replicas: Int = 1
+    ) {
         self.name = name
         self.subjects = subjects
         self.storage = storage
@@ -93,8 +95,10 @@ public struct ConsumerConfig: Codable, Sendable, Equatable {
     /// Most pull requests waiting at once.
     public var maxWaiting: Int?
 
-    public init(durableName: String, filterSubject: String? = nil, ackPolicy: String = "explicit", ackWait: Duration = .seconds(30),
-                maxAckPending: Int = 1000, maxDeliver: Int = -1, deliverPolicy: String = "all", maxWaiting: Int? = nil) {
+    public init(
+        durableName: String, filterSubject: String? = nil, ackPolicy: String = "explicit", ackWait: Duration = .seconds(30),
+        maxAckPending: Int = 1000, maxDeliver: Int = -1, deliverPolicy: String = "all", maxWaiting: Int? = nil
+    ) {
         self.durableName = durableName
         self.filterSubject = filterSubject
         self.ackPolicy = ackPolicy
@@ -217,7 +221,8 @@ public struct JetStreamMetadata: Sendable, Equatable {
             tokens.insert(contentsOf: ["", ""], at: 2)
         }
         guard tokens.count >= 11, let delivered = Int(tokens[6]), let streamSequence = UInt64(tokens[7]),
-              let consumerSequence = UInt64(tokens[8]), let timestamp = Int64(tokens[9]), let pending = Int(tokens[10]) else { return nil }
+            let consumerSequence = UInt64(tokens[8]), let timestamp = Int64(tokens[9]), let pending = Int(tokens[10])
+        else { return nil }
         stream = tokens[4]
         consumer = tokens[5]
         numDelivered = delivered

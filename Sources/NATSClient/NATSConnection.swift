@@ -154,8 +154,9 @@ public final class NATSConnection: Sendable {
                             let sid = state.nextSID
                             state.nextSID += 1
                             state.muxSID = sid
-                            state.subscriptions[sid] = SubscriptionEntry(subject: "\(muxPrefix).*", queue: nil,
-                                                                         handler: { [weak self] in self?.answer($0) }, onClose: {})
+                            state.subscriptions[sid] = SubscriptionEntry(
+                                subject: "\(muxPrefix).*", queue: nil,
+                                handler: { [weak self] in self?.answer($0) }, onClose: {})
                             ClientOperation.subscribe(subject: "\(muxPrefix).*", queue: nil, sid: sid, into: &buffer)
                         }
                         state.requests[token] = (subject, continuation)
@@ -204,9 +205,11 @@ public final class NATSConnection: Sendable {
     /// ``statistics`` (a slow consumer). The subscription is sent again after a reconnect.
     public func subscribe(to subject: String, queue: String? = nil, bufferLimit: Int = 65_536) throws(NATSError) -> NATSSubscription {
         let (stream, continuation) = AsyncStream<NATSMessage>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit))
-        let sid = try subscribe(to: subject, queue: queue, handler: { [weak self] message in
-            if case .dropped = continuation.yield(message) { self?.state.withLock { $0.statistics.dropped += 1 } }
-        }, onClose: { continuation.finish() })
+        let sid = try subscribe(
+            to: subject, queue: queue,
+            handler: { [weak self] message in
+                if case .dropped = continuation.yield(message) { self?.state.withLock { $0.statistics.dropped += 1 } }
+            }, onClose: { continuation.finish() })
         return NATSSubscription(connection: self, sid: sid, subject: subject, queue: queue, stream: stream)
     }
 
@@ -346,8 +349,10 @@ public final class NATSConnection: Sendable {
     func channelClosed(generation: Int) {
         let (reconnect, waiters, requests) = state.withLock { state in
             guard state.generation == generation, state.status == .connected || state.status == .draining else {
-                return (false, [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)](),
-                        [(subject: String, continuation: CheckedContinuation<NATSMessage, any Error>)]())
+                return (
+                    false, [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)](),
+                    [(subject: String, continuation: CheckedContinuation<NATSMessage, any Error>)]()
+                )
             }
             let reconnect = state.status == .connected && options.reconnect.maxAttempts != 0
             state.status = reconnect ? .reconnecting : .closed
@@ -559,7 +564,8 @@ final class NATSChannelHandler: ChannelInboundHandler {
             ready.succeed()
         case .error(let text):
             let lower = text.lowercased()
-            let error: NATSError = lower.contains("authorization") || lower.contains("authentication") || lower.contains("user")
+            let error: NATSError =
+                lower.contains("authorization") || lower.contains("authentication") || lower.contains("user")
                 ? .authorizationFailed(text) : .server(text)
             info.fail(error)
             ready.fail(error)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The headers of a NATS message (`NATS/1.0` block of `HPUB`/`HMSG`): case-preserving names, several values
 /// per name, and the optional status line of server-generated messages (`503` no responders, `404`, `408`).
 public struct NATSHeaders: Sendable, Equatable, Sequence {

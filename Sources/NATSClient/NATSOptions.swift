@@ -14,6 +14,35 @@ public enum NATSAuth: Sendable {
     case nkey(seed: String)
     /// A `.creds` file (a user JWT and its NKey seed), as `nsc` writes them.
     case credentials(path: String)
+
+    /// The one kind of credentials given: a token, a user and password, a creds file, or an NKey seed file
+    /// (read here); none of them is ``none``. More than one kind, or a user without a password (or the
+    /// reverse), is refused.
+    public init(token: String?, user: String?, password: String?, credentialsFile: String?, nkeyFile: String?) throws(NATSAuthError) {
+        let given = [token != nil, user != nil || password != nil, credentialsFile != nil, nkeyFile != nil].filter { $0 }.count
+        guard given <= 1 else { throw NATSAuthError("give one of a token, a user and password, a creds file or an NKey seed file") }
+        if let token {
+            self = .token(token)
+        } else if user != nil || password != nil {
+            guard let user, let password else { throw NATSAuthError("a user and a password go together") }
+            self = .userPassword(user: user, password: password)
+        } else if let credentialsFile {
+            self = .credentials(path: credentialsFile)
+        } else if let nkeyFile {
+            guard let seed = try? String(contentsOfFile: nkeyFile, encoding: .utf8) else {
+                throw NATSAuthError("cannot read the NKey seed file \(nkeyFile)")
+            }
+            self = .nkey(seed: seed.trimmingCharacters(in: .whitespacesAndNewlines))
+        } else {
+            self = .none
+        }
+    }
+}
+
+/// Credentials that cannot be used as given.
+public struct NATSAuthError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// When and how often a broken connection is tried again.
@@ -66,10 +95,12 @@ public struct NATSOptions: Sendable {
     public var inboxPrefix: String
     public var logger: Logger
 
-    public init(servers: [String] = ["nats://127.0.0.1:4222"], auth: NATSAuth = .none, name: String? = nil, tls: TLSConfiguration? = nil,
-                connectTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
-                pingInterval: Duration = .seconds(20), requestTimeout: Duration = .seconds(5), inboxPrefix: String = "_INBOX",
-                logger: Logger = Logger(label: "nats")) {
+    public init(
+        servers: [String] = ["nats://127.0.0.1:4222"], auth: NATSAuth = .none, name: String? = nil, tls: TLSConfiguration? = nil,
+        connectTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
+        pingInterval: Duration = .seconds(20), requestTimeout: Duration = .seconds(5), inboxPrefix: String = "_INBOX",
+        logger: Logger = Logger(label: "nats")
+    ) {
         self.servers = servers
         self.auth = auth
         self.name = name
@@ -99,7 +130,8 @@ struct ServerAddress: Sendable, Equatable {
     init(_ text: String) throws(NATSError) {
         let withScheme = text.contains("://") ? text : "nats://\(text)"
         guard let url = URLComponents(string: withScheme), let scheme = url.scheme?.lowercased(),
-              ["nats", "tls"].contains(scheme), let host = url.host, !host.isEmpty else { throw .invalidURL(text) }
+            ["nats", "tls"].contains(scheme), let host = url.host, !host.isEmpty
+        else { throw .invalidURL(text) }
         self.host = host
         port = url.port ?? 4222
         tls = scheme == "tls"

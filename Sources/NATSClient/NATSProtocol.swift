@@ -87,7 +87,8 @@ struct NATSDecoder: ByteToMessageDecoder {
                 let counts = hasHeaders ? 2 : 1
                 guard words.count == 3 + counts || words.count == 4 + counts else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
                 guard let total = Int(words[words.count - 1]), total >= 0,
-                      let sid = UInt64(words[2]) else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
+                    let sid = UInt64(words[2])
+                else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
                 let headerLength = hasHeaders ? Int(words[words.count - 2]) ?? -1 : 0
                 guard headerLength >= 0, headerLength <= total else { throw NATSError.protocolError("bad \(verb) line: \(line)") }
                 let reply = words.count == 4 + counts ? String(words[3]) : nil

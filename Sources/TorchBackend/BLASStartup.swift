@@ -129,7 +129,8 @@ public enum BLASStartup {
             warning = warning ?? "the corrected OpenBLAS core \(tried) failed the fp32 check; running OpenBLAS's own choice"
         }
         if !check.passed {
-            warning = (warning.map { $0 + "; " } ?? "")
+            warning =
+                (warning.map { $0 + "; " } ?? "")
                 + "fp32 matrix products of the OpenBLAS core \(real ?? "?") disagree with the reference: --precision auto will not use fp32"
         }
         return BLASCoreReport(plan: plan, core: real, check: check, warning: warning)

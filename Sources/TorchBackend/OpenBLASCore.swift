@@ -1,3 +1,5 @@
+import Foundation
+
 /// OpenBLAS's x86-64 kernel sets, ordered by the instruction set they need.
 ///
 /// OpenBLAS (built with DYNAMIC_ARCH, as Debian's is) chooses its kernels once, when it loads, from the
@@ -47,7 +49,7 @@ public enum OpenBLASKernel: Int, Sendable, CaseIterable, Comparable, CustomStrin
     public init?(reportedCore name: String) {
         switch name.lowercased().replacingOccurrences(of: " ", with: "") {
         case "katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn", "dunnington",
-             "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat":
+            "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat":
             self = .prescott
         case "nehalem": self = .nehalem
         case "sandybridge", "bulldozer", "piledriver", "steamroller", "excavator": self = .sandybridge
@@ -121,16 +123,18 @@ public struct OpenBLASCorePlan: Sendable, Equatable, CustomStringConvertible {
         guard reported < best else {
             return OpenBLASCorePlan(source: .openBLAS(reported: reportedCore, reason: "as new as the CPU's flags allow (\(best.coreType))"))
         }
-        return OpenBLASCorePlan(source: .warden(coreType: best.coreType, reported: reportedCore),
-                                reexecute: [coreTypeVariable: best.coreType, guardVariable: "forced \(reportedCore)"])
+        return OpenBLASCorePlan(
+            source: .warden(coreType: best.coreType, reported: reportedCore),
+            reexecute: [coreTypeVariable: best.coreType, guardVariable: "forced \(reportedCore)"])
     }
 
     /// Decides after the fp32 check of the kernels in use: a core Warden forced that fails it is dropped
     /// (re-execute with OpenBLAS's own choice); any other failure can only be reported.
     public func afterCheck(passed: Bool) -> OpenBLASCorePlan {
         guard !passed, reexecute == nil, case .warden(let coreType, let reported) = source else { return self }
-        return OpenBLASCorePlan(source: .reverted(tried: coreType, reported: reported),
-                                reexecute: [Self.coreTypeVariable: nil, Self.guardVariable: "reverted \(reported) \(coreType)"])
+        return OpenBLASCorePlan(
+            source: .reverted(tried: coreType, reported: reported),
+            reexecute: [Self.coreTypeVariable: nil, Self.guardVariable: "reverted \(reported) \(coreType)"])
     }
 
     public var description: String {

@@ -15,8 +15,39 @@ public enum PrecisionPolicy: String, Sendable, CaseIterable, CustomStringConvert
 
     /// The values `--precision` takes.
     public static let commandLineChoices: [PrecisionPolicy] = [.auto, .bf16, .fp32]
+    /// The policy of `warden` when none is asked for.
+    public static let commandLineDefault = PrecisionPolicy.auto
 
     public var description: String { rawValue }
+
+    /// The policy `--precision` names (any case): one of ``commandLineChoices``.
+    public init(commandLine name: String) throws(PrecisionPlanError) {
+        guard let policy = PrecisionPolicy(rawValue: name.lowercased()), Self.commandLineChoices.contains(policy) else {
+            throw PrecisionPlanError(
+                description: "--precision must be one of \(Self.commandLineChoices.map(\.rawValue).joined(separator: ", ")) (got \"\(name)\")")
+        }
+        self = policy
+    }
+
+    /// The precisions a comma-separated list names (`warden tune --precisions`): bf16, fp32 or as-stored (what
+    /// a model stored in another precision, int8, is tuned in).
+    public static func list(_ text: String) throws(PrecisionPlanError) -> [PrecisionPolicy] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let precisions = items.compactMap { item in PrecisionPolicy(rawValue: item).flatMap { $0 == .auto ? nil : $0 } }
+        guard !items.isEmpty, precisions.count == items.count else {
+            throw PrecisionPlanError(description: "--precisions takes 'bf16' and/or 'fp32', comma-separated (got \"\(text)\")")
+        }
+        return precisions
+    }
+
+    /// What this policy computes a model stored in `storedPrecision` in, as policies: itself, or for `auto`
+    /// every candidate it times (as-stored when that is neither bf16 nor fp32).
+    public func choices(storedPrecision: String, fp32Verified: Bool) throws(PrecisionPlanError) -> [PrecisionPolicy] {
+        guard self == .auto else { return [self] }
+        let candidates = try PrecisionPlanner.candidates(policy: .auto, storedPrecision: storedPrecision, fp32Verified: fp32Verified)
+        let named = candidates.compactMap { PrecisionPolicy(rawValue: $0.name) }.filter { $0 == .bf16 || $0 == .fp32 }
+        return named.isEmpty ? [.asStored] : named
+    }
 }
 
 /// One way to compute a bundle's model: a load precision and the name it is reported under.
@@ -89,7 +120,8 @@ public struct PrecisionPlan: Sendable, Equatable, CustomStringConvertible {
     /// empty when nothing was measured.
     public var figures: String {
         measurements.map { measurement in
-            "\(measurement.candidate.name): " + zip(shapes, measurement.milliseconds)
+            "\(measurement.candidate.name): "
+                + zip(shapes, measurement.milliseconds)
                 .map { "\($0) \(String(format: "%.1f", $1)) ms" }.joined(separator: ", ")
         }.joined(separator: "; ")
     }
@@ -127,8 +159,10 @@ public enum PrecisionPlanner {
     /// - Parameters:
     ///   - storedPrecision: the bundle's `precision` ("bf16", "fp32", "int8", …).
     ///   - fp32Verified: whether fp32 products passed the start-up check; `auto` leaves fp32 out otherwise.
-    public static func candidates(policy: PrecisionPolicy, storedPrecision: String,
-                                  fp32Verified: Bool) throws(PrecisionPlanError) -> [PrecisionCandidate] {
+    public static func candidates(
+        policy: PrecisionPolicy, storedPrecision: String,
+        fp32Verified: Bool
+    ) throws(PrecisionPlanError) -> [PrecisionCandidate] {
         let stored = storedPrecision.lowercased()
         let asStored = PrecisionCandidate(precision: .asStored, name: stored)
         let float32 = stored == "fp32" ? asStored : PrecisionCandidate(precision: .float32, name: "fp32")
@@ -137,7 +171,8 @@ public enum PrecisionPlanner {
             return [asStored]
         case .bf16:
             guard stored == "bf16" else {
-                throw PrecisionPlanError(description: "--precision bf16 needs a model stored in bf16; this one is stored in \(stored) (fp32 is the only conversion made at load)")
+                throw PrecisionPlanError(
+                    description: "--precision bf16 needs a model stored in bf16; this one is stored in \(stored) (fp32 is the only conversion made at load)")
             }
             return [asStored]
         case .fp32:
@@ -187,24 +222,29 @@ public enum PrecisionPlanner {
         }
         let ratio = String(format: "%.2f", best.ratio)
         if best.ratio < 1 - margin {
-            return PrecisionPlan(candidate: best.candidate,
-                                 reason: "measured: \(best.candidate.name) takes \(ratio)x the time of \(base.candidate.name)",
-                                 shapes: shapes, measurements: measurements)
+            return PrecisionPlan(
+                candidate: best.candidate,
+                reason: "measured: \(best.candidate.name) takes \(ratio)x the time of \(base.candidate.name)",
+                shapes: shapes, measurements: measurements)
         }
-        return PrecisionPlan(candidate: base.candidate,
-                             reason: "measured: \(best.candidate.name) takes \(ratio)x the time of \(base.candidate.name), not under \(String(format: "%.2f", 1 - margin))x",
-                             shapes: shapes, measurements: measurements)
+        return PrecisionPlan(
+            candidate: base.candidate,
+            reason: "measured: \(best.candidate.name) takes \(ratio)x the time of \(base.candidate.name), not under \(String(format: "%.2f", 1 - margin))x",
+            shapes: shapes, measurements: measurements)
     }
 
     /// The plan for `policy`: the only candidate, or the faster of those `measure` times. When the timing
     /// itself fails (a conversion the runtime refuses, say), the stored precision is kept: `auto` never stops
     /// a model from starting that would start as stored.
-    public static func plan(policy: PrecisionPolicy, storedPrecision: String, fp32Verified: Bool, shapes: [ProbeShape],
-                            measure: ([PrecisionCandidate]) async throws -> [PrecisionMeasurement]) async throws -> PrecisionPlan {
+    public static func plan(
+        policy: PrecisionPolicy, storedPrecision: String, fp32Verified: Bool, shapes: [ProbeShape],
+        measure: ([PrecisionCandidate]) async throws -> [PrecisionMeasurement]
+    ) async throws -> PrecisionPlan {
         let candidates = try candidates(policy: policy, storedPrecision: storedPrecision, fp32Verified: fp32Verified)
         guard candidates.count > 1 else {
-            return PrecisionPlan(candidate: candidates[0],
-                                 reason: reasonWithoutMeasurement(policy: policy, storedPrecision: storedPrecision, fp32Verified: fp32Verified))
+            return PrecisionPlan(
+                candidate: candidates[0],
+                reason: reasonWithoutMeasurement(policy: policy, storedPrecision: storedPrecision, fp32Verified: fp32Verified))
         }
         let measurements: [PrecisionMeasurement]
         do {
@@ -220,8 +260,10 @@ public enum PrecisionPlanner {
     /// change in the machine's load touches every candidate alike); the figure is the fastest forward per
     /// shape, since on a busy machine other work only ever adds time (medians of 3 moved 2x there).
     /// Runs with the process's thread settings (apply them first), as the backends will.
-    public static func measure(modelPath: String, packedEntryPoint: String?, candidates: [PrecisionCandidate], shapes: [ProbeShape],
-                               repetitions: Int = 5) async throws -> [PrecisionMeasurement] {
+    public static func measure(
+        modelPath: String, packedEntryPoint: String?, candidates: [PrecisionCandidate], shapes: [ProbeShape],
+        repetitions: Int = 5
+    ) async throws -> [PrecisionMeasurement] {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         defer { thread.shutdownGracefully { _ in } }
@@ -286,8 +328,9 @@ private struct ProbeInput {
 
     func run(on model: TorchModel) throws(TorchError) {
         if shape.packed, model.packedEntryPoint != nil {
-            _ = try model.forwardPacked(inputIDs: ids, positionIDs: positions, segmentIDs: segments, rows: shape.rows, length: shape.length,
-                                        segments: shape.segmentsPerRow)
+            _ = try model.forwardPacked(
+                inputIDs: ids, positionIDs: positions, segmentIDs: segments, rows: shape.rows, length: shape.length,
+                segments: shape.segmentsPerRow)
         } else {
             _ = try model.forward(inputIDs: ids, attentionMask: mask, batch: shape.rows, length: shape.length)
         }

@@ -24,8 +24,10 @@ public final class TorchBackend: InferenceBackend {
     ///     at load; nil scores padded batches only.
     ///   - precisionName: the name of the precision it computes in, for ``runtimeInfo`` (nil: "fp32" when
     ///     converted, else the bundle's stated precision).
-    public static func load(path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored,
-                            packedEntryPoint: String? = nil, precisionName: String? = nil) async throws -> TorchBackend {
+    public static func load(
+        path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored,
+        packedEntryPoint: String? = nil, precisionName: String? = nil
+    ) async throws -> TorchBackend {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
@@ -33,12 +35,14 @@ public final class TorchBackend: InferenceBackend {
                 try TorchModel(path: path, precision: precision, packedEntryPoint: packedEntryPoint)
             }
             if let expectedLabels, model.outputWidth != expectedLabels {
-                throw TorchError(status: WT_ERR_OUTPUT,
-                                 message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",
-                                 path: path)
+                throw TorchError(
+                    status: WT_ERR_OUTPUT,
+                    message: "the model has \(model.outputWidth) outputs but its manifest names \(expectedLabels) labels",
+                    path: path)
             }
-            let info = RuntimeInfo(precision: precisionName ?? (precision == .float32 ? "fp32" : nil),
-                                   blasCore: BLASStartup.current.core)
+            let info = RuntimeInfo(
+                precision: precisionName ?? (precision == .float32 ? "fp32" : nil),
+                blasCore: BLASStartup.current.core)
             return TorchBackend(model: model, thread: thread, runtimeInfo: info)
         } catch {
             try? await thread.shutdownGracefully()
@@ -69,8 +73,9 @@ public final class TorchBackend: InferenceBackend {
     public func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] {
         let model = self.model
         return try await thread.runIfActive {
-            try model.forwardPacked(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs, segmentIDs: batch.segmentIDs,
-                                    rows: batch.rows, length: batch.length, segments: batch.segments)
+            try model.forwardPacked(
+                inputIDs: batch.inputIDs, positionIDs: batch.positionIDs, segmentIDs: batch.segmentIDs,
+                rows: batch.rows, length: batch.length, segments: batch.segments)
         }
     }
 }

@@ -12,8 +12,10 @@ public struct TorchBackendFactory: InferenceBackendFactory {
     /// Where the precision plan and its figures are logged.
     public var logger: Logger
 
-    public init(runtime: TorchRuntimeSettings? = .default, precision: PrecisionPolicy = .asStored,
-                logger: Logger = Logger(label: "warden.torch")) {
+    public init(
+        runtime: TorchRuntimeSettings? = .default, precision: PrecisionPolicy = .asStored,
+        logger: Logger = Logger(label: "warden.torch")
+    ) {
         self.runtime = runtime
         self.precision = precision
         self.logger = logger
@@ -27,8 +29,10 @@ public struct TorchBackendFactory: InferenceBackendFactory {
         logger.info("precision plan", metadata: metadata)
         var backends: [any InferenceBackend] = []
         for _ in 0..<count {
-            backends.append(try await TorchBackend.load(path: bundle.modelPath, precision: plan.precision, packedEntryPoint: bundle.packedEntryPoint,
-                                                        precisionName: plan.name))
+            backends.append(
+                try await TorchBackend.load(
+                    path: bundle.modelPath, precision: plan.precision, packedEntryPoint: bundle.packedEntryPoint,
+                    precisionName: plan.name))
         }
         return backends
     }
@@ -37,10 +41,13 @@ public struct TorchBackendFactory: InferenceBackendFactory {
     /// each candidate precision (about a second; apply the runtime settings first, as ``makeBackends(for:count:)`` does).
     public func plan(for bundle: ModelBundle) async throws -> PrecisionPlan {
         let shapes = PrecisionPlanner.shapes(packing: bundle.packedEntryPoint != nil)
-        return try await PrecisionPlanner.plan(policy: precision, storedPrecision: bundle.precision,
-                                               fp32Verified: BLASStartup.current.fp32Verified, shapes: shapes) { candidates in
-            try await PrecisionPlanner.measure(modelPath: bundle.modelPath, packedEntryPoint: bundle.packedEntryPoint,
-                                               candidates: candidates, shapes: shapes)
+        return try await PrecisionPlanner.plan(
+            policy: precision, storedPrecision: bundle.precision,
+            fp32Verified: BLASStartup.current.fp32Verified, shapes: shapes
+        ) { candidates in
+            try await PrecisionPlanner.measure(
+                modelPath: bundle.modelPath, packedEntryPoint: bundle.packedEntryPoint,
+                candidates: candidates, shapes: shapes)
         }
     }
 }

@@ -63,15 +63,17 @@ public final class TorchModel: @unchecked Sendable {
     /// Runs forward over row-major `[batch, length]` ids and mask; returns row-major `[batch, outputWidth]`.
     public func forward(inputIDs: [Int64], attentionMask: [Int64], batch: Int, length: Int) throws(TorchError) -> [Float] {
         guard batch > 0, length > 0, inputIDs.count == batch * length, attentionMask.count == batch * length else {
-            throw TorchError(status: WT_ERR_INVALID_ARGUMENT,
-                             message: "inputs hold \(inputIDs.count)/\(attentionMask.count) values for a [\(batch), \(length)] batch",
-                             path: path)
+            throw TorchError(
+                status: WT_ERR_INVALID_ARGUMENT,
+                message: "inputs hold \(inputIDs.count)/\(attentionMask.count) values for a [\(batch), \(length)] batch",
+                path: path)
         }
         return try filled(count: batch * outputWidth) { out, capacity, err, errCapacity in
             inputIDs.withUnsafeBufferPointer { ids in
                 attentionMask.withUnsafeBufferPointer { mask in
-                    wt_model_forward(handle, ids.baseAddress, mask.baseAddress, Int64(batch), Int64(length),
-                                     out, capacity, err, errCapacity)
+                    wt_model_forward(
+                        handle, ids.baseAddress, mask.baseAddress, Int64(batch), Int64(length),
+                        out, capacity, err, errCapacity)
                 }
             }
         }
@@ -79,23 +81,27 @@ public final class TorchModel: @unchecked Sendable {
 
     /// Runs the packed entry point over row-major `[rows, length]` ids, position ids and segment ids
     /// (0 = padding, 1...`segments` = message within its row); returns row-major `[rows, segments, outputWidth]`.
-    public func forwardPacked(inputIDs: [Int64], positionIDs: [Int64], segmentIDs: [Int64], rows: Int, length: Int,
-                              segments: Int) throws(TorchError) -> [Float] {
+    public func forwardPacked(
+        inputIDs: [Int64], positionIDs: [Int64], segmentIDs: [Int64], rows: Int, length: Int,
+        segments: Int
+    ) throws(TorchError) -> [Float] {
         guard packedEntryPoint != nil else {
             throw TorchError(status: WT_ERR_SIGNATURE, message: "no packed entry point is bound", path: path)
         }
         let cells = rows * length
         guard rows > 0, length > 0, segments > 0, inputIDs.count == cells, positionIDs.count == cells, segmentIDs.count == cells else {
-            throw TorchError(status: WT_ERR_INVALID_ARGUMENT,
-                             message: "inputs hold \(inputIDs.count)/\(positionIDs.count)/\(segmentIDs.count) values for [\(rows), \(length)] with \(segments) segments",
-                             path: path)
+            throw TorchError(
+                status: WT_ERR_INVALID_ARGUMENT,
+                message: "inputs hold \(inputIDs.count)/\(positionIDs.count)/\(segmentIDs.count) values for [\(rows), \(length)] with \(segments) segments",
+                path: path)
         }
         return try filled(count: rows * segments * outputWidth) { out, capacity, err, errCapacity in
             inputIDs.withUnsafeBufferPointer { ids in
                 positionIDs.withUnsafeBufferPointer { positions in
                     segmentIDs.withUnsafeBufferPointer { segmentBuffer in
-                        wt_model_forward_packed(handle, ids.baseAddress, positions.baseAddress, segmentBuffer.baseAddress,
-                                                Int64(rows), Int64(length), Int64(segments), out, capacity, err, errCapacity)
+                        wt_model_forward_packed(
+                            handle, ids.baseAddress, positions.baseAddress, segmentBuffer.baseAddress,
+                            Int64(rows), Int64(length), Int64(segments), out, capacity, err, errCapacity)
                     }
                 }
             }

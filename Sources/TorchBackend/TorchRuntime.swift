@@ -29,6 +29,12 @@ public struct TorchRuntimeSettings: Sendable, Equatable, CustomStringConvertible
     /// OpenBLAS threads when none are asked for: 1 per worker with several workers, 2 with one.
     public static func defaultBLASThreads(workers: Int) -> Int { workers > 1 ? 1 : 2 }
 
+    /// The defaults for `workers` backends: ``default``'s threads, with ``defaultBLASThreads(workers:)``.
+    public init(workers: Int) {
+        self = .default
+        blasThreads = Self.defaultBLASThreads(workers: workers)
+    }
+
     public init(intraOpThreads: Int, interOpThreads: Int = 1, blasThreads: Int, graphOptimization: Bool = false) {
         self.intraOpThreads = intraOpThreads
         self.interOpThreads = interOpThreads
@@ -49,7 +55,7 @@ public enum TorchRuntime {
         try checked { wt_set_threads(Int32(settings.intraOpThreads), Int32(settings.interOpThreads), $0, $1) }
         do {
             try checked { wt_set_blas_threads(Int32(settings.blasThreads), $0, $1) }
-        } catch where error.code == .unsupported {
+        } catch  where error.code == .unsupported {
             // No OpenBLAS in this process: nothing to configure.
         }
         wt_set_graph_optimization(settings.graphOptimization ? 1 : 0)
@@ -74,13 +80,15 @@ public enum TorchRuntime {
     /// and a warning when the BLAS set-up has a problem.
     public static func log(_ settings: TorchRuntimeSettings?, to logger: Logger) {
         let core = blasCore
-        logger.info("runtime", metadata: [
-            "threads": "\(settings.map { "\($0)" } ?? "as is")",
-            "blas": "\(blasDescription)",
-            "blas_core": "\(core.coreLabel)",
-            "blas_core_choice": "\(core.plan)",
-            "blas_fp32_check": "\(core.check)",
-        ])
+        logger.info(
+            "runtime",
+            metadata: [
+                "threads": "\(settings.map { "\($0)" } ?? "as is")",
+                "blas": "\(blasDescription)",
+                "blas_core": "\(core.coreLabel)",
+                "blas_core_choice": "\(core.plan)",
+                "blas_fp32_check": "\(core.check)",
+            ])
         if let warning = core.warning { logger.warning("BLAS: \(warning)") }
     }
 

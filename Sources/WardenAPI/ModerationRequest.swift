@@ -34,15 +34,18 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
         if let whole = try? container.decodeIfPresent(Int.self, forKey: .deadlineMs) {
             deadlineMs = whole
         } else if (try? container.decodeIfPresent(Double.self, forKey: .deadlineMs)) != nil {
-            throw DecodingError.dataCorruptedError(forKey: .deadlineMs, in: container,
-                                                   debugDescription: "must be a whole number of milliseconds")
+            throw DecodingError.dataCorruptedError(
+                forKey: .deadlineMs, in: container,
+                debugDescription: "must be a whole number of milliseconds")
         } else {
             deadlineMs = try container.decodeIfPresent(Int.self, forKey: .deadlineMs)
         }
     }
 
-    public init(input: ModerationInput, model: String? = nil, thresholds: [String: Float]? = nil,
-                lane: Lane? = nil, deadlineMs: Int? = nil) {
+    public init(
+        input: ModerationInput, model: String? = nil, thresholds: [String: Float]? = nil,
+        lane: Lane? = nil, deadlineMs: Int? = nil
+    ) {
         self.input = input
         self.model = model
         self.thresholds = thresholds
@@ -97,8 +100,9 @@ public enum ModerationInput: Codable, Sendable, Equatable {
         } else {
             throw DecodingError.typeMismatch(
                 ModerationInput.self,
-                .init(codingPath: decoder.codingPath,
-                      debugDescription: "`input` must be a string, an array of strings, or an array of content parts ({\"type\": \"text\", \"text\": …})"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "`input` must be a string, an array of strings, or an array of content parts ({\"type\": \"text\", \"text\": …})"))
         }
     }
 

@@ -36,8 +36,10 @@ public struct ModerationResult: Codable, Sendable, Equatable {
         case categoryAppliedInputTypes = "category_applied_input_types"
     }
 
-    public init(flagged: Bool, categories: [String: Bool], categoryScores: [String: Float],
-                categoryAppliedInputTypes: [String: [String]]? = nil, truncated: Bool? = nil, windows: Int? = nil) {
+    public init(
+        flagged: Bool, categories: [String: Bool], categoryScores: [String: Float],
+        categoryAppliedInputTypes: [String: [String]]? = nil, truncated: Bool? = nil, windows: Int? = nil
+    ) {
         self.flagged = flagged
         self.categories = categories
         self.categoryScores = categoryScores
@@ -120,8 +122,10 @@ public struct ModelInfo: Codable, Sendable, Equatable {
         case maxSequenceLength = "max_sequence_length"
     }
 
-    public init(id: String, version: String, labels: [String], categories: [String: String], openAICategories: OpenAICategoryCoverage,
-                thresholds: [String: Float], maxSequenceLength: Int, precision: String) {
+    public init(
+        id: String, version: String, labels: [String], categories: [String: String], openAICategories: OpenAICategoryCoverage,
+        thresholds: [String: Float], maxSequenceLength: Int, precision: String
+    ) {
         self.id = id
         self.object = "model"
         self.version = version

@@ -65,7 +65,7 @@ extension WardenClient {
         }
         let error = makeError(failure, attempts: attempt)
         guard failure.isRetryable, attempt < configuration.retry.maxAttempts,
-              let delay = configuration.retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter)
+            let delay = configuration.retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter)
         else { return .fail(error) }
         return .retry(after: delay, error: error)
     }

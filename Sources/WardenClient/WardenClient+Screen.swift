@@ -1,3 +1,4 @@
+import Logging
 import WardenAPI
 
 /// What a chat server should do with a message, after Warden scored it or failed to.
@@ -74,10 +75,12 @@ extension WardenClient {
         if result.flagged { return .block(result) }
         guard result.isPartlyScored else { return .allow(result) }
         let policy = configuration.partlyScored
-        configuration.logger.warning("Text scored only in part by Warden", metadata: [
-            "windows": "\(result.windows.map(String.init) ?? "?")", "policy": "\(policy.rawValue)",
-            "action": "\(policy == .allow ? "allowed" : "treated as unscored (\(configuration.failurePolicy.rawValue))")",
-        ])
+        configuration.logger.warning(
+            "Text scored only in part by Warden",
+            metadata: [
+                "windows": "\(result.windows.map(String.init) ?? "?")", "policy": "\(policy.rawValue)",
+                "action": "\(policy == .allow ? "allowed" : "treated as unscored (\(configuration.failurePolicy.rawValue))")",
+            ])
         configuration.onEvent?(.partlyScored(result, policy: policy))
         switch policy {
         case .allow: return .allow(result)
@@ -87,10 +90,12 @@ extension WardenClient {
 
     private func unscored(_ error: WardenClientError) -> Verdict {
         let policy = configuration.failurePolicy
-        configuration.logger.warning("Text not scored by Warden", metadata: [
-            "error": "\(error.code)", "policy": "\(policy.rawValue)",
-            "action": "\(policy == .failOpen ? "delivered unscored" : "refused")", "detail": "\(error.message)",
-        ])
+        configuration.logger.warning(
+            "Text not scored by Warden",
+            metadata: [
+                "error": "\(error.code)", "policy": "\(policy.rawValue)",
+                "action": "\(policy == .failOpen ? "delivered unscored" : "refused")", "detail": "\(error.message)",
+            ])
         configuration.onEvent?(.unscored(reason: error, policy: policy))
         return .unscored(reason: error, policy: policy)
     }

@@ -100,9 +100,11 @@ public struct WardenClient: Sendable {
             case .fail(let error):
                 throw error
             case .retry(let delay, let error):
-                configuration.logger.debug("Warden call failed; retrying", metadata: [
-                    "error": "\(error.code)", "attempt": "\(attempt)", "delay": "\(delay)",
-                ])
+                configuration.logger.debug(
+                    "Warden call failed; retrying",
+                    metadata: [
+                        "error": "\(error.code)", "attempt": "\(attempt)", "delay": "\(delay)",
+                    ])
                 configuration.onEvent?(.retrying(nextAttempt: attempt + 1, delay: delay, after: error))
                 do {
                     try await Task.sleep(for: delay)
@@ -115,8 +117,9 @@ public struct WardenClient: Sendable {
     }
 
     private func makeRequest(_ input: ModerationInput, options: ModerationOptions) -> ModerationRequest {
-        return ModerationRequest(input: input, model: options.model, thresholds: options.thresholds,
-                                 lane: options.lane, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
+        return ModerationRequest(
+            input: input, model: options.model, thresholds: options.thresholds,
+            lane: options.lane, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
     }
 
     /// `deadline_ms` for `deadline`: whole milliseconds rounded up, at least 1, at most 10^15 (Warden refuses what it
@@ -157,8 +160,9 @@ public struct WardenClient: Sendable {
             return .failed(classify(error, deadline: deadline))
         }
 
-        return .answer(status: Int(response.status.code), retryAfter: response.headers.first(name: WardenHeader.retryAfter),
-                       body: Data(bytes.readableBytesView))
+        return .answer(
+            status: Int(response.status.code), retryAfter: response.headers.first(name: WardenHeader.retryAfter),
+            body: Data(bytes.readableBytesView))
     }
 
     private func classify(_ error: any Error, deadline: NIODeadline) -> AttemptFailure {

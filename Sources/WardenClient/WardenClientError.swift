@@ -57,8 +57,10 @@ public struct WardenClientError: Error, Sendable, Equatable, CustomStringConvert
 
     public var description: String { "WardenClientError.\(code): \(message)" }
 
-    init(code: Code, message: String, status: Int? = nil, serverCode: String? = nil,
-         serverMessage: String? = nil, retryAfter: Duration? = nil) {
+    init(
+        code: Code, message: String, status: Int? = nil, serverCode: String? = nil,
+        serverMessage: String? = nil, retryAfter: Duration? = nil
+    ) {
         self.code = code
         self.status = status
         self.serverCode = serverCode
@@ -70,18 +72,25 @@ public struct WardenClientError: Error, Sendable, Equatable, CustomStringConvert
 
 extension WardenClientError {
     static func unreachable(_ url: String, underlying: String) -> Self {
-        .init(code: .unreachable,
-              message: "Warden at \(url) could not be reached (\(underlying)). Check that it is running and that the base URL and port are right.")
+        .init(
+            code: .unreachable,
+            message: "Warden at \(url) could not be reached (\(underlying)). Check that it is running and that the base URL and port are right.")
     }
 
     static func timeout(_ timeout: Duration, url: String) -> Self {
-        .init(code: .timeout,
-              message: "Warden at \(url) did not answer within the client timeout of \(timeout). Raise `Configuration.timeout`, or check whether Warden is overloaded.")
+        .init(
+            code: .timeout,
+            message:
+                "Warden at \(url) did not answer within the client timeout of \(timeout). Raise `Configuration.timeout`, or check whether Warden is overloaded."
+        )
     }
 
     static func partlyScored(windows: Int?) -> Self {
-        .init(code: .partlyScored,
-              message: "Warden scored only part of the text\(windows.map { " (\($0) windows)" } ?? ""): it is longer than the model covers. It is treated as unscored (`Configuration.partlyScored`); send shorter texts, or raise Warden's --max-windows.")
+        .init(
+            code: .partlyScored,
+            message:
+                "Warden scored only part of the text\(windows.map { " (\($0) windows)" } ?? ""): it is longer than the model covers. It is treated as unscored (`Configuration.partlyScored`); send shorter texts, or raise Warden's --max-windows."
+        )
     }
 
     static func cancelled() -> Self {
@@ -89,7 +98,10 @@ extension WardenClientError {
     }
 
     static func invalidResponse(_ detail: String, status: Int? = nil) -> Self {
-        .init(code: .invalidResponse, message: "Warden's answer could not be understood: \(detail). Check that the base URL points at a Warden or OpenAI-compatible moderation endpoint.", status: status)
+        .init(
+            code: .invalidResponse,
+            message: "Warden's answer could not be understood: \(detail). Check that the base URL points at a Warden or OpenAI-compatible moderation endpoint.",
+            status: status)
     }
 
     /// Maps a non-200 answer to an error. `attempts` is how many tries were made.
@@ -101,33 +113,40 @@ extension WardenClientError {
         switch status {
         case 429:
             let hint = retryAfter.map { " It asked to wait \($0) before retrying." } ?? ""
-            return .init(code: .overloaded,
-                         message: "Warden is overloaded (429) after \(tries).\(hint) Send fewer requests, use the bulk lane for large jobs, or add capacity.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage, retryAfter: retryAfter)
+            return .init(
+                code: .overloaded,
+                message: "Warden is overloaded (429) after \(tries).\(hint) Send fewer requests, use the bulk lane for large jobs, or add capacity.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage, retryAfter: retryAfter)
         case 503:
-            return .init(code: .unavailable,
-                         message: "Warden is not ready (503) after \(tries): it is still loading its model or is shutting down. Retry later.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage, retryAfter: retryAfter)
+            return .init(
+                code: .unavailable,
+                message: "Warden is not ready (503) after \(tries): it is still loading its model or is shutting down. Retry later.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage, retryAfter: retryAfter)
         case 504:
-            return .init(code: .deadlineExceeded,
-                         message: "Warden could not score the texts before the request's deadline (504). Allow a longer `deadline` or send fewer texts.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage)
+            return .init(
+                code: .deadlineExceeded,
+                message: "Warden could not score the texts before the request's deadline (504). Allow a longer `deadline` or send fewer texts.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage)
         case 401, 403:
-            return .init(code: .unauthorized,
-                         message: "Warden refused the API key (\(status)). Set `Configuration.apiKey` to one of the keys Warden was started with.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage)
+            return .init(
+                code: .unauthorized,
+                message: "Warden refused the API key (\(status)). Set `Configuration.apiKey` to one of the keys Warden was started with.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage)
         case 404:
-            return .init(code: .badRequest,
-                         message: "Warden answered 404 for the moderation path. Check `Configuration.baseURL` and `Configuration.moderationPath`.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage)
+            return .init(
+                code: .badRequest,
+                message: "Warden answered 404 for the moderation path. Check `Configuration.baseURL` and `Configuration.moderationPath`.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage)
         case 400..<500:
-            return .init(code: .badRequest,
-                         message: "Warden refused the request (\(status)\(serverCode.map { ", \($0)" } ?? "")); retrying it unchanged will not help.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage)
+            return .init(
+                code: .badRequest,
+                message: "Warden refused the request (\(status)\(serverCode.map { ", \($0)" } ?? "")); retrying it unchanged will not help.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage)
         default:
-            return .init(code: .serverError,
-                         message: "Warden failed with status \(status). Check Warden's logs.\(said)",
-                         status: status, serverCode: serverCode, serverMessage: serverMessage)
+            return .init(
+                code: .serverError,
+                message: "Warden failed with status \(status). Check Warden's logs.\(said)",
+                status: status, serverCode: serverCode, serverMessage: serverMessage)
         }
     }
 }

@@ -121,8 +121,9 @@ public struct BatchQueue: Sendable {
                     segments[base + c] = Int64(place.segment + 1)
                 }
             }
-            return PackedTokenBatch(rows: packing.rowCount, length: length, segments: packing.segmentsPerRow,
-                                    inputIDs: ids, positionIDs: positions, segmentIDs: segments)
+            return PackedTokenBatch(
+                rows: packing.rowCount, length: length, segments: packing.segmentsPerRow,
+                inputIDs: ids, positionIDs: positions, segmentIDs: segments)
         }
 
         /// Turns a packed model output `[rowCount, segmentsPerRow, labels]` into one row of `labels` scores per
@@ -248,15 +249,23 @@ public struct BatchQueue: Sendable {
     /// - Precondition: every sequence has at least one token; `group` is not already queued.
     public mutating func enqueue(group: UInt64, lane: Lane, sequences: [[Int32]], deadline: Instant, now: Instant) -> Admission {
         precondition(sequences.allSatisfy { !$0.isEmpty }, "a model input has at least one token")
-        guard !isShuttingDown && !isAdmissionClosed else { statistics.rejected += 1; return .rejected(.shuttingDown) }
-        guard deadline > now else { statistics.rejected += 1; return .rejected(.deadlineExceeded()) }
+        guard !isShuttingDown && !isAdmissionClosed else {
+            statistics.rejected += 1
+            return .rejected(.shuttingDown)
+        }
+        guard deadline > now else {
+            statistics.rejected += 1
+            return .rejected(.deadlineExceeded())
+        }
         let tokens = sequences.reduce(0) { $0 + $1.count }
         let settings = configuration.settings(for: lane)
         let maxTokens = min(configuration.maxQueuedTokens, settings.maxRequestTokens)
         if sequences.count > configuration.maxQueuedItems || tokens > maxTokens {
             statistics.rejected += 1
-            return .rejected(.requestTooLarge(items: sequences.count, tokens: tokens, maxItems: configuration.maxQueuedItems,
-                                              maxTokens: maxTokens, lane: lane))
+            return .rejected(
+                .requestTooLarge(
+                    items: sequences.count, tokens: tokens, maxItems: configuration.maxQueuedItems,
+                    maxTokens: maxTokens, lane: lane))
         }
         let laneTokens = lane == .interactive ? interactiveTokens : queuedTokens - interactiveTokens
         if laneTokens + tokens > settings.maxQueuedTokens {
@@ -448,7 +457,7 @@ public struct BatchQueue: Sendable {
     // MARK: - Internals
 
     private struct Plan {
-        var chosen: [Int] = []      // indices into the lane's deque
+        var chosen: [Int] = []  // indices into the lane's deque
         var rows: [[Int32]] = []
         var rowOfItem: [Int] = []
         var length = 0
@@ -510,7 +519,10 @@ public struct BatchQueue: Sendable {
             for length in distance == 0 ? [shorter] : [shorter, longer] {
                 guard let bucket = buckets[length] else { continue }
                 for i in bucket {
-                    if plan.chosen.count == config.maxBatchSize { plan.full = true; break walk }
+                    if plan.chosen.count == config.maxBatchSize {
+                        plan.full = true
+                        break walk
+                    }
                     // The token budget refused it: the batch is full, though a shorter item may still fit.
                     if add(i) == .overBudget { plan.full = true }
                 }
@@ -529,7 +541,10 @@ public struct BatchQueue: Sendable {
         var plan = Plan()
         var rowIndex: [[Int32]: Int] = [:]
         for i in items.indices {
-            if plan.chosen.count == configuration.maxBatchSize { plan.full = true; break }
+            if plan.chosen.count == configuration.maxBatchSize {
+                plan.full = true
+                break
+            }
             let tokens = items[i].tokens
             if let row = rowIndex[tokens] {
                 plan.chosen.append(i)
@@ -578,7 +593,8 @@ public struct BatchQueue: Sendable {
         // row is opened only for a sequence that fits no earlier row); the padded forward skips the
         // block-diagonal mask, so it is the cheaper way to run it.
         let segmentsPerRow = plan.segmentsInRow.max() ?? 1
-        let packing = packs && segmentsPerRow > 1
+        let packing =
+            packs && segmentsPerRow > 1
             ? PackedLayout(rowCount: plan.rowFill.count, rowLength: plan.length, segmentsPerRow: segmentsPerRow, placements: plan.placements)
             : nil
         let batch = Batch(lane: lane, items: taken, rows: plan.rows, rowOfItem: plan.rowOfItem, length: plan.length, packing: packing)

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -43,11 +44,14 @@ public final class Batcher: Service, Sendable {
     ///
     /// - Important: with more than one worker the backend must accept concurrent `score` calls.
     /// - Throws: when the configuration does not validate for `maxSequenceLength`.
-    public convenience init(backend: any InferenceBackend, workers: Int = 1, configuration: BatchingConfiguration,
-                            maxSequenceLength: Int, padID: Int32 = 0,
-                            logger: Logger = Logger(label: "warden.batcher")) throws(ConfigurationError) {
-        try self.init(backends: Array(repeating: backend, count: max(workers, 1)), configuration: configuration,
-                      maxSequenceLength: maxSequenceLength, padID: padID, logger: logger)
+    public convenience init(
+        backend: any InferenceBackend, workers: Int = 1, configuration: BatchingConfiguration,
+        maxSequenceLength: Int, padID: Int32 = 0,
+        logger: Logger = Logger(label: "warden.batcher")
+    ) throws(ConfigurationError) {
+        try self.init(
+            backends: Array(repeating: backend, count: max(workers, 1)), configuration: configuration,
+            maxSequenceLength: maxSequenceLength, padID: padID, logger: logger)
     }
 
     /// A batcher with one worker per backend.
@@ -56,8 +60,10 @@ public final class Batcher: Service, Sendable {
     ///   - padID: the tokenizer's `[PAD]` id, written into padding positions.
     /// - Throws: when the configuration does not validate for `maxSequenceLength`.
     /// - Precondition: `backends` is not empty and all report the same `labelCount`.
-    public convenience init(backends: [any InferenceBackend], configuration: BatchingConfiguration, maxSequenceLength: Int,
-                            padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")) throws(ConfigurationError) {
+    public convenience init(
+        backends: [any InferenceBackend], configuration: BatchingConfiguration, maxSequenceLength: Int,
+        padID: Int32 = 0, logger: Logger = Logger(label: "warden.batcher")
+    ) throws(ConfigurationError) {
         try configuration.validate(maxSequenceLength: maxSequenceLength)
         self.init(validated: configuration, backends: backends, padID: padID, logger: logger)
     }

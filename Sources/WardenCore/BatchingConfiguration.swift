@@ -43,12 +43,14 @@ public struct BatchingConfiguration: Sendable, Hashable {
     public var minPaddingEfficiency: Double = 0.9
     /// The interactive lane (chat messages, latency first): 2 ms batching delay, 2 s default and 10 s longest
     /// deadline, 65,536 tokens waiting at most, 4,096 tokens per request at most (32 full windows).
-    public var interactive = LaneSettings(maxQueueDelay: .milliseconds(2), defaultDeadline: .seconds(2), maxDeadline: .seconds(10),
-                                          maxQueuedTokens: 65_536, maxRequestTokens: 4_096)
+    public var interactive = LaneSettings(
+        maxQueueDelay: .milliseconds(2), defaultDeadline: .seconds(2), maxDeadline: .seconds(10),
+        maxQueuedTokens: 65_536, maxRequestTokens: 4_096)
     /// The bulk lane (files, large arrays, throughput first): 10 ms batching delay, 60 s default and 600 s
     /// longest deadline, 524,288 tokens waiting at most, half of them for one request at most.
-    public var bulk = LaneSettings(maxQueueDelay: .milliseconds(10), defaultDeadline: .seconds(60), maxDeadline: .seconds(600),
-                                   maxQueuedTokens: 524_288, maxRequestTokens: 262_144)
+    public var bulk = LaneSettings(
+        maxQueueDelay: .milliseconds(10), defaultDeadline: .seconds(60), maxDeadline: .seconds(600),
+        maxQueuedTokens: 524_288, maxRequestTokens: 262_144)
     /// Bulk guarantee (reserved share): while bulk items wait, at least one in every `bulkShare` batches is
     /// seeded from the bulk lane, however busy the interactive lane is. Default 4 (bulk gets ≥ 25% of the
     /// batches under contention; all of them when interactive is idle). 1 makes the lanes alternate.
@@ -96,25 +98,31 @@ public struct BatchingConfiguration: Sendable, Hashable {
         let check = ConfigurationError.check
         try check(maxSequenceLength >= 2, "maxSequenceLength", "must be at least 2 ([CLS] and [SEP]), got \(maxSequenceLength)")
         try check(maxBatchSize > 0, "maxBatchSize", "must be positive, got \(maxBatchSize)")
-        try check(maxBatchTokens >= maxSequenceLength, "maxBatchTokens",
-                  "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxBatchTokens)")
+        try check(
+            maxBatchTokens >= maxSequenceLength, "maxBatchTokens",
+            "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxBatchTokens)")
         try check((0...1).contains(minPaddingEfficiency), "minPaddingEfficiency", "must be between 0 and 1, got \(minPaddingEfficiency)")
         for lane in Lane.allCases {
             let s = settings(for: lane)
             try check(s.maxQueueDelay >= .zero, "\(lane).maxQueueDelay", "must not be negative")
             try check(s.defaultDeadline > .zero, "\(lane).defaultDeadline", "must be positive")
             try check(s.maxDeadline >= s.defaultDeadline, "\(lane).maxDeadline", "must be at least the lane's default deadline")
-            try check(s.maxQueuedTokens >= maxSequenceLength, "\(lane).maxQueuedTokens",
-                      "must be at least the model's maximum sequence length \(maxSequenceLength), got \(s.maxQueuedTokens)")
-            try check(s.maxRequestTokens >= maxSequenceLength && s.maxRequestTokens <= s.maxQueuedTokens, "\(lane).maxRequestTokens",
-                      "must be between the model's maximum sequence length \(maxSequenceLength) and the lane's budget \(s.maxQueuedTokens), got \(s.maxRequestTokens)")
+            try check(
+                s.maxQueuedTokens >= maxSequenceLength, "\(lane).maxQueuedTokens",
+                "must be at least the model's maximum sequence length \(maxSequenceLength), got \(s.maxQueuedTokens)")
+            try check(
+                s.maxRequestTokens >= maxSequenceLength && s.maxRequestTokens <= s.maxQueuedTokens, "\(lane).maxRequestTokens",
+                "must be between the model's maximum sequence length \(maxSequenceLength) and the lane's budget \(s.maxQueuedTokens), got \(s.maxRequestTokens)"
+            )
         }
-        try check(packedRowTokens >= 2 && packedRowTokens <= maxBatchTokens, "packedRowTokens",
-                  "must be between 2 and maxBatchTokens \(maxBatchTokens), got \(packedRowTokens)")
+        try check(
+            packedRowTokens >= 2 && packedRowTokens <= maxBatchTokens, "packedRowTokens",
+            "must be between 2 and maxBatchTokens \(maxBatchTokens), got \(packedRowTokens)")
         try check(maxBulkBatchTime >= .zero, "maxBulkBatchTime", "must not be negative")
         try check(bulkShare > 0, "bulkShare", "must be positive (1 = alternate lanes), got \(bulkShare)")
         try check(maxQueuedItems > 0, "maxQueuedItems", "must be positive, got \(maxQueuedItems)")
-        try check(maxQueuedTokens >= maxSequenceLength, "maxQueuedTokens",
-                  "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxQueuedTokens)")
+        try check(
+            maxQueuedTokens >= maxSequenceLength, "maxQueuedTokens",
+            "must be at least the model's maximum sequence length \(maxSequenceLength), got \(maxQueuedTokens)")
     }
 }

@@ -5,6 +5,12 @@ extension Duration {
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 
+    /// The milliseconds as a help text or a report shows them: `2`, or `2.5` when not whole.
+    public var millisecondsText: String {
+        let value = milliseconds
+        return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
     /// Whole nanoseconds (saturating), for APIs that count in them.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components

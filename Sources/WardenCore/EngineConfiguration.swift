@@ -29,7 +29,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     public func validate(maxSequenceLength: Int) throws(ConfigurationError) {
         try batching.validate(maxSequenceLength: maxSequenceLength)
         try moderator.validate(maxSequenceLength: maxSequenceLength)
-        try ConfigurationError.check((1...Self.maxWorkers).contains(workers), "workers",
-                                     "must be between 1 and \(Self.maxWorkers), got \(workers)")
+        try ConfigurationError.check(
+            (1...Self.maxWorkers).contains(workers), "workers",
+            "must be between 1 and \(Self.maxWorkers), got \(workers)")
     }
 }

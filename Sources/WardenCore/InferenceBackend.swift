@@ -13,8 +13,9 @@ public struct TokenBatch: Sendable, Equatable {
 
     public init(count: Int, length: Int, inputIDs: [Int64], attentionMask: [Int64]) {
         precondition(count >= 1 && length >= 1, "a batch has at least one row and one column")
-        precondition(inputIDs.count == count * length && attentionMask.count == count * length,
-                     "inputIDs and attentionMask must hold count * length values")
+        precondition(
+            inputIDs.count == count * length && attentionMask.count == count * length,
+            "inputIDs and attentionMask must hold count * length values")
         self.count = count
         self.length = length
         self.inputIDs = inputIDs
@@ -41,8 +42,9 @@ public struct PackedTokenBatch: Sendable, Equatable {
 
     public init(rows: Int, length: Int, segments: Int, inputIDs: [Int64], positionIDs: [Int64], segmentIDs: [Int64]) {
         precondition(rows >= 1 && length >= 1 && segments >= 1, "a packed batch has at least one row, column and segment")
-        precondition(inputIDs.count == rows * length && positionIDs.count == rows * length && segmentIDs.count == rows * length,
-                     "inputIDs, positionIDs and segmentIDs must hold rows * length values")
+        precondition(
+            inputIDs.count == rows * length && positionIDs.count == rows * length && segmentIDs.count == rows * length,
+            "inputIDs, positionIDs and segmentIDs must hold rows * length values")
         self.rows = rows
         self.length = length
         self.segments = segments

@@ -39,11 +39,13 @@ public struct ModelBundle: Sendable, Equatable {
 
     /// A bundle described in code (tests, custom deployments whose model runtime is not a file); `load`
     /// reads the same facts from a manifest.
-    public init(directory: String = "", name: String, version: String = "0", modelPath: String = "", labels: [String],
-                thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
-                stripAccents: Bool = true, textNormalization: TextNormalization = .none,
-                openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "",
-                packedEntryPoint: String? = nil) {
+    public init(
+        directory: String = "", name: String, version: String = "0", modelPath: String = "", labels: [String],
+        thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
+        stripAccents: Bool = true, textNormalization: TextNormalization = .none,
+        openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "",
+        packedEntryPoint: String? = nil
+    ) {
         self.directory = directory
         self.name = name
         self.version = version
@@ -114,7 +116,7 @@ public struct ModelBundle: Sendable, Equatable {
             let bytes = Array(packedEntryPoint.utf8)
             let isLetter = { (c: UInt8) in (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") || c == UInt8(ascii: "_") }
             guard let first = bytes.first, isLetter(first),
-                  bytes.allSatisfy({ isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+                bytes.allSatisfy({ isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
             else { throw reader.error("packed_entry_point", "must be a method name such as \"forward_packed\" (got \"\(packedEntryPoint)\")") }
         }
 
@@ -156,11 +158,14 @@ extension ModelBundle {
     /// Checks that `tokenizer` prepares text as the manifest says the model was trained (lower-casing and
     /// accent stripping); a mismatch would silently feed the model other tokens than in training.
     public func check(tokenizer: WordPieceTokenizer) throws(ModelBundleError) {
-        for (field, wanted, actual) in [("tokenizer.lowercase", lowercase, tokenizer.configuration.lowercase),
-                                        ("tokenizer.strip_accents", stripAccents, tokenizer.configuration.stripAccents)]
+        for (field, wanted, actual) in [
+            ("tokenizer.lowercase", lowercase, tokenizer.configuration.lowercase),
+            ("tokenizer.strip_accents", stripAccents, tokenizer.configuration.stripAccents),
+        ]
         where wanted != actual {
-            throw ModelBundleError(path: manifestPath, field: field,
-                                   problem: "is \(wanted) but the tokenizer in \(tokenizerDirectory) is configured with \(actual)")
+            throw ModelBundleError(
+                path: manifestPath, field: field,
+                problem: "is \(wanted) but the tokenizer in \(tokenizerDirectory) is configured with \(actual)")
         }
     }
 }
@@ -186,12 +191,19 @@ enum JSONValue: Decodable, Equatable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 }
 
@@ -249,10 +261,12 @@ private struct ManifestReader {
         for (index, item) in array.enumerated() {
             // Names like OpenAI's categories: lower-case segments separated by "/" ("sexual/minors").
             guard case .string(let label) = item,
-                  label.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ segment in
-                      !segment.isEmpty && segment.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
-                  })
-            else { throw error("\(key)[\(index)]", "must be a label name of lower-case letters, digits, _ or -, in segments separated by / (e.g. sexual/minors)") }
+                label.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ segment in
+                    !segment.isEmpty && segment.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+                })
+            else {
+                throw error("\(key)[\(index)]", "must be a label name of lower-case letters, digits, _ or -, in segments separated by / (e.g. sexual/minors)")
+            }
             guard !labels.contains(label) else { throw error("\(key)[\(index)]", "duplicate label \"\(label)\"") }
             labels.append(label)
         }

@@ -56,8 +56,10 @@ public final class ModerationEngine: Service, Sendable {
     ///   - backends: makes `configuration.workers` backends for the bundle when ``run()`` starts.
     /// - Throws: ``EngineError`` when the tokenizer does not match the manifest or the configuration does
     ///   not fit the model.
-    public init(bundle: ModelBundle, tokenizer: WordPieceTokenizer, configuration: EngineConfiguration = EngineConfiguration(),
-                backends: any InferenceBackendFactory, logger: Logger = Logger(label: "warden.engine")) throws(EngineError) {
+    public init(
+        bundle: ModelBundle, tokenizer: WordPieceTokenizer, configuration: EngineConfiguration = EngineConfiguration(),
+        backends: any InferenceBackendFactory, logger: Logger = Logger(label: "warden.engine")
+    ) throws(EngineError) {
         do {
             try bundle.check(tokenizer: tokenizer)
         } catch {
@@ -76,8 +78,10 @@ public final class ModerationEngine: Service, Sendable {
     }
 
     /// An engine for the bundle in `modelDirectory` (manifest and tokenizer read and checked now).
-    public convenience init(modelDirectory: String, configuration: EngineConfiguration = EngineConfiguration(),
-                            backends: any InferenceBackendFactory, logger: Logger = Logger(label: "warden.engine")) throws(EngineError) {
+    public convenience init(
+        modelDirectory: String, configuration: EngineConfiguration = EngineConfiguration(),
+        backends: any InferenceBackendFactory, logger: Logger = Logger(label: "warden.engine")
+    ) throws(EngineError) {
         let bundle: ModelBundle
         do {
             bundle = try ModelBundle.load(directory: modelDirectory)
@@ -156,17 +160,20 @@ public final class ModerationEngine: Service, Sendable {
             throw failure
         }
         let batcher = Batcher(validated: configuration.batching, backends: backends, padID: tokenizer.padID, logger: logger)
-        let moderator = Moderator(validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
-                                  thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
-                                  textNormalization: bundle.textNormalization, batcher: batcher)
+        let moderator = Moderator(
+            validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
+            thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
+            textNormalization: bundle.textNormalization, batcher: batcher)
         let reported = backends[0].runtimeInfo
         let runtime = RuntimeInfo(precision: reported.precision ?? bundle.precision, blasCore: reported.blasCore)
         EngineMetrics.record(runtime)
-        logger.info("model loaded", metadata: [
-            "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(runtime.precision ?? bundle.precision)",
-            "blas_core": "\(runtime.blasCore ?? "none")",
-            "workers": "\(backends.count)", "load_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
-        ])
+        logger.info(
+            "model loaded",
+            metadata: [
+                "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(runtime.precision ?? bundle.precision)",
+                "blas_core": "\(runtime.blasCore ?? "none")",
+                "workers": "\(backends.count)", "load_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
+            ])
         state.withLock {
             $0.runtime = runtime
             $0.phase = .warmingUp
@@ -177,7 +184,7 @@ public final class ModerationEngine: Service, Sendable {
             let warmStart = clock.now
             do throws(ModerationError) {
                 try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
-            } catch where error.code == .shuttingDown || error.code == .cancelled {
+            } catch  where error.code == .shuttingDown || error.code == .cancelled {
                 // Shutdown began during warm-up: nothing was admitted from outside; stop quietly.
                 try await group.waitForAll()
                 return
@@ -188,11 +195,13 @@ public final class ModerationEngine: Service, Sendable {
                 throw failure
             }
             if !configuration.warmUpTexts.isEmpty {
-                logger.info("warm-up done", metadata: [
-                    "warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))",
-                    "interactive_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.interactive) ?? 0))",
-                    "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
-                ])
+                logger.info(
+                    "warm-up done",
+                    metadata: [
+                        "warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))",
+                        "interactive_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.interactive) ?? 0))",
+                        "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
+                    ])
             }
             markReady(moderator)
             try await group.waitForAll()
@@ -216,7 +225,7 @@ public final class ModerationEngine: Service, Sendable {
         func fullBulkBatch() async throws(ModerationError) {
             do {
                 _ = try await batcher.score(full, lane: .bulk, deadline: .seconds(300))
-            } catch where error.code == .requestTooLarge || error.code == .overloaded || error.code == .deadlineExceeded {
+            } catch  where error.code == .requestTooLarge || error.code == .overloaded || error.code == .deadlineExceeded {
                 // Tiny admission bounds, or a first estimate too slow to admit it: the bulk lane starts from
                 // the interactive lane's rate.
             }
@@ -236,8 +245,10 @@ public final class ModerationEngine: Service, Sendable {
     private static func check(_ backends: [any InferenceBackend], against bundle: ModelBundle) throws(EngineError) {
         guard !backends.isEmpty else { throw EngineError(.load(path: bundle.modelPath, reason: "no backend was created")) }
         for backend in backends where backend.labelCount != bundle.labels.count {
-            throw EngineError(.load(path: bundle.modelPath,
-                                    reason: "the model has \(backend.labelCount) outputs but its manifest names \(bundle.labels.count) labels"))
+            throw EngineError(
+                .load(
+                    path: bundle.modelPath,
+                    reason: "the model has \(backend.labelCount) outputs but its manifest names \(bundle.labels.count) labels"))
         }
     }
 

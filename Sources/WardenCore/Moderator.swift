@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 import WordPiece
 
@@ -35,29 +36,39 @@ public final class Moderator: Sendable {
     ///
     /// - Throws: when the configuration does not validate for the bundle's maximum length, or the bundle's
     ///   label count differs from the backend's.
-    public convenience init(tokenizer: WordPieceTokenizer, bundle: ModelBundle, batcher: Batcher,
-                            configuration: ModeratorConfiguration = ModeratorConfiguration()) throws(ConfigurationError) {
-        try self.init(tokenizer: tokenizer, labels: bundle.labels, thresholds: bundle.thresholds,
-                      maxSequenceLength: bundle.maxSequenceLength, textNormalization: bundle.textNormalization,
-                      batcher: batcher, configuration: configuration)
+    public convenience init(
+        tokenizer: WordPieceTokenizer, bundle: ModelBundle, batcher: Batcher,
+        configuration: ModeratorConfiguration = ModeratorConfiguration()
+    ) throws(ConfigurationError) {
+        try self.init(
+            tokenizer: tokenizer, labels: bundle.labels, thresholds: bundle.thresholds,
+            maxSequenceLength: bundle.maxSequenceLength, textNormalization: bundle.textNormalization,
+            batcher: batcher, configuration: configuration)
     }
 
     /// A moderator from the model's facts given one by one (tests, custom deployments).
-    public convenience init(tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float], maxSequenceLength: Int,
-                            textNormalization: TextNormalization, batcher: Batcher,
-                            configuration: ModeratorConfiguration = ModeratorConfiguration()) throws(ConfigurationError) {
+    public convenience init(
+        tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float], maxSequenceLength: Int,
+        textNormalization: TextNormalization, batcher: Batcher,
+        configuration: ModeratorConfiguration = ModeratorConfiguration()
+    ) throws(ConfigurationError) {
         try configuration.validate(maxSequenceLength: maxSequenceLength)
-        try ConfigurationError.check(labels.count == batcher.labelCount, "labels",
-                                     "the model bundle names \(labels.count) labels but the backend returns \(batcher.labelCount) scores per item")
-        try ConfigurationError.check(thresholds.count == labels.count, "thresholds",
-                                     "needs one threshold per label (\(labels.count)), got \(thresholds.count)")
-        self.init(validated: configuration, tokenizer: tokenizer, labels: labels, thresholds: thresholds,
-                  maxSequenceLength: maxSequenceLength, textNormalization: textNormalization, batcher: batcher)
+        try ConfigurationError.check(
+            labels.count == batcher.labelCount, "labels",
+            "the model bundle names \(labels.count) labels but the backend returns \(batcher.labelCount) scores per item")
+        try ConfigurationError.check(
+            thresholds.count == labels.count, "thresholds",
+            "needs one threshold per label (\(labels.count)), got \(thresholds.count)")
+        self.init(
+            validated: configuration, tokenizer: tokenizer, labels: labels, thresholds: thresholds,
+            maxSequenceLength: maxSequenceLength, textNormalization: textNormalization, batcher: batcher)
     }
 
     /// A moderator whose configuration and label counts its owner (``ModerationEngine``) has already checked.
-    init(validated configuration: ModeratorConfiguration, tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float],
-         maxSequenceLength: Int, textNormalization: TextNormalization, batcher: Batcher) {
+    init(
+        validated configuration: ModeratorConfiguration, tokenizer: WordPieceTokenizer, labels: [String], thresholds: [Float],
+        maxSequenceLength: Int, textNormalization: TextNormalization, batcher: Batcher
+    ) {
         self.tokenizer = tokenizer
         self.labels = labels
         self.thresholds = thresholds
@@ -85,7 +96,12 @@ public final class Moderator: Sendable {
 
         // Normalise, look up, tokenize (on this task, no lock held but the cache's, briefly).
         enum Source { case cached(CachedScores), job(Int) }
-        struct Job { var key: String; var first: Int; var count: Int; var truncated: Bool }
+        struct Job {
+            var key: String
+            var first: Int
+            var count: Int
+            var truncated: Bool
+        }
         var sources: [Source] = []
         sources.reserveCapacity(texts.count)
         var jobs: [Job] = []
@@ -108,9 +124,10 @@ public final class Moderator: Sendable {
             }
             let pieces = tokenizer.wordPieceIDs(normalized)
             if pieces.isEmpty { throw .emptyText(index: index) }
-            let split = Windowing.split(pieces, maxSequenceLength: maxSequenceLength,
-                                        policy: configuration.longTextPolicy, maxWindows: configuration.maxWindowsPerText,
-                                        cls: tokenizer.clsID, sep: tokenizer.sepID)
+            let split = Windowing.split(
+                pieces, maxSequenceLength: maxSequenceLength,
+                policy: configuration.longTextPolicy, maxWindows: configuration.maxWindowsPerText,
+                cls: tokenizer.clsID, sep: tokenizer.sepID)
             jobOfText[normalized] = jobs.count
             sources.append(.job(jobs.count))
             jobs.append(Job(key: normalized, first: sequences.count, count: split.sequences.count, truncated: split.truncated))
@@ -145,18 +162,21 @@ public final class Moderator: Sendable {
         }
 
         let results = sources.map { source -> Moderator.Result in
-            let (entry, cached): (CachedScores, Bool) = switch source {
-            case .cached(let entry): (entry, true)
-            case .job(let job): (merged[job], false)
-            }
+            let (entry, cached): (CachedScores, Bool) =
+                switch source {
+                case .cached(let entry): (entry, true)
+                case .job(let job): (merged[job], false)
+                }
             let flags = zip(entry.scores, thresholds).map { $0 >= $1 }
-            return Moderator.Result(scores: entry.scores, flags: flags,
-                                    flagged: flags.contains(true) || (configuration.flagPartiallyScored && entry.truncated),
-                                    truncated: entry.truncated, windows: entry.windows, cached: cached)
+            return Moderator.Result(
+                scores: entry.scores, flags: flags,
+                flagged: flags.contains(true) || (configuration.flagPartiallyScored && entry.truncated),
+                truncated: entry.truncated, windows: entry.windows, cached: cached)
         }
         metrics.latency(lane).record(duration: start.duration(to: clock.now))
-        return Moderator.Outcome(results: results,
-                                  timings: Moderator.Timings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
+        return Moderator.Outcome(
+            results: results,
+            timings: Moderator.Timings(tokenize: tokenize, queue: scored.queueWait, inference: scored.inference))
     }
 
     /// The lane a request of `tokens` tokens takes when its caller did not choose: interactive while it fits

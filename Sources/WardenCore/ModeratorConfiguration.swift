@@ -7,6 +7,14 @@ public enum LongTextPolicy: Sendable, Hashable {
     /// maximum, so a slur at the end of a long message is not missed. The last window is aligned with the
     /// end of the text.
     case windows(overlap: Int)
+
+    /// The policy's name on the command line: `truncate` or `windows`.
+    public var name: String {
+        switch self {
+        case .truncate: "truncate"
+        case .windows: "windows"
+        }
+    }
 }
 
 /// How the ``Moderator`` turns texts into model inputs and reuses results: the long-text policy and the
@@ -37,8 +45,9 @@ public struct ModeratorConfiguration: Sendable, Hashable {
         let check = ConfigurationError.check
         if case .windows(let overlap) = longTextPolicy {
             try check(maxSequenceLength > 2, "longTextPolicy", "windows need room for at least one word piece")
-            try check(overlap >= 0 && overlap < maxSequenceLength - 2, "longTextPolicy.overlap",
-                      "must be between 0 and \(maxSequenceLength - 3) for a model of \(maxSequenceLength) tokens, got \(overlap)")
+            try check(
+                overlap >= 0 && overlap < maxSequenceLength - 2, "longTextPolicy.overlap",
+                "must be between 0 and \(maxSequenceLength - 3) for a model of \(maxSequenceLength) tokens, got \(overlap)")
         }
         try check(maxWindowsPerText > 0, "maxWindowsPerText", "must be positive, got \(maxWindowsPerText)")
         try check(cacheCapacity >= 0, "cacheCapacity", "must not be negative (0 turns the cache off)")

@@ -4,8 +4,8 @@ struct LRUCache<Key: Hashable, Value> {
     private struct Node {
         var key: Key
         var value: Value
-        var newer: Int?   // towards the most recently used
-        var older: Int?   // towards the least recently used
+        var newer: Int?  // towards the most recently used
+        var older: Int?  // towards the least recently used
     }
 
     let capacity: Int

@@ -16,8 +16,10 @@ enum Windowing {
     /// cover the text from its start without gaps (`w + (maxWindows - 1) × (w - overlap)` word pieces), the
     /// rest is not scored, and the split is `truncated`. Windows are never spread with gaps between them: a
     /// gap is a place where abuse goes unseen.
-    static func split(_ ids: [Int32], maxSequenceLength: Int, policy: LongTextPolicy, maxWindows: Int,
-                      cls: Int32, sep: Int32) -> Split {
+    static func split(
+        _ ids: [Int32], maxSequenceLength: Int, policy: LongTextPolicy, maxWindows: Int,
+        cls: Int32, sep: Int32
+    ) -> Split {
         let width = maxSequenceLength - 2
         func wrap(_ slice: ArraySlice<Int32>) -> [Int32] {
             var sequence: [Int32] = []

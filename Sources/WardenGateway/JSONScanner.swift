@@ -165,7 +165,10 @@ public struct JSONScanner {
         i += 1
         var members: [Member]? = collect ? [] : nil
         skipWhitespace()
-        if peek == UInt8(ascii: "}") { i += 1; return members }
+        if peek == UInt8(ascii: "}") {
+            i += 1
+            return members
+        }
         var keys = Set<String>()
         var keyBytes: [UInt8] = []
         while true {
@@ -185,8 +188,14 @@ public struct JSONScanner {
             members?.append(Member(key: key, value: start..<i))
             path.removeLast()
             skipWhitespace()
-            if peek == UInt8(ascii: ",") { i += 1; continue }
-            if peek == UInt8(ascii: "}") { i += 1; return members }
+            if peek == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if peek == UInt8(ascii: "}") {
+                i += 1
+                return members
+            }
             throw fail(.syntax, "expected ',' or '}'")
         }
     }
@@ -195,7 +204,10 @@ public struct JSONScanner {
         guard depth <= Self.maxDepth else { throw fail(.tooDeep, "nested deeper than \(Self.maxDepth) levels") }
         i += 1
         skipWhitespace()
-        if peek == UInt8(ascii: "]") { i += 1; return }
+        if peek == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
         var index = 0
         while true {
             skipWhitespace()
@@ -204,8 +216,14 @@ public struct JSONScanner {
             path.removeLast()
             index += 1
             skipWhitespace()
-            if peek == UInt8(ascii: ",") { i += 1; continue }
-            if peek == UInt8(ascii: "]") { i += 1; return }
+            if peek == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if peek == UInt8(ascii: "]") {
+                i += 1
+                return
+            }
             throw fail(.syntax, "expected ',' or ']'")
         }
     }
@@ -248,7 +266,10 @@ public struct JSONScanner {
         i += 1
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return
+            }
             if c < 0x20 { throw fail(.syntax, "control character in a string") }
             if c == UInt8(ascii: "\\") {
                 _ = try escape()

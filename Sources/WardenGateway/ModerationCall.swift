@@ -67,15 +67,18 @@ public struct ModerationCall: Sendable {
         switch request.lane {
         case nil: lane = defaultLane ?? (count > interactiveMaxInputs ? .bulk : nil)
         case let name?:
-            guard let chosen = WardenCore.Lane(rawValue: name.rawValue) else { throw .invalidField(.invalidLane, "lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").") }
+            guard let chosen = WardenCore.Lane(rawValue: name.rawValue) else {
+                throw .invalidField(.invalidLane, "lane", "must be \"interactive\" or \"bulk\" (got \"\(name)\").")
+            }
             lane = chosen
         }
         var deadline: Duration?
         if let milliseconds = request.deadlineMs {
             let longest = Int(lanes.settings(for: lane ?? .bulk).maxDeadline.milliseconds)
             guard (1...longest).contains(milliseconds) else {
-                throw .invalidField(.invalidDeadline, "deadline_ms",
-                                    "must be between 1 and \(longest) milliseconds\(lane == .interactive ? " on the interactive lane" : "").")
+                throw .invalidField(
+                    .invalidDeadline, "deadline_ms",
+                    "must be between 1 and \(longest) milliseconds\(lane == .interactive ? " on the interactive lane" : "").")
             }
             deadline = .milliseconds(milliseconds)
         }

@@ -12,8 +12,10 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
     /// When a retry may succeed (`overloaded`, `shutting_down`).
     public var retryAfter: Duration?
 
-    public init(status: Int, code: WardenErrorCode, type: String = "invalid_request_error", message: String, param: String? = nil,
-                retryAfter: Duration? = nil) {
+    public init(
+        status: Int, code: WardenErrorCode, type: String = "invalid_request_error", message: String, param: String? = nil,
+        retryAfter: Duration? = nil
+    ) {
         self.status = status
         self.code = code
         self.type = type
@@ -39,17 +41,20 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
     public static func invalidUTF8(offset: Int) -> ModerationFault {
         ModerationFault(status: 400, code: .invalidUTF8, message: "The request body is not valid UTF-8 (first bad byte at offset \(offset)).")
     }
-    public static let emptyInput = ModerationFault(status: 400, code: .emptyInput, message: "`input` is an empty array; send at least one text.",
-                                                   param: "input")
+    public static let emptyInput = ModerationFault(
+        status: 400, code: .emptyInput, message: "`input` is an empty array; send at least one text.",
+        param: "input")
     public static func emptyText(index: Int) -> ModerationFault {
-        ModerationFault(status: 400, code: .emptyText,
-                        message: "input[\(index)] is empty or holds only whitespace, control, format or private-use characters once normalised; there is nothing to score.",
-                        param: "input[\(index)]")
+        ModerationFault(
+            status: 400, code: .emptyText,
+            message: "input[\(index)] is empty or holds only whitespace, control, format or private-use characters once normalised; there is nothing to score.",
+            param: "input[\(index)]")
     }
     public static func unsupportedInputType(index: Int, type: String) -> ModerationFault {
-        ModerationFault(status: 400, code: .unsupportedInputType,
-                        message: "input[\(index)] is a content part of type \"\(type)\"; Warden scores text only (send {\"type\": \"text\", \"text\": …} parts).",
-                        param: "input[\(index)]")
+        ModerationFault(
+            status: 400, code: .unsupportedInputType,
+            message: "input[\(index)] is a content part of type \"\(type)\"; Warden scores text only (send {\"type\": \"text\", \"text\": …} parts).",
+            param: "input[\(index)]")
     }
     public static func bodyTooLarge(limit: Int) -> ModerationFault {
         ModerationFault(status: 413, code: .bodyTooLarge, message: "The request body exceeds the limit of \(limit) bytes; split it into several requests.")
@@ -75,32 +80,38 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
     public static func duplicateKey(_ path: String) -> ModerationFault {
-        ModerationFault(status: 400, code: .duplicateKey,
-                        message: "The request body names `\(path)` twice; JSON parsers disagree on which one counts, so Warden refuses it.",
-                        param: path)
+        ModerationFault(
+            status: 400, code: .duplicateKey,
+            message: "The request body names `\(path)` twice; JSON parsers disagree on which one counts, so Warden refuses it.",
+            param: path)
     }
     // HTTP-level refusals, before a request reaches the moderation mapping.
     public static func methodNotAllowed(_ method: String) -> ModerationFault {
         ModerationFault(status: 405, code: .methodNotAllowed, message: "This endpoint does not accept \(method).")
     }
     public static let notFound = ModerationFault(status: 404, code: .notFound, message: "No such endpoint.")
-    public static let internalError = ModerationFault(status: 500, code: .internalError, type: "server_error",
-                                                      message: "Internal error; see the server log.")
+    public static let internalError = ModerationFault(
+        status: 500, code: .internalError, type: "server_error",
+        message: "Internal error; see the server log.")
     public static func unsupportedMediaType(_ got: String?) -> ModerationFault {
-        ModerationFault(status: 415, code: .unsupportedMediaType,
-                        message: "Send the body as JSON with `Content-Type: application/json` (got \(got.map { "`\($0)`" } ?? "none")).")
+        ModerationFault(
+            status: 415, code: .unsupportedMediaType,
+            message: "Send the body as JSON with `Content-Type: application/json` (got \(got.map { "`\($0)`" } ?? "none")).")
     }
-    public static let unauthorized = ModerationFault(status: 401, code: .invalidAPIKey, type: "authentication_error",
-                                                     message: "Missing or wrong API key; send `Authorization: Bearer <key>`.")
-    public static let incompleteBody = ModerationFault(status: 400, code: .incompleteBody,
-                                                       message: "The request body was not received completely (the connection closed or it took too long).")
+    public static let unauthorized = ModerationFault(
+        status: 401, code: .invalidAPIKey, type: "authentication_error",
+        message: "Missing or wrong API key; send `Authorization: Bearer <key>`.")
+    public static let incompleteBody = ModerationFault(
+        status: 400, code: .incompleteBody,
+        message: "The request body was not received completely (the connection closed or it took too long).")
     /// Any other refusal of the HTTP framework (its status and its words).
     public static func httpError(status: Int, _ message: String) -> ModerationFault {
         ModerationFault(status: status, code: .httpError, type: status >= 500 ? "server_error" : "invalid_request_error", message: message)
     }
-    public static let tooManyConnections = ModerationFault(status: 503, code: .tooManyConnections, type: "server_error",
-                                                           message: "The server has too many open connections; retry shortly.",
-                                                           retryAfter: .seconds(1))
+    public static let tooManyConnections = ModerationFault(
+        status: 503, code: .tooManyConnections, type: "server_error",
+        message: "The server has too many open connections; retry shortly.",
+        retryAfter: .seconds(1))
     public static func notReady(_ reason: String) -> ModerationFault {
         ModerationFault(status: 503, code: .notReady, type: "server_error", message: reason, retryAfter: .seconds(1))
     }

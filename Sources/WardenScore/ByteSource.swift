@@ -83,7 +83,10 @@ final class ByteSource {
                 buffer.baseAddress!.copyMemory(from: source.baseAddress! + prefixOffset, byteCount: n)
             }
             prefixOffset += n
-            if prefixOffset == prefix.count { prefix = [] ; prefixOffset = 0 }
+            if prefixOffset == prefix.count {
+                prefix = []
+                prefixOffset = 0
+            }
             return n
         }
         let n = try Self.readFD(fd, buffer, path: path)

@@ -33,8 +33,10 @@ final class GzipInflater {
     }
 
     /// Decompresses into `buffer`, reading compressed bytes with `readMore` when needed. 0 at the end.
-    func read(into buffer: UnsafeMutableRawBufferPointer,
-              readMore: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int {
+    func read(
+        into buffer: UnsafeMutableRawBufferPointer,
+        readMore: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int {
         while true {
             if inputOffset == input.count {
                 if inputEnded {
@@ -45,7 +47,10 @@ final class GzipInflater {
                 let n = try input.withUnsafeMutableBytes { (raw) throws -> Int in try readMore(raw) }
                 input.removeSubrange(n...)
                 inputOffset = 0
-                if n == 0 { inputEnded = true; continue }
+                if n == 0 {
+                    inputEnded = true
+                    continue
+                }
             }
             let offset = inputOffset
             let (status, produced, consumed) = input.withUnsafeMutableBufferPointer { inBuffer -> (Int32, Int, Int) in

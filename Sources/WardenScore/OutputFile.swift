@@ -43,8 +43,10 @@ public final class OutputFile {
     private let format: OutputFormat
     private var mayRemove = false
 
-    private init(output: String, target: String, mode: Mode, writePath: String, source: String?, resumePoint: ResumePoint?,
-                 format: OutputFormat) {
+    private init(
+        output: String, target: String, mode: Mode, writePath: String, source: String?, resumePoint: ResumePoint?,
+        format: OutputFormat
+    ) {
         self.output = output
         self.target = target
         partial = target + ".partial"
@@ -89,16 +91,19 @@ public final class OutputFile {
         if let source {
             let point = try ResumePoint.find(path: source, format: format)
             if point.failedToScore == 0 {
-                plan = OutputFile(output: output, target: target, mode: .append(from: point.validLength), writePath: source,
-                                  source: source, resumePoint: point, format: format)
+                plan = OutputFile(
+                    output: output, target: target, mode: .append(from: point.validLength), writePath: source,
+                    source: source, resumePoint: point, format: format)
             } else {
                 // Rewrite into the partial file, or into a new one beside it when the partial file is the source.
-                plan = OutputFile(output: output, target: target, mode: .rewrite, writePath: source == partial ? rescored : partial,
-                                  source: source, resumePoint: point, format: format)
+                plan = OutputFile(
+                    output: output, target: target, mode: .rewrite, writePath: source == partial ? rescored : partial,
+                    source: source, resumePoint: point, format: format)
             }
         } else {
-            plan = OutputFile(output: output, target: target, mode: .fresh, writePath: partial, source: nil,
-                              resumePoint: resume ? ResumePoint(lastRecord: 0, validLength: 0) : nil, format: format)
+            plan = OutputFile(
+                output: output, target: target, mode: .fresh, writePath: partial, source: nil,
+                resumePoint: resume ? ResumePoint(lastRecord: 0, validLength: 0) : nil, format: format)
         }
         let existed = FileManager.default.fileExists(atPath: plan.writePath)
         try RecordWriter.checkWritable(path: plan.writePath)
@@ -112,7 +117,7 @@ public final class OutputFile {
         case .append(let from):
             return try RecordWriter(path: writePath, layout: layout, appendFrom: from)
         case .fresh, .rewrite:
-            mayRemove = true   // truncated now: nothing earlier is lost by removing it
+            mayRemove = true  // truncated now: nothing earlier is lost by removing it
             return try RecordWriter(path: writePath, layout: layout)
         case .standardOutput, .inPlace:
             return try RecordWriter(path: writePath, layout: layout)
@@ -179,8 +184,11 @@ public final class OutputFile {
         for _ in 0..<40 {
             var info = stat()
             guard lstat(current, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK,
-                  let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }
-            current = destination.hasPrefix("/") ? destination
+                let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current)
+            else { return current }
+            current =
+                destination.hasPrefix("/")
+                ? destination
                 : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).path
         }
         return current

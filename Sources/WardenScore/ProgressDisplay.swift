@@ -1,4 +1,5 @@
 import Foundation
+import WardenCore
 
 /// The progress line on standard error: a bar with count, percentage (when the input's size is known),
 /// rate and ETA, redrawn at most 5 times a second.

@@ -10,9 +10,13 @@ public struct ReaderSettings: Sendable {
     /// Largest record in bytes; a longer one becomes a `record_too_long` error and is skipped over
     /// without being held in memory.
     public var maxRecordBytes: Int
+    /// The default of ``maxRecordBytes``: 1 MiB.
+    public static let defaultMaxRecordBytes = 1 << 20
 
-    public init(format: InputFormat, textField: String = "text", textColumn: String = "text", idField: String = "id",
-                maxRecordBytes: Int = 1 << 20) {
+    public init(
+        format: InputFormat, textField: String = "text", textColumn: String = "text", idField: String = "id",
+        maxRecordBytes: Int = defaultMaxRecordBytes
+    ) {
         self.format = format
         self.textField = textField
         self.textColumn = textColumn

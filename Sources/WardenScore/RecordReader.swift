@@ -64,7 +64,9 @@ public final class RecordReader {
                 throw ScoreIOError("the CSV header of \(source.path) is malformed or too long")
             }
             guard let index = fields.firstIndex(of: settings.textColumn) else {
-                throw ScoreIOError("the CSV header of \(source.path) has no column '\(settings.textColumn)' (columns: \(fields.joined(separator: ", "))); name the text column with --text-column")
+                throw ScoreIOError(
+                    "the CSV header of \(source.path) has no column '\(settings.textColumn)' (columns: \(fields.joined(separator: ", "))); name the text column with --text-column"
+                )
             }
             csvHeader = fields
             textColumnIndex = index
@@ -97,15 +99,18 @@ public final class RecordReader {
             switch raw.kind {
             case .tooLong(let bytes):
                 recordCount += 1
-                return InputRecord(number: recordCount, line: raw.line, text: nil, fields: [],
-                                   error: RecordError(code: "record_too_long",
-                                                      message: "the record is \(bytes) bytes or more; the limit is \(settings.maxRecordBytes) (--max-record-bytes)"),
-                                   inputOffset: raw.offset)
+                return InputRecord(
+                    number: recordCount, line: raw.line, text: nil, fields: [],
+                    error: RecordError(
+                        code: "record_too_long",
+                        message: "the record is \(bytes) bytes or more; the limit is \(settings.maxRecordBytes) (--max-record-bytes)"),
+                    inputOffset: raw.offset)
             case .unterminatedQuote:
                 recordCount += 1
-                return InputRecord(number: recordCount, line: raw.line, text: nil, fields: [],
-                                   error: RecordError(code: "malformed_csv", message: "a quoted field is not closed before the end of the input"),
-                                   inputOffset: raw.offset)
+                return InputRecord(
+                    number: recordCount, line: raw.line, text: nil, fields: [],
+                    error: RecordError(code: "malformed_csv", message: "a quoted field is not closed before the end of the input"),
+                    inputOffset: raw.offset)
             case .normal(let range):
                 let parsed: InputRecord? = buffer.withUnsafeBufferPointer { all in
                     parse(UnsafeBufferPointer(rebasing: all[range]), line: raw.line, offset: raw.offset)
@@ -207,7 +212,9 @@ public final class RecordReader {
                     return fail("malformed_csv", "the record has \(cells.count) fields but the header has \(csvHeader.count)")
                 }
                 for (index, cell) in cells.enumerated() {
-                    if index == textColumnIndex { record.text = cell } else {
+                    if index == textColumnIndex {
+                        record.text = cell
+                    } else {
                         record.fields.append(CarriedField(name: csvHeader[index], value: .string(cell)))
                     }
                 }
@@ -236,7 +243,11 @@ public final class RecordReader {
                 var closed = false
                 while i < n {
                     if bytes[i] == quote {
-                        if i + 1 < n, bytes[i + 1] == quote { cell.append(quote); i += 2; continue }
+                        if i + 1 < n, bytes[i + 1] == quote {
+                            cell.append(quote)
+                            i += 2
+                            continue
+                        }
                         i += 1
                         closed = true
                         break
@@ -281,7 +292,10 @@ public final class RecordReader {
         while true {
             if atFileStart {
                 // Skip a UTF-8 byte order mark.
-                if end - start < 3, !eof { try fill(); continue }
+                if end - start < 3, !eof {
+                    try fill()
+                    continue
+                }
                 if end - start >= 3, buffer[start] == 0xEF, buffer[start + 1] == 0xBB, buffer[start + 2] == 0xBF {
                     start += 3
                     scanFrom = start

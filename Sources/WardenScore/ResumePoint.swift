@@ -43,7 +43,8 @@ public struct ResumePoint: Equatable, Sendable {
         if endsWithNewline, let last, last.failedToScore { failed += 1 }
         guard let complete else { return ResumePoint(lastRecord: 0, validLength: scanner.headerLength) }
         guard let number = complete.number else {
-            throw ScoreIOError("cannot resume into \(path): its last complete line (\(complete.line)) is not a record written by warden score as \(format.rawValue)")
+            throw ScoreIOError(
+                "cannot resume into \(path): its last complete line (\(complete.line)) is not a record written by warden score as \(format.rawValue)")
         }
         return ResumePoint(lastRecord: number, validLength: complete.range.upperBound, failedToScore: failed)
     }
@@ -114,7 +115,8 @@ final class OutputScanner {
                 }
                 number = value("record", in: members, of: bytes).flatMap { Int(String(decoding: $0, as: UTF8.self)) }
                 if let error = value("error", in: members, of: bytes), let inner = try? JSONScanner.members(of: error),
-                   let code = value("code", in: inner, of: error) {
+                    let code = value("code", in: inner, of: error)
+                {
                     failed = (try? JSONScanner.decodeString(code)) == "scoring_failed"
                 }
             }

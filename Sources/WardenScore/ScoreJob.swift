@@ -63,8 +63,10 @@ public final class ScoreJob: Service, @unchecked Sendable {
 
     /// A job that reads `reader`, scores through `engine` (which runs beside it, before it in the service
     /// group) with `options`, and writes to `writer`; with `previous`, the resumed records are taken from it.
-    public init(reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: Moderator.Options, settings: ScoreJobSettings,
-                previous: PreviousOutput? = nil) {
+    public init(
+        reader: RecordReader, writer: RecordWriter, engine: ModerationEngine, options: Moderator.Options, settings: ScoreJobSettings,
+        previous: PreviousOutput? = nil
+    ) {
         self.reader = reader
         self.writer = writer
         self.engine = engine
@@ -94,7 +96,10 @@ public final class ScoreJob: Service, @unchecked Sendable {
         modelReadyAt = ContinuousClock.now
         // --resume: skip what the output already has (unless its failures are scored again: see nextRecord).
         while previous == nil, tally.resumedAfter < settings.resumeAfter {
-            if shouldStop { interrupted = true; return }
+            if shouldStop {
+                interrupted = true
+                return
+            }
             do {
                 guard try reader.skip() else { break }
             } catch {
@@ -118,9 +123,9 @@ public final class ScoreJob: Service, @unchecked Sendable {
         try await withThrowingTaskGroup(of: (Int, [ScoredRecord]).self) { group in
             var nextGroup = 0
             var nextToWrite = 0
-            var inFlight = 0      // submitted, not answered
-            var unwritten = 0     // read, not written
-            var buffered = 0      // bytes of the records read, not written
+            var inFlight = 0  // submitted, not answered
+            var unwritten = 0  // read, not written
+            var buffered = 0  // bytes of the records read, not written
             var inputEnded = false
             var finished: [Int: [ScoredRecord]] = [:]
             // Read one more record only while one of the largest size still fits in the byte bound.
@@ -134,7 +139,10 @@ public final class ScoreJob: Service, @unchecked Sendable {
                     var chunkBytes = 0
                     chunk.reserveCapacity(settings.groupSize)
                     while chunk.count < settings.groupSize, roomForAnother(buffered + chunkBytes) {
-                        guard let item = try nextRecord(readThisRun: &readThisRun) else { inputEnded = true; break }
+                        guard let item = try nextRecord(readThisRun: &readThisRun) else {
+                            inputEnded = true
+                            break
+                        }
                         chunkBytes += item.record.heldBytes
                         chunk.append(item)
                     }
@@ -272,7 +280,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
             for index in valid {
                 do {
                     out[index].result = try await moderate([chunk[index].record.text!], moderator: moderator, options: options)[0]
-                } catch where error.code == .emptyText {
+                } catch  where error.code == .emptyText {
                     // Nothing to score once normalised (`&nbsp;`): a fault of the record, as over HTTP (400
                     // empty_text), not a failure to retry.
                     out[index].error = RecordError(code: "empty_text", message: "the text is empty once normalised")
@@ -288,7 +296,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
         while true {
             do {
                 return try await moderator.moderate(texts, options: options).results
-            } catch where error.code == .overloaded {
+            } catch  where error.code == .overloaded {
                 // The queue is full (long texts need many windows): wait as advised and retry.
                 try? await Task.sleep(for: error.retryAfter ?? .milliseconds(10))
                 if Task.isCancelled { throw error }

@@ -1,4 +1,5 @@
 import Foundation
+import WardenCore
 
 /// What a finished `warden score` run reports: the summary line and notes for standard error, the
 /// `--summary-json` document, and the exit status.
@@ -26,9 +27,11 @@ public struct ScoreSummary: Sendable {
     /// Time from the start of the command to the loaded model.
     public var modelLoadTime: Duration
 
-    public init(input: String, output: String, inputFormat: InputFormat, outputFormat: OutputFormat, model: String,
-                labels: [String], tally: ScoreTally, interrupted: Bool = false, inputError: ScoreIOError? = nil,
-                unfinishedOutput: String? = nil, scoringTime: Duration = .zero, modelLoadTime: Duration = .zero) {
+    public init(
+        input: String, output: String, inputFormat: InputFormat, outputFormat: OutputFormat, model: String,
+        labels: [String], tally: ScoreTally, interrupted: Bool = false, inputError: ScoreIOError? = nil,
+        unfinishedOutput: String? = nil, scoringTime: Duration = .zero, modelLoadTime: Duration = .zero
+    ) {
         self.input = input
         self.output = output
         self.inputFormat = inputFormat
@@ -46,10 +49,11 @@ public struct ScoreSummary: Sendable {
     /// The summary of `job`, after its `run()` returned, which wrote `output` (the path as given; default the
     /// writer's) through `file`.
     public init(job: ScoreJob, model: String, modelLoadTime: Duration, output: String? = nil, file: OutputFile? = nil) {
-        self.init(input: job.reader.source.path, output: output ?? job.writer.path, inputFormat: job.reader.settings.format,
-                  outputFormat: job.writer.layout.format, model: model, labels: job.engine.bundle.labels, tally: job.tally,
-                  interrupted: job.interrupted, inputError: job.inputError, unfinishedOutput: file?.unfinishedPath,
-                  scoringTime: job.scoringTime, modelLoadTime: modelLoadTime)
+        self.init(
+            input: job.reader.source.path, output: output ?? job.writer.path, inputFormat: job.reader.settings.format,
+            outputFormat: job.writer.layout.format, model: model, labels: job.engine.bundle.labels, tally: job.tally,
+            interrupted: job.interrupted, inputError: job.inputError, unfinishedOutput: file?.unfinishedPath,
+            scoringTime: job.scoringTime, modelLoadTime: modelLoadTime)
     }
 
     /// 130 interrupted; 1 the input could not be read to its end; 2 some records were bad or failed to
@@ -89,9 +93,13 @@ public struct ScoreSummary: Sendable {
         if interrupted {
             let shownInput = input == "-" ? "(standard input)" : input
             if let unfinishedOutput {
-                notes.append("warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in \(unfinishedOutput) (\(output) is replaced once a run completes). Run the same command with --resume to continue.")
+                notes.append(
+                    "warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in \(unfinishedOutput) (\(output) is replaced once a run completes). Run the same command with --resume to continue."
+                )
             } else {
-                notes.append("warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in the output. Run the same command with --resume to continue.")
+                notes.append(
+                    "warden: stopped after input record \(tally.lastRecord) of \(shownInput); every record up to it is in the output. Run the same command with --resume to continue."
+                )
             }
         }
         if let inputError {
@@ -101,6 +109,15 @@ public struct ScoreSummary: Sendable {
     }
 
     /// The `--summary-json` document: a JSON object with sorted keys, pretty-printed.
+    /// Writes ``jsonData()`` to `path`.
+    public func writeJSON(to path: String) throws(ScoreRunError) {
+        do {
+            try jsonData().write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ScoreRunError("cannot write the summary to \(path): \(error.localizedDescription)")
+        }
+    }
+
     public func jsonData() throws -> Data {
         let object: [String: Any] = [
             "input": input, "output": output,

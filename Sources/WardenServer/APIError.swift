@@ -25,7 +25,9 @@ public struct APIError: HTTPResponseError, Sendable {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         if let retryAfter = fault.retryAfter { headers[.retryAfter] = String(max(1, Int((retryAfter / .seconds(1)).rounded(.up)))) }
-        let data = (try? JSONEncoder.warden.encode(fault.body)) ?? Data(#"{"error":{"message":"error","type":"server_error","param":null,"code":"internal_error"}}"#.utf8)
+        let data =
+            (try? JSONEncoder.warden.encode(fault.body))
+            ?? Data(#"{"error":{"message":"error","type":"server_error","param":null,"code":"internal_error"}}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -12,7 +12,7 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer "
+            header.prefix(7).lowercased() == "bearer "
         else { throw APIError(.unauthorized) }
         let presented = Array(header.utf8.dropFirst(7))
         // Compare against every key without stopping early, so timing does not reveal which matched.

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import WardenCore
+import WardenGateway
 
 /// Builds the Warden HTTP application over `engine`: routes, auth, error mapping, metrics. `warden serve`
 /// and the tests both call this; the engine runs as a service of the application, so the server answers
@@ -27,10 +28,14 @@ public func buildApplication(
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuardHandler(counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
-                                                           maxBodyBytes: configuration.limits.maxBodyBytes)],
-            idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuardHandler(
+                        counter: connections, bodyTimeout: .nanoseconds(configuration.bodyTimeout.nanoseconds),
+                        maxBodyBytes: configuration.limits.maxBodyBytes)
+                ],
+                idleTimeout: .nanoseconds(configuration.idleTimeout.nanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port

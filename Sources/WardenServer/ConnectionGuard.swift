@@ -87,7 +87,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         if refusing {
             switch part {
             case .head where !answered: refuse(context: context, status: .serviceUnavailable, fault: .tooManyConnections)
-            case .end where answered: context.close(promise: nil)   // the client sent all it had: close now
+            case .end where answered: context.close(promise: nil)  // the client sent all it had: close now
             default: break
             }
             return
@@ -105,7 +105,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             // Any declared length over the limit (10^18 included, or a number too large for an Int) is refused
             // now; a malformed one is the HTTP parser's to refuse.
             if let declared = head.headerFields[.contentLength], declared.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-               !declared.isEmpty, Int(declared).map({ $0 > maxBodyBytes }) ?? true {
+                !declared.isEmpty, Int(declared).map({ $0 > maxBodyBytes }) ?? true
+            {
                 if let length = Int(declared), length <= maxBodyBytes * Self.drainFactor {
                     discarding = true
                     armBodyDeadline(context: context)

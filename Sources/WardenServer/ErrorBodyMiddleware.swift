@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import WardenGateway
 
 /// Turns errors that are not already Warden's `APIError` (unknown route, Hummingbird's own errors) into

@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var stuckBatchThreshold: Duration = .seconds(30)
     /// A connection idle this long between requests is closed. Default 30 s.
     public var idleTimeout: Duration = .seconds(30)
+    /// On SIGTERM or SIGINT, how long the requests in flight have to finish before the rest are closed.
+    /// Default 25 s: about a Kubernetes pod's default 30 s grace period, less time to exit.
+    public var drainTimeout: Duration = .seconds(25)
 
     /// The defaults described on each property.
     public init() {}

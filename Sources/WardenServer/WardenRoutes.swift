@@ -63,13 +63,15 @@ struct WardenRoutes: Sendable {
 
     func models() throws -> Response {
         let names = Set(categoryNames)
-        let coverage = OpenAICategoryCoverage(covered: ModelBundle.openAICategoryNames.filter { names.contains($0) },
-                                              notCovered: ModelBundle.openAICategoryNames.filter { !names.contains($0) })
-        let info = ModelInfo(id: bundle.name, version: bundle.version, labels: bundle.labels,
-                             categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
-                             thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
-                             maxSequenceLength: bundle.maxSequenceLength,
-                             precision: engine.runtime?.precision ?? bundle.precision)
+        let coverage = OpenAICategoryCoverage(
+            covered: ModelBundle.openAICategoryNames.filter { names.contains($0) },
+            notCovered: ModelBundle.openAICategoryNames.filter { !names.contains($0) })
+        let info = ModelInfo(
+            id: bundle.name, version: bundle.version, labels: bundle.labels,
+            categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
+            thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
+            maxSequenceLength: bundle.maxSequenceLength,
+            precision: engine.runtime?.precision ?? bundle.precision)
         let data = try JSONEncoder.warden.encode(ModelList(data: [info]))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -79,7 +81,10 @@ struct WardenRoutes: Sendable {
         guard let moderator = engine.moderator else { throw notReadyError() }
         let running = moderator.batcher.longestRunningBatch
         guard running < configuration.stuckBatchThreshold else {
-            throw APIError(.notReady("A batch has been running on the model for \(Int(running.seconds)) s (more than \(Int(configuration.stuckBatchThreshold.seconds)) s): the model looks stuck."))
+            throw APIError(
+                .notReady(
+                    "A batch has been running on the model for \(Int(running.seconds)) s (more than \(Int(configuration.stuckBatchThreshold.seconds)) s): the model looks stuck."
+                ))
         }
         return Self.json(#"{"status":"ready","model":"\#(engine.bundle.name)"}"#)
     }
@@ -89,8 +94,9 @@ struct WardenRoutes: Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
 
     static func json(_ text: String) -> Response {

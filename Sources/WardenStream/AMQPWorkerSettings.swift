@@ -39,6 +39,16 @@ public struct AMQPWorkerSettings: Sendable {
         self.connection = connection
     }
 
+    /// The defaults described on each property, over a local broker.
+    public static let defaults = AMQPWorkerSettings(connection: AMQPConfiguration())
+    /// The queue types a declared queue may have.
+    public static let queueTypes = ["quorum", "classic"]
+    /// The most unacked deliveries `basic.qos` takes.
+    public static let prefetchRange = 1...65535
+
+    /// The prefetch that keeps every engine worker's batch full with as many waiting: two batches per worker.
+    public static func defaultPrefetch(maxBatchSize: Int, workers: Int) -> Int { 2 * maxBatchSize * workers }
+
     /// The declared queue's arguments: its type and dead-letter target.
     public var queueArguments: AMQPFieldTable {
         var arguments: AMQPFieldTable = ["x-queue-type": .string(queueType)]

@@ -37,8 +37,10 @@ public final class CheckService: Service, Sendable {
     private let started = Date()
     private let stats = Mutex(Stats())
 
-    public init(engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
-                limits: RequestLimits = RequestLimits(), logger: Logger, onListening: @escaping @Sendable () -> Void = {}) {
+    public init(
+        engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
+        limits: RequestLimits = RequestLimits(), logger: Logger, onListening: @escaping @Sendable () -> Void = {}
+    ) {
         self.engine = engine
         self.connection = connection
         self.subject = subject

@@ -45,14 +45,17 @@ public final class StreamWorker: Service, Sendable {
     /// Called once the consumer is bound, before the first pull.
     private let onBound: @Sendable (ConsumerInfo) -> Void
 
-    public init(engine: ModerationEngine, jetStream: JetStream, settings: StreamWorkerSettings, logger: Logger,
-                onBound: @escaping @Sendable (ConsumerInfo) -> Void = { _ in }) {
+    public init(
+        engine: ModerationEngine, jetStream: JetStream, settings: StreamWorkerSettings, logger: Logger,
+        onBound: @escaping @Sendable (ConsumerInfo) -> Void = { _ in }
+    ) {
         self.onBound = onBound
         self.engine = engine
         self.jetStream = jetStream
         self.settings = settings
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
-                                   defaultLane: settings.lane)
+        self.call = ModerationCall(
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
+            defaultLane: settings.lane)
         self.logger = logger
     }
 
@@ -61,19 +64,22 @@ public final class StreamWorker: Service, Sendable {
     /// Creates the durable consumer when it is missing (explicit ack, the settings' `AckWait` and
     /// `MaxAckPending`); an existing one is used as it is.
     public func ensureConsumer() async throws -> ConsumerInfo {
-        let config = ConsumerConfig(durableName: settings.consumer, filterSubject: settings.filterSubject, ackPolicy: "explicit",
-                                    ackWait: settings.ackWait, maxAckPending: settings.maxAckPending)
+        let config = ConsumerConfig(
+            durableName: settings.consumer, filterSubject: settings.filterSubject, ackPolicy: "explicit",
+            ackWait: settings.ackWait, maxAckPending: settings.maxAckPending)
         return try await jetStream.ensureConsumer(stream: settings.stream, config: config)
     }
 
     public func run() async throws {
         let moderator = try await engine.ready()
         let info = try await ensureConsumer()
-        logger.info("pulling from JetStream", metadata: [
-            "stream": "\(settings.stream)", "consumer": "\(info.name)", "pending": "\(info.numPending)",
-            "ack_wait_s": "\(info.config.ackWait.seconds)", "max_ack_pending": "\(info.config.maxAckPending)",
-            "batch": "\(settings.fetchBatch)",
-        ])
+        logger.info(
+            "pulling from JetStream",
+            metadata: [
+                "stream": "\(settings.stream)", "consumer": "\(info.name)", "pending": "\(info.numPending)",
+                "ack_wait_s": "\(info.config.ackWait.seconds)", "max_ack_pending": "\(info.config.maxAckPending)",
+                "batch": "\(settings.fetchBatch)",
+            ])
         onBound(info)
         let heartbeat = Task { await keepAlive(ackWait: info.config.ackWait) }
         defer { heartbeat.cancel() }
@@ -85,9 +91,11 @@ public final class StreamWorker: Service, Sendable {
         // Everything held was answered: make sure the server has the acks before the process goes.
         try? await jetStream.connection.flush()
         let counts = statistics
-        logger.info("stopped pulling; every fetched message was answered", metadata: [
-            "acked": "\(counts.acked)", "naked": "\(counts.naked)", "terminated": "\(counts.terminated)",
-        ])
+        logger.info(
+            "stopped pulling; every fetched message was answered",
+            metadata: [
+                "acked": "\(counts.acked)", "naked": "\(counts.naked)", "terminated": "\(counts.terminated)",
+            ])
     }
 
     /// Pulls while there is room for a batch; each message is handled in its own child task.
@@ -104,7 +112,8 @@ public final class StreamWorker: Service, Sendable {
                 let batch: [JetStreamMessage]
                 do {
                     // With a backlog, take what is there at once; idle, wait for the first message.
-                    batch = backlog
+                    batch =
+                        backlog
                         ? try await jetStream.fetch(stream: settings.stream, consumer: settings.consumer, batch: settings.fetchBatch, noWait: true)
                         : try await jetStream.fetch(stream: settings.stream, consumer: settings.consumer, batch: 1, expires: settings.idleWait)
                     failures = 0
@@ -166,8 +175,11 @@ public final class StreamWorker: Service, Sendable {
                 nak(message, delay: error.retryAfter ?? settings.retryDelay, reason: error.description)
                 return
             }
-            logger.info("poison message: error verdict, then term", metadata: [
-                "stream_seq": "\(metadata.streamSequence)", "code": "\(error.code.rawValue)"])
+            logger.info(
+                "poison message: error verdict, then term",
+                metadata: [
+                    "stream_seq": "\(metadata.streamSequence)", "code": "\(error.code.rawValue)",
+                ])
             if await publish(.failure(error), for: message, metadata: metadata) {
                 try? message.term()
                 counters.withLock { $0.terminated += 1 }
@@ -182,8 +194,11 @@ public final class StreamWorker: Service, Sendable {
                 ackedMetric.increment()
             } catch {
                 // The verdict is stored; the message comes back after AckWait and its second verdict is dropped.
-                logger.warning("ack not sent; the message will be redelivered", metadata: [
-                    "stream_seq": "\(metadata.streamSequence)", "error": "\(error)"])
+                logger.warning(
+                    "ack not sent; the message will be redelivered",
+                    metadata: [
+                        "stream_seq": "\(metadata.streamSequence)", "error": "\(error)",
+                    ])
             }
         }
     }
@@ -199,8 +214,9 @@ public final class StreamWorker: Service, Sendable {
         if let code = verdict.errorCode { headers[VerdictHeader.errorCode] = code }
         let subject = settings.resultsSubject(for: message.subject, stream: metadata.stream)
         do {
-            let ack = try await jetStream.publish(to: subject, payload: verdict.payload, headers: headers,
-                                                  messageID: "\(metadata.stream)-\(metadata.streamSequence)")
+            let ack = try await jetStream.publish(
+                to: subject, payload: verdict.payload, headers: headers,
+                messageID: "\(metadata.stream)-\(metadata.streamSequence)")
             if ack.duplicate {
                 counters.withLock { $0.duplicates += 1 }
                 duplicateMetric.increment()
@@ -213,8 +229,11 @@ public final class StreamWorker: Service, Sendable {
     }
 
     private func nak(_ message: JetStreamMessage, delay: Duration, reason: String) {
-        logger.warning("message naked for redelivery", metadata: [
-            "stream_seq": "\(message.metadata?.streamSequence ?? 0)", "delay_ms": "\(Int(delay.milliseconds))", "reason": "\(reason)"])
+        logger.warning(
+            "message naked for redelivery",
+            metadata: [
+                "stream_seq": "\(message.metadata?.streamSequence ?? 0)", "delay_ms": "\(Int(delay.milliseconds))", "reason": "\(reason)",
+            ])
         try? message.nak(delay: delay)
         counters.withLock { $0.naked += 1 }
         nakedMetric.increment()

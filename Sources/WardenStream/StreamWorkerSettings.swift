@@ -32,7 +32,10 @@ public struct StreamWorkerSettings: Sendable {
     /// gives no better hint.
     public var retryDelay: Duration = .seconds(1)
 
-    public init(stream: String, consumer: String) {
+    /// The consumer name of ``init(stream:consumer:)``'s default.
+    public static let defaultConsumer = "warden"
+
+    public init(stream: String, consumer: String = defaultConsumer) {
         self.stream = stream
         self.consumer = consumer
     }

@@ -35,7 +35,8 @@ struct Verdict {
     }
 
     static func failure(_ fault: ModerationFault) -> Verdict {
-        let payload = (try? JSONEncoder.warden.encode(fault.body)).map(Array.init)
+        let payload =
+            (try? JSONEncoder.warden.encode(fault.body)).map(Array.init)
             ?? Array(#"{"error":{"message":"error","type":"server_error","param":null,"code":"internal_error"}}"#.utf8)
         return Verdict(status: fault.status, payload: payload, errorCode: fault.code.rawValue, errorMessage: fault.message)
     }

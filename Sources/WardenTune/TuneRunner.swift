@@ -25,8 +25,10 @@ public enum TuneRunner {
         /// Padding floor; nil keeps the engine's default.
         public var minPaddingEfficiency: Double?
 
-        public init(concurrency: Int, seconds: Double, warmup: Double, cacheSize: Int, maxBatchTokens: Int, seed: UInt64,
-                    minPaddingEfficiency: Double? = nil) {
+        public init(
+            concurrency: Int, seconds: Double, warmup: Double, cacheSize: Int, maxBatchTokens: Int, seed: UInt64,
+            minPaddingEfficiency: Double? = nil
+        ) {
             self.concurrency = concurrency
             self.seconds = seconds
             self.warmup = warmup
@@ -41,27 +43,33 @@ public enum TuneRunner {
     /// delays × layouts; packed layouts need a model with a packed entry point), `rounds`
     /// times interleaved (cell order a, b, c, a, b, c, …); figures are pooled per cell, so one lucky cell on a
     /// noisy machine does not decide. `progress` sees each cell's result as it is known.
-    public static func runGrid(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends factory: any InferenceBackendFactory,
-                               combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
-                               messages: [String], rounds: Int,
-                               progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
-        try await runGrid(bundle: bundle, tokenizer: tokenizer, variants: [factory], combo: combo, sizes: sizes, delays: delays,
-                          layouts: layouts, spec: spec, messages: messages, rounds: rounds, progress: progress)
+    public static func runGrid(
+        bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends factory: any InferenceBackendFactory,
+        combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
+        messages: [String], rounds: Int,
+        progress: (TuneResult) -> Void = { _ in }
+    ) async throws -> [TuneResult] {
+        try await runGrid(
+            bundle: bundle, tokenizer: tokenizer, variants: [factory], combo: combo, sizes: sizes, delays: delays,
+            layouts: layouts, spec: spec, messages: messages, rounds: rounds, progress: progress)
     }
 
     /// As ``runGrid(bundle:tokenizer:backends:combo:sizes:delays:layouts:spec:messages:rounds:progress:)`` over
     /// several sets of backends (one per precision, say): each factory loads its backends once, and every cell
     /// runs on each set, interleaved too. A result's precision is what its backends report.
-    public static func runGrid(bundle: ModelBundle, tokenizer: WordPieceTokenizer, variants factories: [any InferenceBackendFactory],
-                               combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
-                               messages: [String], rounds: Int,
-                               progress: (TuneResult) -> Void = { _ in }) async throws -> [TuneResult] {
+    public static func runGrid(
+        bundle: ModelBundle, tokenizer: WordPieceTokenizer, variants factories: [any InferenceBackendFactory],
+        combo: ThreadCombo, sizes: [Int], delays: [Double], layouts: [TuneLayout] = [.padded], spec: Spec,
+        messages: [String], rounds: Int,
+        progress: (TuneResult) -> Void = { _ in }
+    ) async throws -> [TuneResult] {
         var variants: [(precision: String, backends: [any InferenceBackend])] = []
         for factory in factories {
             let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
             if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
-                throw ConfigurationError(field: "layouts",
-                                         problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
+                throw ConfigurationError(
+                    field: "layouts",
+                    problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
             }
             variants.append((backends.first?.runtimeInfo.precision ?? bundle.precision, backends))
         }
@@ -72,9 +80,10 @@ public enum TuneRunner {
         }
         for round in 0..<rounds {
             for (size, delay, layout, variant) in order {
-                let sample = try await runCell(bundle: bundle, tokenizer: tokenizer, backends: variants[variant].backends, maxBatchSize: size,
-                                               delayMs: delay, layout: layout, spec: spec, messages: messages,
-                                               seed: spec.seed &+ UInt64(round))
+                let sample = try await runCell(
+                    bundle: bundle, tokenizer: tokenizer, backends: variants[variant].backends, maxBatchSize: size,
+                    delayMs: delay, layout: layout, spec: spec, messages: messages,
+                    seed: spec.seed &+ UInt64(round))
                 pooled["\(size)/\(delay)/\(layout)/\(variant)", default: []].append(sample)
                 if rounds == 1 {
                     progress(sample.result(size: size, delay: delay, layout: layout, combo: combo, precision: variants[variant].precision))
@@ -92,7 +101,7 @@ public enum TuneRunner {
     /// Raw figures of one cell run.
     struct CellSample: Sendable {
         var latencies: [Double]  // ms
-        var elapsed: Double       // s
+        var elapsed: Double  // s
         var errors: Int
         var realTokens: Int
         var paddedTokens: Int
@@ -103,9 +112,14 @@ public enum TuneRunner {
         static func merge(_ samples: [CellSample]) -> CellSample {
             var merged = CellSample(latencies: [], elapsed: 0, errors: 0, realTokens: 0, paddedTokens: 0, batches: 0, items: 0, load1: 0)
             for s in samples {
-                merged.latencies += s.latencies; merged.elapsed += s.elapsed; merged.errors += s.errors
-                merged.realTokens += s.realTokens; merged.paddedTokens += s.paddedTokens
-                merged.batches += s.batches; merged.items += s.items; merged.load1 = max(merged.load1, s.load1)
+                merged.latencies += s.latencies
+                merged.elapsed += s.elapsed
+                merged.errors += s.errors
+                merged.realTokens += s.realTokens
+                merged.paddedTokens += s.paddedTokens
+                merged.batches += s.batches
+                merged.items += s.items
+                merged.load1 = max(merged.load1, s.load1)
             }
             return merged
         }
@@ -115,18 +129,21 @@ public enum TuneRunner {
             func percentile(_ p: Double) -> Double {
                 sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
             }
-            return TuneResult(maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, precision: precision, messages: latencies.count,
-                              messagesPerSecond: Double(latencies.count) / elapsed, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
-                              paddingEfficiency: paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens),
-                              meanBatch: batches == 0 ? 0 : Double(items) / Double(batches), errors: errors, load1: load1)
+            return TuneResult(
+                maxBatchSize: size, delayMs: delay, layout: layout, combo: combo, precision: precision, messages: latencies.count,
+                messagesPerSecond: Double(latencies.count) / elapsed, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
+                paddingEfficiency: paddedTokens == 0 ? 1 : Double(realTokens) / Double(paddedTokens),
+                meanBatch: batches == 0 ? 0 : Double(items) / Double(batches), errors: errors, load1: load1)
         }
     }
 
     /// One closed-loop run on a fresh engine over `backends`: `spec.concurrency` callers each moderate one
     /// random message at a time. Calls that start during the warm-up or end after the measured window are
     /// not counted.
-    static func runCell(bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends: [any InferenceBackend], maxBatchSize: Int,
-                        delayMs: Double, layout: TuneLayout, spec: Spec, messages: [String], seed: UInt64) async throws -> CellSample {
+    static func runCell(
+        bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends: [any InferenceBackend], maxBatchSize: Int,
+        delayMs: Double, layout: TuneLayout, spec: Spec, messages: [String], seed: UInt64
+    ) async throws -> CellSample {
         var configuration = EngineConfiguration()
         configuration.workers = backends.count
         configuration.warmUpTexts = []
@@ -137,8 +154,9 @@ public enum TuneRunner {
         layout.apply(to: &configuration.batching)
         configuration.batching.maxBatchTokens = max(configuration.batching.maxBatchTokens, configuration.batching.packedRowTokens)
         configuration.moderator.cacheCapacity = spec.cacheSize
-        let engine = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
-                                          backends: BackendLoader.existing(backends), logger: Logger(label: "warden.tune"))
+        let engine = try ModerationEngine(
+            bundle: bundle, tokenizer: tokenizer, configuration: configuration,
+            backends: BackendLoader.existing(backends), logger: Logger(label: "warden.tune"))
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let service = ServiceGroup(configuration: .init(services: [engine], logger: Logger(label: "warden.tune")))
@@ -204,17 +222,21 @@ public enum TuneRunner {
             }
             var all: [Double] = []
             var errors = 0
-            for await (part, e) in group { all += part; errors += e }
+            for await (part, e) in group {
+                all += part
+                errors += e
+            }
             return (all, errors)
         }
         let closed = state.closedAfter.load(ordering: .relaxed)
         let elapsed = closed >= 0 ? Double(closed) / 1e9 : measureStart.duration(to: hardEnd).seconds
         let before = await snapshot
         let after = batcher.statistics
-        return CellSample(latencies: latencies, elapsed: elapsed, errors: errors,
-                          realTokens: after.realTokens - before.realTokens, paddedTokens: after.paddedTokens - before.paddedTokens,
-                          batches: after.batches - before.batches, items: after.items - before.items,
-                          load1: Double(loadAverage().split(separator: " ").first ?? "0") ?? 0)
+        return CellSample(
+            latencies: latencies, elapsed: elapsed, errors: errors,
+            realTokens: after.realTokens - before.realTokens, paddedTokens: after.paddedTokens - before.paddedTokens,
+            batches: after.batches - before.batches, items: after.items - before.items,
+            load1: Double(loadAverage().split(separator: " ").first ?? "0") ?? 0)
     }
 }
 

@@ -127,7 +127,7 @@ func withDecomposition(_ v: UInt32, _ body: (UInt32) -> Void) {
     if lo < keys.count && keys[lo] == v {
         let offsets = UnicodeTables.decompositionOffsets
         let values = UnicodeTables.decompositionValues
-        for i in Int(offsets[lo]) ..< Int(offsets[lo + 1]) { body(values[i]) }
+        for i in Int(offsets[lo])..<Int(offsets[lo + 1]) { body(values[i]) }
     } else {
         body(v)
     }
@@ -222,7 +222,8 @@ struct BasicTokenizer: Sendable {
                 v = (UInt32(b & 0x0F) << 12) | (UInt32(p[i + 1] & 0x3F) << 6) | UInt32(p[i + 2] & 0x3F)
                 i += 3
             } else {
-                v = (UInt32(b & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6)
+                v =
+                    (UInt32(b & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6)
                     | UInt32(p[i + 3] & 0x3F)
                 i += 4
             }
@@ -292,6 +293,15 @@ struct BasicTokenizer: Sendable {
 }
 
 extension WordPieceTokenizer {
+    /// ``_stdlibUnicodeFacts(_:)`` of every scalar, one line each: `hex<TAB>facts`.
+    public static func _stdlibUnicodeFactsTable() -> String {
+        var table = ""
+        for v in UInt32(0)...0x10FFFF where Unicode.Scalar(v) != nil {
+            table += String(v, radix: 16) + "\t" + _stdlibUnicodeFacts(v) + "\n"
+        }
+        return table
+    }
+
     /// Unicode facts of one scalar from the standard library alone (no overrides), for
     /// `scripts/generate/make_unicode_overrides.py`: "class<TAB>stripped scalars<TAB>lower-cased scalars" (hex).
     public static func _stdlibUnicodeFacts(_ v: UInt32) -> String {

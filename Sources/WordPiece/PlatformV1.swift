@@ -32,7 +32,7 @@ enum PlatformV1 {
             for (name, value) in names {
                 let nb = Array(name.utf8)
                 let end = i + 1 + nb.count
-                if end < n && Array(s[(i + 1) ..< end]) == nb && s[end] == UInt8(ascii: ";") {
+                if end < n && Array(s[(i + 1)..<end]) == nb && s[end] == UInt8(ascii: ";") {
                     out.append(UInt8(value))
                     i = end + 1
                     continue outer
@@ -62,7 +62,7 @@ enum PlatformV1 {
                 }
                 if j > digitsStart && j < n && s[j] == UInt8(ascii: ";") {
                     if value == 0 || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF) {
-                        out.append(contentsOf: s[i ... j])
+                        out.append(contentsOf: s[i...j])
                     } else {
                         appendScalar(UInt32(value), to: &out)
                     }

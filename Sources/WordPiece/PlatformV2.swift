@@ -64,13 +64,13 @@ enum PlatformV2 {
             }
             let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
             var scalar = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-            for k in 1 ..< length { scalar = scalar << 6 | (UInt32(s[i + k]) & 0x3F) }
+            for k in 1..<length { scalar = scalar << 6 | (UInt32(s[i + k]) & 0x3F) }
             if isInvisible(scalar) {
                 // removed
             } else if let ascii = fold(scalar) {
                 out.append(ascii)
             } else {
-                out.append(contentsOf: s[i ..< i + length])
+                out.append(contentsOf: s[i..<i + length])
             }
             i += length
         }
@@ -124,7 +124,7 @@ enum PlatformV2 {
                 end += 1
             }
             if !excluded && first >= 0 && last - first > 1 {
-                for k in (first + 1) ..< last {
+                for k in (first + 1)..<last {
                     if let letter = leetLetter(s[k]) { s[k] = letter }
                 }
             }
@@ -171,7 +171,7 @@ enum PlatformV2 {
                 while last + 2 < n && s[last + 1] == sep && isSingleLetter(s, last + 2, sep) { last += 2 }
                 if last - i >= 4 {
                     if out.isEmpty { out.reserveCapacity(n) }
-                    out.append(contentsOf: s[copied ..< i])
+                    out.append(contentsOf: s[copied..<i])
                     for k in stride(from: i, through: last, by: 2) { out.append(s[k]) }
                     i = last + 1
                     copied = i
@@ -212,7 +212,7 @@ enum PlatformV2 {
             while j < n && (s[j] | 0x20) == (b | 0x20) && isLetter(s[j]) { j += 1 }
             if j - i >= 3 {
                 if out.isEmpty { out.reserveCapacity(n) }
-                out.append(contentsOf: s[copied ..< i + stretchKeep])
+                out.append(contentsOf: s[copied..<i + stretchKeep])
                 copied = j
             }
             i = j

@@ -18,7 +18,8 @@ public struct TokenizerError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         switch kind {
         case .unreadableFile(let path, let reason):
-            return "cannot read tokenizer file '\(path)': \(reason). Check the tokenizer directory (it must hold vocab.txt and tokenizer_config.json; run scripts/export_tokenizer.py to create them)."
+            return
+                "cannot read tokenizer file '\(path)': \(reason). Check the tokenizer directory (it must hold vocab.txt and tokenizer_config.json; run scripts/export_tokenizer.py to create them)."
         case .invalidConfiguration(let path, let reason):
             return "invalid tokenizer configuration '\(path)': \(reason). Regenerate it with scripts/export_tokenizer.py."
         case .emptyVocabulary:

@@ -30,7 +30,10 @@ func scanForInvalidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
     var i = 0
     while i < n {
         let b = p[i]
-        if b < 0x80 { i += 1; continue }
+        if b < 0x80 {
+            i += 1
+            continue
+        }
         @inline(__always) func cont(_ j: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
             j < n && p[j] >= lo && p[j] <= hi
         }

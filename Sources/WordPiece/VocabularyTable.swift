@@ -55,7 +55,7 @@ struct VocabularyTable: Sendable {
             var duplicate = false
             while slots[slot] >= 0 {
                 let e = Int(slots[slot])
-                if hashes[e] == h && Array(bytes[Int(starts[e]) ..< Int(starts[e]) + Int(lengths[e])]) == key {
+                if hashes[e] == h && Array(bytes[Int(starts[e])..<Int(starts[e]) + Int(lengths[e])]) == key {
                     duplicate = true
                     break
                 }
@@ -89,8 +89,10 @@ struct VocabularyTable: Sendable {
                     ids.withUnsafeBufferPointer { i in
                         hashes.withUnsafeBufferPointer { h in
                             slots.withUnsafeBufferPointer { sl in
-                                body(Lookup(bytes: b, starts: s, lengths: l, ids: i, hashes: h, slots: sl, mask: mask,
-                                            maxKeyLength: maxKeyLength))
+                                body(
+                                    Lookup(
+                                        bytes: b, starts: s, lengths: l, ids: i, hashes: h, slots: sl, mask: mask,
+                                        maxKeyLength: maxKeyLength))
                             }
                         }
                     }

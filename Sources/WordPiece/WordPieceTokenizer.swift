@@ -185,8 +185,10 @@ private struct WordPieceSink: WordSink {
     /// hashes[j] = hash of word[start ... start + j].
     var hashes: [UInt64]
 
-    init(ids: [Int32], limit: Int, unk: Int32, maxChars: Int, initial: VocabularyTable.Lookup,
-         continuation: VocabularyTable.Lookup) {
+    init(
+        ids: [Int32], limit: Int, unk: Int32, maxChars: Int, initial: VocabularyTable.Lookup,
+        continuation: VocabularyTable.Lookup
+    ) {
         self.ids = ids
         self.limit = limit
         self.unk = unk

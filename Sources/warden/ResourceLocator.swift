@@ -9,15 +9,12 @@ enum ResourceLocator {
 
     /// The first existing `relativePath` below the current directory or a folder above the executable.
     static func find(_ relativePath: String) -> String? {
-        var bases = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while true {
-            bases.append(folder)
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let above = sequence(first: executable) { folder in
             let parent = folder.deletingLastPathComponent()
-            if parent.path == folder.path { break }
-            folder = parent
+            return parent.standardizedFileURL.path == folder.standardizedFileURL.path ? nil : parent
         }
-        for base in bases {
+        for base in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] + above {
             let candidate = base.appendingPathComponent(relativePath).standardizedFileURL.path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }

@@ -16,6 +16,21 @@ enum Setting {
         return value
     }
 
+    /// Sets `value` to the flag's value, else the environment variable's; leaves it (the default) otherwise.
+    static func override<T: LosslessStringConvertible>(_ value: inout T, with flag: T?, env name: String) throws {
+        value = try resolve(flag, env: name, default: value)
+    }
+
+    /// ``override(_:with:env:)`` for a duration given in whole milliseconds.
+    static func override(_ value: inout Duration, milliseconds flag: Int?, env name: String) throws {
+        value = .milliseconds(try resolve(flag, env: name, default: Int(value.milliseconds)))
+    }
+
+    /// ``override(_:with:env:)`` for a duration given in milliseconds: finite, not negative.
+    static func override(_ value: inout Duration, milliseconds flag: Double?, env name: String, flagName: String) throws {
+        value = try resolveMilliseconds(flag, env: name, default: value, flagName: flagName)
+    }
+
     static func resolve(_ flag: String?, env name: String) -> String? {
         if let flag { return flag }
         guard let raw = environment[name], !raw.isEmpty else { return nil }

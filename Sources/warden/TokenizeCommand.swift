@@ -15,27 +15,25 @@ struct TokenizeCommand: ParsableCommand {
 
     @Argument(help: "Texts to tokenize. When none are given, texts are read from standard input.")
     var texts: [String] = []
-
     @Flag(name: .long, help: "Print the vocabulary pieces instead of the ids.")
     var tokens = false
-
     @Option(name: .long, help: "Maximum sequence length, [CLS] and [SEP] included (at least 2).")
-    var maxLength = 256
-
+    var maxLength = WordPieceTokenizer.defaultMaxLength
     @Option(
         name: .long,
-        help: "Directory with vocab.txt and tokenizer_config.json (default: $WARDEN_TOKENIZER, else the repository's tokenizer/ directory found from the current directory or the executable).")
+        help:
+            "Directory with vocab.txt and tokenizer_config.json (default: $WARDEN_TOKENIZER, else the repository's tokenizer/ directory found from the current directory or the executable)."
+    )
     var tokenizer: String?
-
     @Flag(name: .long, help: "Read NUL-separated texts from standard input instead of lines (texts may then contain newlines).")
     var nullData = false
-
     @Option(
         name: .long,
         help: "Benchmark instead of printing: encode all input texts this many times per run, single-threaded, and print the best of 5 runs (texts/s, MB/s).")
     var benchmark: Int?
-
-    @Flag(name: .long, help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
     var unicodeFacts = false
 
     func validate() throws {
@@ -44,81 +42,58 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let fromEnvironment = Setting.resolve(nil, env: "WARDEN_TOKENIZER")
-        guard let directory = tokenizer ?? fromEnvironment ?? ResourceLocator.find("tokenizer/vocab.txt").map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) else {
-            throw ValidationError("No tokenizer directory found; pass --tokenizer DIR or set WARDEN_TOKENIZER.")
+        let wordPiece = try loadTokenizer()
+        if unicodeFacts { return FileHandle.standardOutput.write(Data(WordPieceTokenizer._stdlibUnicodeFactsTable().utf8)) }
+        let output = BufferedOutput()
+        let line = { (text: String) in
+            let ids = wordPiece.encode(text, maxLength: maxLength).ids
+            return (tokens ? wordPiece.tokens(forIDs: ids) : ids.map(String.init)).joined(separator: " ")
         }
-        let wordPiece: WordPieceTokenizer
-        do { wordPiece = try WordPieceTokenizer(directory: directory) } catch {
-            throw ValidationError(error.description)
-        }
-        if unicodeFacts {
-            var out = ""
-            for v in UInt32(0)...0x10FFFF where Unicode.Scalar(v) != nil {
-                out += String(v, radix: 16) + "\t" + WordPieceTokenizer._stdlibUnicodeFacts(v) + "\n"
-            }
-            FileHandle.standardOutput.write(Data(out.utf8))
-            return
-        }
-        var output = ""
-        func emit(_ text: String) {
-            let encoding = wordPiece.encode(text, maxLength: maxLength)
-            if tokens {
-                output += wordPiece.tokens(forIDs: encoding.ids).joined(separator: " ")
-            } else {
-                output += encoding.ids.map(String.init).joined(separator: " ")
-            }
-            output += "\n"
-            if output.utf8.count > 1 << 16 { flush() }
-        }
-        func flush() {
-            FileHandle.standardOutput.write(Data(output.utf8))
-            output = ""
-        }
-        if !texts.isEmpty {
-            texts.forEach(emit)
-            flush()
-            return
-        }
-        let input = FileHandle.standardInput.readDataToEndOfFile()
-        var records = input.split(separator: nullData ? 0 : 0x0A, omittingEmptySubsequences: false)
+        if !texts.isEmpty { return texts.forEach { output.write(line($0)) } }
+        var records = FileHandle.standardInput.readDataToEndOfFile().split(separator: nullData ? 0 : 0x0A, omittingEmptySubsequences: false)
         if records.last?.isEmpty == true { records.removeLast() }
         if let benchmark {
             let texts = try records.map { try WordPieceTokenizer.decodeUTF8($0) }
-            runBenchmark(wordPiece, texts: texts, repeats: benchmark)
-            return
+            return print(EncodeBenchmark(wordPiece, texts: texts, repeats: benchmark, maxLength: maxLength))
         }
         var failures = 0
         for (index, record) in records.enumerated() {
             do {
-                emit(try WordPieceTokenizer.decodeUTF8(record))
+                output.write(line(try WordPieceTokenizer.decodeUTF8(record)))
             } catch {
                 failures += 1
-                flush()
+                output.flush()
                 FileHandle.standardError.write(Data("warden tokenize: text \(index + 1): \(error.description)\n".utf8))
-                output += "\n"
+                output.write("")
             }
         }
-        flush()
+        output.flush()
         if failures > 0 { throw ExitCode(1) }
     }
 
-    /// Encodes `texts` `repeats` times per run on this thread; prints the best of 5 runs.
-    func runBenchmark(_ wordPiece: WordPieceTokenizer, texts: [String], repeats: Int) {
-        let bytes = texts.reduce(0) { $0 + $1.utf8.count } * repeats
-        var tokens = 0
-        for text in texts { tokens &+= wordPiece.encode(text, maxLength: maxLength).ids.count }  // warm-up
-        tokens = 0
-        var best = Double.infinity
-        for _ in 0..<5 {
-            tokens = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<repeats {
-                for text in texts { tokens &+= wordPiece.encode(text, maxLength: maxLength).ids.count }
-            }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    /// `--tokenizer`, else `WARDEN_TOKENIZER`, else the repository's `tokenizer/` folder.
+    private func loadTokenizer() throws -> WordPieceTokenizer {
+        let found = ResourceLocator.find("tokenizer/vocab.txt").map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        guard let directory = tokenizer ?? Setting.resolve(nil, env: "WARDEN_TOKENIZER") ?? found else {
+            throw ValidationError("No tokenizer directory found; pass --tokenizer DIR or set WARDEN_TOKENIZER.")
         }
-        let count = texts.count * repeats
-        print("warden encode (Swift, 1 thread): \(count) texts, \(String(format: "%.2f", Double(bytes) / 1e6)) MB, \(tokens) tokens, best of 5: \(String(format: "%.3f", best)) s, \(Int(Double(count) / best)) texts/s, \(String(format: "%.2f", Double(bytes) / 1e6 / best)) MB/s")
+        do { return try WordPieceTokenizer(directory: directory) } catch { throw ValidationError(error.description) }
     }
+}
+
+/// Lines to standard output, written in blocks of about 64 KiB (and whatever is left when it goes).
+private final class BufferedOutput {
+    private var pending = ""
+
+    func write(_ line: String) {
+        pending += line + "\n"
+        if pending.utf8.count > 1 << 16 { flush() }
+    }
+
+    func flush() {
+        FileHandle.standardOutput.write(Data(pending.utf8))
+        pending = ""
+    }
+
+    deinit { FileHandle.standardOutput.write(Data(pending.utf8)) }
 }

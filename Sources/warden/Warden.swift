@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TorchBackend
+import WardenCore
 
 /// `warden`: the text-moderation service and its tools.
 @main
@@ -37,13 +38,13 @@ struct Warden: AsyncParsableCommand {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+
+    /// The model in `directory` could not be loaded (at construction or when the engine ran).
+    static func modelNotLoaded(directory: String, _ error: EngineError) -> CommandFailure {
+        CommandFailure("cannot load the model in \(directory): \(error)")
+    }
 }
 
 /// A command that runs the model. Before it runs, ``BLASStartup/prepare()`` settles OpenBLAS's kernels,
 /// which may re-execute the process once with `OPENBLAS_CORETYPE` set.
 protocol RunsModel {}
-
-extension ServeCommand: RunsModel {}
-extension ScoreCommand: RunsModel {}
-extension WorkerCommand: RunsModel {}
-extension TuneCommand: RunsModel {}

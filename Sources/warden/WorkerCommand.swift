@@ -6,13 +6,13 @@ import NATSClient
 import ServiceLifecycle
 import TorchBackend
 import WardenCore
+import WardenGateway
 import WardenServer
 import WardenStream
-import WardenGateway
 
 /// `warden worker`: moderates a NATS JetStream stream and answers core-NATS requests, or with `--amqp-url`
 /// moderates a RabbitMQ queue, with the same engine as `serve` and `score`.
-struct WorkerCommand: AsyncParsableCommand {
+struct WorkerCommand: AsyncParsableCommand, RunsModel {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject, or a RabbitMQ queue (--amqp-url).",
@@ -38,313 +38,204 @@ struct WorkerCommand: AsyncParsableCommand {
             exits 0.
             """)
 
-    @Option(help: "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(Self.defaultURL)).")
+    @Option(help: ArgumentHelp(WorkerHelp.natsUrl))
     var natsUrl: String?
-
-    @Option(help: "NATS token (env WARDEN_NATS_TOKEN). On the command line it is visible in the process list: prefer the variable.")
+    @Option(help: ArgumentHelp(WorkerHelp.natsToken))
     var natsToken: String?
-
-    @Option(help: "NATS user (env WARDEN_NATS_USER).")
+    @Option(help: ArgumentHelp(WorkerHelp.natsUser))
     var natsUser: String?
-
-    @Option(help: "NATS password (env WARDEN_NATS_PASSWORD).")
+    @Option(help: ArgumentHelp(WorkerHelp.natsPassword))
     var natsPassword: String?
-
-    @Option(help: "NATS credentials file: user JWT and NKey seed, as nsc writes them (env WARDEN_NATS_CREDS).")
+    @Option(help: ArgumentHelp(WorkerHelp.natsCreds))
     var natsCreds: String?
-
-    @Option(help: "NATS NKey seed file, for a user known by its NKey alone (env WARDEN_NATS_NKEY).")
+    @Option(help: ArgumentHelp(WorkerHelp.natsNkey))
     var natsNkey: String?
-
-    @Option(help: "JetStream stream to moderate (env WARDEN_NATS_STREAM). Without it, only --check-subject is served.")
+    @Option(help: ArgumentHelp(WorkerHelp.stream))
     var stream: String?
-
-    @Option(help: "Durable pull consumer shared by the workers, created when missing (env WARDEN_NATS_CONSUMER; default \(Self.defaultConsumer)).")
+    @Option(help: ArgumentHelp(WorkerHelp.consumer))
     var consumer: String?
-
-    @Option(help: "Only the stream's messages on this subject, when the worker creates the consumer (env WARDEN_NATS_FILTER_SUBJECT; none: the whole stream).")
+    @Option(help: ArgumentHelp(WorkerHelp.filterSubject))
     var filterSubject: String?
-
-    @Option(help: "Subject of each verdict; {subject} is the source message's subject, {stream} the stream (env WARDEN_NATS_RESULTS_SUBJECT; default \(StreamWorkerSettings(stream: "", consumer: "").resultsSubject)).")
+    @Option(help: ArgumentHelp(WorkerHelp.resultsSubject))
     var resultsSubject: String?
-
-    @Option(help: "Lane of stream messages that name none: interactive or bulk (env WARDEN_NATS_LANE; default bulk).")
+    @Option(help: ArgumentHelp(WorkerHelp.lane))
     var lane: String?
-
-    @Option(help: "AckWait of the consumer the worker creates, seconds (env WARDEN_NATS_ACK_WAIT; default \(Int(StreamWorkerSettings(stream: "", consumer: "").ackWait.seconds))).")
+    @Option(help: ArgumentHelp(WorkerHelp.ackWait))
     var ackWait: Double?
-
-    @Option(help: "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(StreamWorkerSettings(stream: "", consumer: "").maxAckPending)).")
+    @Option(help: ArgumentHelp(WorkerHelp.maxAckPending))
     var maxAckPending: Int?
-
-    @Option(help: "Messages per pull (env WARDEN_NATS_FETCH_BATCH; default --max-batch-size x --workers).")
+    @Option(help: ArgumentHelp(WorkerHelp.fetchBatch))
     var fetchBatch: Int?
-
-    @Option(help: "Most messages this worker holds, fetched and not yet acked (env WARDEN_NATS_MAX_IN_FLIGHT; default 2 x --fetch-batch).")
+    @Option(help: ArgumentHelp(WorkerHelp.maxInFlight))
     var maxInFlight: Int?
-
-    @Option(help: "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(Self.defaultCheckSubject)).")
+    @Option(help: ArgumentHelp(WorkerHelp.checkSubject))
     var checkSubject: String?
-
-    @Option(help: "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(Self.defaultQueueGroup)).")
+    @Option(help: ArgumentHelp(WorkerHelp.queueGroup))
     var queueGroup: String?
-
-    @Option(help: "RabbitMQ broker: amqp://user:password@host:port/vhost, or amqps:// for TLS (env WARDEN_AMQP_URL). With it the worker consumes an AMQP queue, not NATS; prefer the variable, flags show in the process list.")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpUrl))
     var amqpUrl: String?
-
-    @Option(help: "AMQP queue of requests, declared durable when missing (env WARDEN_AMQP_QUEUE; default \(Self.amqpDefaults.queue)).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpQueue))
     var amqpQueue: String?
-
-    @Option(help: "Type of the AMQP queue when declared: quorum or classic (env WARDEN_AMQP_QUEUE_TYPE; default \(Self.amqpDefaults.queueType)).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpQueueType))
     var amqpQueueType: String?
-
-    @Option(help: "Dead-letter exchange of the AMQP queue when declared: where poison goes after its error verdict (env WARDEN_AMQP_DEAD_LETTER_EXCHANGE; none: poison is dropped).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterExchange))
     var amqpDeadLetterExchange: String?
-
-    @Option(help: "Dead-letter routing key of the AMQP queue when declared (env WARDEN_AMQP_DEAD_LETTER_ROUTING_KEY; none: the message's own).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterRoutingKey))
     var amqpDeadLetterRoutingKey: String?
-
-    @Option(help: "Exchange of the AMQP verdicts, declared (topic, durable) when named (env WARDEN_AMQP_RESULTS_EXCHANGE; empty: the default exchange, routing by queue name).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsExchange))
     var amqpResultsExchange: String?
-
-    @Option(help: "Routing key of the AMQP verdicts; {routing_key} is the request's (env WARDEN_AMQP_RESULTS_ROUTING_KEY; default \(Self.amqpDefaults.resultsRoutingKey)).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsRoutingKey))
     var amqpResultsRoutingKey: String?
-
-    @Option(help: "Queue declared to hold the AMQP verdicts, bound to a named results exchange; empty declares none (env WARDEN_AMQP_RESULTS_QUEUE; default \(Self.amqpDefaults.resultsQueue ?? "")).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsQueue))
     var amqpResultsQueue: String?
-
-    @Option(help: "Most unacked AMQP messages this worker holds, basic.qos (env WARDEN_AMQP_PREFETCH; default 2 x --max-batch-size x --workers).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpPrefetch))
     var amqpPrefetch: Int?
-
-    @Option(help: "Seconds an AMQP message the engine cannot take now is held before it is requeued (env WARDEN_AMQP_RETRY_DELAY; default \(Int(Self.amqpDefaults.retryDelay.components.seconds))).")
+    @Option(help: ArgumentHelp(WorkerHelp.amqpRetryDelay))
     var amqpRetryDelay: Double?
-
-    @Option(help: "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(RequestLimits().maxBodyBytes)).")
+    @Option(help: ArgumentHelp(WorkerHelp.maxBodyBytes))
     var maxBodyBytes: Int?
-
-    @Option(help: "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(RequestLimits().maxInputs)).")
+    @Option(help: ArgumentHelp(WorkerHelp.maxInputs))
     var maxInputs: Int?
-
-    @Option(help: "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all).")
+    @Option(help: ArgumentHelp(WorkerHelp.metricsPort))
     var metricsPort: Int?
-
-    @Option(help: "Address of --metrics-port (env WARDEN_METRICS_HOST; default 0.0.0.0, so that probes reach it in a pod).")
+    @Option(help: ArgumentHelp(WorkerHelp.metricsHost))
     var metricsHost: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env WARDEN_LOG_LEVEL; default info).")
-    var logLevel: String?
-
-    @OptionGroup(title: "Model and threads") var model: ModelOptions
-    @OptionGroup(title: "Batching") var batching: BatchingOptions
-
-    static let defaultURL = "nats://127.0.0.1:4222"
-    static let defaultConsumer = "warden"
-    static let defaultCheckSubject = "moderation.check"
-    static let defaultQueueGroup = "warden"
-    static let amqpDefaults = AMQPWorkerSettings(connection: AMQPConfiguration())
+    @OptionGroup var engine: EngineOptions
 
     func run() async throws {
-        let level = try resolveLogLevel(logLevel)
-        bootstrapLogging(level: level)
-        var logger = Logger(label: "warden.worker")
-        logger.logLevel = level
-
-        let amqpURL = Setting.resolve(amqpUrl, env: "WARDEN_AMQP_URL")
-        let streamName = Setting.resolve(stream, env: "WARDEN_NATS_STREAM")
-        let check = amqpURL != nil ? "" : Setting.resolve(checkSubject, env: "WARDEN_NATS_CHECK_SUBJECT")
-            ?? (Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] == nil ? Self.defaultCheckSubject : "")
-        if amqpURL != nil, streamName != nil {
-            throw ValidationError("--amqp-url and --stream are two workers: run one process for each")
-        }
-        guard amqpURL != nil || streamName != nil || !check.isEmpty else {
-            throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject")
-        }
-        let amqpSettings = try amqpURL.map { try amqpWorkerSettings(url: $0, logger: logger) }
-
+        let logger = try engine.startLogging(label: "warden.worker")
+        let amqp = try amqpWorkerSettings(logger: logger)
+        let nats = try amqp == nil ? (options: natsOptions(logger: logger), configuration: workerConfiguration()) : nil
         let probePort = try Setting.resolve(metricsPort, env: "WARDEN_METRICS_PORT", default: -1)
         guard probePort == -1 || (0...65535).contains(probePort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
         // The Prometheus factory is bootstrapped before the engine makes its metrics.
         if probePort >= 0 { _ = WardenMetrics.registry }
-
-        let workers = try model.resolvedWorkers()
-        let engineConfiguration = try batching.configuration(workers: workers)
-        let factory = try model.backendFactory(logger: logger)
-        TorchRuntime.log(factory.runtime, to: logger)
-        let engine: ModerationEngine
-        do {
-            engine = try ModerationEngine(modelDirectory: model.resolvedModelDirectory(), configuration: engineConfiguration,
-                                          backends: factory, logger: logger)
-        } catch {
-            throw CommandFailure("cannot start: \(error)")
-        }
-        var limits = RequestLimits()
-        limits.maxBodyBytes = try Setting.resolve(maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES", default: limits.maxBodyBytes)
-        limits.maxInputs = try Setting.resolve(maxInputs, env: "WARDEN_MAX_INPUTS", default: limits.maxInputs)
-
-        if var amqpSettings {
-            amqpSettings.limits = limits
-            amqpSettings.prefetch = try Setting.resolve(amqpPrefetch, env: "WARDEN_AMQP_PREFETCH",
-                                                        default: 2 * engineConfiguration.batching.maxBatchSize * workers)
-            guard (1...65535).contains(amqpSettings.prefetch) else { throw ValidationError("--amqp-prefetch must be between 1 and 65535") }
-            try await runAMQP(amqpSettings, engine: engine, probePort: probePort, logger: logger)
-            return
-        }
-        let options = try natsOptions(logger: logger)
-        let connection: NATSConnection
-        do {
-            connection = try await NATSConnection.connect(options)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engine)]
+        let engine = try engine.makeEngine(logger: logger)
+        var services: [any Service] = [MemoryReleaseService(engine: engine)]
         if probePort >= 0 {
-            services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
-                                                                 port: probePort, engine: engine, logger: logger)))
+            services.append(
+                buildProbeApplication(
+                    host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? WorkerConfiguration().metricsHost,
+                    port: probePort, engine: engine, logger: logger))
         }
-        // The ready line waits for the model and for a gate per service: the check subject subscribed on the
-        // server, the stream's consumer bound. Once it is printed, a request or a stream message is answered.
-        var gates: [AsyncStream<Void>] = []
-        func gate() -> AsyncStream<Void>.Continuation {
-            let (stream, continuation) = AsyncStream<Void>.makeStream()
-            gates.append(stream)
-            return continuation
-        }
-        if !check.isEmpty {
-            let listening = gate()
-            let queue = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? Self.defaultQueueGroup
-            services.append(.init(service: CheckService(engine: engine, connection: connection, subject: check, queueGroup: queue,
-                                                        version: "1.0.0", limits: limits, logger: logger,
-                                                        onListening: { listening.finish() })))
-        }
-        if let streamName {
-            var settings = StreamWorkerSettings(stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? Self.defaultConsumer)
-            settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
-            settings.resultsSubject = Setting.resolve(resultsSubject, env: "WARDEN_NATS_RESULTS_SUBJECT") ?? settings.resultsSubject
-            let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? "bulk"
-            guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
-            settings.lane = chosen
-            settings.ackWait = try Setting.resolveSeconds(ackWait, env: "WARDEN_NATS_ACK_WAIT", default: settings.ackWait, flagName: "--ack-wait")
-            settings.maxAckPending = try Setting.resolve(maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING", default: settings.maxAckPending)
-            settings.fetchBatch = try Setting.resolve(fetchBatch, env: "WARDEN_NATS_FETCH_BATCH", default: engineConfiguration.batching.maxBatchSize * workers)
-            settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
-            settings.limits = limits
-            guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
-                throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
-            }
-            let bound = gate()
-            let worker = StreamWorker(engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,
-                                      onBound: { _ in bound.finish() })
-            services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-        }
-        services.append(.init(service: MemoryReleaseService(engine: engine)))
-        var parts: [String] = []
-        if let streamName { parts.append("stream \(streamName)") }
-        if !check.isEmpty { parts.append("requests on \(check)") }
-        services.append(.init(service: ReadyLine(engine: engine, gates: gates, what: parts.joined(separator: ", "))))
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await group.run()
-        } catch let error as JetStreamError where error.errorCode == JetStreamError.streamNotFound {
-            connection.close()
-            throw CommandFailure("stream '\(streamName ?? "")' not found on \(options.servers.joined(separator: ",")); create it first")
+            if let amqp {
+                try await WardenWorker.run(amqp: amqp, engine: engine, services: services, logger: logger) {
+                    Self.announce(WardenWorker.readyLine(amqp: amqp))
+                }
+            } else if let nats {
+                try await WardenWorker.run(
+                    configuration: nats.configuration, engine: engine, nats: nats.options, services: services, logger: logger
+                ) { Self.announce(WardenWorker.readyLine(configuration: nats.configuration)) }
+            }
         } catch {
-            connection.close()
-            throw CommandFailure("stopped: \(error)")
+            throw CommandFailure(error.description)
         }
-        try? await connection.drain()
     }
 
-    /// The RabbitMQ side from the flags and their `WARDEN_AMQP_*` variables (prefetch and limits come later,
-    /// from the engine's configuration).
-    func amqpWorkerSettings(url: String, logger: Logger) throws -> AMQPWorkerSettings {
-        var configuration: AMQPConfiguration
+    /// Prints the ready line that scripts and tests wait for.
+    static func announce(_ line: String) {
+        print(line)
+        fflush(nil)
+    }
+
+    /// What one message or request may hold, from the flags and their variables.
+    func requestLimits() throws -> RequestLimits {
+        var limits = WorkerConfiguration().limits
+        try Setting.override(&limits.maxBodyBytes, with: maxBodyBytes, env: "WARDEN_MAX_BODY_BYTES")
+        try Setting.override(&limits.maxInputs, with: maxInputs, env: "WARDEN_MAX_INPUTS")
+        return limits
+    }
+
+    /// The lane of messages that name none, from `--lane` or `WARDEN_NATS_LANE`.
+    func resolvedLane(default fallback: Lane) throws -> Lane {
+        let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? fallback.rawValue
+        guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
+        return chosen
+    }
+
+    /// What to serve, from the flags and their `WARDEN_NATS_*` variables.
+    func workerConfiguration() throws -> WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        // An empty WARDEN_NATS_CHECK_SUBJECT turns the request service off, as an empty flag does.
+        configuration.checkSubject = checkSubject ?? Setting.environment["WARDEN_NATS_CHECK_SUBJECT"] ?? configuration.checkSubject
+        configuration.queueGroup = Setting.resolve(queueGroup, env: "WARDEN_NATS_QUEUE_GROUP") ?? configuration.queueGroup
+        configuration.limits = try requestLimits()
+        guard let streamName = Setting.resolve(stream, env: "WARDEN_NATS_STREAM") else {
+            guard !configuration.checkSubject.isEmpty else { throw ValidationError("nothing to do: give --stream, or a non-empty --check-subject") }
+            return configuration
+        }
+        var settings = StreamWorkerSettings(
+            stream: streamName, consumer: Setting.resolve(consumer, env: "WARDEN_NATS_CONSUMER") ?? StreamWorkerSettings.defaultConsumer)
+        settings.filterSubject = Setting.resolve(filterSubject, env: "WARDEN_NATS_FILTER_SUBJECT")
+        settings.resultsSubject = Setting.resolve(resultsSubject, env: "WARDEN_NATS_RESULTS_SUBJECT") ?? settings.resultsSubject
+        settings.lane = try resolvedLane(default: settings.lane)
+        settings.ackWait = try Setting.resolveSeconds(ackWait, env: "WARDEN_NATS_ACK_WAIT", default: settings.ackWait, flagName: "--ack-wait")
+        try Setting.override(&settings.maxAckPending, with: maxAckPending, env: "WARDEN_NATS_MAX_ACK_PENDING")
+        let engineConfiguration = try engine.configuration()
+        settings.fetchBatch = try Setting.resolve(
+            fetchBatch, env: "WARDEN_NATS_FETCH_BATCH",
+            default: engineConfiguration.batching.maxBatchSize * engineConfiguration.workers)
+        settings.maxInFlight = try Setting.resolve(maxInFlight, env: "WARDEN_NATS_MAX_IN_FLIGHT", default: 2 * settings.fetchBatch)
+        guard settings.fetchBatch >= 1, settings.maxInFlight >= settings.fetchBatch, settings.maxAckPending >= 1 else {
+            throw ValidationError("--fetch-batch and --max-ack-pending must be at least 1, and --max-in-flight at least --fetch-batch")
+        }
+        configuration.stream = settings
+        return configuration
+    }
+
+    /// The RabbitMQ worker's settings from `--amqp-url` and the `WARDEN_AMQP_*` variables; nil without a URL.
+    func amqpWorkerSettings(logger: Logger) throws -> AMQPWorkerSettings? {
+        guard let url = Setting.resolve(amqpUrl, env: "WARDEN_AMQP_URL") else { return nil }
+        guard Setting.resolve(stream, env: "WARDEN_NATS_STREAM") == nil else {
+            throw ValidationError("--amqp-url and --stream are two workers: run one process for each")
+        }
+        var settings: AMQPWorkerSettings
         do {
-            configuration = try AMQPConfiguration(url: url, logger: logger)
+            settings = AMQPWorkerSettings(connection: try AMQPConfiguration(url: url, logger: logger))
         } catch {
             throw ValidationError("\(error)")
         }
-        configuration.connectionName = "warden-worker@\(ProcessInfo.processInfo.hostName)"
-        var settings = AMQPWorkerSettings(connection: configuration)
+        settings.connection.connectionName = "warden-worker@\(ProcessInfo.processInfo.hostName)"
         settings.queue = Setting.resolve(amqpQueue, env: "WARDEN_AMQP_QUEUE") ?? settings.queue
         settings.queueType = Setting.resolve(amqpQueueType, env: "WARDEN_AMQP_QUEUE_TYPE") ?? settings.queueType
-        guard ["quorum", "classic"].contains(settings.queueType) else {
+        guard AMQPWorkerSettings.queueTypes.contains(settings.queueType) else {
             throw ValidationError("--amqp-queue-type must be quorum or classic (got '\(settings.queueType)')")
         }
         settings.deadLetterExchange = Setting.resolve(amqpDeadLetterExchange, env: "WARDEN_AMQP_DEAD_LETTER_EXCHANGE")
         settings.deadLetterRoutingKey = Setting.resolve(amqpDeadLetterRoutingKey, env: "WARDEN_AMQP_DEAD_LETTER_ROUTING_KEY")
+        // An empty exchange or results queue is a choice (the default exchange, no queue), so empty values count.
         settings.resultsExchange = amqpResultsExchange ?? Setting.environment["WARDEN_AMQP_RESULTS_EXCHANGE"] ?? settings.resultsExchange
         settings.resultsRoutingKey = Setting.resolve(amqpResultsRoutingKey, env: "WARDEN_AMQP_RESULTS_ROUTING_KEY") ?? settings.resultsRoutingKey
         let resultsQueue = amqpResultsQueue ?? Setting.environment["WARDEN_AMQP_RESULTS_QUEUE"] ?? settings.resultsQueue ?? ""
         settings.resultsQueue = resultsQueue.isEmpty ? nil : resultsQueue
-        settings.retryDelay = try Setting.resolveSeconds(amqpRetryDelay, env: "WARDEN_AMQP_RETRY_DELAY", default: settings.retryDelay,
-                                                         flagName: "--amqp-retry-delay")
-        let laneName = Setting.resolve(lane, env: "WARDEN_NATS_LANE") ?? "bulk"
-        guard let chosen = Lane(rawValue: laneName) else { throw ValidationError("--lane must be interactive or bulk (got '\(laneName)')") }
-        settings.lane = chosen
+        settings.retryDelay = try Setting.resolveSeconds(
+            amqpRetryDelay, env: "WARDEN_AMQP_RETRY_DELAY", default: settings.retryDelay, flagName: "--amqp-retry-delay")
+        settings.lane = try resolvedLane(default: settings.lane)
+        settings.limits = try requestLimits()
+        let engineConfiguration = try engine.configuration()
+        settings.prefetch = try Setting.resolve(
+            amqpPrefetch, env: "WARDEN_AMQP_PREFETCH",
+            default: AMQPWorkerSettings.defaultPrefetch(maxBatchSize: engineConfiguration.batching.maxBatchSize, workers: engineConfiguration.workers))
+        guard AMQPWorkerSettings.prefetchRange.contains(settings.prefetch) else { throw ValidationError("--amqp-prefetch must be between 1 and 65535") }
         return settings
-    }
-
-    /// The RabbitMQ worker: the engine, the probes, the consumer; the ready line once it consumes.
-    func runAMQP(_ settings: AMQPWorkerSettings, engine: ModerationEngine, probePort: Int, logger: Logger) async throws {
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: engine)]
-        if probePort >= 0 {
-            services.append(.init(service: buildProbeApplication(host: Setting.resolve(metricsHost, env: "WARDEN_METRICS_HOST") ?? "0.0.0.0",
-                                                                 port: probePort, engine: engine, logger: logger)))
-        }
-        let (consuming, started) = AsyncStream<Void>.makeStream()
-        let worker = AMQPWorker(engine: engine, settings: settings, logger: logger, onConsuming: { started.finish() })
-        services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup))
-        services.append(.init(service: MemoryReleaseService(engine: engine)))
-        services.append(.init(service: ReadyLine(engine: engine, gates: [consuming],
-                                                 what: "queue \(settings.queue) on \(settings.connection.redactedURL)")))
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            throw CommandFailure("stopped: \(error)")
-        }
     }
 
     /// Server URLs and credentials from the flags and their `WARDEN_NATS_*` variables.
     func natsOptions(logger: Logger) throws -> NATSOptions {
-        let urls = (Setting.resolve(natsUrl, env: "WARDEN_NATS_URL") ?? Self.defaultURL)
+        let urls = (Setting.resolve(natsUrl, env: "WARDEN_NATS_URL") ?? WorkerConfiguration.defaultServer)
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let token = Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN")
-        let user = Setting.resolve(natsUser, env: "WARDEN_NATS_USER")
-        let password = Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD")
-        let creds = Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS")
-        let nkey = Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY")
-        let given = [token != nil, user != nil || password != nil, creds != nil, nkey != nil].filter { $0 }.count
-        guard given <= 1 else { throw ValidationError("give one of --nats-token, --nats-user/--nats-password, --nats-creds, --nats-nkey") }
-        var auth = NATSAuth.none
-        if let token { auth = .token(token) }
-        if user != nil || password != nil {
-            guard let user, let password else { throw ValidationError("--nats-user and --nats-password go together") }
-            auth = .userPassword(user: user, password: password)
+        let auth: NATSAuth
+        do {
+            auth = try NATSAuth(
+                token: Setting.resolve(natsToken, env: "WARDEN_NATS_TOKEN"), user: Setting.resolve(natsUser, env: "WARDEN_NATS_USER"),
+                password: Setting.resolve(natsPassword, env: "WARDEN_NATS_PASSWORD"),
+                credentialsFile: Setting.resolve(natsCreds, env: "WARDEN_NATS_CREDS"),
+                nkeyFile: Setting.resolve(natsNkey, env: "WARDEN_NATS_NKEY"))
+        } catch {
+            throw ValidationError("\(error.description) (--nats-token, --nats-user/--nats-password, --nats-creds, --nats-nkey)")
         }
-        if let creds { auth = .credentials(path: creds) }
-        if let nkey {
-            guard let seed = try? String(contentsOfFile: nkey, encoding: .utf8) else { throw ValidationError("cannot read the NKey seed file \(nkey)") }
-            auth = .nkey(seed: seed.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        let host = ProcessInfo.processInfo.hostName
-        return NATSOptions(servers: urls, auth: auth, name: "warden-worker@\(host)", logger: logger)
-    }
-}
-
-/// Prints the ready line once the model is warm and every gate has finished (tests and scripts wait for it).
-private struct ReadyLine: Service {
-    let engine: ModerationEngine
-    let gates: [AsyncStream<Void>]
-    /// What the worker serves, for the line.
-    let what: String
-
-    func run() async throws {
-        _ = try await engine.ready()
-        for gate in gates { for await _ in gate {} }
-        guard !Task.isCancelled else { return }
-        print("Warden worker is ready: \(what) (pid \(getpid()))")
-        fflush(nil)
-        try? await gracefulShutdown()
+        return NATSOptions(servers: urls, auth: auth, name: "warden-worker@\(ProcessInfo.processInfo.hostName)", logger: logger)
     }
 }

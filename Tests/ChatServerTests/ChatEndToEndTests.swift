@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenClient
+import WardenTestSupport
+
 @testable import ChatServer
 
 /// The end-to-end test: the real Warden (`warden serve`, the trained model in
@@ -13,7 +14,8 @@ let trainedModel = "models/minilm-moderation"
 struct ChatEndToEndTests {
     static let model = trainedModel
 
-    @Test("Friendly reaches the other client, abusive does not and the sender is told why; then, with Warden stopped, fail-open delivers and fail-closed refuses")
+    @Test(
+        "Friendly reaches the other client, abusive does not and the sender is told why; then, with Warden stopped, fail-open delivers and fail-closed refuses")
     func endToEnd() async throws {
         let warden = try await WardenProcess.start(model: Self.model)
         do {

@@ -1,7 +1,9 @@
 import Foundation
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import Synchronization
+
 @testable import ChatServer
 
 /// A real WebSocket chat client (hummingbird-websocket's `WebSocketClient`) driven by a test: `send` queues a
@@ -55,7 +57,8 @@ final class ChatProbe: Sendable {
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case .text(let text) = message,
-                                  let event = try? JSONDecoder().decode(ServerEvent.self, from: Data(text.utf8)) else { continue }
+                                let event = try? JSONDecoder().decode(ServerEvent.self, from: Data(text.utf8))
+                            else { continue }
                             self.inbox.withLock { $0.append(event) }
                         }
                     }

@@ -1,21 +1,27 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import NIOFoundationCompat
 import Testing
 import WardenClient
+
 @testable import ChatServer
 
 /// The chat server's end-to-end scenarios, run against whichever Warden a test starts (the real one in
 /// `ChatEndToEndTests`, a stub in `ChatServerStubTests`). The chat server runs on a loopback port; its
 /// clients are two real WebSocket connections.
 enum ChatScenarios {
-    static func chatConfiguration(wardenURL: String, policy: WardenClient.FailurePolicy,
-                                  timeout: Duration = .seconds(30)) -> ChatConfiguration {
+    static func chatConfiguration(
+        wardenURL: String, policy: WardenClient.FailurePolicy,
+        timeout: Duration = .seconds(30)
+    ) -> ChatConfiguration {
         ChatConfiguration(
             host: "127.0.0.1", port: 0,
-            warden: .init(baseURL: wardenURL, timeout: timeout,
-                          retry: .init(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .seconds(2)),
-                          failurePolicy: policy),
+            warden: .init(
+                baseURL: wardenURL, timeout: timeout,
+                retry: .init(maxAttempts: 2, baseDelay: .milliseconds(20), maxDelay: .seconds(2)),
+                failurePolicy: policy),
             logLevel: .warning)
     }
 
@@ -66,9 +72,11 @@ enum ChatScenarios {
             // Stricter thresholds flag everything with any score at all. Categories go by the names the API
             // answers with (the default model's `toxic` answers as OpenAI's `harassment`): take one it reported.
             let category = try #require(response.results.first?.scores.keys.sorted().first)
-            let strict = try await client.execute(uri: "/rooms/lobby/rescore", method: .post,
-                                                  headers: [.contentType: "application/json"],
-                                                  body: ByteBuffer(string: #"{"thresholds": {"\#(category)": 0.0}}"#)) { response in
+            let strict = try await client.execute(
+                uri: "/rooms/lobby/rescore", method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"thresholds": {"\#(category)": 0.0}}"#)
+            ) { response in
                 try JSONDecoder().decode(RescoreResponse.self, from: Data(buffer: response.body))
             }
             #expect(strict.results.allSatisfy { $0.flagged && $0.labels.contains(category) })

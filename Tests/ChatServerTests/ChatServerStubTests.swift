@@ -1,9 +1,11 @@
+import ArgumentParser
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
 import WardenClient
 import WardenTestSupport
+
 @testable import ChatServer
 
 /// The chat server's logic against `StubWarden` (a toy scorer on a real loopback port) and a closed port.
@@ -19,8 +21,9 @@ struct ChatServerStubTests {
         }
     }
 
-    @Test("Warden unreachable: fail-open delivers unscored, fail-closed refuses",
-          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    @Test(
+        "Warden unreachable: fail-open delivers unscored, fail-closed refuses",
+        arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
     func wardenDown(policy: WardenClient.FailurePolicy) async throws {
         try await ChatScenarios.wardenDown(wardenURL: "http://127.0.0.1:\(closedLoopbackPort())", policy: policy)
     }
@@ -63,8 +66,9 @@ struct ChatServerStubTests {
     @Test("Malformed and empty messages get an error event and are not broadcast")
     func malformed() async throws {
         try await StubWarden.buildApplication().test(.live) { warden in
-            let app = buildChatApplication(configuration: ChatScenarios.chatConfiguration(
-                wardenURL: "http://localhost:\(warden.port!)", policy: .failClosed))
+            let app = buildChatApplication(
+                configuration: ChatScenarios.chatConfiguration(
+                    wardenURL: "http://localhost:\(warden.port!)", policy: .failClosed))
             try await app.test(.live) { client in
                 try await withChatClients(url: "ws://localhost:\(client.port!)/rooms/r1/ws", users: ["ann"]) { probes in
                     probes[0].sendRaw("not json")
@@ -87,8 +91,10 @@ struct ChatServerStubTests {
         #expect(defaults.port == 8090)
         #expect(defaults.warden.partlyScored == .allow)
 
-        let environment = ["WARDEN_URL": "http://env:1", "WARDEN_POLICY": "fail-closed", "WARDEN_API_KEY": "k",
-                           "WARDEN_TIMEOUT_MS": "250", "CHAT_PORT": "9000", "WARDEN_PARTLY_SCORED": "unscored"]
+        let environment = [
+            "WARDEN_URL": "http://env:1", "WARDEN_POLICY": "fail-closed", "WARDEN_API_KEY": "k",
+            "WARDEN_TIMEOUT_MS": "250", "CHAT_PORT": "9000", "WARDEN_PARTLY_SCORED": "unscored",
+        ]
         let fromEnvironment = try ChatServerCommand.parse([]).makeConfiguration(environment: environment)
         #expect(fromEnvironment.warden.baseURL == "http://env:1")
         #expect(fromEnvironment.warden.failurePolicy == .failClosed)

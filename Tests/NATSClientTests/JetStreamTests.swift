@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WardenTestSupport
+
 @testable import NATSClient
 
 /// The JetStream calls against a real `nats-server -js`.

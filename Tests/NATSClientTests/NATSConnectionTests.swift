@@ -2,6 +2,7 @@ import Foundation
 import NIOSSL
 import Testing
 import WardenTestSupport
+
 @testable import NATSClient
 
 /// Core NATS against a real `nats-server`.
@@ -135,9 +136,8 @@ import WardenTestSupport
     }
 
     @Test func tlsWithATrustedCertificate() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let temporary = try TempFolder()
+        let folder = temporary.url.path
         try makeSelfSignedCertificate(in: folder)
         try await NATSServerProcess.with(arguments: ["--tls", "--tlscert", "\(folder)/cert.pem", "--tlskey", "\(folder)/key.pem"]) { server in
             var tls = TLSConfiguration.makeClientConfiguration()
@@ -169,8 +169,10 @@ import WardenTestSupport
         }
         func jwt(issuer: NKeyPair, subject: String, name: String, nats: [String: Any]) throws -> String {
             let header = base64URL(Data(#"{"typ":"JWT","alg":"ed25519-nkey"}"#.utf8))
-            let claims: [String: Any] = ["jti": NUID.next(), "iat": Int(Date().timeIntervalSince1970), "iss": issuer.publicKey,
-                                         "name": name, "sub": subject, "nats": nats]
+            let claims: [String: Any] = [
+                "jti": NUID.next(), "iat": Int(Date().timeIntervalSince1970), "iss": issuer.publicKey,
+                "name": name, "sub": subject, "nats": nats,
+            ]
             let body = base64URL(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
             return "\(header).\(body).\(try issuer.sign(nonce: "\(header).\(body)"))"
         }
@@ -179,29 +181,33 @@ import WardenTestSupport
         let systemKey = try NKeyPair(seed: seed(0))
         let userSeed = seed(20 << 3)
         let userKey = try NKeyPair(seed: userSeed)
-        let unlimited: [String: Any] = ["subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
-                                        "conn": -1, "leaf": -1]
+        let unlimited: [String: Any] = [
+            "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1, "wildcards": true,
+            "conn": -1, "leaf": -1,
+        ]
         let operatorJWT = try jwt(issuer: operatorKey, subject: operatorKey.publicKey, name: "op", nats: ["type": "operator", "version": 2])
-        let accountJWT = try jwt(issuer: operatorKey, subject: accountKey.publicKey, name: "acc",
-                                 nats: ["type": "account", "version": 2, "limits": unlimited])
+        let accountJWT = try jwt(
+            issuer: operatorKey, subject: accountKey.publicKey, name: "acc",
+            nats: ["type": "account", "version": 2, "limits": unlimited])
         // JetStream (the launcher's -js) needs a system account.
         let systemJWT = try jwt(issuer: operatorKey, subject: systemKey.publicKey, name: "SYS", nats: ["type": "account", "version": 2])
-        let userJWT = try jwt(issuer: accountKey, subject: userKey.publicKey, name: "user",
-                              nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-creds-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let userJWT = try jwt(
+            issuer: accountKey, subject: userKey.publicKey, name: "user",
+            nats: ["type": "user", "version": 2, "pub": [String: Any](), "sub": [String: Any](), "subs": -1, "data": -1, "payload": -1])
+        let temporary = try TempFolder()
+        let folder = temporary.url.path
         try operatorJWT.write(toFile: "\(folder)/op.jwt", atomically: true, encoding: .utf8)
         try """
-            -----BEGIN NATS USER JWT-----
-            \(userJWT)
-            ------END NATS USER JWT------
+        -----BEGIN NATS USER JWT-----
+        \(userJWT)
+        ------END NATS USER JWT------
 
-            -----BEGIN USER NKEY SEED-----
-            \(userSeed)
-            ------END USER NKEY SEED------
-            """.write(toFile: "\(folder)/user.creds", atomically: true, encoding: .utf8)
-        let config = try NATSServerProcess.configurationFile("""
+        -----BEGIN USER NKEY SEED-----
+        \(userSeed)
+        ------END USER NKEY SEED------
+        """.write(toFile: "\(folder)/user.creds", atomically: true, encoding: .utf8)
+        let config = try NATSServerProcess.configurationFile(
+            """
             operator: \(folder)/op.jwt
             resolver: MEMORY
             system_account: \(systemKey.publicKey)
@@ -230,7 +236,10 @@ import WardenTestSupport
             let clock = ContinuousClock()
             let end = clock.now + .seconds(20)
             while nats.status != .connected || nats.statistics.reconnects == 0 {
-                guard clock.now < end else { Issue.record("no reconnection within 20 s"); break }
+                guard clock.now < end else {
+                    Issue.record("no reconnection within 20 s")
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             try nats.publish(to: "after", payload: Array("again".utf8))

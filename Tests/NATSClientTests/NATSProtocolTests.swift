@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import NATSClient
 
 /// The protocol parser and encoder, without a server.
@@ -31,16 +32,25 @@ import Testing
         #expect(try NATSDecoder.parse(&buffer) == nil)
         #expect(buffer.readableBytes == 17)
         buffer.writeString("world\r\n")
-        guard case .message(let message)? = try NATSDecoder.parse(&buffer) else { Issue.record("no message"); return }
+        guard case .message(let message)? = try NATSDecoder.parse(&buffer) else {
+            Issue.record("no message")
+            return
+        }
         #expect(message.string == "helloworld")
         #expect(buffer.readableBytes == 0)
     }
 
     @Test func statusHeadersErrorsAndInfo() throws {
         let status = "NATS/1.0 503\r\n\r\n"
-        let operations = try parseAll("HMSG _INBOX.a.b 2 \(status.utf8.count) \(status.utf8.count)\r\n\(status)\r\n-ERR 'Authorization Violation'\r\n+OK\r\nINFO {\"server_id\":\"x\",\"version\":\"2.9.10\",\"max_payload\":1024,\"headers\":true,\"nonce\":\"abc\"}\r\n")
+        let operations = try parseAll(
+            "HMSG _INBOX.a.b 2 \(status.utf8.count) \(status.utf8.count)\r\n\(status)\r\n-ERR 'Authorization Violation'\r\n+OK\r\nINFO {\"server_id\":\"x\",\"version\":\"2.9.10\",\"max_payload\":1024,\"headers\":true,\"nonce\":\"abc\"}\r\n"
+        )
         guard case .message(let message) = operations[0], case .error(let text) = operations[1], case .ok = operations[2],
-              case .info(let info) = operations[3] else { Issue.record("unexpected \(operations)"); return }
+            case .info(let info) = operations[3]
+        else {
+            Issue.record("unexpected \(operations)")
+            return
+        }
         #expect(message.status == 503 && message.payload.isEmpty)
         #expect(text == "Authorization Violation")
         #expect(info.maxPayload == 1024 && info.headers && info.nonce == "abc")
@@ -55,7 +65,10 @@ import Testing
     /// stack frame each, so a stream of them overflowed the stack.
     @Test func manyBlankLinesAreSkippedWithoutRecursion() throws {
         var buffer = ByteBuffer(string: String(repeating: "\r\n", count: 1_000_000) + "PING\r\n")
-        guard case .ping? = try NATSDecoder.parse(&buffer) else { Issue.record("no PING"); return }
+        guard case .ping? = try NATSDecoder.parse(&buffer) else {
+            Issue.record("no PING")
+            return
+        }
         #expect(buffer.readableBytes == 0)
         // Before an incomplete operation, only the blank lines are consumed.
         var partial = ByteBuffer(string: String(repeating: "\n", count: 100_000) + "MSG a 1 5\r\nhel")
@@ -66,8 +79,10 @@ import Testing
     /// Found with the NATSProtocol fuzz target (Fuzz/NATSProtocol): a size near Int.max overflowed the
     /// completeness check and trapped.
     @Test func aHugeMessageSizeWaitsForMoreBytesInsteadOfTrapping() throws {
-        for line in ["MSG a 1 9223372036854775807\r\n", "MSG a 1 _INBOX.r 9223372036854775806\r\nxy",
-                     "HMSG a 1 12 9223372036854775807\r\nNATS/1.0\r\n\r\n"] {
+        for line in [
+            "MSG a 1 9223372036854775807\r\n", "MSG a 1 _INBOX.r 9223372036854775806\r\nxy",
+            "HMSG a 1 12 9223372036854775807\r\nNATS/1.0\r\n\r\n",
+        ] {
             var buffer = ByteBuffer(string: line)
             #expect(try NATSDecoder.parse(&buffer) == nil, "\(line.debugDescription)")
             #expect(buffer.readableBytes == line.utf8.count)

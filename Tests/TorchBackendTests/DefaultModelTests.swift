@@ -64,8 +64,10 @@ struct DefaultModelTests {
     /// Scores one golden text alone (batch 1, no padding).
     static func score(_ item: Golden.Item, _ backend: TorchBackend) async throws -> [Float] {
         let ids = item.token_ids.map(Int64.init)
-        return try await backend.score(TokenBatch(count: 1, length: ids.count, inputIDs: ids,
-                                                  attentionMask: Array(repeating: 1, count: ids.count)))
+        return try await backend.score(
+            TokenBatch(
+                count: 1, length: ids.count, inputIDs: ids,
+                attentionMask: Array(repeating: 1, count: ids.count)))
     }
 
     @Test("normalised text and token ids of 200+ test-split texts equal Python's exactly")
@@ -121,14 +123,16 @@ struct DefaultModelTests {
                 // A score farther than the bound from the threshold cannot change side on any CPU.
                 if abs(there - threshold) > Self.bf16Bound {
                     decisionsChecked += 1
-                    #expect((here >= threshold) == (there >= threshold),
-                            "\(item.id) \(bundle.labels[label]): \(here) vs golden \(there), threshold \(threshold)")
+                    #expect(
+                        (here >= threshold) == (there >= threshold),
+                        "\(item.id) \(bundle.labels[label]): \(here) vs golden \(there), threshold \(threshold)")
                 }
             }
         }
         // The decision check must cover nearly every decision, or it proves nothing.
         #expect(decisionsChecked * 10 >= decisionsTotal * 9, "only \(decisionsChecked) of \(decisionsTotal) decisions lie outside the bound")
-        print("""
+        print(
+            """
             default model bf16 (this CPU) vs golden bf16 (\(golden.bf16_cpu.model_name), \(golden.bf16_cpu.bf16_flags.joined(separator: " "))): \
             max |Δ| = \(worstVsGolden); vs fp32 reference: max |Δ| = \(worstVsFP32); bound \(Self.bf16Bound); \
             \(decisionsChecked) of \(decisionsTotal) decisions checked
@@ -146,8 +150,9 @@ struct DefaultModelTests {
             #expect(plan.measurements.allSatisfy { $0.milliseconds.count == plan.shapes.count && $0.milliseconds.allSatisfy { $0 > 0 } })
         }
         // Loaded as the factory loads its backends for this plan (without timing the candidates again).
-        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: plan.precision,
-                                                  precisionName: plan.name)
+        let backend = try await TorchBackend.load(
+            path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: plan.precision,
+            precisionName: plan.name)
         #expect(backend.runtimeInfo.precision == (backend.model.precision == .float32 ? "fp32" : "bf16"))
         for item in golden.items {
             let scores = try await Self.score(item, backend)
@@ -165,8 +170,9 @@ struct DefaultModelTests {
     func packedParity() async throws {
         let (golden, bundle, _) = try Self.load()
         let entry = try #require(bundle.packedEntryPoint, "the default bundle ships the fast graph with forward_packed")
-        let backend = try await TorchBackend.load(path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: .float32,
-                                                  packedEntryPoint: entry)
+        let backend = try await TorchBackend.load(
+            path: bundle.modelPath, expectedLabels: bundle.labels.count, precision: .float32,
+            packedEntryPoint: entry)
         let sequences = golden.items.map { $0.token_ids.map(Int64.init) }
         let worst = try await PackedModelTests.worstPackedDelta(backend, sequences, capacity: 128)
         #expect(worst <= 1e-5, "max |Δ| \(worst)")

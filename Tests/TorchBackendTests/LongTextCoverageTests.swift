@@ -25,14 +25,16 @@ struct LongTextCoverageTests {
         var configuration = EngineConfiguration()
         configuration.workers = 1
         configuration.moderator.cacheCapacity = 0
-        let engine = try ModerationEngine(modelDirectory: TestPaths.defaultModel.path, configuration: configuration,
-                                          backends: TorchBackendFactory(runtime: nil), logger: Logger(label: "test"))
+        let engine = try ModerationEngine(
+            modelDirectory: TestPaths.defaultModel.path, configuration: configuration,
+            backends: TorchBackendFactory(runtime: nil), logger: Logger(label: "test"))
         let services = ServiceGroup(configuration: .init(services: [engine], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             let moderator = try await engine.ready()
-            let clean = try await moderator.moderate([Self.text(words: 5000, insultAt: 0).replacingOccurrences(of: Self.insult + " ", with: "")],
-                                                     options: .init(lane: .bulk))
+            let clean = try await moderator.moderate(
+                [Self.text(words: 5000, insultAt: 0).replacingOccurrences(of: Self.insult + " ", with: "")],
+                options: .init(lane: .bulk))
             #expect(!clean.results[0].flagged, "the filler alone is not flagged")
             for position in [0, 220, 2495, 4990] {
                 let result = try await moderator.moderate([Self.text(words: 5000, insultAt: position)], options: .init(lane: .bulk)).results[0]

@@ -66,8 +66,10 @@ struct OpenBLASCoreTests {
 
     @Test("a core as new as the flags allow, an unknown core, or unreadable flags are kept")
     func keeps() {
-        for (flags, core) in [(Self.epycBF16, "Cooperlake"), (Self.avx2, "Haswell"), (Self.avx2, "Zen"), (Self.avx512, "Cooperlake"),
-                              (Self.avx512, "Loongson3A"), ([], "Prescott")] {
+        for (flags, core) in [
+            (Self.epycBF16, "Cooperlake"), (Self.avx2, "Haswell"), (Self.avx2, "Zen"), (Self.avx512, "Cooperlake"),
+            (Self.avx512, "Loongson3A"), ([], "Prescott"),
+        ] {
             let plan = OpenBLASCorePlan.atStart(flags: flags, reportedCore: core, environment: [:])
             #expect(plan.reexecute == nil, "\(core)")
             guard case .openBLAS(let reported, _) = plan.source else {
@@ -96,8 +98,9 @@ struct OpenBLASCoreTests {
             #expect(plan.source == .warden(coreType: "SKYLAKEX", reported: "Prescott"))
             #expect(plan.reexecute == nil)
         }
-        let reverted = OpenBLASCorePlan.atStart(flags: Self.avx512, reportedCore: "Prescott",
-                                                environment: [OpenBLASCorePlan.guardVariable: "reverted Prescott SKYLAKEX"])
+        let reverted = OpenBLASCorePlan.atStart(
+            flags: Self.avx512, reportedCore: "Prescott",
+            environment: [OpenBLASCorePlan.guardVariable: "reverted Prescott SKYLAKEX"])
         #expect(reverted.source == .reverted(tried: "SKYLAKEX", reported: "Prescott"))
         #expect(reverted.reexecute == nil)
         #expect(reverted.afterCheck(passed: false).reexecute == nil, "no loop after a fallback")
@@ -107,8 +110,9 @@ struct OpenBLASCoreTests {
 
     @Test("a corrected core that fails the fp32 check is dropped for OpenBLAS's own choice")
     func fallsBack() {
-        let forced = OpenBLASCorePlan.atStart(flags: Self.avx512, reportedCore: "SkylakeX",
-                                              environment: ["OPENBLAS_CORETYPE": "SKYLAKEX", OpenBLASCorePlan.guardVariable: "forced Prescott"])
+        let forced = OpenBLASCorePlan.atStart(
+            flags: Self.avx512, reportedCore: "SkylakeX",
+            environment: ["OPENBLAS_CORETYPE": "SKYLAKEX", OpenBLASCorePlan.guardVariable: "forced Prescott"])
         #expect(forced.afterCheck(passed: true) == forced)
         let fallback = forced.afterCheck(passed: false)
         #expect(fallback.source == .reverted(tried: "SKYLAKEX", reported: "Prescott"))

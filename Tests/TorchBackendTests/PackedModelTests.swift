@@ -23,9 +23,13 @@ struct PackedModelTests {
         var place: [(Int, Int)] = []
         for (i, sequence) in sequences.enumerated() {
             if let r = fill.firstIndex(where: { $0 + sequence.count <= capacity }) {
-                place.append((r, rows[r].count)); rows[r].append(i); fill[r] += sequence.count
+                place.append((r, rows[r].count))
+                rows[r].append(i)
+                fill[r] += sequence.count
             } else {
-                place.append((rows.count, 0)); rows.append([i]); fill.append(sequence.count)
+                place.append((rows.count, 0))
+                rows.append([i])
+                fill.append(sequence.count)
             }
         }
         let length = fill.max()!, segments = rows.map(\.count).max()!
@@ -35,13 +39,18 @@ struct PackedModelTests {
             var offset = r * length
             for (s, i) in row.enumerated() {
                 for (c, id) in sequences[i].enumerated() {
-                    ids[offset + c] = id; positions[offset + c] = Int64(c); segmentIDs[offset + c] = Int64(s + 1)
+                    ids[offset + c] = id
+                    positions[offset + c] = Int64(c)
+                    segmentIDs[offset + c] = Int64(s + 1)
                 }
                 offset += sequences[i].count
             }
         }
-        return (PackedTokenBatch(rows: rows.count, length: length, segments: segments, inputIDs: ids,
-                                 positionIDs: positions, segmentIDs: segmentIDs), place)
+        return (
+            PackedTokenBatch(
+                rows: rows.count, length: length, segments: segments, inputIDs: ids,
+                positionIDs: positions, segmentIDs: segmentIDs), place
+        )
     }
 
     /// Worst |packed − alone| over `sequences`, scoring through `backend`.
@@ -53,8 +62,10 @@ struct PackedModelTests {
         #expect(packed.count == batch.rows * batch.segments * labels)
         var worst: Float = 0
         for (i, sequence) in sequences.enumerated() {
-            let alone = try await backend.score(TokenBatch(count: 1, length: sequence.count, inputIDs: sequence,
-                                                           attentionMask: Array(repeating: 1, count: sequence.count)))
+            let alone = try await backend.score(
+                TokenBatch(
+                    count: 1, length: sequence.count, inputIDs: sequence,
+                    attentionMask: Array(repeating: 1, count: sequence.count)))
             let start = (place[i].0 * batch.segments + place[i].1) * labels
             worst = max(worst, zip(packed[start..<(start + labels)], alone).map { abs($0 - $1) }.max()!)
         }
@@ -91,11 +102,15 @@ struct PackedModelTests {
             configuration.batching.packedRowTokens = 96
             configuration.batching.interactive.maxQueueDelay = .milliseconds(20)
             configuration.moderator.cacheCapacity = 0
-            let engine = try ModerationEngine(modelDirectory: Fixtures.tinyPacked.path, configuration: configuration,
-                                              backends: TorchBackendFactory(runtime: nil), logger: Logger(label: "test"))
+            let engine = try ModerationEngine(
+                modelDirectory: Fixtures.tinyPacked.path, configuration: configuration,
+                backends: TorchBackendFactory(runtime: nil), logger: Logger(label: "test"))
             let services = ServiceGroup(configuration: .init(services: [engine], logger: Logger(label: "test")))
             results[packing] = try await withThrowingTaskGroup(of: [[Float]].self) { group in
-                group.addTask { try await services.run(); return [] }
+                group.addTask {
+                    try await services.run()
+                    return []
+                }
                 let moderator = try await engine.ready()
                 #expect(moderator.batcher.packs == (packing == .auto))
                 let scored = try await withThrowingTaskGroup(of: (Int, [Float]).self) { calls in

@@ -19,13 +19,16 @@ struct PrecisionPlanTests {
         #expect(try PrecisionPlanner.candidates(policy: .auto, storedPrecision: "bf16", fp32Verified: false) == [Self.bf16])
         let storedFP32 = PrecisionCandidate(precision: .asStored, name: "fp32")
         #expect(try PrecisionPlanner.candidates(policy: .auto, storedPrecision: "fp32", fp32Verified: true) == [storedFP32])
-        #expect(try PrecisionPlanner.candidates(policy: .auto, storedPrecision: "int8", fp32Verified: true)
+        #expect(
+            try PrecisionPlanner.candidates(policy: .auto, storedPrecision: "int8", fp32Verified: true)
                 == [PrecisionCandidate(precision: .asStored, name: "int8")])
         #expect(try PrecisionPlanner.candidates(policy: .bf16, storedPrecision: "bf16", fp32Verified: true) == [Self.bf16])
-        #expect(try PrecisionPlanner.candidates(policy: .fp32, storedPrecision: "bf16", fp32Verified: false) == [Self.fp32],
-                "an explicit fp32 is honoured (the start-up log warns)")
-        #expect(try PrecisionPlanner.candidates(policy: .fp32, storedPrecision: "fp32", fp32Verified: true) == [storedFP32],
-                "an fp32 model is not converted")
+        #expect(
+            try PrecisionPlanner.candidates(policy: .fp32, storedPrecision: "bf16", fp32Verified: false) == [Self.fp32],
+            "an explicit fp32 is honoured (the start-up log warns)")
+        #expect(
+            try PrecisionPlanner.candidates(policy: .fp32, storedPrecision: "fp32", fp32Verified: true) == [storedFP32],
+            "an fp32 model is not converted")
         #expect(try PrecisionPlanner.candidates(policy: .asStored, storedPrecision: "bf16", fp32Verified: true) == [Self.bf16])
         #expect(throws: PrecisionPlanError.self) {
             try PrecisionPlanner.candidates(policy: .bf16, storedPrecision: "fp32", fp32Verified: true)
@@ -105,16 +108,18 @@ struct PrecisionPlanTests {
         let stored = PrecisionCandidate(precision: .asStored, name: "fp32")
         let converted = PrecisionCandidate(precision: .float32, name: "fp32 converted")
         let shapes = [ProbeShape(rows: 1, length: 8), ProbeShape(rows: 2, length: 32, segmentsPerRow: 3)]
-        let figures = try await PrecisionPlanner.measure(modelPath: Fixtures.tinyPackedModel, packedEntryPoint: "forward_packed",
-                                                         candidates: [stored, converted], shapes: shapes, repetitions: 2)
+        let figures = try await PrecisionPlanner.measure(
+            modelPath: Fixtures.tinyPackedModel, packedEntryPoint: "forward_packed",
+            candidates: [stored, converted], shapes: shapes, repetitions: 2)
         #expect(figures.map(\.candidate) == [stored, converted])
         for measurement in figures {
             #expect(measurement.milliseconds.count == 2)
             #expect(measurement.milliseconds.allSatisfy { $0 > 0 && $0.isFinite }, "\(measurement)")
         }
         // A model without a packed entry point is timed padded at the packed shape.
-        let padded = try await PrecisionPlanner.measure(modelPath: Fixtures.tinyModel, packedEntryPoint: nil, candidates: [stored],
-                                                        shapes: shapes, repetitions: 1)
+        let padded = try await PrecisionPlanner.measure(
+            modelPath: Fixtures.tinyModel, packedEntryPoint: nil, candidates: [stored],
+            shapes: shapes, repetitions: 1)
         #expect(padded[0].milliseconds.count == 2)
     }
 

@@ -12,8 +12,9 @@ struct TorchModelTests {
         let model = try TorchModel(path: Fixtures.tinyModel)
         #expect(model.outputWidth == golden.labels)
         for item in golden.cases {
-            let output = try model.forward(inputIDs: item.input_ids, attentionMask: item.attention_mask,
-                                           batch: item.batch, length: item.length)
+            let output = try model.forward(
+                inputIDs: item.input_ids, attentionMask: item.attention_mask,
+                batch: item.batch, length: item.length)
             #expect(output.count == item.output.count)
             let worst = zip(output, item.output).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst <= 1e-5, "B=\(item.batch) L=\(item.length): max |Δ| \(worst)")
@@ -64,8 +65,9 @@ struct TorchModelTests {
         let model = try TorchModel(path: Fixtures.tinyModel)
         let tooLong = 200  // the fixture has 128 position embeddings
         let error = #expect(throws: TorchError.self) {
-            try model.forward(inputIDs: Array(repeating: 101, count: tooLong), attentionMask: Array(repeating: 1, count: tooLong),
-                              batch: 1, length: tooLong)
+            try model.forward(
+                inputIDs: Array(repeating: 101, count: tooLong), attentionMask: Array(repeating: 1, count: tooLong),
+                batch: 1, length: tooLong)
         }
         #expect(error?.code == .forward)
         let output = try model.forward(inputIDs: [101, 102], attentionMask: [1, 1], batch: 1, length: 2)

@@ -15,8 +15,9 @@ struct BLASCoreTests {
     static func score(environment: [String: String?], in tmp: borrowing TempFolder) async throws -> (CLI.Outcome, [OutputRecord]) {
         let input = try tmp.write("in.txt", "hello there\nsee you tomorrow\n")
         let output = tmp.path("out-\(UUID().uuidString).jsonl")
-        let outcome = try await CLI.run(["score", "--model", CLI.model, "--precision", "fp32", "--log-level", "info", input, "-o", output],
-                                        environment: environment, in: tmp.url, limit: .seconds(120))
+        let outcome = try await CLI.run(
+            ["score", "--model", CLI.model, "--precision", "fp32", "--log-level", "info", input, "-o", output],
+            environment: environment, in: tmp.url, limit: .seconds(120))
         let records = (try? parseJSONLines(Data(contentsOf: URL(fileURLWithPath: output)))) ?? []
         return (outcome, records)
     }
@@ -31,21 +32,21 @@ struct BLASCoreTests {
     @Test("a core older than the CPU supports is corrected by re-executing with OPENBLAS_CORETYPE, and warden works")
     func correctsByReexecuting() async throws {
         #if arch(x86_64)
-        let tmp = try TempFolder()
-        let (outcome, records) = try await Self.score(environment: [Self.reportedCoreHook: "Prescott", "OPENBLAS_CORETYPE": nil], in: tmp)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(records.count == 2)
-        guard Self.hasOpenBLAS(outcome.stderr) else { return }
-        // Only the re-executed process, started with Warden's guard variable, says "corrected".
-        #expect(outcome.stderr.contains("blas_core_choice=corrected: OPENBLAS_CORETYPE="), "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("(OpenBLAS reported Prescott)"), "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("blas_fp32_check=passed"), "\(outcome.stderr)")
-        // The core reported is what OpenBLAS really runs after the re-execution, not the pretended one.
-        let core = try #require(Self.core(outcome.stderr))
-        #expect(core != "Prescott", "\(outcome.stderr)")
-        if let forced = outcome.stderr.firstMatch(of: /OPENBLAS_CORETYPE=([A-Z]+) set by Warden/).map({ String($0.1) }) {
-            #expect(core.lowercased() == forced.lowercased(), "OpenBLAS runs the core Warden set: \(outcome.stderr)")
-        }
+            let tmp = try TempFolder()
+            let (outcome, records) = try await Self.score(environment: [Self.reportedCoreHook: "Prescott", "OPENBLAS_CORETYPE": nil], in: tmp)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(records.count == 2)
+            guard Self.hasOpenBLAS(outcome.stderr) else { return }
+            // Only the re-executed process, started with Warden's guard variable, says "corrected".
+            #expect(outcome.stderr.contains("blas_core_choice=corrected: OPENBLAS_CORETYPE="), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("(OpenBLAS reported Prescott)"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("blas_fp32_check=passed"), "\(outcome.stderr)")
+            // The core reported is what OpenBLAS really runs after the re-execution, not the pretended one.
+            let core = try #require(Self.core(outcome.stderr))
+            #expect(core != "Prescott", "\(outcome.stderr)")
+            if let forced = outcome.stderr.firstMatch(of: /OPENBLAS_CORETYPE=([A-Z]+) set by Warden/).map({ String($0.1) }) {
+                #expect(core.lowercased() == forced.lowercased(), "OpenBLAS runs the core Warden set: \(outcome.stderr)")
+            }
         #endif
     }
 
@@ -63,18 +64,18 @@ struct BLASCoreTests {
     @Test("a corrected core that fails the fp32 check is dropped with a warning, by re-executing once more, and warden works")
     func fallsBack() async throws {
         #if arch(x86_64)
-        let tmp = try TempFolder()
-        let (plain, _) = try await Self.score(environment: ["OPENBLAS_CORETYPE": nil], in: tmp)
-        #expect(plain.status == 0, "\(plain.stderr)")
-        guard Self.hasOpenBLAS(plain.stderr), plain.stderr.contains("blas_core_choice=OpenBLAS's choice") else { return }
-        let (outcome, records) = try await Self.score(
-            environment: [Self.reportedCoreHook: "Prescott", Self.failCheckHook: "1", "OPENBLAS_CORETYPE": nil], in: tmp)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(records.count == 2)
-        #expect(outcome.stderr.contains("failed the fp32 check and was dropped"), "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("warning"), "\(outcome.stderr)")
-        // Back on OpenBLAS's own choice: the core a plain start runs.
-        #expect(Self.core(outcome.stderr) == Self.core(plain.stderr), "\(outcome.stderr)")
+            let tmp = try TempFolder()
+            let (plain, _) = try await Self.score(environment: ["OPENBLAS_CORETYPE": nil], in: tmp)
+            #expect(plain.status == 0, "\(plain.stderr)")
+            guard Self.hasOpenBLAS(plain.stderr), plain.stderr.contains("blas_core_choice=OpenBLAS's choice") else { return }
+            let (outcome, records) = try await Self.score(
+                environment: [Self.reportedCoreHook: "Prescott", Self.failCheckHook: "1", "OPENBLAS_CORETYPE": nil], in: tmp)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(records.count == 2)
+            #expect(outcome.stderr.contains("failed the fp32 check and was dropped"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("warning"), "\(outcome.stderr)")
+            // Back on OpenBLAS's own choice: the core a plain start runs.
+            #expect(Self.core(outcome.stderr) == Self.core(plain.stderr), "\(outcome.stderr)")
         #endif
     }
 }

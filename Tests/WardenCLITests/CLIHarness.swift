@@ -21,8 +21,10 @@ enum CLI {
 
     /// Starts `warden args…` with standard input from `stdinFile` (or empty) and output to temporary files,
     /// in this process's environment without its `WARDEN_*` variables, plus `environment` (nil removes one).
-    static func start(_ args: [String], stdinFile: String? = nil, environment extra: [String: String?] = [:],
-                      in folder: URL) throws -> (Process, URL, URL) {
+    static func start(
+        _ args: [String], stdinFile: String? = nil, environment extra: [String: String?] = [:],
+        in folder: URL
+    ) throws -> (Process, URL, URL) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = args
@@ -45,12 +47,6 @@ enum CLI {
         return (process, outURL, errURL)
     }
 
-    /// Waits for `process` to exit without blocking a thread of the cooperative pool (a blocking wait there
-    /// starves every other suite running in parallel on a small machine).
-    static func exit(of process: Process) async {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-    }
-
     /// A command that did not exit within its limit; it was killed.
     struct Hung: Error, CustomStringConvertible {
         var description: String
@@ -59,24 +55,21 @@ enum CLI {
     /// Waits for `process` to exit; kills it and throws ``Hung`` once `limit` has passed (a guard against a
     /// command that never ends, not a performance check).
     static func exit(of process: Process, limit: Duration) async throws {
-        let end = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < end else {
-                kill(process.processIdentifier, SIGKILL)
-                await exit(of: process)
-                throw Hung(description: "warden \((process.arguments ?? []).joined(separator: " ")) did not exit within \(limit)")
-            }
-            try? await Task.sleep(for: .milliseconds(10))
+        guard await process.waitForExit(killingAfter: limit) else {
+            throw Hung(description: "warden \((process.arguments ?? []).joined(separator: " ")) did not exit within \(limit)")
         }
     }
 
     /// Runs `warden args…` to completion (killed and failed after `limit`).
-    static func run(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
-                    limit: Duration = .seconds(600)) async throws -> Outcome {
+    static func run(
+        _ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+        limit: Duration = .seconds(600)
+    ) async throws -> Outcome {
         let (process, outURL, errURL) = try start(args, stdinFile: stdinFile, environment: environment, in: folder)
         try await exit(of: process, limit: limit)
-        return Outcome(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
-                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
     /// A model bundle in `folder` whose model file is not TorchScript: it passes the manifest checks and fails
@@ -84,8 +77,9 @@ enum CLI {
     static func brokenModel(in folder: URL) throws -> String {
         let bundle = folder.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
-                                         to: bundle.appendingPathComponent("model.pt"))
+        try FileManager.default.copyItem(
+            at: fixtures.appendingPathComponent("bad-models/not_torchscript.pt"),
+            to: bundle.appendingPathComponent("model.pt"))
         var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("tiny-bert/manifest.json"))) as! [String: Any]
         var tokenizer = manifest["tokenizer"] as! [String: Any]
         tokenizer["path"] = fixtures.appendingPathComponent("tiny-bert").appendingPathComponent(tokenizer["path"] as! String).standardizedFileURL.path
@@ -95,33 +89,11 @@ enum CLI {
     }
 
     /// `warden score --model <fixture> args…`.
-    static func score(_ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
-                      limit: Duration = .seconds(600)) async throws -> Outcome {
+    static func score(
+        _ args: [String], stdinFile: String? = nil, environment: [String: String?] = [:], in folder: URL,
+        limit: Duration = .seconds(600)
+    ) async throws -> Outcome {
         try await run(["score", "--model", model] + args, stdinFile: stdinFile, environment: environment, in: folder, limit: limit)
-    }
-}
-
-/// A fresh temporary folder per test.
-struct TempFolder: ~Copyable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        try Data(text.utf8).write(to: url.appendingPathComponent(name))
-        return path(name)
-    }
-
-    @discardableResult
-    func write(_ name: String, bytes: [UInt8]) throws -> String {
-        try Data(bytes).write(to: url.appendingPathComponent(name))
-        return path(name)
     }
 }
 
@@ -150,12 +122,14 @@ func parseJSONLines(file: String) throws -> [OutputRecord] {
 
 /// Deterministic chat-like messages of varied length (some longer than the model's 128 tokens).
 func chatMessages(_ count: Int, seed: UInt64 = 42) -> [String] {
-    let words = ["hey", "team", "the", "patch", "is", "really", "broken", "today", "lol", "you", "played", "like",
-                 "trash", "nobody", "asked", "free", "coins", "click", "here", "gg", "wp", "what", "a", "moron",
-                 "pizza", "tonight", "ranked", "queue", "again", "café", "naïve", "😀", "thanks", "everyone"]
+    let words = [
+        "hey", "team", "the", "patch", "is", "really", "broken", "today", "lol", "you", "played", "like",
+        "trash", "nobody", "asked", "free", "coins", "click", "here", "gg", "wp", "what", "a", "moron",
+        "pizza", "tonight", "ranked", "queue", "again", "café", "naïve", "😀", "thanks", "everyone",
+    ]
     var state = seed
     func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return state >> 33
     }
     return (0..<count).map { index in

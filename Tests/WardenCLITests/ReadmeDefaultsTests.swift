@@ -48,7 +48,7 @@ struct ReadmeDefaultsTests {
             let variables = cells[2].matches(of: /WARDEN_[A-Z_]+/).map { String($0.output) }
             let values = cells[3].replacingOccurrences(of: "`", with: "").components(separatedBy: ", ")
             for (index, variable) in variables.enumerated() {
-                guard let quoted = help[variable] else { continue }   // no default (API keys)
+                guard let quoted = help[variable] else { continue }  // no default (API keys)
                 let value = values.count == variables.count ? values[index] : values[0]
                 #expect(value.split(separator: " ").first.map(String.init) == quoted, "\(variable): README says \(value), help says \(quoted)")
                 checked += 1

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// `warden score` run as a process on real files, with the random-weight fixture model.
 @Suite("warden score (process level)", .serialized, .timeLimit(.minutes(10)))
@@ -33,7 +34,9 @@ struct ScoreCommandTests {
     @Test("JSON Lines: --text-field, other members carried verbatim and in order")
     func jsonLines() async throws {
         let tmp = try TempFolder()
-        let input = try tmp.write("in.jsonl", """
+        let input = try tmp.write(
+            "in.jsonl",
+            """
             {"id": 7, "body": "you played like trash", "meta": {"tags": ["a", "b"], "n": 1.5e3}, "user": "ana"}
             {"user": "bo", "body": "caf\\u00e9 na\\u00efve \\ud83d\\ude00", "id": "x-2"}
 
@@ -99,7 +102,7 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(gzipped)'"]
         try gzip.run()
-        await CLI.exit(of: gzip)
+        await gzip.waitForExit()
         let a = try await CLI.score([plain, "--format", "text"], in: tmp.url)
         let b = try await CLI.score([gzipped, "--format", "text"], in: tmp.url)
         #expect(a.status == 0 && b.status == 0, "\(a.stderr) \(b.stderr)")
@@ -134,7 +137,8 @@ struct ScoreCommandTests {
     @Test("JSON Lines: malformed line, missing field, non-string field, empty text, invalid UTF-8")
     func badJSONRecords() async throws {
         let tmp = try TempFolder()
-        var bytes = Array("""
+        var bytes = Array(
+            """
             {"id": 1, "text": "fine"}
             {"id": 2, "text": "oops"
             {"id": 3}
@@ -166,7 +170,7 @@ struct ScoreCommandTests {
             #"{"id": 4, "text": "fine \ud83d\ude00"}"#,
             #"{"id": 5, "text": "x", "meta": "# + String(repeating: "[", count: 50_000) + "}",
             #"{"id": 6, "text": "\udc00"}"#,
-            #"{"id": 7, "text": "&nbsp; &nbsp;"}"#,   // empty once normalised: empty_text, as over HTTP, not scoring_failed
+            #"{"id": 7, "text": "&nbsp; &nbsp;"}"#,  // empty once normalised: empty_text, as over HTTP, not scoring_failed
             #"{"id": 8, "text": "last"}"#,
         ]
         let input = try tmp.write("hostile.jsonl", lines.joined(separator: "\n") + "\n")
@@ -207,8 +211,11 @@ struct ScoreCommandTests {
         let messages = (0..<200).map { index in (0..<1500).map { "w\(($0 * 7 + index) % 97)" }.joined(separator: " ") }
         let input = try tmp.write("big.txt", messages.joined(separator: "\n") + "\n")
         let summaryPath = tmp.path("summary.json")
-        let run = try await CLI.score([input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
-                                       "--summary-json", summaryPath], in: tmp.url)
+        let run = try await CLI.score(
+            [
+                input, "-q", "--max-record-bytes", "16384", "--max-buffered-bytes", "65536",
+                "--summary-json", summaryPath,
+            ], in: tmp.url)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try parseJSONLines(run.stdout).map(\.record) == Array(1...200))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryPath))) as! [String: Any]
@@ -256,7 +263,7 @@ struct ScoreCommandTests {
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
         gzip.arguments = ["-c", "gzip -c '\(input)' > '\(gz)'"]
         try gzip.run()
-        await CLI.exit(of: gzip)
+        await gzip.waitForExit()
         let gzStdin = try await CLI.score(["-", "-q"], stdinFile: gz, in: tmp.url)
         #expect(gzStdin.status == 0)
         #expect(gzStdin.stderr.isEmpty)
@@ -269,8 +276,11 @@ struct ScoreCommandTests {
         let input = try tmp.write("chat.txt", chatMessages(400).joined(separator: "\n") + "\n")
         let all = try parseJSONLines(try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45"], in: tmp.url).stdout)
         let summaryPath = tmp.path("summary.json")
-        let run = try await CLI.score([input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
-                                 "--summary-json", summaryPath], in: tmp.url)
+        let run = try await CLI.score(
+            [
+                input, "--threshold", "spam=0.52", "--threshold", "toxic=0.45", "--only-flagged",
+                "--summary-json", summaryPath,
+            ], in: tmp.url)
         #expect(run.status == 0)
         let flagged = try parseJSONLines(run.stdout)
         for record in all {
@@ -300,14 +310,12 @@ struct ScoreCommandTests {
         let out = tmp.path("out.jsonl")
         let unfinished = out + ".partial"
         let (process, _, _) = try CLI.start(["score", "--model", CLI.model, input, "-o", out, "-q"], in: tmp.url)
-        // Wait until some output is on disk, then kill without warning.
-        for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
-            if size > 200_000 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        // Wait until some output is on disk (however long the model takes to load), then kill without warning.
+        try await waitUntil("200,000 bytes of partial output", timeout: .seconds(300)) {
+            !process.isRunning || ((try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0) > 200_000
         }
         kill(process.processIdentifier, SIGKILL)
-        await CLI.exit(of: process)
+        await process.waitForExit()
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(!FileManager.default.fileExists(atPath: out), "only a finished run writes the output")
         let partial = try parseJSONLines(file: unfinished)
@@ -335,13 +343,11 @@ struct ScoreCommandTests {
         let out = try tmp.write("out.jsonl", "{\"record\":1,\"line\":1,\"from\":\"an earlier run\"}\n")
         let unfinished = out + ".partial"
         let (process, _, errURL) = try CLI.start(["score", "--model", CLI.model, input, "-o", out], in: tmp.url)
-        for _ in 0..<600 {
-            let size = (try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0
-            if size > 100_000 { break }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("100,000 bytes of partial output", timeout: .seconds(300)) {
+            !process.isRunning || ((try? FileManager.default.attributesOfItem(atPath: unfinished)[.size] as? Int) ?? 0) > 100_000
         }
         kill(process.processIdentifier, SIGINT)
-        await CLI.exit(of: process)
+        await process.waitForExit()
         #expect(process.terminationStatus == 130)
         let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         #expect(stderr.contains("--resume"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenTestSupport
 
 /// `warden score` as a process: the output never destroys the input, an unfinished run never replaces the
 /// output, `--resume` re-scores earlier failures, and partly scored texts are reported.
@@ -18,12 +19,15 @@ struct ScoreOutputSafetyTests {
         let input = try tmp.write("in.txt", text)
         try FileManager.default.createSymbolicLink(atPath: tmp.path("link.txt"), withDestinationPath: input)
         try FileManager.default.linkItem(atPath: input, toPath: tmp.path("hard.txt"))
-        for (source, output) in [(input, input), (input, tmp.path("link.txt")), (input, tmp.path("hard.txt")),
-                                 (tmp.path("link.txt"), input), (tmp.path("hard.txt"), tmp.path("link.txt"))] {
+        for (source, output) in [
+            (input, input), (input, tmp.path("link.txt")), (input, tmp.path("hard.txt")),
+            (tmp.path("link.txt"), input), (tmp.path("hard.txt"), tmp.path("link.txt")),
+        ] {
             for resume in [[], ["--resume"]] {
                 // No such model: the refusal comes before the model would load.
-                let refused = try await CLI.run(["score", source, "-o", output, "--model", tmp.path("no-model")] + resume,
-                                                in: tmp.url, limit: .seconds(120))
+                let refused = try await CLI.run(
+                    ["score", source, "-o", output, "--model", tmp.path("no-model")] + resume,
+                    in: tmp.url, limit: .seconds(120))
                 #expect(refused.status == 1, "\(source) -> \(output) \(resume): \(refused.stderr)")
                 #expect(refused.stderr.hasPrefix("warden: the output \(output) is the input file"), "\(refused.stderr)")
                 #expect(refused.stderr.split(separator: "\n").count == 1)

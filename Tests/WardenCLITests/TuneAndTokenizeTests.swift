@@ -10,9 +10,12 @@ struct TuneAndTokenizeTests {
         let tmp = try TempFolder()
         let corpus = tmp.path("corpus.txt")
         try "hello there\nsee you tomorrow at the game\ngg wp\n".write(toFile: corpus, atomically: true, encoding: .utf8)
-        let outcome = try await CLI.run(["tune", "--model", CLI.model, "--batch-sizes", "1,4", "--delays", "0", "--threads", "1x1x1",
-                                   "--seconds", "0.5", "--warmup", "0.1", "--rounds", "1", "--concurrency", "4",
-                                   "--corpus", corpus, "--p99-ms", "100000", "--csv", tmp.path("tune.csv")], in: tmp.url)
+        let outcome = try await CLI.run(
+            [
+                "tune", "--model", CLI.model, "--batch-sizes", "1,4", "--delays", "0", "--threads", "1x1x1",
+                "--seconds", "0.5", "--warmup", "0.1", "--rounds", "1", "--concurrency", "4",
+                "--corpus", corpus, "--p99-ms", "100000", "--csv", tmp.path("tune.csv"),
+            ], in: tmp.url)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let text = outcome.stdoutText
         #expect(text.contains("recommended"), "\(text)")
@@ -28,11 +31,14 @@ struct TuneAndTokenizeTests {
         let tmp = try TempFolder()
         let corpus = tmp.path("corpus.txt")
         try "hello there\nsee you tomorrow at the game\ngg wp\n".write(toFile: corpus, atomically: true, encoding: .utf8)
-        let grid = ["--batch-sizes", "1,8", "--delays", "1", "--threads", "1x1x1", "--seconds", "0.5", "--warmup", "0.1",
-                    "--rounds", "1", "--concurrency", "8", "--corpus", corpus, "--p99-ms", "100000"]
+        let grid = [
+            "--batch-sizes", "1,8", "--delays", "1", "--threads", "1x1x1", "--seconds", "0.5", "--warmup", "0.1",
+            "--rounds", "1", "--concurrency", "8", "--corpus", corpus, "--p99-ms", "100000",
+        ]
         let packedModel = CLI.fixtures.appendingPathComponent("tiny-bert-packed").path
-        let outcome = try await CLI.run(["tune", "--model", packedModel, "--layouts", "padded,packed32", "--csv", tmp.path("tune.csv")] + grid,
-                                        in: tmp.url)
+        let outcome = try await CLI.run(
+            ["tune", "--model", packedModel, "--layouts", "padded,packed32", "--csv", tmp.path("tune.csv")] + grid,
+            in: tmp.url)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdoutText.contains("packed32 vs padded"), "\(outcome.stdoutText)")
         let csv = try String(contentsOfFile: tmp.path("tune.csv"), encoding: .utf8).split(separator: "\n")
@@ -49,10 +55,13 @@ struct TuneAndTokenizeTests {
         let tmp = try TempFolder()
         let corpus = tmp.path("corpus.txt")
         try "hello there\nsee you tomorrow at the game\ngg wp\n".write(toFile: corpus, atomically: true, encoding: .utf8)
-        let outcome = try await CLI.run(["tune", "--model", TestPaths.defaultModel.path, "--batch-sizes", "4", "--delays", "0",
-                                         "--layouts", "padded", "--threads", "1x1x1", "--seconds", "0.3", "--warmup", "0.1", "--rounds", "1",
-                                         "--concurrency", "4", "--corpus", corpus, "--p99-ms", "100000", "--csv", tmp.path("tune.csv")],
-                                        in: tmp.url)
+        let outcome = try await CLI.run(
+            [
+                "tune", "--model", TestPaths.defaultModel.path, "--batch-sizes", "4", "--delays", "0",
+                "--layouts", "padded", "--threads", "1x1x1", "--seconds", "0.3", "--warmup", "0.1", "--rounds", "1",
+                "--concurrency", "4", "--corpus", corpus, "--p99-ms", "100000", "--csv", tmp.path("tune.csv"),
+            ],
+            in: tmp.url)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdoutText.contains("precisions [\"bf16\", \"fp32\"]"), "\(outcome.stdoutText)")
         #expect(outcome.stdoutText.contains("--precision "), "the recommendation names a precision: \(outcome.stdoutText)")

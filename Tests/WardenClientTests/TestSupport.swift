@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import WardenAPI
+
 @testable import WardenClient
 
 /// Collects the client's events for assertions.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 import struct WardenCore.SplitMix64
+
 @testable import WardenClient
 
 /// The client's handling of Warden's answers (``WardenClient/step(after:expecting:attempt:)``, the one path every
@@ -14,9 +16,11 @@ struct WardenClientFuzzTests {
 
     /// A random `Retry-After` value: well-formed, huge, negative, not a number, an HTTP-date, or absent.
     static func retryAfter(_ random: inout SplitMix64) -> String? {
-        let fixed = ["inf", "-inf", "infinity", "+infinity", "nan", "NaN", "-5", "-0", "+3", "0x1p3", "0x10", "1_000", "", " ",
-                     "\t7\t", "1e", "e5", "..", "1.2.3", "Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT",
-                     "٣", "１２", "1e300", "1e16", "1.5e19", "9223372036854775807", "9223372036854775808", "-9223372036854775809"]
+        let fixed = [
+            "inf", "-inf", "infinity", "+infinity", "nan", "NaN", "-5", "-0", "+3", "0x1p3", "0x10", "1_000", "", " ",
+            "\t7\t", "1e", "e5", "..", "1.2.3", "Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT",
+            "٣", "１２", "1e300", "1e16", "1.5e19", "9223372036854775807", "9223372036854775808", "-9223372036854775809",
+        ]
         switch random.next() % 8 {
         case 0: return nil
         case 1: return String(random.next() % 121)
@@ -45,7 +49,8 @@ struct WardenClientFuzzTests {
                     return #"{"flagged":false,"categories":{"toxic":false},"category_scores":{"toxic":0.25},"truncated":false,"windows":1}"#
                 }
                 let windows = ["1", "-3", "99999999999999999999999", "1.5", "null"][Int(random.next() % 5)]
-                return #"{"flagged":\#(random.next() % 2 == 0),"categories":{"toxic":\#(random.next() % 2 == 0)},"category_scores":{"toxic":\#(score())},"windows":\#(windows)}"#
+                return
+                    #"{"flagged":\#(random.next() % 2 == 0),"categories":{"toxic":\#(random.next() % 2 == 0)},"category_scores":{"toxic":\#(score())},"windows":\#(windows)}"#
             }
             let text = #"{"id":"modr-x","model":"m","results":[\#(results.joined(separator: ","))]}"#
             return (Data(text.utf8), clean ? count : nil)
@@ -74,9 +79,10 @@ struct WardenClientFuzzTests {
     @Test("10,000 random answers: results for a well-formed 200 with the right count, else a typed error; retries only 429/503 within maxDelay")
     func randomAnswers() {
         var random = SplitMix64(seed: 0x5EED_CAFE)
-        let client = WardenClient(configuration: .init(
-            baseURL: "http://127.0.0.1:1",
-            retry: .init(maxAttempts: Self.maxAttempts, baseDelay: .milliseconds(100), maxDelay: Self.maxDelay)))
+        let client = WardenClient(
+            configuration: .init(
+                baseURL: "http://127.0.0.1:1",
+                retry: .init(maxAttempts: Self.maxAttempts, baseDelay: .milliseconds(100), maxDelay: Self.maxDelay)))
         for index in 0..<10_000 {
             let status = Self.status(&random)
             let retryAfter = Self.retryAfter(&random)
@@ -84,7 +90,8 @@ struct WardenClientFuzzTests {
             let count = 1 + Int(random.next() % 3)
             let attempt = 1 + Int(random.next() % UInt64(Self.maxAttempts))
             let step = client.step(after: .answer(status: status, retryAfter: retryAfter, body: body), expecting: count, attempt: attempt)
-            let context: Comment = "case \(index): status \(status), Retry-After \(retryAfter.map { "'\($0)'" } ?? "none"), body \(String(decoding: body, as: UTF8.self).prefix(120))"
+            let context: Comment =
+                "case \(index): status \(status), Retry-After \(retryAfter.map { "'\($0)'" } ?? "none"), body \(String(decoding: body, as: UTF8.self).prefix(120))"
             switch step {
             case .done(let results):
                 #expect(status == 200 && results.count == count, context)
@@ -106,8 +113,9 @@ struct WardenClientFuzzTests {
 
     @Test("Every failure without an answer is a typed error; only connection failures are retried")
     func failuresWithoutAnswer() {
-        let client = WardenClient(configuration: .init(
-            baseURL: "http://127.0.0.1:1", retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: Self.maxDelay)))
+        let client = WardenClient(
+            configuration: .init(
+                baseURL: "http://127.0.0.1:1", retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: Self.maxDelay)))
         let cases: [(WardenClient.AttemptFailure, WardenClientError.Code)] = [
             (.connection("refused"), .unreachable), (.timeout, .timeout), (.cancelled, .cancelled), (.invalid("x", status: nil), .invalidResponse),
         ]
@@ -118,7 +126,8 @@ struct WardenClientFuzzTests {
             case .done: Issue.record("no answer gave results")
             }
             guard case .fail(let last) = client.step(after: .failed(failure), expecting: 1, attempt: 2) else {
-                Issue.record("the last attempt must fail"); continue
+                Issue.record("the last attempt must fail")
+                continue
             }
             #expect(last.code == code)
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import WardenTestSupport
 import WardenAPI
+import WardenTestSupport
+
 @testable import WardenClient
 
 /// The client against the real service: `warden serve` started as a process on a loopback port with the test
@@ -48,14 +49,16 @@ struct WardenClientRealTests {
     @Test("A real 429 with Retry-After: the client waits at least the hint before retrying, then succeeds")
     func retryAfterOn429() async throws {
         try await WardenProcess.with(model: Self.model, arguments: Self.slowQueue) { warden in
-            let blockerClient = WardenClient(configuration: .init(
-                baseURL: warden.baseURL, timeout: .seconds(60), retry: .init(maxAttempts: 5, maxDelay: .seconds(5))))
+            let blockerClient = WardenClient(
+                configuration: .init(
+                    baseURL: warden.baseURL, timeout: .seconds(60), retry: .init(maxAttempts: 5, maxDelay: .seconds(5))))
             let probeClient = WardenClient(configuration: .init(baseURL: warden.baseURL, retry: .none))
             let events = EventLog()
-            let client = WardenClient(configuration: .init(
-                baseURL: warden.baseURL, timeout: .seconds(30),
-                retry: .init(maxAttempts: 10, baseDelay: .milliseconds(50), maxDelay: .seconds(10)),
-                onEvent: { events.record($0) }))
+            let client = WardenClient(
+                configuration: .init(
+                    baseURL: warden.baseURL, timeout: .seconds(30),
+                    retry: .init(maxAttempts: 10, baseDelay: .milliseconds(50), maxDelay: .seconds(10)),
+                    onEvent: { events.record($0) }))
 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // 8 bulk texts: the queue is full (8 of 8 items) while they wait up to 3 s for a fuller batch.
@@ -63,12 +66,13 @@ struct WardenClientRealTests {
                 group.addTask { _ = try await blockerClient.moderate(Self.uniqueTexts(8), options: .bulk) }
                 // Wait until the blocker is admitted: a request without retries then gets a 429 at once.
                 var firstRefusal: WardenClientError?
-                for _ in 0..<200 where firstRefusal == nil {
+                try await waitUntil("a 429 while the queue is full", every: .milliseconds(10)) {
                     do {
                         _ = try await probeClient.moderate(Self.uniqueTexts(1)[0], options: .interactive)
-                        try await Task.sleep(for: .milliseconds(10))
+                        return false
                     } catch let error as WardenClientError where error.code == .overloaded {
                         firstRefusal = error
+                        return true
                     }
                 }
                 let refusal = try #require(firstRefusal, "Warden never answered 429 while its queue was full")
@@ -150,11 +154,15 @@ struct WardenClientRealTests {
 
         for policy in WardenClient.FailurePolicy.allCases {
             let events = EventLog()
-            let client = WardenClient(configuration: .init(
-                baseURL: url, timeout: .seconds(20), retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10)),
-                failurePolicy: policy, onEvent: { events.record($0) }))
+            let client = WardenClient(
+                configuration: .init(
+                    baseURL: url, timeout: .seconds(20), retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10)),
+                    failurePolicy: policy, onEvent: { events.record($0) }))
             let verdict = await client.screen("hello again")
-            guard case .unscored(let reason, let used) = verdict else { Issue.record("expected unscored, got \(verdict)"); continue }
+            guard case .unscored(let reason, let used) = verdict else {
+                Issue.record("expected unscored, got \(verdict)")
+                continue
+            }
             #expect(reason.code == .unreachable)
             #expect(used == policy)
             #expect(verdict.shouldDeliver == (policy == .failOpen))
@@ -167,7 +175,7 @@ struct WardenClientRealTests {
         try await WardenProcess.with(model: Self.model, arguments: ["--long-text", "truncate"]) { warden in
             let events = EventLog()
             let client = WardenClient(configuration: .init(baseURL: warden.baseURL, onEvent: { events.record($0) }))
-            let long = Self.uniqueTexts(40).joined(separator: " ")   // about 400 word pieces; the model takes 126
+            let long = Self.uniqueTexts(40).joined(separator: " ")  // about 400 word pieces; the model takes 126
             let results = try await client.moderate([long, "hello there"])
             #expect(results.map(\.isPartlyScored) == [true, false])
             #expect(results.map(\.windows) == [1, 1])

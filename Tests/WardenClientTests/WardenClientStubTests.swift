@@ -1,7 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import Testing
 import WardenAPI
 import WardenTestSupport
+
 @testable import WardenClient
 
 /// Client behaviours a real Warden cannot be made to show on demand, against `StubWarden` (a real HTTP server
@@ -9,9 +11,11 @@ import WardenTestSupport
 /// answers, a malformed 200. Unreachable Warden is a real closed port.
 @Suite("WardenClient against a stub server and a closed port", .timeLimit(.minutes(5)))
 struct WardenClientStubTests {
-    static func configuration(_ baseURL: String, scenario: String, query: String = "", key: String = UUID().uuidString,
-                              retry: WardenClient.RetryPolicy = .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(5)),
-                              timeout: Duration = .seconds(10), events: EventLog? = nil) -> (WardenClient.Configuration, String) {
+    static func configuration(
+        _ baseURL: String, scenario: String, query: String = "", key: String = UUID().uuidString,
+        retry: WardenClient.RetryPolicy = .init(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .seconds(5)),
+        timeout: Duration = .seconds(10), events: EventLog? = nil
+    ) -> (WardenClient.Configuration, String) {
         var configuration = WardenClient.Configuration(baseURL: baseURL, timeout: timeout, retry: retry)
         configuration.moderationPath = "/\(scenario)/\(key)/v1/moderations\(query)"
         if let events { configuration.onEvent = { events.record($0) } }
@@ -74,8 +78,9 @@ struct WardenClientStubTests {
         }
     }
 
-    @Test("A huge Retry-After (1e300, 1e16, a 25-digit integer) does not crash the client: read as a day, it ends the retries at once",
-          arguments: ["1e300", "1e16", "9999999999999999999999999", "1.5e19"])
+    @Test(
+        "A huge Retry-After (1e300, 1e16, a 25-digit integer) does not crash the client: read as a day, it ends the retries at once",
+        arguments: ["1e300", "1e16", "9999999999999999999999999", "1.5e19"])
     func hugeRetryAfter(value: String) async throws {
         try await StubWarden.with { baseURL, calls in
             let (configuration, key) = Self.configuration(
@@ -88,8 +93,9 @@ struct WardenClientStubTests {
         }
     }
 
-    @Test("A Retry-After that is not a number of seconds (inf, nan, -5, an HTTP-date, hex, empty) is ignored: backoff applies",
-          arguments: ["inf", "nan", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "0x10", "", "1e", "12abc", "+infinity"])
+    @Test(
+        "A Retry-After that is not a number of seconds (inf, nan, -5, an HTTP-date, hex, empty) is ignored: backoff applies",
+        arguments: ["inf", "nan", "-5", "Wed, 21 Oct 2015 07:28:00 GMT", "0x10", "", "1e", "12abc", "+infinity"])
     func garbageRetryAfter(value: String) async throws {
         try await StubWarden.with { baseURL, calls in
             let events = EventLog()
@@ -208,8 +214,14 @@ struct WardenClientStubTests {
             let client = WardenClient(configuration: configuration)
             let allow = await client.screen("good morning")
             let block = await client.screen("you idiot")
-            guard case .allow = allow else { Issue.record("expected allow, got \(allow)"); return }
-            guard case .block(let result) = block else { Issue.record("expected block, got \(block)"); return }
+            guard case .allow = allow else {
+                Issue.record("expected allow, got \(allow)")
+                return
+            }
+            guard case .block(let result) = block else {
+                Issue.record("expected block, got \(block)")
+                return
+            }
             #expect(result.flaggedLabels == ["toxic"])
             #expect(allow.shouldDeliver && !block.shouldDeliver)
         }
@@ -227,13 +239,19 @@ struct WardenClientStubTests {
             #expect(events.partlyScored.isEmpty, "moderate() reports results, screen() applies the policy")
 
             let verdict = await client.screen("an endless story about the weekend")
-            guard case .allow(let allowed) = verdict else { Issue.record("expected allow, got \(verdict)"); return }
+            guard case .allow(let allowed) = verdict else {
+                Issue.record("expected allow, got \(verdict)")
+                return
+            }
             #expect(allowed.isPartlyScored && verdict.shouldDeliver)
             #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .allow)
             #expect(events.partlyScored.first?.0.windows == 16)
 
             // A flag in the part scored blocks it, with no partly-scored report; texts scored whole are not reported.
-            guard case .block = await client.screen("an endless rant, you idiot") else { Issue.record("expected block"); return }
+            guard case .block = await client.screen("an endless rant, you idiot") else {
+                Issue.record("expected block")
+                return
+            }
             let verdicts = await client.screen(["fine", "endless again", "you idiot"])
             #expect(verdicts.map(\.shouldDeliver) == [true, true, false])
             #expect(events.partlyScored.count == 2)
@@ -241,8 +259,9 @@ struct WardenClientStubTests {
         }
     }
 
-    @Test("partlyScored: .unscored treats a partly scored text as unscored: the failure policy decides, and it is reported",
-          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    @Test(
+        "partlyScored: .unscored treats a partly scored text as unscored: the failure policy decides, and it is reported",
+        arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
     func partlyScoredAsUnscored(policy: WardenClient.FailurePolicy) async throws {
         try await StubWarden.with { baseURL, _ in
             let events = EventLog()
@@ -251,17 +270,24 @@ struct WardenClientStubTests {
             configuration.failurePolicy = policy
             let client = WardenClient(configuration: configuration)
             let verdict = await client.screen("an endless story about the weekend")
-            guard case .unscored(let reason, let usedPolicy) = verdict else { Issue.record("expected unscored, got \(verdict)"); return }
+            guard case .unscored(let reason, let usedPolicy) = verdict else {
+                Issue.record("expected unscored, got \(verdict)")
+                return
+            }
             #expect(reason.code == .partlyScored && usedPolicy == policy)
             #expect(reason.message.contains("16 windows"))
             #expect(verdict.shouldDeliver == (policy == .failOpen))
             #expect(events.partlyScored.count == 1 && events.partlyScored.first?.1 == .unscored)
-            guard case .allow = await client.screen("short and sweet") else { Issue.record("a text scored whole is allowed"); return }
+            guard case .allow = await client.screen("short and sweet") else {
+                Issue.record("a text scored whole is allowed")
+                return
+            }
         }
     }
 
-    @Test("Warden unreachable (closed port): retried, then .unreachable; fail-open delivers and reports, fail-closed refuses",
-          arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
+    @Test(
+        "Warden unreachable (closed port): retried, then .unreachable; fail-open delivers and reports, fail-closed refuses",
+        arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
     func unreachable(policy: WardenClient.FailurePolicy) async throws {
         let events = EventLog()
         var configuration = WardenClient.Configuration(
@@ -276,7 +302,10 @@ struct WardenClientStubTests {
         #expect(events.retryDelays.count == 1, "connection failures are retried")
 
         let verdict = await client.screen("hello")
-        guard case .unscored(let reason, let usedPolicy) = verdict else { Issue.record("expected unscored, got \(verdict)"); return }
+        guard case .unscored(let reason, let usedPolicy) = verdict else {
+            Issue.record("expected unscored, got \(verdict)")
+            return
+        }
         #expect(reason.code == .unreachable)
         #expect(usedPolicy == policy)
         #expect(verdict.shouldDeliver == (policy == .failOpen))

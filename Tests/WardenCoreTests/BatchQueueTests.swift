@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WardenCore
 
 /// State-machine tests: no threads, no clock (time is passed in).
@@ -25,11 +26,14 @@ import Testing
     }
 
     @discardableResult
-    func enqueue(_ queue: inout BatchQueue, group: UInt64, lane: Lane = .interactive, lengths: [Int],
-                 at now: ContinuousClock.Instant, deadline: Duration = .seconds(10)) -> BatchQueue.Admission {
-        queue.enqueue(group: group, lane: lane,
-                      sequences: lengths.enumerated().map { sequence($1, seed: Int32(group) * 100 + Int32($0)) },
-                      deadline: now + deadline, now: now)
+    func enqueue(
+        _ queue: inout BatchQueue, group: UInt64, lane: Lane = .interactive, lengths: [Int],
+        at now: ContinuousClock.Instant, deadline: Duration = .seconds(10)
+    ) -> BatchQueue.Admission {
+        queue.enqueue(
+            group: group, lane: lane,
+            sequences: lengths.enumerated().map { sequence($1, seed: Int32(group) * 100 + Int32($0)) },
+            deadline: now + deadline, now: now)
     }
 
     func batch(_ decision: BatchQueue.Decision) -> BatchQueue.Batch? {
@@ -42,7 +46,7 @@ import Testing
         for g in 0..<10 { enqueue(&q, group: UInt64(g), lengths: [8], at: t0) }
         let first = batch(q.next(now: t0))
         #expect(first?.items.count == 4)
-        #expect(first?.items.map(\.group) == [0, 1, 2, 3])   // equal lengths: oldest first
+        #expect(first?.items.map(\.group) == [0, 1, 2, 3])  // equal lengths: oldest first
         #expect(batch(q.next(now: t0))?.items.count == 4)
         // Two left: not full, so they wait for the delay.
         #expect(q.next(now: t0).action == .wait(until: ms(2)))
@@ -110,18 +114,24 @@ import Testing
     }
 
     @Test func bulkIsNotStarvedByAFullInteractiveLane() {
-        var q = queue { $0.maxBatchSize = 2; $0.bulkShare = 4 }
+        var q = queue {
+            $0.maxBatchSize = 2
+            $0.bulkShare = 4
+        }
         enqueue(&q, group: 1000, lane: .bulk, lengths: Array(repeating: 8, count: 20), at: t0)
         var lanes: [Lane] = []
         var group: UInt64 = 0
-        var now = ms(20)   // bulk delay passed
+        var now = ms(20)  // bulk delay passed
         for _ in 0..<20 {
             // Keep the interactive lane saturated: every batch it could form is full.
             while q.depth(.interactive) < 4 {
                 enqueue(&q, group: group, lane: .interactive, lengths: [8], at: now)
                 group += 1
             }
-            guard let b = batch(q.next(now: now)) else { Issue.record("expected a batch"); return }
+            guard let b = batch(q.next(now: now)) else {
+                Issue.record("expected a batch")
+                return
+            }
             lanes.append(b.lane)
             now += .microseconds(100)
         }
@@ -160,37 +170,55 @@ import Testing
     }
 
     @Test func admissionBoundsItemsAndTokensWithARetryHint() {
-        var q = queue { $0.maxQueuedItems = 3; $0.maxQueuedTokens = 30 }
+        var q = queue {
+            $0.maxQueuedItems = 3
+            $0.maxQueuedTokens = 30
+        }
         #expect(enqueue(&q, group: 0, lengths: [8, 8], at: t0) == .admitted)
-        guard case .rejected(let byItems) = enqueue(&q, group: 1, lengths: [4, 4], at: t0) else { Issue.record("admitted"); return }
+        guard case .rejected(let byItems) = enqueue(&q, group: 1, lengths: [4, 4], at: t0) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(byItems.code == .overloaded)
-        #expect(byItems.retryAfter == .seconds(1))   // no throughput measured yet
-        guard case .rejected(let byTokens) = enqueue(&q, group: 2, lengths: [15], at: t0) else { Issue.record("admitted"); return }
+        #expect(byItems.retryAfter == .seconds(1))  // no throughput measured yet
+        guard case .rejected(let byTokens) = enqueue(&q, group: 2, lengths: [15], at: t0) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(byTokens.code == .overloaded)
-        guard case .rejected(let tooLarge) = enqueue(&q, group: 3, lengths: [4, 4, 4, 4], at: t0) else { Issue.record("admitted"); return }
+        guard case .rejected(let tooLarge) = enqueue(&q, group: 3, lengths: [4, 4, 4, 4], at: t0) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(tooLarge.code == .requestTooLarge)
         #expect(q.statistics.rejected == 3)
-        #expect(enqueue(&q, group: 4, lengths: [14], at: t0) == .admitted)   // exactly at both bounds
+        #expect(enqueue(&q, group: 4, lengths: [14], at: t0) == .admitted)  // exactly at both bounds
         // After a measured batch the hint is the estimated drain time (30 tokens at 100 tokens/s).
         let b = batch(q.next(now: ms(2)))!
         q.recordCompletion(of: b, duration: .milliseconds(Int64(b.paddedTokens * 10)))
         #expect(q.queuedTokens == 0)
         enqueue(&q, group: 5, lengths: [10, 10, 10], at: ms(2))
         #expect(q.retryHint() == .milliseconds(300))
-        guard case .rejected(let full) = enqueue(&q, group: 6, lengths: [2], at: ms(2)) else { Issue.record("admitted"); return }
+        guard case .rejected(let full) = enqueue(&q, group: 6, lengths: [2], at: ms(2)) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(full.retryAfter == .milliseconds(300))
         #expect(full.description.contains("retry after 300 ms"))
     }
 
     @Test func refusesWorkWhoseDeadlineAlreadyPassed() {
         var q = queue()
-        guard case .rejected(let error) = enqueue(&q, group: 0, lengths: [8], at: t0, deadline: .zero) else { Issue.record("admitted"); return }
+        guard case .rejected(let error) = enqueue(&q, group: 0, lengths: [8], at: t0, deadline: .zero) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(error.code == .deadlineExceeded)
     }
 
     @Test func paddingFloorKeepsDissimilarLengthsApart() {
         var q = queue { $0.minPaddingEfficiency = 0.9 }
-        enqueue(&q, group: 0, lengths: [100], at: t0)              // the seed: oldest
+        enqueue(&q, group: 0, lengths: [100], at: t0)  // the seed: oldest
         enqueue(&q, group: 1, lengths: [95, 92, 10, 12, 90], at: t0)
         let long = batch(q.next(now: ms(2)))!
         #expect(long.rows.map(\.count).sorted() == [90, 92, 95, 100])
@@ -241,7 +269,10 @@ import Testing
         var q = queue()
         enqueue(&q, group: 0, lengths: [8], at: t0)
         q.shutDown()
-        guard case .rejected(let error) = enqueue(&q, group: 1, lengths: [8], at: t0) else { Issue.record("admitted"); return }
+        guard case .rejected(let error) = enqueue(&q, group: 1, lengths: [8], at: t0) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(error.code == .shuttingDown)
         #expect(batch(q.next(now: t0))?.items.map(\.group) == [0])
         #expect(q.next(now: t0).action == .finished)
@@ -281,7 +312,8 @@ import Testing
         #expect(enqueue(&q, group: 101, lane: .interactive, lengths: [10, 10], at: t0) == .admitted)
         // An interactive flood is bounded by its own budget in turn.
         guard case .rejected(let interactiveFull) = enqueue(&q, group: 102, lane: .interactive, lengths: [10, 10], at: t0) else {
-            Issue.record("admitted past the interactive budget"); return
+            Issue.record("admitted past the interactive budget")
+            return
         }
         #expect(interactiveFull.code == .overloaded)
         #expect(interactiveFull.description.contains("interactive lane"))
@@ -293,11 +325,15 @@ import Testing
             q.interactive.maxRequestTokens = 40
         }
         guard case .rejected(let interactive) = enqueue(&q, group: 0, lane: .interactive, lengths: [30, 30], at: t0) else {
-            Issue.record("admitted"); return
+            Issue.record("admitted")
+            return
         }
         #expect(interactive.code == .requestTooLarge)
         #expect(interactive.description.contains("bulk lane"), "the answer says where such a request belongs")
-        guard case .rejected(let bulk) = enqueue(&q, group: 1, lane: .bulk, lengths: [40, 40], at: t0) else { Issue.record("admitted"); return }
+        guard case .rejected(let bulk) = enqueue(&q, group: 1, lane: .bulk, lengths: [40, 40], at: t0) else {
+            Issue.record("admitted")
+            return
+        }
         #expect(bulk.code == .requestTooLarge)
         #expect(enqueue(&q, group: 2, lane: .bulk, lengths: [30, 30], at: t0) == .admitted)
     }
@@ -309,8 +345,14 @@ import Testing
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [10], at: t0) == .admitted)
         q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(10))
         // 2,000 tokens need about 2 s, more than a 200 ms deadline allows.
-        guard case .rejected(let unreachable) = enqueue(&q, group: 50, lane: .bulk, lengths: Array(repeating: 100, count: 20),
-                                                        at: t0, deadline: .milliseconds(200)) else { Issue.record("admitted"); return }
+        guard
+            case .rejected(let unreachable) = enqueue(
+                &q, group: 50, lane: .bulk, lengths: Array(repeating: 100, count: 20),
+                at: t0, deadline: .milliseconds(200))
+        else {
+            Issue.record("admitted")
+            return
+        }
         #expect(unreachable.code == .deadlineExceeded)
         #expect(unreachable.description.contains("before any compute"))
         #expect(q.queuedItems == 0, "nothing of it was queued")
@@ -321,17 +363,18 @@ import Testing
     @Test func theEstimateCountsWorkInFlightAndIsNotDiscounted() {
         var q = queue { $0.maxBatchSize = 4 }
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
-        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(100))   // 1,000 tokens/s
+        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(100))  // 1,000 tokens/s
         #expect(q.measuredTokensPerSecond(.bulk) == 1000)
         #expect(q.measuredTokensPerSecond(.interactive) == 1000, "a lane not measured yet borrows the other's rate")
         // 400 tokens now run on the worker: a new 100-token bulk request waits behind them.
         #expect(enqueue(&q, group: 1, lane: .bulk, lengths: [100, 100, 100, 100], at: t0) == .admitted)
-        let running = batch(q.next(now: ms(10)))!   // full at 4 items: runs at once
+        let running = batch(q.next(now: ms(10)))!  // full at 4 items: runs at once
         #expect(running.paddedTokens == 400)
         #expect(q.estimatedWait(tokens: 100) == .milliseconds(500))
         // 500 ms of work cannot be done in 450 ms: refused before compute; 550 ms is enough.
         guard case .rejected(let refused) = enqueue(&q, group: 2, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(450)) else {
-            Issue.record("admitted"); return
+            Issue.record("admitted")
+            return
         }
         #expect(refused.code == .deadlineExceeded)
         #expect(enqueue(&q, group: 3, lane: .bulk, lengths: [100], at: ms(10), deadline: .milliseconds(550)) == .admitted)
@@ -361,7 +404,7 @@ import Testing
     @Test func aBulkRequestThatCanNoLongerMakeItIsDroppedBeforeItsFirstRowIsComputed() {
         var q = queue { $0.maxBatchSize = 2 }
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100, 100], at: t0) == .admitted)
-        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(20))   // 10,000 tokens/s
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(20))  // 10,000 tokens/s
         // Admitted: 1,000 tokens need about 100 ms of a 2 s deadline.
         #expect(enqueue(&q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 10), at: t0, deadline: .seconds(2)) == .admitted)
         // The first batch of it runs; it has started, so it is finished even if the machine slows down.
@@ -397,19 +440,29 @@ import Testing
     @Test func aRefusalForTheDeadlineSaysWhenToRetry() {
         var q = queue { $0.maxBatchSize = 1 }
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
-        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(100))   // 1,000 tokens/s
-        guard case .rejected(let refused) = enqueue(&q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 50), at: t0,
-                                                    deadline: .seconds(2)) else { Issue.record("admitted"); return }
+        q.recordCompletion(of: batch(q.next(now: t0))!, duration: .milliseconds(100))  // 1,000 tokens/s
+        guard
+            case .rejected(let refused) = enqueue(
+                &q, group: 1, lane: .bulk, lengths: Array(repeating: 100, count: 50), at: t0,
+                deadline: .seconds(2))
+        else {
+            Issue.record("admitted")
+            return
+        }
         // 5,000 tokens need about 5 s; the deadline allows 2: retry in about 3 s, when that much work has drained.
         #expect(refused.retryAfter == .seconds(3))
     }
 
     @Test func aBulkBatchIsCappedToItsTimeBudgetSoInteractiveWorkWaitsBehindLittle() {
-        var q = queue { $0.maxBatchSize = 64; $0.maxBatchTokens = 8192; $0.maxBulkBatchTime = .milliseconds(250) }
+        var q = queue {
+            $0.maxBatchSize = 64
+            $0.maxBatchTokens = 8192
+            $0.maxBulkBatchTime = .milliseconds(250)
+        }
         // Before any measurement the full budget applies.
         #expect(q.batchTokenBudget(.bulk) == 8192)
         #expect(enqueue(&q, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
-        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(10))   // 10,000 tokens/s
+        q.recordCompletion(of: batch(q.next(now: ms(10)))!, duration: .milliseconds(10))  // 10,000 tokens/s
         // 250 ms at 10,000 tokens/s: 2,500 tokens, so 25 rows of 100; interactive batches keep the full budget.
         #expect(q.batchTokenBudget(.bulk) == 2500)
         #expect(q.batchTokenBudget(.interactive) == 8192)
@@ -420,7 +473,10 @@ import Testing
         q.recordCompletion(of: capped, duration: .seconds(100))
         #expect(q.batchTokenBudget(.bulk) == 2048)
         // Zero turns the cap off.
-        var uncapped = queue { $0.maxBatchTokens = 8192; $0.maxBulkBatchTime = .zero }
+        var uncapped = queue {
+            $0.maxBatchTokens = 8192
+            $0.maxBulkBatchTime = .zero
+        }
         #expect(enqueue(&uncapped, group: 0, lane: .bulk, lengths: [100], at: t0) == .admitted)
         uncapped.recordCompletion(of: batch(uncapped.next(now: ms(10)))!, duration: .milliseconds(10))
         #expect(uncapped.batchTokenBudget(.bulk) == 8192)

@@ -1,8 +1,9 @@
-import WardenCore
 import Logging
 import ServiceLifecycle
 import Testing
+import WardenCore
 import WardenTestSupport
+
 @testable import WardenCore
 
 @Suite(.timeLimit(.minutes(5))) struct BatcherTests {
@@ -19,16 +20,16 @@ import WardenTestSupport
         let a = sequence(10, seed: 1), b = sequence(10, seed: 2)
         try await withRunning(batcher) {
             async let first = batcher.score([a], lane: .interactive, deadline: .seconds(60))
-            try await eventually { gate.entered == 1 }     // the only worker is busy with `a`
+            try await eventually { gate.entered == 1 }  // the only worker is busy with `a`
             let second = Task { try await batcher.score([b], lane: .interactive, deadline: .milliseconds(20)) }
             try await eventually { batcher.queueDepth(.interactive) == 1 }
-            try await Task.sleep(for: .milliseconds(100))   // `b`'s deadline passes while it waits
+            try await Task.sleep(for: .milliseconds(100))  // `b`'s deadline passes while it waits
             gate.open()
             let scores = try await first
             #expect(scores.rows == [EchoBackend.expected(a)])
             #expect(await moderationError { try await second.value }?.code == .deadlineExceeded)
         }
-        #expect(backend.rows == [a])      // the recording backend never saw `b`
+        #expect(backend.rows == [a])  // the recording backend never saw `b`
         #expect(batcher.statistics.expired == 1)
     }
 
@@ -109,7 +110,10 @@ import WardenTestSupport
     /// caller gets exactly its own answer, and none is lost.
     @Test func everyConcurrentCallerGetsItsOwnAnswer() async throws {
         let backend = EchoBackend(work: .microseconds(200))
-        let batcher = try makeBatcher(backend, workers: 2) { $0.maxQueuedItems = 100_000; $0.maxQueuedTokens = 10_000_000 }
+        let batcher = try makeBatcher(backend, workers: 2) {
+            $0.maxQueuedItems = 100_000
+            $0.maxQueuedTokens = 10_000_000
+        }
         var generator = SplitMix64(seed: 42)
         let requests: [(lane: Lane, sequences: [[Int32]])] = (0..<1_200).map { i in
             let count = i % 10 == 0 ? Int.random(in: 2...5, using: &generator) : 1
@@ -134,7 +138,7 @@ import WardenTestSupport
         let statistics = batcher.statistics
         #expect(statistics.items == items)
         #expect(statistics.rows == backend.rows.count)
-        #expect(statistics.batches < items)   // batching happened
+        #expect(statistics.batches < items)  // batching happened
         #expect(batcher.queueDepth(.interactive) + batcher.queueDepth(.bulk) == 0)
     }
 
@@ -161,7 +165,7 @@ import WardenTestSupport
                 for try await ok in callers where ok { answered += 1 }
                 #expect(answered == 20)
             }
-            try await tasks.waitForAll()   // run() returned by itself after draining
+            try await tasks.waitForAll()  // run() returned by itself after draining
         }
         #expect(backend.rows.count == 20)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WardenCore
 import WardenTestSupport
+import WordPiece
 
 @Suite("Model bundle manifests")
 struct ModelBundleTests {
@@ -9,23 +10,24 @@ struct ModelBundleTests {
     static let tinyBert = fixtures.appendingPathComponent("tiny-bert")
 
     /// A copy of the tiny-bert bundle in a fresh temporary folder, with its manifest edited by `edit`.
-    func bundle(editing edit: (inout [String: Any]) -> Void) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-bundle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    func bundle(editing edit: (inout [String: Any]) -> Void) throws -> TempFolder {
+        let bundle = try TempFolder()
+        let folder = bundle.url
         try FileManager.default.copyItem(at: Self.tinyBert.appendingPathComponent("model.pt"), to: folder.appendingPathComponent("model.pt"))
         let data = try Data(contentsOf: Self.tinyBert.appendingPathComponent("manifest.json"))
         var manifest = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        manifest["tokenizer"] = ["path": Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tokenizer").path, "lowercase": true, "strip_accents": true]
+        manifest["tokenizer"] = [
+            "path": Self.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("tokenizer").path, "lowercase": true, "strip_accents": true,
+        ]
         edit(&manifest)
         try JSONSerialization.data(withJSONObject: manifest).write(to: folder.appendingPathComponent("manifest.json"))
-        return folder
+        return bundle
     }
 
     func loadError(_ edit: (inout [String: Any]) -> Void) throws -> ModelBundleError? {
         let folder = try bundle(editing: edit)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        return #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: folder.path) }
+        return #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: folder.url.path) }
     }
 
     @Test("the fixture bundle loads with every field")
@@ -44,24 +46,25 @@ struct ModelBundleTests {
     func missingManifest() throws {
         let error = #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: "/nonexistent/bundle") }
         #expect(error?.description.contains("/nonexistent/bundle") == true)
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("warden-empty-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        let missing = #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: empty.path) }
+        let empty = try TempFolder()
+        let missing = #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: empty.url.path) }
         #expect(missing?.path.hasSuffix("manifest.json") == true)
     }
 
     @Test("invalid JSON is reported against the manifest")
     func invalidJSON() throws {
         let folder = try bundle { _ in }
-        try Data("{ not json".utf8).write(to: folder.appendingPathComponent("manifest.json"))
-        let error = #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: folder.path) }
+        try Data("{ not json".utf8).write(to: folder.url.appendingPathComponent("manifest.json"))
+        let error = #expect(throws: ModelBundleError.self) { try ModelBundle.load(directory: folder.url.path) }
         #expect(error?.problem.contains("not valid JSON") == true)
     }
 
-    @Test("each wrong field is named", arguments: [
-        ("labels", "labels"), ("max_sequence_length", "max_sequence_length"), ("model_file", "model_file"),
-        ("thresholds", "thresholds"), ("activation", "activation"), ("schema_version", "schema_version"),
-    ])
+    @Test(
+        "each wrong field is named",
+        arguments: [
+            ("labels", "labels"), ("max_sequence_length", "max_sequence_length"), ("model_file", "model_file"),
+            ("thresholds", "thresholds"), ("activation", "activation"), ("schema_version", "schema_version"),
+        ])
     func missingField(key: String, field: String) throws {
         let error = try loadError { $0.removeValue(forKey: key) }
         #expect(error?.field == field)
@@ -91,8 +94,7 @@ struct ModelBundleTests {
     @Test("text_normalization accepts every known name; an unknown one lists them")
     func textNormalizationNames() throws {
         let folder = try bundle { $0["text_normalization"] = "platform-v2" }
-        defer { try? FileManager.default.removeItem(at: folder) }
-        #expect(try ModelBundle.load(directory: folder.path).textNormalization == .platformV2)
+        #expect(try ModelBundle.load(directory: folder.url.path).textNormalization == .platformV2)
         let error = try loadError { $0["text_normalization"] = "platform-v3" }
         #expect(error?.problem.contains("known: none, platform-v1, platform-v2") == true)
     }
@@ -100,8 +102,7 @@ struct ModelBundleTests {
     @Test("openai_categories declares which OpenAI category a label implements, each checked")
     func openAICategories() throws {
         let folder = try bundle { $0["openai_categories"] = ["toxic": "harassment", "hate": "hate"] }
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let bundle = try ModelBundle.load(directory: folder.path)
+        let bundle = try ModelBundle.load(directory: folder.url.path)
         #expect(bundle.openAICategories == ["toxic": "harassment", "hate": "hate"])
         #expect(bundle.categoryNames == ["harassment", "hate", "spam"])
         #expect(bundle.label(named: "harassment") == "toxic")

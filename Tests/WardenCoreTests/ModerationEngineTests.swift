@@ -18,8 +18,9 @@ struct ModerationEngineTests {
         var configuration = EngineConfiguration()
         configuration.workers = backends.count
         configure(&configuration)
-        return try ModerationEngine(bundle: try bundle.get(), tokenizer: try tokenizer.get(), configuration: configuration,
-                                    backends: BackendLoader.existing(backends), logger: Logger(label: "test"))
+        return try ModerationEngine(
+            bundle: try bundle.get(), tokenizer: try tokenizer.get(), configuration: configuration,
+            backends: BackendLoader.existing(backends), logger: Logger(label: "test"))
     }
 
     @Test("a configuration that cannot work is refused at construction, naming the field")
@@ -55,7 +56,7 @@ struct ModerationEngineTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await engine.run() }
             group.addTask { _ = try await engine.ready() }
-            await gate.waitUntilEntered()   // the first warm-up text is at the backend
+            await gate.waitUntilEntered()  // the first warm-up text is at the backend
             #expect(engine.phase == .warmingUp)
             #expect(engine.moderator == nil)
             gate.open()
@@ -78,8 +79,9 @@ struct ModerationEngineTests {
     @Test("a backend that fails to load fails run() and every ready() waiter with the same error")
     func loadFailure() async throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "disk on fire" } }
-        let engine = try ModerationEngine(bundle: try Self.bundle.get(), tokenizer: try Self.tokenizer.get(),
-                                          backends: BackendLoader { _, _ in throw Broken() })
+        let engine = try ModerationEngine(
+            bundle: try Self.bundle.get(), tokenizer: try Self.tokenizer.get(),
+            backends: BackendLoader { _, _ in throw Broken() })
         let waiter = Task { try await engine.ready() }
         let error = await #expect(throws: EngineError.self) { try await engine.run() }
         #expect(error?.description.contains("disk on fire") == true)

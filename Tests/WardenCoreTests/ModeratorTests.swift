@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 import WardenTestSupport
 import WordPiece
+
 @testable import WardenCore
 
 /// Label 0 ("toxic") is 0.9 when the word "bad" is in the input, else 0.1; label 1 ("long") is the real
@@ -31,17 +32,20 @@ final class KeywordBackend: InferenceBackend, Sendable {
     static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "hello", "world"] + (0..<100).map { "w\($0)" }
 
     /// A moderator over a 16-token model (windows of 14 word pieces) running on `backend`, inside `body`.
-    func withModerator(_ edit: (inout ModeratorConfiguration) -> Void = { _ in },
-                       _ body: (Moderator, KeywordBackend) async throws -> Void) async throws {
+    func withModerator(
+        _ edit: (inout ModeratorConfiguration) -> Void = { _ in },
+        _ body: (Moderator, KeywordBackend) async throws -> Void
+    ) async throws {
         let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
         let backend = KeywordBackend(badID: 5)
         var configuration = ModeratorConfiguration()
         configuration.longTextPolicy = .windows(overlap: 4)
         edit(&configuration)
         let batcher = try Batcher(backend: backend, configuration: .forTests, maxSequenceLength: 16, padID: tokenizer.padID)
-        let moderator = try Moderator(tokenizer: tokenizer, labels: ["toxic", "long"], thresholds: [0.5, 0.5],
-                                      maxSequenceLength: 16, textNormalization: .platformV1, batcher: batcher,
-                                      configuration: configuration)
+        let moderator = try Moderator(
+            tokenizer: tokenizer, labels: ["toxic", "long"], thresholds: [0.5, 0.5],
+            maxSequenceLength: 16, textNormalization: .platformV1, batcher: batcher,
+            configuration: configuration)
         try await withRunning(batcher) { try await body(moderator, backend) }
     }
 
@@ -50,7 +54,7 @@ final class KeywordBackend: InferenceBackend, Sendable {
             let response = try await moderator.moderate(["hello bad", "hello world"])
             #expect(response.results.map(\.flags) == [[true, false], [false, false]])
             #expect(response.results.map(\.flagged) == [true, false])
-            #expect(response.results[1].scores == [0.1, 0.004])   // [CLS] hello world [SEP]
+            #expect(response.results[1].scores == [0.1, 0.004])  // [CLS] hello world [SEP]
             #expect(response.results.allSatisfy { $0.windows == 1 && !$0.truncated && !$0.cached })
 
             let lowered = try await moderator.moderate(["hello world"], options: Moderator.Options(thresholds: ["toxic": 0.05]))
@@ -65,14 +69,14 @@ final class KeywordBackend: InferenceBackend, Sendable {
     }
 
     @Test func longTextsAreScoredInWindowsSoTheEndIsNotMissed() async throws {
-        let long = (0..<40).map { "w\($0)" }.joined(separator: " ") + " bad"   // 41 distinct word pieces
+        let long = (0..<40).map { "w\($0)" }.joined(separator: " ") + " bad"  // 41 distinct word pieces
         try await withModerator { moderator, backend in
             let result = try await moderator.moderate([long], options: Moderator.Options(lane: .bulk)).results[0]
             // Width 14, overlap 4: span 27, stride 10 → 4 windows; the last one holds "bad".
             #expect(result.windows == 4)
             #expect(!result.truncated)
             #expect(result.flagged)
-            #expect(result.scores == [0.9, 0.016])   // per-label maximum over the windows
+            #expect(result.scores == [0.9, 0.016])  // per-label maximum over the windows
             #expect(backend.rows.count == 4)
             #expect(backend.rows.allSatisfy { $0.count == 16 })
             // Identical windows (a repeated word) are computed once.
@@ -113,8 +117,10 @@ final class KeywordBackend: InferenceBackend, Sendable {
     /// decode to spaces, private-use and format characters. Nothing of such a request reaches the model.
     @Test func textWithNothingToScoreIsRefusedAfterNormalisation() async throws {
         try await withModerator { (moderator: Moderator, backend: KeywordBackend) async throws in
-            for (texts, index) in [([""], 0), (["hello", "   \t\n"], 1), (["&nbsp;&nbsp;"], 0),
-                                   (["w1", "w2", "\u{E000}\u{F8FF}\u{E123}"], 2), (["\u{200B}\u{FEFF}\u{0007}"], 0)] {
+            for (texts, index) in [
+                ([""], 0), (["hello", "   \t\n"], 1), (["&nbsp;&nbsp;"], 0),
+                (["w1", "w2", "\u{E000}\u{F8FF}\u{E123}"], 2), (["\u{200B}\u{FEFF}\u{0007}"], 0),
+            ] {
                 let error = await #expect(throws: ModerationError.self) { try await moderator.moderate(texts) }
                 #expect(error?.code == .emptyText, "\(texts)")
                 #expect(error?.textIndex == index, "\(texts)")
@@ -131,8 +137,9 @@ final class KeywordBackend: InferenceBackend, Sendable {
         let tokenizer = try WordPieceTokenizer(vocabulary: Self.vocabulary, configuration: TokenizerConfiguration())
         let batcher = try Batcher(backend: KeywordBackend(badID: 5), configuration: .forTests, maxSequenceLength: 16)
         #expect(throws: ConfigurationError.self) {
-            try Moderator(tokenizer: tokenizer, labels: ["a", "b", "c"], thresholds: [0.5, 0.5, 0.5], maxSequenceLength: 16,
-                          textNormalization: .none, batcher: batcher)
+            try Moderator(
+                tokenizer: tokenizer, labels: ["a", "b", "c"], thresholds: [0.5, 0.5, 0.5], maxSequenceLength: 16,
+                textNormalization: .none, batcher: batcher)
         }
     }
 
@@ -149,14 +156,15 @@ final class KeywordBackend: InferenceBackend, Sendable {
         configuration.interactive.maxRequestTokens = 16
         let gate = Gate()
         let batcher = try Batcher(backend: EchoBackend(gate: gate), configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
-        let moderator = try Moderator(tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
-                                      textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
+        let moderator = try Moderator(
+            tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
+            textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
         #expect(moderator.lane(forTokens: 16) == .interactive)
         #expect(moderator.lane(forTokens: 17) == .bulk)
         try await withRunning(batcher) {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { _ = try await moderator.moderate(["w1"]) }                              // 3 tokens: interactive
-                try await eventually { gate.entered == 1 }                                           // holds the worker
+                group.addTask { _ = try await moderator.moderate(["w1"]) }  // 3 tokens: interactive
+                try await eventually { gate.entered == 1 }  // holds the worker
                 group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10"]) }  // 12 tokens: fits
                 group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w11 w12"]) }  // 16 tokens
                 group.addTask { _ = try await moderator.moderate(["w1 w2 w3 w4 w5 w6 w7 w8 w9 w10", "w11 w12 w13"]) }  // 17: bulk
@@ -180,8 +188,9 @@ final class KeywordBackend: InferenceBackend, Sendable {
         configuration.interactive.defaultDeadline = .milliseconds(200)
         let gate = Gate()
         let batcher = try Batcher(backend: EchoBackend(gate: gate), configuration: configuration, maxSequenceLength: 16, padID: tokenizer.padID)
-        let moderator = try Moderator(tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
-                                      textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
+        let moderator = try Moderator(
+            tokenizer: tokenizer, labels: ["a", "b"], thresholds: [0.5, 0.5], maxSequenceLength: 16,
+            textNormalization: .none, batcher: batcher, configuration: Self.smallWindows)
         try await withRunning(batcher) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // A bulk request (generous deadline) holds the only worker.
@@ -192,7 +201,9 @@ final class KeywordBackend: InferenceBackend, Sendable {
                     let error = await moderationError { try await moderator.moderate(["w2"], options: .init(lane: .interactive, deadline: .seconds(3600))) }
                     #expect(error?.code == .deadlineExceeded)
                 }
-                try await Task.sleep(for: .milliseconds(600))
+                // Released only once the request is queued and its 200 ms have passed.
+                try await eventually { batcher.queueDepth(.interactive) == 1 }
+                try await Task.sleep(for: .milliseconds(300))
                 gate.open()
                 try await group.waitForAll()
             }
@@ -200,13 +211,16 @@ final class KeywordBackend: InferenceBackend, Sendable {
     }
 
     @Test func aPartlyScoredTextIsFlaggedWhenThePolicySaysSo() async throws {
-        let long = (0..<60).map { "w\($0)" }.joined(separator: " ")   // 60 pieces: more than 2 windows of 14 cover
+        let long = (0..<60).map { "w\($0)" }.joined(separator: " ")  // 60 pieces: more than 2 windows of 14 cover
         try await withModerator({ $0.maxWindowsPerText = 2 }) { moderator, _ in
             let result = try await moderator.moderate([long]).results[0]
             #expect(result.truncated && result.windows == 2)
             #expect(!result.flagged, "by default a partly scored text is only reported truncated")
         }
-        try await withModerator({ $0.maxWindowsPerText = 2; $0.flagPartiallyScored = true }) { moderator, _ in
+        try await withModerator({
+            $0.maxWindowsPerText = 2
+            $0.flagPartiallyScored = true
+        }) { moderator, _ in
             let result = try await moderator.moderate([long, "w1 w2"]).results
             #expect(result[0].truncated && result[0].flagged, "unscored parts may hide abuse: flagged")
             #expect(!result[1].flagged, "a fully scored clean text is not")

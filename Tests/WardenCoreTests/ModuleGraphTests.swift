@@ -10,7 +10,8 @@ import WardenTestSupport
     static func packageGraph() throws -> [String: Set<String>] {
         let manifest = try String(contentsOf: TestPaths.root.appendingPathComponent("Package.swift"), encoding: .utf8)
         let target = try NSRegularExpression(
-            pattern: #"\.(?:target|executableTarget|testTarget|systemLibrary)\(\s*name:\s*"(\w+)"(.*?)(?=\n\s*\.(?:target|executableTarget|testTarget|systemLibrary)\(|\n\]|\n\s*\]\s*\)|\z)"#,
+            pattern:
+                #"\.(?:target|executableTarget|testTarget|systemLibrary)\(\s*name:\s*"(\w+)"(.*?)(?=\n\s*\.(?:target|executableTarget|testTarget|systemLibrary)\(|\n\]|\n\s*\]\s*\)|\z)"#,
             options: [.dotMatchesLineSeparators])
         let product = try NSRegularExpression(pattern: #"\.product\([^)]*\)"#)
         let quoted = try NSRegularExpression(pattern: #""(\w+)""#)
@@ -19,10 +20,17 @@ import WardenTestSupport
         for match in target.matches(in: manifest, range: range) {
             let name = String(manifest[Range(match.range(at: 1), in: manifest)!])
             var body = String(manifest[Range(match.range(at: 2), in: manifest)!])
-            guard let dependencies = body.range(of: "dependencies:") else { graph[name] = []; continue }
+            guard let dependencies = body.range(of: "dependencies:") else {
+                graph[name] = []
+                continue
+            }
             body = String(body[dependencies.upperBound...])
-            guard let open = body.firstIndex(of: "["), let close = body.firstIndex(of: "]") else { graph[name] = []; continue }
-            let list = product.stringByReplacingMatches(in: String(body[open...close]), range: NSRange(body[open...close].startIndex..., in: body[open...close]), withTemplate: "")
+            guard let open = body.firstIndex(of: "["), let close = body.firstIndex(of: "]") else {
+                graph[name] = []
+                continue
+            }
+            let list = product.stringByReplacingMatches(
+                in: String(body[open...close]), range: NSRange(body[open...close].startIndex..., in: body[open...close]), withTemplate: "")
             let names = quoted.matches(in: list, range: NSRange(list.startIndex..., in: list)).map { String(list[Range($0.range(at: 1), in: list)!]) }
             graph[name] = Set(names)
         }
@@ -55,8 +63,9 @@ import WardenTestSupport
         }
         for (module, dependencies) in documented {
             let declared = package[module] ?? []
-            #expect(dependencies == declared,
-                    "\(module): the document says \(dependencies.sorted()), Package.swift \(declared.sorted())")
+            #expect(
+                dependencies == declared,
+                "\(module): the document says \(dependencies.sorted()), Package.swift \(declared.sorted())")
         }
     }
 

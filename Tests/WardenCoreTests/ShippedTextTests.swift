@@ -7,8 +7,10 @@ import WardenTestSupport
 /// beside the repository or to paths on one machine.
 @Suite struct ShippedTextTests {
     /// Folders and files of the repository that ship, relative to its root.
-    static let shipped = ["README.md", "Makefile", "Dockerfile", "openapi.yaml", "docs", "deploy", "models", "Sources", "scripts",
-                          "Examples", "Benchmarks", "Tests/Fixtures", "tokenizer", "Package.swift"]
+    static let shipped = [
+        "README.md", "Makefile", "Dockerfile", "openapi.yaml", "docs", "deploy", "models", "Sources", "scripts",
+        "Examples", "Benchmarks", "Tests/Fixtures", "tokenizer", "Package.swift",
+    ]
     /// Text files among them (model weights and data tables are not read).
     static let textExtensions: Set<String> = ["md", "swift", "py", "sh", "yaml", "yml", "json", "toml", "txt", "lua", "c", "h", "cpp", ""]
 
@@ -26,9 +28,13 @@ import WardenTestSupport
             let url = TestPaths.root.appendingPathComponent(entry)
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
-            guard isDirectory.boolValue else { found.append(url); continue }
-            let enumerator = manager.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
-                                                options: [.skipsHiddenFiles])
+            guard isDirectory.boolValue else {
+                found.append(url)
+                continue
+            }
+            let enumerator = manager.enumerator(
+                at: url, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey],
+                options: [.skipsHiddenFiles])
             while let file = enumerator?.nextObject() as? URL {
                 let values = try file.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
                 guard values.isRegularFile == true, (values.fileSize ?? 0) < 2 << 20 else { continue }
@@ -64,10 +70,14 @@ import WardenTestSupport
 
     @Test("the rules find what they are for")
     func rulesCatchTheirExamples() throws {
-        let examples = ["as agreed in issue 18", "see Issue #22", "measured on branch `nats`", "read ../shared/data/README.md",
-                        "--model /work/main/models/x", "cp /root/.cache/x ."]
-        let clean = ["a branch of the if statement", "issues are tracked elsewhere", "/v1/moderations", "models/minilm/work/x",
-                     "the main branch of the code path"]
+        let examples = [
+            "as agreed in issue 18", "see Issue #22", "measured on branch `nats`", "read ../shared/data/README.md",
+            "--model /work/main/models/x", "cp /root/.cache/x .",
+        ]
+        let clean = [
+            "a branch of the if statement", "issues are tracked elsewhere", "/v1/moderations", "models/minilm/work/x",
+            "the main branch of the code path",
+        ]
         let expressions = try Self.rules.map { try NSRegularExpression(pattern: $0.pattern) }
         func flagged(_ line: String) -> Bool {
             expressions.contains { $0.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil }

@@ -3,18 +3,9 @@ import Testing
 import WardenCore
 import WardenTestSupport
 
-struct TimedOut: Error {}
-
 /// Polls `condition` until it holds; fails after a generous `timeout` (only to avoid hangs).
 func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
-    let end = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < end else {
-            Issue.record("condition not met within \(timeout)")
-            throw TimedOut()
-        }
-        try await Task.sleep(for: .milliseconds(1))
-    }
+    try await waitUntil("the condition", timeout: timeout, every: .milliseconds(1)) { condition() }
 }
 
 /// Runs `batcher` for the duration of `body`, then cancels it.
@@ -25,7 +16,6 @@ func withRunning<R: Sendable>(_ batcher: Batcher, _ body: () async throws -> R) 
         return try await body()
     }
 }
-
 
 func sequence(_ length: Int, seed: Int) -> [Int32] {
     [101] + (0..<max(length - 2, 0)).map { Int32(1000 + (seed * 31 + $0 * 7) % 20_000) } + [102]

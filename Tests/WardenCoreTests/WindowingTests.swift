@@ -1,17 +1,19 @@
 import Testing
+
 @testable import WardenCore
 
 @Suite struct WindowingTests {
     let cls: Int32 = 2, sep: Int32 = 3
 
     func split(_ n: Int, maxLength: Int = 10, policy: LongTextPolicy = .windows(overlap: 2), maxWindows: Int = 16) -> Windowing.Split {
-        Windowing.split((0..<n).map { Int32(100 + $0) }, maxSequenceLength: maxLength, policy: policy,
-                        maxWindows: maxWindows, cls: cls, sep: sep)
+        Windowing.split(
+            (0..<n).map { Int32(100 + $0) }, maxSequenceLength: maxLength, policy: policy,
+            maxWindows: maxWindows, cls: cls, sep: sep)
     }
 
     @Test func shortTextIsOneWindow() {
         #expect(split(8) == Windowing.Split(sequences: [[2] + (100..<108).map { Int32($0) } + [3]], truncated: false))
-        #expect(split(0).sequences == [[2, 3]])   // empty text: [CLS] [SEP]
+        #expect(split(0).sequences == [[2, 3]])  // empty text: [CLS] [SEP]
     }
 
     @Test func longTextIsCoveredByOverlappingWindows() {
@@ -25,14 +27,14 @@ import Testing
         let covered = Set(s.sequences.flatMap { $0.dropFirst().dropLast() })
         #expect(covered == Set((100..<120).map { Int32($0) }))
         // Starts are spread evenly: a text needing an uneven last step still overlaps by >= 2.
-        let t = split(17)   // span 9 → ceil(9/6)+1 = 3 windows at 0, 4, 9
+        let t = split(17)  // span 9 → ceil(9/6)+1 = 3 windows at 0, 4, 9
         #expect(t.sequences.map { $0[1] } == [100, 104, 109])
     }
 
     /// Past the window cap the text is covered from its start without gaps, and reported truncated: windows
     /// spread with gaps between them let abuse placed in a gap go unseen.
     @Test func tooManyWindowsCoverTheStartWithoutGapsAndReportTruncated() {
-        let s = split(50, maxWindows: 2)   // windows of 8 pieces, stride 6
+        let s = split(50, maxWindows: 2)  // windows of 8 pieces, stride 6
         #expect(s.truncated)
         #expect(s.sequences.map { $0[1] } == [100, 106])
         let covered = Set(s.sequences.flatMap { $0.dropFirst().dropLast() })
@@ -67,7 +69,7 @@ import Testing
         var cache = LRUCache<String, Int>(capacity: 2)
         cache.insert(1, for: "a")
         cache.insert(2, for: "b")
-        #expect(cache.value(for: "a") == 1)   // "b" is now the least recently used
+        #expect(cache.value(for: "a") == 1)  // "b" is now the least recently used
         cache.insert(3, for: "c")
         #expect(cache.value(for: "b") == nil)
         #expect(cache.value(for: "a") == 1)

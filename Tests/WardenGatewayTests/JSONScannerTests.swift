@@ -25,7 +25,9 @@ import WardenGateway
     /// "message @offset" of a refused line.
     func failure(_ line: String, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
         switch scan(line) {
-        case .success: Issue.record("expected \(line) to be rejected", sourceLocation: sourceLocation); return nil
+        case .success:
+            Issue.record("expected \(line) to be rejected", sourceLocation: sourceLocation)
+            return nil
         case .failure(let failure): return "\(failure.message) @\(failure.offset)"
         }
     }
@@ -46,8 +48,9 @@ import WardenGateway
 
     @Test("members in order with their raw values, whitespace around tokens allowed")
     func rawMembers() {
-        #expect(members(#" { "a" : 1 , "b":"x\"y" ,"c": [1, {"d": null}], "e": -0.5e+3, "f": true, "g": {} } "#)
-            == [#"a=1"#, #"b="x\"y""#, #"c=[1, {"d": null}]"#, "e=-0.5e+3", "f=true", "g={}"])
+        #expect(
+            members(#" { "a" : 1 , "b":"x\"y" ,"c": [1, {"d": null}], "e": -0.5e+3, "f": true, "g": {} } "#)
+                == [#"a=1"#, #"b="x\"y""#, #"c=[1, {"d": null}]"#, "e=-0.5e+3", "f=true", "g={}"])
         #expect(members("{}").isEmpty)
     }
 
@@ -82,15 +85,15 @@ import WardenGateway
     @Test("lone and mismatched surrogates are refused, naming the field, wherever they are")
     func surrogates() {
         for (document, path) in [
-            (#"{"input":"\ud800\ud800"}"#, "input"),             // high, then another high
-            (#"{"input":"\ud800"}"#, "input"),                   // high at the end of the string
-            (#"{"input":"\ud800x"}"#, "input"),                  // high, then a plain character
-            (#"{"input":"\ud800\n"}"#, "input"),                 // high, then another escape
-            (#"{"input":"\udc00"}"#, "input"),                   // low alone
-            (#"{"input":"\ude00\ud83d"}"#, "input"),             // a pair in the wrong order
+            (#"{"input":"\ud800\ud800"}"#, "input"),  // high, then another high
+            (#"{"input":"\ud800"}"#, "input"),  // high at the end of the string
+            (#"{"input":"\ud800x"}"#, "input"),  // high, then a plain character
+            (#"{"input":"\ud800\n"}"#, "input"),  // high, then another escape
+            (#"{"input":"\udc00"}"#, "input"),  // low alone
+            (#"{"input":"\ude00\ud83d"}"#, "input"),  // a pair in the wrong order
             (#"{"input":"hi","user":"\ud800\u0041"}"#, "user"),  // in a field Warden ignores
             (#"{"input":["ok","\uDBFF\uDBFF"]}"#, "input[1]"),
-            (#"{"\ud800":1}"#, nil),                              // in a key: the path of the object holding it
+            (#"{"\ud800":1}"#, nil),  // in a key: the path of the object holding it
         ] {
             let failure = refusal(document)
             #expect(failure?.kind == .loneSurrogate, "\(document)")

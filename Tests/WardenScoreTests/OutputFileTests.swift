@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WardenCore
 import WardenScore
+import WardenTestSupport
 
 @Suite struct OutputFileTests {
     let layout = OutputLayout(format: .jsonl, labels: ["a"], carriedColumns: [], includeText: false)
@@ -22,11 +23,12 @@ import WardenScore
         }
     }
 
-    @Test("the output may not be the input: the same path, a symbolic link, a hard link, or its partial file; nothing is created",
-          arguments: ["same", "symlink", "hardlink", "partial"])
+    @Test(
+        "the output may not be the input: the same path, a symbolic link, a hard link, or its partial file; nothing is created",
+        arguments: ["same", "symlink", "hardlink", "partial"])
     func refusesTheInput(kind: String) throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "one\ntwo\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "one\ntwo\n")
         let output: String
         switch kind {
         case "same": output = input
@@ -48,15 +50,15 @@ import WardenScore
             #expect(error?.description == "the output \(output) is the input file \(source); write the results to another file")
         }
         #expect(try String(contentsOfFile: source, encoding: .utf8) == "one\ntwo\n")
-        let names = try FileManager.default.contentsOfDirectory(atPath: scratch.directory.path)
+        let names = try FileManager.default.contentsOfDirectory(atPath: scratch.url.path)
         #expect(!names.contains { $0.hasSuffix(".partial") && kind != "partial" })
     }
 
     @Test("a run writes OUTPUT.partial and renames it onto the output (through a symbolic link) only when it ends")
     func partialThenRename() throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "x\n")
-        let real = try scratch.file("real.jsonl", "old\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "x\n")
+        let real = try scratch.write("real.jsonl", "old\n")
         try FileManager.default.createSymbolicLink(atPath: scratch.path("out.jsonl"), withDestinationPath: "real.jsonl")
 
         let file = try OutputFile.prepare(output: scratch.path("out.jsonl"), input: input, resume: false, format: .jsonl)
@@ -73,9 +75,9 @@ import WardenScore
 
     @Test("interrupted, the records stay in OUTPUT.partial and the output as it was; --resume continues the partial file")
     func interruptedThenResumed() throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "x\n")
-        let out = try scratch.file("out.jsonl", "old\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "x\n")
+        let out = try scratch.write("out.jsonl", "old\n")
         let first = try OutputFile.prepare(output: out, input: input, resume: false, format: .jsonl)
         try write(first, 1...3, interrupted: true)
         #expect(first.unfinishedPath == out + ".partial")
@@ -84,7 +86,10 @@ import WardenScore
 
         let resumed = try OutputFile.prepare(output: out, input: input, resume: true, format: .jsonl)
         #expect(resumed.source == out + ".partial" && resumed.resumePoint?.lastRecord == 3)
-        guard case .append = resumed.mode else { Issue.record("expected append, got \(resumed.mode)"); return }
+        guard case .append = resumed.mode else {
+            Issue.record("expected append, got \(resumed.mode)")
+            return
+        }
         try write(resumed, 4...5)
         #expect(try records(out) == [1, 2, 3, 4, 5])
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
@@ -99,10 +104,10 @@ import WardenScore
 
     @Test("earlier scoring failures make --resume rewrite: into OUTPUT.partial, or beside it when the partial file is the source")
     func rewriteWhenFailures() throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "x\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "x\n")
         let failedLine = #"{"record":2,"line":2,"error":{"code":"scoring_failed","message":"deadline"}}"#
-        let out = try scratch.file("out.jsonl", #"{"record":1,"line":1,"flagged":true}"# + "\n" + failedLine + "\n")
+        let out = try scratch.write("out.jsonl", #"{"record":1,"line":1,"flagged":true}"# + "\n" + failedLine + "\n")
         let fromOutput = try OutputFile.prepare(output: out, input: input, resume: true, format: .jsonl)
         #expect(fromOutput.mode == .rewrite && fromOutput.resumePoint?.failedToScore == 1 && fromOutput.writePath == out + ".partial")
         fromOutput.abandon()
@@ -118,9 +123,9 @@ import WardenScore
 
     @Test("a failed run leaves an existing output alone and removes its partial file; devices are written in place")
     func abandonAndDevices() throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "x\n")
-        let out = try scratch.file("out.jsonl", "old\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "x\n")
+        let out = try scratch.write("out.jsonl", "old\n")
         let file = try OutputFile.prepare(output: out, input: input, resume: false, format: .jsonl)
         _ = try file.makeWriter(layout: layout)
         file.abandon()
@@ -130,7 +135,7 @@ import WardenScore
         let null = try OutputFile.prepare(output: "/dev/null", input: "/dev/null", resume: false, format: .jsonl)
         #expect(null.mode == .inPlace && null.writePath == "/dev/null" && null.unfinishedPath == nil)
         #expect(throws: ScoreIOError.self) { try OutputFile.prepare(output: "/dev/null", input: input, resume: true, format: .jsonl) }
-        let directory = #expect(throws: ScoreIOError.self) { try OutputFile.prepare(output: scratch.directory.path, input: input, resume: false, format: .jsonl) }
+        let directory = #expect(throws: ScoreIOError.self) { try OutputFile.prepare(output: scratch.url.path, input: input, resume: false, format: .jsonl) }
         #expect(directory?.description.hasSuffix("it is a directory") == true)
     }
 }

@@ -2,22 +2,27 @@ import Foundation
 import Testing
 import WardenCore
 import WardenScore
+import WardenTestSupport
 
 @Suite struct RecordWriterTests {
     let labels = ["toxic", "spam"]
 
     /// A scored record with carried fields, one of them named like an output key, and text that needs escaping.
-    let scored = InputRecord(number: 1, line: 2, text: "hi, \"there\"\n\u{1}",
-                             fields: [CarriedField(name: "id", value: .json(Array("7".utf8))),
-                                      CarriedField(name: "user", value: .string("ana")),
-                                      CarriedField(name: "record", value: .string("theirs"))])
+    let scored = InputRecord(
+        number: 1, line: 2, text: "hi, \"there\"\n\u{1}",
+        fields: [
+            CarriedField(name: "id", value: .json(Array("7".utf8))),
+            CarriedField(name: "user", value: .string("ana")),
+            CarriedField(name: "record", value: .string("theirs")),
+        ])
     let result = Moderator.Result(scores: [0.25, 0.75], flags: [false, true], flagged: true, truncated: false, windows: 1, cached: false)
-    let bad = InputRecord(number: 3, line: 5, text: nil, fields: [CarriedField(name: "id", value: .json(Array("8".utf8)))],
-                          error: RecordError(code: "invalid_utf8", message: "invalid UTF-8 at byte 4 of the record"))
+    let bad = InputRecord(
+        number: 3, line: 5, text: nil, fields: [CarriedField(name: "id", value: .json(Array("8".utf8)))],
+        error: RecordError(code: "invalid_utf8", message: "invalid UTF-8 at byte 4 of the record"))
 
     /// Writes `records` (record, result) to a fresh file with `layout` and returns its content.
     func written(_ layout: OutputLayout, _ records: [(InputRecord, Moderator.Result?)]) throws -> String {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let writer = try RecordWriter(path: scratch.path("out"), layout: layout)
         for (record, result) in records { try writer.write(record, result: result, error: record.error) }
         try writer.flush()
@@ -27,14 +32,16 @@ import WardenScore
     @Test("JSON Lines: a scored record, an error record and a truncated one, carried fields in order, clashing names prefixed")
     func jsonLines() throws {
         let odd = Moderator.Result(scores: [0.125, .nan], flags: [false, false], flagged: false, truncated: true, windows: 16, cached: false)
-        let out = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
-                              [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
-        #expect(out == """
-            {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true,"truncated":false}
-            {"record":3,"line":5,"id":8,"error":{"code":"invalid_utf8","message":"invalid UTF-8 at byte 4 of the record"}}
-            {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false,"truncated":true}
+        let out = try written(
+            OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true),
+            [(scored, result), (bad, nil), (InputRecord(number: 4, line: 6, text: "x"), odd)])
+        #expect(
+            out == """
+                {"record":1,"line":2,"id":7,"user":"ana","input_record":"theirs","text":"hi, \\"there\\"\\n\\u0001","scores":{"toxic":0.25,"spam":0.75},"flags":{"toxic":false,"spam":true},"flagged":true,"truncated":false}
+                {"record":3,"line":5,"id":8,"error":{"code":"invalid_utf8","message":"invalid UTF-8 at byte 4 of the record"}}
+                {"record":4,"line":6,"text":"x","scores":{"toxic":0.125,"spam":null},"flags":{"toxic":false,"spam":false},"flagged":false,"truncated":true}
 
-            """)
+                """)
         let withoutText = try written(OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: false), [(scored, result)])
         #expect(!withoutText.contains("\"text\""))
         #expect(try JSONSerialization.jsonObject(with: Data(withoutText.utf8)) is [String: Any])
@@ -57,7 +64,7 @@ import WardenScore
 
     @Test("appendFrom cuts the file to that length and appends, without a second CSV header")
     func append() throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let layout = OutputLayout(format: .csv, labels: labels, carriedColumns: [], includeText: false)
         let first = try RecordWriter(path: scratch.path("out.csv"), layout: layout)
         try first.write(InputRecord(number: 1, line: 1, text: "a"), result: result, error: nil)
@@ -74,10 +81,10 @@ import WardenScore
 
     @Test("checkWritable creates a missing file, keeps an existing one, and names the path it cannot open")
     func checkWritable() throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         try RecordWriter.checkWritable(path: scratch.path("new.jsonl"))
         #expect(try scratch.read("new.jsonl") == "")
-        let existing = try scratch.file("old.jsonl", "keep me\n")
+        let existing = try scratch.write("old.jsonl", "keep me\n")
         try RecordWriter.checkWritable(path: existing)
         #expect(try scratch.read("old.jsonl") == "keep me\n")
         let bad = scratch.path("no/such/dir/out.jsonl")
@@ -96,67 +103,67 @@ import WardenScore
 
     @Test("a missing or empty output resumes from the start")
     func nothingYet() throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let none = try ResumePoint.find(path: scratch.path("missing.jsonl"), format: .jsonl)
         #expect(none.lastRecord == 0 && none.validLength == 0)
-        let empty = try ResumePoint.find(path: try scratch.file("empty.jsonl", ""), format: .jsonl)
+        let empty = try ResumePoint.find(path: try scratch.write("empty.jsonl", ""), format: .jsonl)
         #expect(empty.lastRecord == 0 && empty.validLength == 0)
     }
 
     @Test("JSON Lines: a complete file resumes after its last record, keeping every byte")
     func completeJSONLines() throws {
-        let scratch = try Scratch()
-        let point = try ResumePoint.find(path: try scratch.file("out.jsonl", jsonl), format: .jsonl)
+        let scratch = try TempFolder()
+        let point = try ResumePoint.find(path: try scratch.write("out.jsonl", jsonl), format: .jsonl)
         #expect(point.lastRecord == 5)
         #expect(point.validLength == Int64(jsonl.utf8.count))
     }
 
     @Test("JSON Lines: a cut-off last line is dropped; the record before it is where to resume")
     func cutJSONLines() throws {
-        let scratch = try Scratch()
-        let point = try ResumePoint.find(path: try scratch.file("out.jsonl", jsonl + #"{"record":6,"line":9,"sco"#), format: .jsonl)
+        let scratch = try TempFolder()
+        let point = try ResumePoint.find(path: try scratch.write("out.jsonl", jsonl + #"{"record":6,"line":9,"sco"#), format: .jsonl)
         #expect(point.lastRecord == 5)
         #expect(point.validLength == Int64(jsonl.utf8.count))
         // Even a complete-looking record is not trusted without its newline.
-        let unterminated = try ResumePoint.find(path: try scratch.file("b.jsonl", jsonl + #"{"record":6,"line":9}"#), format: .jsonl)
+        let unterminated = try ResumePoint.find(path: try scratch.write("b.jsonl", jsonl + #"{"record":6,"line":9}"#), format: .jsonl)
         #expect(unterminated.lastRecord == 5)
-        let onlyPartial = try ResumePoint.find(path: try scratch.file("c.jsonl", #"{"record":1,"li"#), format: .jsonl)
+        let onlyPartial = try ResumePoint.find(path: try scratch.write("c.jsonl", #"{"record":1,"li"#), format: .jsonl)
         #expect(onlyPartial.lastRecord == 0 && onlyPartial.validLength == 0)
     }
 
     @Test("CSV: resumes after the last complete row; the header alone keeps the header")
     func csv() throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let header = "record,line,a,a_flagged,flagged,error\n"
         let rows = "1,1,0.5,true,true,\n2,2,,,,\"empty_text: the text, empty\"\n"
-        let complete = try ResumePoint.find(path: try scratch.file("a.csv", header + rows), format: .csv)
+        let complete = try ResumePoint.find(path: try scratch.write("a.csv", header + rows), format: .csv)
         #expect(complete.lastRecord == 2 && complete.validLength == Int64((header + rows).utf8.count))
-        let cut = try ResumePoint.find(path: try scratch.file("b.csv", header + rows + "3,3,0.2"), format: .csv)
+        let cut = try ResumePoint.find(path: try scratch.write("b.csv", header + rows + "3,3,0.2"), format: .csv)
         #expect(cut.lastRecord == 2 && cut.validLength == Int64((header + rows).utf8.count))
-        let headerOnly = try ResumePoint.find(path: try scratch.file("c.csv", header), format: .csv)
+        let headerOnly = try ResumePoint.find(path: try scratch.write("c.csv", header), format: .csv)
         #expect(headerOnly.lastRecord == 0 && headerOnly.validLength == Int64(header.utf8.count))
     }
 
     @Test("complete records that failed to score (scoring_failed, not bad input) are counted, in JSON Lines and CSV")
     func failedToScore() throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let lines = jsonl + #"{"record":6,"line":8,"error":{"code":"scoring_failed","message":"deadline"}}"# + "\n"
         let cut = #"{"record":7,"line":9,"error":{"code":"scoring_failed""#
-        let point = try ResumePoint.find(path: try scratch.file("a.jsonl", lines + cut), format: .jsonl)
+        let point = try ResumePoint.find(path: try scratch.write("a.jsonl", lines + cut), format: .jsonl)
         #expect(point == ResumePoint(lastRecord: 6, validLength: Int64(lines.utf8.count), failedToScore: 1))
         let header = "record,line,a,a_flagged,flagged,truncated,error\n"
         let rows = "1,1,,,,,\"scoring_failed: deadline, passed\"\n2,2,0.5,true,true,false,\n3,3,,,,,empty_text: the text is empty\n"
-        let csv = try ResumePoint.find(path: try scratch.file("a.csv", header + rows), format: .csv)
+        let csv = try ResumePoint.find(path: try scratch.write("a.csv", header + rows), format: .csv)
         #expect(csv.lastRecord == 3 && csv.failedToScore == 1)
     }
 
     @Test("a file that is not warden score output, or is gzip-compressed, is refused with the reason")
     func notOurs() throws {
-        let scratch = try Scratch()
-        let text = try scratch.file("notes.jsonl", "just some notes\n")
+        let scratch = try TempFolder()
+        let text = try scratch.write("notes.jsonl", "just some notes\n")
         let notJSON = #expect(throws: ScoreIOError.self) { try ResumePoint.find(path: text, format: .jsonl) }
         #expect(notJSON?.description == "cannot resume into \(text): its last complete line (1) is not a record written by warden score as jsonl")
-        let csv = try scratch.file("other.csv", "name,value\nx,1\n")
+        let csv = try scratch.write("other.csv", "name,value\nx,1\n")
         let notCSV = #expect(throws: ScoreIOError.self) { try ResumePoint.find(path: csv, format: .csv) }
         #expect(notCSV?.description.hasPrefix("cannot resume into \(csv): it is not CSV output of warden score") == true)
         let gzip = try scratch.gzipFile("out.jsonl", members: [jsonl])

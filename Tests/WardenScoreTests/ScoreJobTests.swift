@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import WardenCore
 import WardenScore
+import WardenTestSupport
 import WordPiece
 
 /// A deterministic model over a small vocabulary. Per text: "toxic" is 0.9 when the word "bad" is in it,
@@ -14,7 +15,8 @@ import WordPiece
 /// holding "slow" takes 20 ms longer. While `held`, every batch waits. Records the first word of each text
 /// it scored, in the order the batches finished.
 final class WordBackend: InferenceBackend, Sendable {
-    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "boom", "slow", "hello", "world"]
+    static let vocabulary =
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "bad", "boom", "slow", "hello", "world"]
         + (0..<100).map { "w\($0)" } + ["flaky"]
     static let bad: Int64 = 5, boom: Int64 = 6, slow: Int64 = 7, flakyWord: Int64 = 110
 
@@ -74,20 +76,24 @@ struct Engine {
         configuration.workers = workers
         configuration.warmUpTexts = []
         configuration.batching.maxBatchSize = maxBatchSize
-        configuration.batching.bulk.defaultDeadline = .seconds(300)   // a slow, busy test machine must not fail the run
+        configuration.batching.bulk.defaultDeadline = .seconds(300)  // a slow, busy test machine must not fail the run
         configuration.moderator.longTextPolicy = .windows(overlap: 4)
-        configuration.moderator.maxWindowsPerText = 16   // the long-text tests count on this cap
+        configuration.moderator.maxWindowsPerText = 16  // the long-text tests count on this cap
         var logger = Logger(label: "warden.engine")
-        logger.logLevel = .critical   // the backend failures some tests cause are expected
-        let bundle = ModelBundle(name: "words", labels: Self.labels, thresholds: [0.5, 0.5], maxSequenceLength: 16,
-                                 textNormalization: .platformV1)
-        service = try ModerationEngine(bundle: bundle, tokenizer: tokenizer, configuration: configuration,
-                                       backends: BackendLoader.existing(Array(repeating: backend, count: workers)), logger: logger)
+        logger.logLevel = .critical  // the backend failures some tests cause are expected
+        let bundle = ModelBundle(
+            name: "words", labels: Self.labels, thresholds: [0.5, 0.5], maxSequenceLength: 16,
+            textNormalization: .platformV1)
+        service = try ModerationEngine(
+            bundle: bundle, tokenizer: tokenizer, configuration: configuration,
+            backends: BackendLoader.existing(Array(repeating: backend, count: workers)), logger: logger)
     }
 
     /// A job from `input` (plain text) to JSON Lines at `output`, with each record's text.
-    func job(_ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil,
-             reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
+    func job(
+        _ input: String, _ output: String, _ settings: ScoreJobSettings = ScoreJobSettings(), appendFrom: Int64? = nil,
+        reading: ReaderSettings = ReaderSettings(format: .text)
+    ) throws -> ScoreJob {
         let writer = try RecordWriter(path: output, layout: Self.layout, appendFrom: appendFrom)
         return try job(input, writer: writer, settings, reading: reading)
     }
@@ -96,24 +102,26 @@ struct Engine {
     static let layout = OutputLayout(format: .jsonl, labels: labels, carriedColumns: [], includeText: true)
 
     /// A job from `input` (plain text) through `writer`, with the earlier output `previous` (`--resume`).
-    func job(_ input: String, writer: RecordWriter, _ settings: ScoreJobSettings = ScoreJobSettings(), previous: PreviousOutput? = nil,
-             reading: ReaderSettings = ReaderSettings(format: .text)) throws -> ScoreJob {
+    func job(
+        _ input: String, writer: RecordWriter, _ settings: ScoreJobSettings = ScoreJobSettings(), previous: PreviousOutput? = nil,
+        reading: ReaderSettings = ReaderSettings(format: .text)
+    ) throws -> ScoreJob {
         let reader = try RecordReader(path: input, settings: reading)
-        return ScoreJob(reader: reader, writer: writer, engine: service, options: Moderator.Options(lane: .bulk), settings: settings,
-                        previous: previous)
+        return ScoreJob(
+            reader: reader, writer: writer, engine: service, options: Moderator.Options(lane: .bulk), settings: settings,
+            previous: previous)
     }
 
-    /// Scores `input` into `output` as `warden score` does: through an ``OutputFile`` (a partial file renamed into
+    /// Scores `input` into `output` as `warden score` does, through a ``ScoreRun`` (a partial file renamed into
     /// place; with `resume`, continuing the earlier output and scoring its failed records again).
-    func run(_ input: String, to output: String, resume: Bool = false, _ settings: ScoreJobSettings = ScoreJobSettings()) async throws -> ScoreJob {
-        let file = try OutputFile.prepare(output: output, input: input, resume: resume, format: .jsonl)
-        var settings = settings
-        settings.resumeAfter = file.resumePoint?.lastRecord ?? 0
-        let writer = try file.makeWriter(layout: Self.layout)
-        let job = try job(input, writer: writer, settings, previous: try file.previousOutput())
-        try await group(job).run()
-        try file.finish(writer, interrupted: job.interrupted)
-        return job
+    func run(_ input: String, to output: String, resume: Bool = false, _ settings: ScoreJobSettings = ScoreJobSettings()) async throws -> ScoreSummary {
+        var run = ScoreRun(input: input, output: output, inputFormat: .text, outputFormat: .jsonl)
+        run.includeText = true
+        run.resume = resume
+        run.job = settings
+        run.groupSize = settings.groupSize
+        run.reorderLimit = settings.reorderLimit
+        return try await run.run(model: "words", logger: Logger(label: "warden.score.tests")) { service }
     }
 
     /// Runs the engine (made `held`) and `job`, and shuts the job down gracefully once the first batch reaches the
@@ -124,8 +132,7 @@ struct Engine {
             tasks.addTask { try await service.run() }
             try await testGracefulShutdown { trigger in
                 async let run: Void = job.run()
-                let deadline = ContinuousClock.now + .seconds(60)
-                while backend.batches == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+                try await waitUntil("the first batch", every: .milliseconds(1)) { backend.batches > 0 }
                 trigger.triggerGracefulShutdown()
                 backend.release()
                 try await run
@@ -136,9 +143,10 @@ struct Engine {
 
     /// The service group `warden score` runs: the engine, then the job, which ends the group when it is done.
     func group(_ job: ScoreJob) -> ServiceGroup {
-        ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
-            logger: Logger(label: "warden.score.tests")))
+        ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: service), .init(service: job, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: Logger(label: "warden.score.tests")))
     }
 }
 
@@ -155,10 +163,11 @@ struct Written {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let scores = object["scores"] as? [String: Double]
-            return Written(record: try #require(object["record"] as? Int), text: object["text"] as? String,
-                           scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
-                           flagged: object["flagged"] as? Bool, truncated: object["truncated"] as? Bool,
-                           error: (object["error"] as? [String: Any])?["code"] as? String)
+            return Written(
+                record: try #require(object["record"] as? Int), text: object["text"] as? String,
+                scores: scores.map { [Float($0["toxic"]!), Float($0["long"]!)] },
+                flagged: object["flagged"] as? Bool, truncated: object["truncated"] as? Bool,
+                error: (object["error"] as? [String: Any])?["code"] as? String)
         }
     }
 }
@@ -166,10 +175,10 @@ struct Written {
 @Suite(.timeLimit(.minutes(5))) struct ScoreJobTests {
     @Test("results are written in input order however the groups finish, with every record's scores")
     func inputOrder() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...300).map { "w\($0 % 100) hello" + ($0 % 7 == 0 ? " slow" : "") + ($0 % 5 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
-        let engine = try Engine(workers: 2, maxBatchSize: 4)   // about a group a batch, two batches at a time
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
+        let engine = try Engine(workers: 2, maxBatchSize: 4)  // about a group a batch, two batches at a time
         var settings = ScoreJobSettings()
         settings.groupSize = 3
         settings.window = 30
@@ -187,7 +196,7 @@ struct Written {
         var tally = ScoreTally(labelCount: 2)
         (tally.records, tally.scored, tally.written, tally.lastRecord) = (300, 300, 300, 300)
         (tally.flagged, tally.flaggedPerLabel) = (60, [60, 0])
-        tally.bufferedBytesHighWater = job.tally.bufferedBytesHighWater   // depends on timing; see byteBound
+        tally.bufferedBytesHighWater = job.tally.bufferedBytesHighWater  // depends on timing; see byteBound
         #expect(job.tally == tally)
         #expect(!job.interrupted && job.inputError == nil)
         #expect(ScoreSummary(job: job, model: "m", modelLoadTime: .zero).exitCode == 0)
@@ -195,11 +204,11 @@ struct Written {
 
     @Test("bad records stay in place as error records; a record that fails to score does not fail its group")
     func errorRecords() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let bytes = Array("hello\n\nworld boom\n".utf8) + [0x77, 0xFF, 0x0A] + Array("world bad\nw1".utf8)
-        let input = try scratch.file("in.txt", bytes: bytes)
+        let input = try scratch.write("in.txt", bytes: bytes)
         let engine = try Engine()
-        let job = try engine.job(input, scratch.path("out.jsonl"))   // all six records in one group
+        let job = try engine.job(input, scratch.path("out.jsonl"))  // all six records in one group
         try await engine.group(job).run()
 
         let written = try Written.read(scratch.path("out.jsonl"))
@@ -222,8 +231,8 @@ struct Written {
 
     @Test("onlyFlagged writes the flagged records and the error records, and still counts the rest")
     func onlyFlagged() async throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", "hello\nbad\n\nworld bad\nw2\n")
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", "hello\nbad\n\nworld bad\nw2\n")
         let engine = try Engine()
         var settings = ScoreJobSettings()
         settings.onlyFlagged = true
@@ -235,9 +244,9 @@ struct Written {
 
     @Test("maxRecords stops early; resuming after it (cut-off line and all) completes the file exactly as one clean run")
     func maxRecordsAndResume() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...40).map { "w\($0) hello" + ($0 % 3 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 4
         small.window = 8
@@ -272,8 +281,8 @@ struct Written {
 
     @Test("graceful shutdown stops reading, writes the records in flight and marks the run interrupted")
     func gracefulShutdown() async throws {
-        let scratch = try Scratch()
-        let input = try scratch.file("in.txt", (1...200).map { "w\($0 % 100)" }.joined(separator: "\n"))
+        let scratch = try TempFolder()
+        let input = try scratch.write("in.txt", (1...200).map { "w\($0 % 100)" }.joined(separator: "\n"))
         let engine = try Engine(held: true)
         var settings = ScoreJobSettings()
         settings.groupSize = 2
@@ -287,15 +296,18 @@ struct Written {
         let summary = ScoreSummary(job: job, model: "m", modelLoadTime: .zero)
         #expect(summary.exitCode == 130)
         #expect(summary.line.hasPrefix("warden: 4 records (interrupted) in "))
-        #expect(summary.notes == ["warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."])
+        #expect(
+            summary.notes == [
+                "warden: stopped after input record 4 of \(input); every record up to it is in the output. Run the same command with --resume to continue."
+            ])
     }
 
     @Test("large records: the job never holds more than maxBufferedBytes of records read and not yet written")
     func byteBound() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         // 60 records of about 40 KB: 2.4 MB, which the record bounds alone (1024 in flight) would read at once.
         let texts = (0..<60).map { index in (0..<10_000).map { "w\(($0 + index) % 100)" }.joined(separator: " ") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         let engine = try Engine(maxBatchSize: 4)
         var settings = ScoreJobSettings()
         settings.groupSize = 8
@@ -313,9 +325,9 @@ struct Written {
 
     @Test("a text needing more windows than allowed is scored in part: marked truncated in the output and counted")
     func truncatedRecords() async throws {
-        let scratch = try Scratch()
-        let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")   // 40 windows of 14 word pieces; 16 allowed
-        let input = try scratch.file("in.txt", "hello\nbad \(long)\n\nworld\n")   // the scored part is the start
+        let scratch = try TempFolder()
+        let long = (0..<400).map { "w\($0 % 100)" }.joined(separator: " ")  // 40 windows of 14 word pieces; 16 allowed
+        let input = try scratch.write("in.txt", "hello\nbad \(long)\n\nworld\n")  // the scored part is the start
         let engine = try Engine()
         let job = try engine.job(input, scratch.path("out.jsonl"))
         try await engine.group(job).run()
@@ -331,14 +343,14 @@ struct Written {
 
     @Test("--resume scores exactly the records that failed before, keeps the others as they were, and keeps input order")
     func resumeRetriesFailures() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         // Unique first words, so the backend's log says which texts it scored; every 7th fails the first time,
         // record 12 always fails.
         let texts = (1...60).map { "w\($0) hello" + ($0 % 7 == 0 ? " flaky" : "") + ($0 == 12 ? " boom" : "") + ($0 % 5 == 0 ? " bad" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 4
-        small.window = 4   // one group at a time: a failing batch holds no other group's records
+        small.window = 4  // one group at a time: a failing batch holds no other group's records
         let clean = try Engine()
         _ = try await clean.run(input, to: scratch.path("clean.jsonl"), small)
 
@@ -357,23 +369,22 @@ struct Written {
         #expect(scoredAgain == Set((failed.filter { $0 != 12 } + Array(41...60)).map { "w\($0)" }), "only the failed records and the rest")
         #expect(resumed.tally.retried == 6 && resumed.tally.records == 26 && resumed.tally.failed == 1)
         #expect(resumed.tally.resumedAfter == 40 && resumed.tally.lastRecord == 60)
-        let summary = ScoreSummary(job: resumed, model: "m", modelLoadTime: .zero)
-        #expect(summary.line.contains("; resumed after record 40, retried 6 earlier failures"), "\(summary.line)")
-        #expect(summary.exitCode == 2, "record 12 failed again")
+        #expect(resumed.line.contains("; resumed after record 40, retried 6 earlier failures"), "\(resumed.line)")
+        #expect(resumed.exitCode == 2, "record 12 failed again")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out.jsonl.partial")))
     }
 
     @Test("interrupted while re-scoring earlier failures, the new output still holds every earlier record")
     func interruptedRetry() async throws {
-        let scratch = try Scratch()
+        let scratch = try TempFolder()
         let texts = (1...80).map { "w\($0) hello" + ($0 % 3 == 0 ? " flaky" : "") }
-        let input = try scratch.file("in.txt", texts.joined(separator: "\n") + "\n")
+        let input = try scratch.write("in.txt", texts.joined(separator: "\n") + "\n")
         var small = ScoreJobSettings()
         small.groupSize = 2
         small.window = 4
         let failing = try Engine(flaky: true)
         var one = small
-        one.window = one.groupSize   // one group at a time: a failing batch holds no other group's records
+        one.window = one.groupSize  // one group at a time: a failing batch holds no other group's records
         _ = try await failing.run(input, to: scratch.path("out.jsonl"), one)
         let before = try Written.read(scratch.path("out.jsonl"))
         #expect(before.count == 80 && before.filter { $0.error != nil }.count == 26)

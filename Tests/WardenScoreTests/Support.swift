@@ -2,34 +2,9 @@ import CZlib
 import Foundation
 import Testing
 import WardenScore
+import WardenTestSupport
 
-/// A scratch directory for one test, removed when the value goes away.
-final class Scratch {
-    let directory: URL
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("warden-score-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
-
-    /// The path of `name` in the directory (the file need not exist).
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    /// Writes `bytes` to `name` and returns its path.
-    @discardableResult
-    func file(_ name: String, bytes: [UInt8]) throws -> String {
-        try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
-        return path(name)
-    }
-
-    /// Writes `text` (UTF-8) to `name` and returns its path.
-    @discardableResult
-    func file(_ name: String, _ text: String) throws -> String {
-        try file(name, bytes: Array(text.utf8))
-    }
-
+extension TempFolder {
     /// Writes `members` to `name` gzip-compressed with zlib, one gzip member each (concatenated, as
     /// `cat a.gz b.gz` makes), and returns its path.
     @discardableResult
@@ -41,11 +16,6 @@ final class Scratch {
             guard gzclose(file) == Z_OK, written == bytes.count else { throw ScoreIOError("gzwrite failed") }
         }
         return path(name)
-    }
-
-    /// The content of `name` as text.
-    func read(_ name: String) throws -> String {
-        try String(contentsOfFile: path(name), encoding: .utf8)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenCore
 import WardenTestSupport
 
 @Suite("HTTP endpoints on a real server", .serialized, .timeLimit(.minutes(3)))
@@ -77,7 +78,8 @@ struct EndpointTests {
             let results = try #require(try batch.json()["results"] as? [[String: Any]])
             #expect(results.count == texts.count)
             for (index, text) in texts.enumerated() {
-                let single = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                let single = try await HTTP.post(
+                    base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                 let alone = try #require(try single.json()["results"] as? [[String: Any]])[0]["category_scores"] as? [String: Double]
                 let inBatch = results[index]["category_scores"] as? [String: Double]
                 for label in ["toxic", "hate", "spam"] {
@@ -106,13 +108,15 @@ struct EndpointTests {
             let texts = (0..<48).map { "message number \($0) " + String(repeating: "word ", count: $0 % 20) }
             var expected: [String: [String: Double]] = [:]
             for text in texts.prefix(8) {
-                let reply = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                let reply = try await HTTP.post(
+                    base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                 expected[text] = try #require(try reply.json()["results"] as? [[String: Any]])[0]["category_scores"] as? [String: Double]
             }
             let answers = try await withThrowingTaskGroup(of: (String, Int, [String: Double]?).self) { group in
                 for text in texts {
                     group.addTask {
-                        let reply = try await HTTP.post(base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
+                        let reply = try await HTTP.post(
+                            base + "/v1/moderations", json: String(data: try JSONSerialization.data(withJSONObject: ["input": text]), encoding: .utf8)!)
                         let scores = (try? reply.json())?["results"].flatMap { ($0 as? [[String: Any]])?.first?["category_scores"] as? [String: Double] }
                         return (text, reply.status, scores)
                     }

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WardenCore
+import WardenGateway
+import WardenServer
 import WardenTestSupport
 
 @Suite("HTTP errors: status and JSON body", .serialized, .timeLimit(.minutes(3)))
@@ -15,7 +18,10 @@ struct ErrorTests {
 
     @Test("malformed requests are 400/413/415/422 with a JSON error")
     func requestErrors() async throws {
-        try await withWarden(configure: { $0.server.limits.maxBodyBytes = 4096; $0.server.limits.maxInputs = 4 }) { (base: String) async throws in
+        try await withWarden(configure: {
+            $0.server.limits.maxBodyBytes = 4096
+            $0.server.limits.maxInputs = 4
+        }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             expectError(try await HTTP.post(url, json: #"{"input": "unterminated"#), 400, "invalid_json")
             expectError(try await HTTP.post(url, json: #"{"input": 42}"#), 400, "invalid_json")
@@ -25,7 +31,9 @@ struct ErrorTests {
             expectError(try await HTTP.post(url, json: #"{"input": []}"#), 400, "empty_input")
             expectError(try await HTTP.post(url, json: #"{"input": "   "}"#), 400, "empty_text")
             expectError(try await HTTP.post(url, json: #"{"input": ["fine", ""]}"#), 400, "empty_text")
-            expectError(try await HTTP.post(url, bytes: Data([0x7B, 0x22, 0x69, 0x6E, 0x70, 0x75, 0x74, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D])), 400, "invalid_utf8")
+            expectError(
+                try await HTTP.post(url, bytes: Data([0x7B, 0x22, 0x69, 0x6E, 0x70, 0x75, 0x74, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D])), 400, "invalid_utf8"
+            )
             expectError(try await HTTP.post(url, json: #"{"input": "\#(String(repeating: "a", count: 5000))"}"#), 413, "body_too_large")
             expectError(try await HTTP.post(url, json: #"{"input": ["a", "b", "c", "d", "e"]}"#), 422, "too_many_inputs")
             expectError(try await HTTP.post(url, json: #"{"input": "x", "thresholds": {"nsfw": 0.5}}"#), 422, "invalid_thresholds")
@@ -43,16 +51,20 @@ struct ErrorTests {
     @Test("a request whose deadline passes while queued is answered 504")
     func deadline() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
+        let server = EngineSlot()
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(engineIn: server) }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered
             async let busy = HTTP.post(url, json: #"{"input": "occupies the model for a while"}"#)
             await hold.waitUntilEntered(warm + 1)
-            // The model is busy: this request queues behind it with a 100 ms deadline, which passes long
-            // before the model is released (1.5 s is a wide margin for the request to be admitted).
+            // The model is busy: this request queues behind it with a 100 ms deadline, which passes before
+            // the model is released (at least 200 ms after the request was seen in the queue).
             async let late = HTTP.post(url, json: #"{"input": "cannot wait long", "deadline_ms": 100}"#)
-            try await Task.sleep(for: .milliseconds(1500))
+            try await waitUntil("the late request to be queued") {
+                server.engine?.moderator?.batcher.queueDepth(.interactive) == 1
+            }
+            try await Task.sleep(for: .milliseconds(200))
             hold.open()
             let expired = try await late
             #expect(expired.status == 504)
@@ -64,11 +76,14 @@ struct ErrorTests {
     @Test("beyond the admission bound, requests are refused at once with 429 and Retry-After")
     func overload() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: {
-            $0.engine.batching.maxBatchSize = 1
-            $0.engine.batching.maxQueuedItems = 2
-            $0.engine.moderator.cacheCapacity = 0
-        }) { (base: String) async throws in
+        try await withWarden(
+            hold: hold,
+            configure: {
+                $0.engine.batching.maxBatchSize = 1
+                $0.engine.batching.maxQueuedItems = 2
+                $0.engine.moderator.cacheCapacity = 0
+            }
+        ) { (base: String) async throws in
             let url = base + "/v1/moderations"
             hold.close()
             let warm = hold.entered
@@ -78,7 +93,11 @@ struct ErrorTests {
             let replies = try await withThrowingTaskGroup(of: HTTP.Reply?.self) { group in
                 for index in 0..<11 { group.addTask { try await HTTP.post(url, json: #"{"input": "message \#(index)"}"#) } }
                 // Should admission ever admit more than 2, release the model anyway so the test fails, not hangs.
-                group.addTask { try await Task.sleep(for: .seconds(30)); hold.open(); return nil }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    hold.open()
+                    return nil
+                }
                 var all: [HTTP.Reply] = []
                 while all.count < 9, let reply = try await group.next() {
                     if let reply { all.append(reply) }
@@ -108,7 +127,8 @@ struct ErrorTests {
         try await withWarden(configure: { $0.server.apiKeys = [key, "another-key-0123456789"] }) { (base: String) async throws in
             let url = base + "/v1/moderations"
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#), 401, "invalid_api_key")
-            expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer wrong-key-0123456789abc")]), 401, "invalid_api_key")
+            expectError(
+                try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer wrong-key-0123456789abc")]), 401, "invalid_api_key")
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer \(key)x")]), 401, "invalid_api_key")
             expectError(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Basic \(key)")]), 401, "invalid_api_key")
             #expect(try await HTTP.post(url, json: #"{"input": "x"}"#, headers: [("Authorization", "Bearer \(key)")]).status == 200)
@@ -117,7 +137,10 @@ struct ErrorTests {
             #expect(try await HTTP.get(base + "/readyz").status == 200)
             #expect(try await HTTP.get(base + "/metrics").status == 200)
         }
-        try await withWarden(configure: { $0.server.apiKeys = [key]; $0.server.protectMetrics = true }) { (base: String) async throws in
+        try await withWarden(configure: {
+            $0.server.apiKeys = [key]
+            $0.server.protectMetrics = true
+        }) { (base: String) async throws in
             #expect(try await HTTP.get(base + "/metrics").status == 401)
             #expect(try await HTTP.get(base + "/metrics", headers: [("Authorization", "Bearer \(key)")]).status == 200)
         }

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import WardenCore
+import WardenGateway
+import WardenServer
 import WardenTestSupport
 
 /// What an attacker or an unlucky client can do to the real server on loopback, and what it must not cost
@@ -13,18 +16,21 @@ struct HardeningTests {
     @Test("a client that hangs up has its queued work cancelled: none of it is computed")
     func disconnectCancels() async throws {
         let hold = Gate(open: true)
-        try await withWarden(hold: hold, configure: { $0.engine.batching.maxBatchSize = 1; $0.engine.moderator.cacheCapacity = 0 }) { (base: String) async throws in
+        let server = EngineSlot()
+        try await withWarden(hold: hold, configure: { $0.oneTextPerBatch(engineIn: server) }) { (base: String) async throws in
             hold.close()
             let warm = hold.entered
             let texts = (0..<8).map { "hung up message number \($0) about the weekend" }
             let body = String(data: try JSONSerialization.data(withJSONObject: ["input": texts, "lane": "bulk"]), encoding: .utf8)!
             let client = try RawConnection(port: RawConnection.port(of: base))
             client.send(Self.request(body))
-            await hold.waitUntilEntered(warm + 1)    // the first text is on the model; seven wait in the queue
-            client.close()                           // the client hangs up
-            try await Task.sleep(for: .milliseconds(500))
+            await hold.waitUntilEntered(warm + 1)  // the first text is on the model; seven wait in the queue
+            client.close()  // the client hangs up
+            // The seven waiting texts leave the queue once the server sees the hang-up: none can run after.
+            try await waitUntil("the hung-up request's queued texts to be cancelled") {
+                server.engine?.moderator?.batcher.queueDepth(.bulk) == 0
+            }
             hold.open()
-            try await Task.sleep(for: .milliseconds(1500))
             #expect(hold.entered == warm + 1, "\(hold.entered - warm) batches ran for a client that was gone")
             // The server still answers others.
             #expect(try await HTTP.post(base + "/v1/moderations", json: #"{"input": "still here"}"#).status == 200)
@@ -66,11 +72,13 @@ struct HardeningTests {
             #expect(refusal.contains("too_many_connections"))
             #expect(refusal.lowercased().contains("retry-after: 1"))
             for client in open { client.close() }
-            // Room again once they are gone.
-            try await Task.sleep(for: .milliseconds(300))
-            let again = try RawConnection(port: port)
-            again.send(Self.request(#"{"input": "after"}"#))
-            #expect(await again.read(timeout: .seconds(20)) { $0.hasSuffix("}") }.text.hasPrefix("HTTP/1.1 200"))
+            // Room again once the server has seen them go.
+            try await waitUntil("a connection to be accepted again", every: .milliseconds(50)) {
+                let again = try RawConnection(port: port)
+                defer { again.close() }
+                again.send(Self.request(#"{"input": "after"}"#))
+                return await again.read(timeout: .seconds(20)) { $0.hasSuffix("}") }.text.hasPrefix("HTTP/1.1 200")
+            }
         }
     }
 
@@ -81,7 +89,8 @@ struct HardeningTests {
             for length in ["1000000000000000000", "9223372036854775807", "40000"] {
                 let client = try RawConnection(port: RawConnection.port(of: base))
                 let start = ContinuousClock.now
-                client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n{\"input\": \"")
+                client.send(
+                    "POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(length)\r\n\r\n{\"input\": \"")
                 let reply = await client.read(timeout: .seconds(20)) { $0.contains("}}") }
                 #expect(reply.text.hasPrefix("HTTP/1.1 413"), "\(length): \(reply.text)")
                 #expect(reply.text.contains("body_too_large"))
@@ -114,8 +123,9 @@ struct HardeningTests {
         try await withWarden(configure: { $0.server.limits.maxBodyBytes = 2048 }) { (base: String) async throws in
             let client = try RawConnection(port: RawConnection.port(of: base))
             let chunk = "{\"input\": \"" + String(repeating: "a", count: 3000) + "\"}"
-            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        + String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n")
+            client.send(
+                "POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n")
             let reply = await client.read(timeout: .seconds(20)) { $0.contains("}}") }
             #expect(reply.text.hasPrefix("HTTP/1.1 413"), "\(reply.text)")
             #expect(reply.text.contains("body_too_large"))

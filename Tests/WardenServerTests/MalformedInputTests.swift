@@ -1,21 +1,20 @@
-import WardenCore
 import Foundation
 import Testing
+import WardenCore
 import WardenTestSupport
 
 /// Resident set size of this process in bytes (Linux /proc), the server runs in-process here.
 /// Resident memory of process `pid` (default: this one).
 func residentBytes(pid: String = "self") -> Int {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
     else { return 0 }
     return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
 }
 
-
 /// At least 200 generated bad request bodies of many kinds.
 func malformedBodies() -> [(kind: String, body: Data, contentType: String?)] {
-    var random = SplitMix64(seed: 20261122)
+    var random = SplitMix64(seed: 20_261_122)
     var cases: [(String, Data, String?)] = []
     let valid = #"{"input": ["a friendly message", "another one"], "thresholds": {"toxic": 0.5}}"#
     for cut in stride(from: 1, to: valid.utf8.count - 1, by: 2) {
@@ -32,7 +31,11 @@ func malformedBodies() -> [(kind: String, body: Data, contentType: String?)] {
     for number in numbers { cases.append(("huge number", Data(#"{"input": "x", "deadline_ms": \#(number)}"#.utf8), "application/json")) }
     for depth in [100, 600, 5_000, 50_000] {
         cases.append(("deep nesting", Data((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8), "application/json"))
-        cases.append(("deep nesting in input", Data((#"{"input": "# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}").utf8), "application/json"))
+        cases.append(
+            (
+                "deep nesting in input", Data((#"{"input": "# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}").utf8),
+                "application/json"
+            ))
     }
     let badUTF8: [[UInt8]] = [[0xC3, 0x28], [0xA0, 0xA1], [0xE2, 0x28, 0xA1], [0xF0, 0x28, 0x8C, 0xBC], [0xFF], [0xC0, 0xAF], [0xED, 0xA0, 0x80]]
     for bytes in badUTF8 {
@@ -50,7 +53,11 @@ func malformedBodies() -> [(kind: String, body: Data, contentType: String?)] {
     cases.append(("control characters only", Data(#"{"input": ["ok", "\u0001\u200b\ufffd\u0007"]}"#.utf8), "application/json"))
     cases.append(("lone surrogate escape", Data(#"{"input": "\ud800"}"#.utf8), "application/json"))
     cases.append(("10 MB string", Data((#"{"input": ""# + String(repeating: "A", count: 10 << 20) + #""}"#).utf8), "application/json"))
-    cases.append(("2 MB of inputs", Data((#"{"input": ["# + Array(repeating: #""spam spam spam spam""#, count: 100_000).joined(separator: ",") + "]}").utf8), "application/json"))
+    cases.append(
+        (
+            "2 MB of inputs", Data((#"{"input": ["# + Array(repeating: #""spam spam spam spam""#, count: 100_000).joined(separator: ",") + "]}").utf8),
+            "application/json"
+        ))
     cases.append(("300 inputs", Data((#"{"input": ["# + Array(repeating: #""hi""#, count: 300).joined(separator: ",") + "]}").utf8), "application/json"))
     cases.append(("empty body", Data(), "application/json"))
     cases.append(("no content type", Data(valid.utf8), nil))

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import WardenGateway
+import WardenServer
 import Yams
 
 /// A small validator for the JSON Schema subset openapi.yaml uses (type, required, properties,
@@ -54,8 +56,12 @@ struct SchemaValidator: @unchecked Sendable {  // read-only after init
         case "integer", "number":
             guard let number = value as? NSNumber else { return ["\(path): expected a number"] }
             if schema["type"] as? String == "integer", number.doubleValue != number.doubleValue.rounded() { problems.append("\(path): expected an integer") }
-            if let min = schema["minimum"] as? Double ?? (schema["minimum"] as? Int).map(Double.init), number.doubleValue < min { problems.append("\(path): below \(min)") }
-            if let max = schema["maximum"] as? Double ?? (schema["maximum"] as? Int).map(Double.init), number.doubleValue > max { problems.append("\(path): above \(max)") }
+            if let min = schema["minimum"] as? Double ?? (schema["minimum"] as? Int).map(Double.init), number.doubleValue < min {
+                problems.append("\(path): below \(min)")
+            }
+            if let max = schema["maximum"] as? Double ?? (schema["maximum"] as? Int).map(Double.init), number.doubleValue > max {
+                problems.append("\(path): above \(max)")
+            }
         default:
             break
         }
@@ -74,8 +80,8 @@ struct OpenAPITests {
     static func responseSchema(_ document: [String: Any], _ path: String, _ method: String, _ status: Int) -> [String: Any]? {
         let validator = SchemaValidator(document: document)
         guard let paths = document["paths"] as? [String: Any], let item = paths[path] as? [String: Any],
-              let operation = item[method] as? [String: Any], let responses = operation["responses"] as? [String: Any],
-              let response = responses[String(status)] as? [String: Any]
+            let operation = item[method] as? [String: Any], let responses = operation["responses"] as? [String: Any],
+            let response = responses[String(status)] as? [String: Any]
         else { return nil }
         let resolved = validator.resolve(response)
         let content = resolved["content"] as? [String: Any]
@@ -92,12 +98,25 @@ struct OpenAPITests {
                 ("/readyz", "get", try await HTTP.get(base + "/readyz")),
                 ("/v1/models", "get", try await HTTP.get(base + "/v1/models")),
                 ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": "one text"}"#)),
-                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000, "thresholds": {"spam": 0.2}}"#)),
+                (
+                    "/v1/moderations", "post",
+                    try await HTTP.post(
+                        base + "/v1/moderations", json: #"{"input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000, "thresholds": {"spam": 0.2}}"#)
+                ),
                 ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": 3}"#)),
                 ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": ["a", "b", "c", "d", "e"]}"#)),
                 ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", bytes: Data("x".utf8), contentType: "text/plain")),
-                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": [{"type": "text", "text": "one"}, {"type": "text", "text": "input"}], "model": "omni-moderation-latest"}"#)),
-                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}"#)),
+                (
+                    "/v1/moderations", "post",
+                    try await HTTP.post(
+                        base + "/v1/moderations",
+                        json: #"{"input": [{"type": "text", "text": "one"}, {"type": "text", "text": "input"}], "model": "omni-moderation-latest"}"#)
+                ),
+                (
+                    "/v1/moderations", "post",
+                    try await HTTP.post(
+                        base + "/v1/moderations", json: #"{"input": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}"#)
+                ),
                 ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": "the alias"}"#)),
             ]
             for (path, method, reply) in exchanges {

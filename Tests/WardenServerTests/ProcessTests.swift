@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 import WardenTestSupport
 
@@ -17,8 +18,9 @@ struct ProcessTests {
         let server = try launchServe(["--model", Paths.defaultModel, "--max-batch-size", "8", "--cache-size", "0"])
         let base = try await server.waitUntilReady()
         // One connection per request (no client-side queueing): every request reaches the server before SIGTERM.
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
         #expect(server.standardOutput.contains("curl -s \(base)/v1/moderations"))
         let texts = (0..<40).map { "message \($0) " + String(repeating: "lorem ipsum dolor sit amet ", count: 1 + $0 % 4) }
         let replies: [Int]
@@ -26,7 +28,8 @@ struct ProcessTests {
             replies = try await withThrowingTaskGroup(of: Int.self) { group in
                 for text in texts {
                     group.addTask {
-                        let json = String(data: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 8), "lane": "bulk"]), encoding: .utf8)!
+                        let json = String(
+                            data: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 8), "lane": "bulk"]), encoding: .utf8)!
                         var request = HTTPClientRequest(url: base + "/v1/moderations")
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
@@ -56,13 +59,14 @@ struct ProcessTests {
     func missingModel() async throws {
         let server = try launchServe(["--model", "/nonexistent/model-bundle"])
         #expect(try await server.waitForExit() == 1)
-        #expect(server.standardError.contains("warden: cannot start: /nonexistent/model-bundle: model folder does not exist"))
+        #expect(
+            server.standardError.contains("warden: cannot load the model in /nonexistent/model-bundle: /nonexistent/model-bundle: model folder does not exist"))
     }
 
     @Test("a corrupt model file exits 1 naming the file, and environment variables configure the server")
     func corruptModel() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-corrupt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let temporary = try TempFolder()
+        let folder = temporary.url
         let manifest = try String(contentsOfFile: Paths.tinyBert + "/manifest.json", encoding: .utf8)
             .replacingOccurrences(of: "../../../tokenizer", with: Paths.repository.appendingPathComponent("tokenizer").path)
         try manifest.write(to: folder.appendingPathComponent("manifest.json"), atomically: true, encoding: .utf8)
@@ -70,7 +74,7 @@ struct ProcessTests {
         let server = try launchServe([], environment: ["WARDEN_MODEL": folder.path])
         #expect(try await server.waitForExit() == 1)
         #expect(server.standardError.contains("model.pt"))
-        #expect(server.standardError.contains("warden: stopped:"))
+        #expect(server.standardError.contains("warden: cannot load the model in \(folder.path)"))
     }
 
     @Test("SIGTERM with clients stuck mid-upload exits 0 within the drain timeout")
@@ -101,11 +105,14 @@ struct ProcessTests {
         // The real default model on one worker: 100 bulk requests are 10 s of work or more, more than 2 + 5 s.
         // (The queue is answered 1 s before the 5 s drain timeout: time for the batch then on the model.)
         // The longest bulk deadline, so that admission never refuses any of them on a loaded machine.
-        let server = try launchServe(["--model", Paths.defaultModel, "--workers", "1", "--max-batch-size", "8", "--cache-size", "0",
-                                      "--drain-timeout-s", "5", "--bulk-deadline-ms", "600000"])
+        let server = try launchServe([
+            "--model", Paths.defaultModel, "--workers", "1", "--max-batch-size", "8", "--cache-size", "0",
+            "--drain-timeout-s", "5", "--bulk-deadline-ms", "600000",
+        ])
         let base = try await server.waitUntilReady()
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)))
         let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for index in 0..<100 {
                 group.addTask {
@@ -153,7 +160,8 @@ struct ProcessTests {
         let chunk = String(repeating: "a", count: 900_000)
         for _ in 0..<150 {
             let client = try RawConnection(port: port)
-            client.send("POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1048000\r\n\r\n{\"input\": \"" + chunk)
+            client.send(
+                "POST /v1/moderations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1048000\r\n\r\n{\"input\": \"" + chunk)
             uploaders.append(client)
         }
         var held = before
@@ -196,9 +204,8 @@ struct ProcessTests {
 
     @Test("an API key file other users can read is warned about")
     func keyFilePermissions() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("warden-keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TempFolder()
+        let folder = temporary.url
         let file = folder.appendingPathComponent("keys").path
         try "key-file-0123456789abcdef\n".write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)
@@ -217,8 +224,10 @@ struct ProcessTests {
 
     @Test("a delay or timeout that is not a finite number is a validation error, not a crash")
     func nonFiniteSettings() async throws {
-        for arguments in [["--max-queue-delay-ms", "nan"], ["--max-queue-delay-ms", "inf"], ["--bulk-max-queue-delay-ms", "1e300"],
-                          ["--drain-timeout-s", "nan"], ["--body-timeout-s", "-1"]] {
+        for arguments in [
+            ["--max-queue-delay-ms", "nan"], ["--max-queue-delay-ms", "inf"], ["--bulk-max-queue-delay-ms", "1e300"],
+            ["--drain-timeout-s", "nan"], ["--body-timeout-s", "-1"],
+        ] {
             let server = try launchServe(["--model", Paths.tinyBert] + arguments)
             let status = try await server.waitForExit(timeout: .seconds(30))
             #expect(status == 64, "\(arguments): exit \(status), \(server.standardError)")

@@ -4,8 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import Testing
 import WardenCore
+import WardenGateway
 import WardenServer
 import WardenTestSupport
 import WordPiece
@@ -16,32 +18,37 @@ import WordPiece
 @Suite("HTTP routes on a deterministic backend", .timeLimit(.minutes(2)))
 struct RouterTests {
     /// The tiny-bert bundle's manifest and tokenizer; the model file is never loaded.
-    static func engine(loading: Gate = Gate(open: true), backend: LengthBackend = LengthBackend(labelCount: 3),
-                       configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> ModerationEngine {
+    static func engine(
+        loading: Gate = Gate(open: true), backend: LengthBackend = LengthBackend(labelCount: 3),
+        configure: (inout EngineConfiguration) -> Void = { _ in }
+    ) throws -> ModerationEngine {
         var configuration = EngineConfiguration()
         configuration.workers = 1
         configuration.batching.interactive.defaultDeadline = .seconds(60)
         configuration.batching.interactive.maxDeadline = .seconds(60)
         configure(&configuration)
-        return try ModerationEngine(modelDirectory: TestPaths.tinyBert.path, configuration: configuration,
-                                    backends: BackendLoader { _, _ in
-                                        await loading.pass()
-                                        return [backend]
-                                    }, logger: Logger(label: "test"))
+        return try ModerationEngine(
+            modelDirectory: TestPaths.tinyBert.path, configuration: configuration,
+            backends: BackendLoader { _, _ in
+                await loading.pass()
+                return [backend]
+            }, logger: Logger(label: "test"))
     }
 
     /// The tiny-bert bundle as the default model declares its labels: `toxic` answers as `harassment`, `hate`
     /// as `hate`, `spam` under its own name.
     static func openAIEngine() throws -> ModerationEngine {
         let b = try ModelBundle.load(directory: TestPaths.tinyBert.path)
-        let bundle = ModelBundle(directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath, labels: b.labels,
-                                 thresholds: b.thresholds, maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
-                                 textNormalization: b.textNormalization, openAICategories: ["toxic": "harassment", "hate": "hate"])
+        let bundle = ModelBundle(
+            directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath, labels: b.labels,
+            thresholds: b.thresholds, maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
+            textNormalization: b.textNormalization, openAICategories: ["toxic": "harassment", "hate": "hate"])
         var configuration = EngineConfiguration()
         configuration.workers = 1
-        return try ModerationEngine(bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
-                                    configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
-                                    logger: Logger(label: "test"))
+        return try ModerationEngine(
+            bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
+            configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
+            logger: Logger(label: "test"))
     }
 
     static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
@@ -51,8 +58,10 @@ struct RouterTests {
         return buildApplication(configuration: configuration, engine: engine)
     }
 
-    static func post(_ client: some TestClientProtocol, _ body: String, path: String = "/v1/moderations",
-                     headers: HTTPFields = [.contentType: "application/json"]) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any]) {
+    static func post(
+        _ client: some TestClientProtocol, _ body: String, path: String = "/v1/moderations",
+        headers: HTTPFields = [.contentType: "application/json"]
+    ) async throws -> (HTTPResponse.Status, HTTPFields, [String: Any]) {
         try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
             return (response.status, response.headers, object)
@@ -60,12 +69,9 @@ struct RouterTests {
     }
 
     static func waitUntilReady(_ client: some TestClientProtocol) async throws {
-        for _ in 0..<600 {
-            let status = try await client.execute(uri: "/readyz", method: .get) { $0.status }
-            if status == .ok { return }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("/readyz to answer 200", timeout: .seconds(120), every: .milliseconds(20)) {
+            try await client.execute(uri: "/readyz", method: .get) { $0.status } == .ok
         }
-        Issue.record("never ready")
     }
 
     static func code(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["code"] as? String }
@@ -100,8 +106,10 @@ struct RouterTests {
     func nothingToScore() async throws {
         try await Self.app(try Self.engine()).test(.router) { client in
             try await Self.waitUntilReady(client)
-            for (body, index) in [(#"{"input": ["fine", "&nbsp;"]}"#, 1), (#"{"input": "\uE000\uE001"}"#, 0),
-                                  (#"{"input": ["\u200B\u2060", "x"]}"#, 0), (#"{"input": "   "}"#, 0)] {
+            for (body, index) in [
+                (#"{"input": ["fine", "&nbsp;"]}"#, 1), (#"{"input": "\uE000\uE001"}"#, 0),
+                (#"{"input": ["\u200B\u2060", "x"]}"#, 0), (#"{"input": "   "}"#, 0),
+            ] {
                 let (status, _, object) = try await Self.post(client, body)
                 #expect(status == .badRequest, "\(body)")
                 #expect(Self.code(object) == "empty_text", "\(body)")
@@ -113,7 +121,13 @@ struct RouterTests {
 
     @Test("malformed requests get the right status and a JSON error body")
     func malformed() async throws {
-        try await Self.app(try Self.engine(), configure: { $0.limits.maxBodyBytes = 2048; $0.limits.maxInputs = 3 }).test(.router) { client in
+        try await Self.app(
+            try Self.engine(),
+            configure: {
+                $0.limits.maxBodyBytes = 2048
+                $0.limits.maxInputs = 3
+            }
+        ).test(.router) { client in
             try await Self.waitUntilReady(client)
             let cases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
                 (#"{"input": "#, [.contentType: "application/json"], .badRequest, "invalid_json"),
@@ -133,8 +147,10 @@ struct RouterTests {
             }
             // Invalid UTF-8: the offset of the first bad byte is named.
             let bytes: [UInt8] = Array(#"{"input": "ab"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
-            try await client.execute(uri: "/v1/moderations", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(bytes: bytes)) { response in
+            try await client.execute(
+                uri: "/v1/moderations", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(bytes: bytes)
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("offset 13"))
             }
@@ -166,7 +182,13 @@ struct RouterTests {
     @Test("API keys guard /v1 (and /metrics when asked); health stays open")
     func authentication() async throws {
         let key = "router-test-key-0123456789"
-        try await Self.app(try Self.engine(), configure: { $0.apiKeys = [key]; $0.protectMetrics = true }).test(.router) { client in
+        try await Self.app(
+            try Self.engine(),
+            configure: {
+                $0.apiKeys = [key]
+                $0.protectMetrics = true
+            }
+        ).test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             let (status, headers, object) = try await Self.post(client, #"{"input": "x"}"#)
             #expect(status == .unauthorized)
@@ -185,7 +207,8 @@ struct RouterTests {
         let engine = try Self.openAIEngine()
         try await Self.app(engine).test(.router) { client in
             try await Self.waitUntilReady(client)
-            let (status, _, object) = try await Self.post(client, #"{"input": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there friend"}], "model": "omni-moderation-latest"}"#)
+            let (status, _, object) = try await Self.post(
+                client, #"{"input": [{"type": "text", "text": "hello"}, {"type": "text", "text": "there friend"}], "model": "omni-moderation-latest"}"#)
             #expect(status == .ok)
             #expect(object["model"] as? String == "tiny-bert", "the served model answers whatever the request names")
             #expect((object["id"] as? String)?.hasPrefix("modr-") == true)
@@ -222,7 +245,10 @@ struct RouterTests {
         try await Self.app(try Self.engine(), configure: { $0.limits.maxInputs = 2 }).test(.router) { client in
             try await Self.waitUntilReady(client)
             let cases: [(String, String, String?)] = [
-                (#"{"input": [{"type": "text", "text": "a caption"}, {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]}"#, "unsupported_input_type", "input[1]"),
+                (
+                    #"{"input": [{"type": "text", "text": "a caption"}, {"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]}"#,
+                    "unsupported_input_type", "input[1]"
+                ),
                 (#"{"input": [{"type": "audio", "text": "x"}]}"#, "unsupported_input_type", "input[0]"),
                 (#"{"input": ["a", "b", "c"]}"#, "too_many_inputs", "input"),
                 (#"{"input": []}"#, "empty_input", "input"),
@@ -231,7 +257,7 @@ struct RouterTests {
                 (#"{"input": "x", "thresholds": {"toxic": 7}}"#, "invalid_thresholds", "thresholds"),
                 (#"{"input": 42}"#, "invalid_json", "input"),
                 (#"{"text": "no input"}"#, "invalid_json", "input"),
-                (#"{"input": "#, "invalid_json", "input"),   // the body ends where input's value should be
+                (#"{"input": "#, "invalid_json", "input"),  // the body ends where input's value should be
                 (#"{"input": "x"} ]"#, "invalid_json", nil),
             ]
             for (body, code, param) in cases {
@@ -249,9 +275,11 @@ struct RouterTests {
     func duplicateKeys() async throws {
         try await Self.app(try Self.engine()).test(.router) { client in
             try await Self.waitUntilReady(client)
-            for (body, path) in [(#"{"input": "hello", "input": "you worthless idiot"}"#, "input"),
-                                 (#"{"input": "x", "thresholds": {"toxic": 0.1, "toxic": 0.9}}"#, "thresholds.toxic"),
-                                 (#"{"input": "a", "\u0069nput": "b"}"#, "input")] {
+            for (body, path) in [
+                (#"{"input": "hello", "input": "you worthless idiot"}"#, "input"),
+                (#"{"input": "x", "thresholds": {"toxic": 0.1, "toxic": 0.9}}"#, "thresholds.toxic"),
+                (#"{"input": "a", "\u0069nput": "b"}"#, "input"),
+            ] {
                 let (status, _, object) = try await Self.post(client, body)
                 #expect(status == .badRequest, "\(body)")
                 #expect(Self.code(object) == "duplicate_key", "\(body)")

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import Testing
 import TorchBackend
 import WardenCore
@@ -45,6 +46,25 @@ struct ReportingBackend: InferenceBackend {
 struct WardenSettings {
     var server = ServerConfiguration()
     var engine = EngineConfiguration()
+    /// Where the engine is put once built, for a test that waits on its state (its queue) rather than on the clock.
+    var built: EngineSlot?
+}
+
+extension WardenSettings {
+    /// One text per batch and no result cache, so each text reaches a held model on its own.
+    /// With `slot`, the engine is put there once built.
+    mutating func oneTextPerBatch(engineIn slot: EngineSlot? = nil) {
+        engine.batching.maxBatchSize = 1
+        engine.moderator.cacheCapacity = 0
+        built = slot ?? built
+    }
+}
+
+/// The engine of a test server, once built.
+final class EngineSlot: Sendable {
+    private let slot = Mutex<ModerationEngine?>(nil)
+    var engine: ModerationEngine? { slot.withLock { $0 } }
+    func put(_ engine: ModerationEngine) { slot.withLock { $0 = engine } }
 }
 
 /// Starts the real Warden application on a free loopback port, runs `body` with its base URL, then shuts
@@ -67,15 +87,19 @@ func withWarden(
     settings.engine.batching.interactive.maxDeadline = .seconds(60)
     configure(&settings)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let engine = try ModerationEngine(modelDirectory: model, configuration: settings.engine, backends: BackendLoader { bundle, _ in
-        if let loading { await loading.pass() }
-        let backend = try await TorchBackend.load(path: bundle.modelPath)
-        if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
-        if let hold { return [HeldBackend(inner: backend, hold: hold)] }
-        return [backend]
-    }, logger: Logger(label: "test"))
-    let app = buildApplication(configuration: settings.server, engine: engine,
-                               events: ServerEvents(listening: { port in portContinuation.yield(port) }))
+    let engine = try ModerationEngine(
+        modelDirectory: model, configuration: settings.engine,
+        backends: BackendLoader { bundle, _ in
+            if let loading { await loading.pass() }
+            let backend = try await TorchBackend.load(path: bundle.modelPath)
+            if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
+            if let hold { return [HeldBackend(inner: backend, hold: hold)] }
+            return [backend]
+        }, logger: Logger(label: "test"))
+    settings.built?.put(engine)
+    let app = buildApplication(
+        configuration: settings.server, engine: engine,
+        events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     // The server and the test body race: if the server stops on its own (a service failed), the test
     // fails at once instead of waiting for an answer that never comes.
@@ -111,13 +135,11 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Polls `/readyz` until it answers 200 (at most ~60 s, so a broken server fails instead of hanging).
+/// Polls `/readyz` until it answers 200 (bounded, so a broken server fails instead of hanging).
 func waitForReady(_ base: String) async throws {
-    for _ in 0..<600 {
-        if let response = try? await HTTP.get(base + "/readyz"), response.status == 200 { return }
-        try await Task.sleep(for: .milliseconds(100))
+    try await waitUntil("\(base)/readyz to answer 200", timeout: .seconds(120), every: .milliseconds(100)) {
+        (try? await HTTP.get(base + "/readyz"))?.status == 200
     }
-    throw TestFailure("\(base) never became ready")
 }
 
 /// A small HTTP helper over AsyncHTTPClient returning status, headers and body bytes.
@@ -155,7 +177,8 @@ enum HTTP {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                     body: Data(bytes.readableBytesView))
+        return Reply(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: Data(bytes.readableBytesView))
     }
 }

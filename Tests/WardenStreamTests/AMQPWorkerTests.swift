@@ -60,24 +60,11 @@ import WardenTestSupport
             let worker = try WardenProcess.launch(["worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
                                                    "--amqp-url", server.url, "--amqp-queue", queue, "--amqp-results-routing-key", results,
                                                    "--amqp-results-queue", results] + arguments)
-            let clock = ContinuousClock()
-            let end = clock.now + .seconds(60)
-            while !worker.standardOutput.contains("Warden worker is ready") {
+            try await waitUntil("the worker's ready line", timeout: .seconds(60)) {
                 guard worker.isRunning else { throw WardenProcess.Failure(description: "worker exited early:\n\(worker.log)") }
-                guard clock.now < end else { throw WardenProcess.Failure(description: "worker not ready in 60 s:\n\(worker.log)") }
-                try await Task.sleep(for: .milliseconds(20))
+                return worker.standardOutput.contains("Warden worker is ready")
             }
             return worker
-        }
-
-        /// Waits (bounded) until `condition` holds.
-        func wait(_ what: String, timeout: Duration = .seconds(45), until condition: () async throws -> Bool) async throws {
-            let clock = ContinuousClock()
-            let end = clock.now + timeout
-            while try await !condition() {
-                guard clock.now < end else { throw WardenProcess.Failure(description: "timed out waiting for \(what)") }
-                try await Task.sleep(for: .milliseconds(50))
-            }
         }
 
         /// Takes every message of `queue` (acking them): the verdicts.
@@ -111,8 +98,8 @@ import WardenTestSupport
         for (body, id) in [([UInt8]([0x7B, 0xFF, 0xFE, 0x7D]), "p0"), (Array("not json".utf8), nil), (Array(#"{"input": "   "}"#.utf8), "p2")] {
             try await fixture.channel.publish(body, exchange: "", routingKey: fixture.queue, properties: AMQPProperties(messageID: id))
         }
-        try await fixture.wait("a verdict per message") { try await fixture.ready(fixture.results) >= count + 3 }
-        try await fixture.wait("the poison dead-lettered") { try await fixture.ready(dead) == 3 }
+        try await waitUntil("a verdict per message", timeout: .seconds(45), every: .milliseconds(50)) { try await fixture.ready(fixture.results) >= count + 3 }
+        try await waitUntil("the poison dead-lettered", timeout: .seconds(45), every: .milliseconds(50)) { try await fixture.ready(dead) == 3 }
         #expect(await worker.stop() == 0)
         #expect(try await fixture.ready(fixture.queue) == 0, "a request was left unacked")
 
@@ -144,7 +131,7 @@ import WardenTestSupport
         try await fixture.declareRequests()
         try await fixture.publishChat(10)
         let worker = try await fixture.worker(["--amqp-results-queue", "", "--amqp-retry-delay", "0.2"])
-        try await fixture.wait("verdicts refused and requeued (worker log: \(worker.log))") { worker.log.contains("verdict not confirmed") }
+        try await waitUntil("verdicts refused and requeued (worker log: \(worker.log))", timeout: .seconds(45), every: .milliseconds(50)) { worker.log.contains("verdict not confirmed") }
         #expect(await worker.stop() == 0)
         #expect(try await fixture.ready(fixture.queue) == 10, "a request was acked without a confirmed verdict")
         #expect(try await fixture.ready(fixture.results) == 0)
@@ -180,12 +167,12 @@ import WardenTestSupport
         try await fixture.publishChat(count)
         // Batches wait 300 ms in the queue, so the first worker always holds messages when it is killed.
         let first = try await fixture.worker(["--amqp-prefetch", "16", "--bulk-max-queue-delay-ms", "300"])
-        try await fixture.wait("the first verdicts") { try await fixture.ready(fixture.results) > 0 }
+        try await waitUntil("the first verdicts", timeout: .seconds(45), every: .milliseconds(50)) { try await fixture.ready(fixture.results) > 0 }
         first.send(SIGKILL)
         _ = try await first.waitForExit(timeout: .seconds(10))
         let metricsPort = closedLoopbackPort()
         let second = try await fixture.worker(["--amqp-prefetch", "64", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"])
-        try await fixture.wait("a verdict per message") {
+        try await waitUntil("a verdict per message", timeout: .seconds(45), every: .milliseconds(50)) {
             let answered = try await fixture.ready(fixture.results)
             let left = try await fixture.ready(fixture.queue)
             return answered >= count && left == 0
@@ -211,7 +198,7 @@ import WardenTestSupport
         try await fixture.declareRequests()
         try await fixture.publishChat(count)
         let worker = try await fixture.worker(["--amqp-prefetch", "32", "--bulk-max-queue-delay-ms", "200"])
-        try await fixture.wait("the first verdicts") { try await fixture.ready(fixture.results) > 0 }
+        try await waitUntil("the first verdicts", timeout: .seconds(45), every: .milliseconds(50)) { try await fixture.ready(fixture.results) > 0 }
         worker.send(SIGTERM)
         #expect(try await worker.waitForExit(timeout: .seconds(30)) == 0, "\(worker.log)")
         let left = try await fixture.ready(fixture.queue)
@@ -232,14 +219,14 @@ import WardenTestSupport
         try await before.publishChat(40, prefix: "a")
         let worker = try await before.worker(["--amqp-prefetch", "8", "--bulk-max-queue-delay-ms", "100"])
         defer { if worker.isRunning { worker.send(SIGKILL) } }
-        try await before.wait("the first verdicts") { try await before.ready(before.results) > 0 }
+        try await waitUntil("the first verdicts", timeout: .seconds(45), every: .milliseconds(50)) { try await before.ready(before.results) > 0 }
 
         await server.halt()
         try await server.launch()
         let after = try await AMQPWorkerTests.Fixture.start(on: server, names: (before.queue, before.results))
         defer { Task { await after.stop() } }
         try await after.publishChat(40, prefix: "b")
-        try await after.wait("a verdict per message", timeout: .seconds(60)) {
+        try await waitUntil("a verdict per message", timeout: .seconds(60), every: .milliseconds(50)) {
             let answered = try await after.ready(after.results)
             let left = try await after.ready(after.queue)
             return answered >= 80 && left == 0

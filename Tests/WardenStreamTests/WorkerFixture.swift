@@ -33,26 +33,21 @@ struct WorkerFixture {
 
     /// Starts `warden worker` on the fixture's server with the tiny model and waits for its ready line.
     func worker(_ arguments: [String] = []) async throws -> WardenProcess {
-        let worker = try WardenProcess.launch(["worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
-                                               "--stream", "CHAT", "--consumer", "moderators", "--nats-url", server.url] + arguments)
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(120)
-        while !worker.standardOutput.contains("Warden worker is ready") {
+        let worker = try WardenProcess.launch(
+            [
+                "worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
+                "--stream", "CHAT", "--consumer", "moderators", "--nats-url", server.url,
+            ] + arguments)
+        try await waitUntil("the worker's ready line", timeout: .seconds(120)) {
             guard worker.isRunning else { throw WardenProcess.Failure(description: "worker exited early:\n\(worker.log)") }
-            guard clock.now < end else { throw WardenProcess.Failure(description: "worker not ready in 120 s:\n\(worker.log)") }
-            try await Task.sleep(for: .milliseconds(20))
+            return worker.standardOutput.contains("Warden worker is ready")
         }
         return worker
     }
 
     /// Waits (bounded) until `condition` holds.
     func wait(_ what: String, timeout: Duration = .seconds(90), until condition: () async throws -> Bool) async throws {
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while try await !condition() {
-            guard clock.now < end else { throw WardenProcess.Failure(description: "timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await waitUntil(what, timeout: timeout, condition)
     }
 
     func storedVerdicts() async throws -> Int { try await js.streamInfo("RESULTS").state.messages }

@@ -93,8 +93,10 @@ import WardenTestSupport
         try await fixture.publishChat(6)
         _ = try await fixture.js.publish(to: "chat.big", payload: Array(#"{"input": "\#(String(repeating: "long ", count: 100))"}"#.utf8))
         // Each batch waits 2.5 s for company, past the 1 s AckWait: only +WPI keeps it from being redelivered.
-        let worker = try await fixture.worker(["--ack-wait", "1", "--fetch-batch", "4", "--bulk-max-queue-delay-ms", "2500",
-                                               "--max-body-bytes", "300"])
+        let worker = try await fixture.worker([
+            "--ack-wait", "1", "--fetch-batch", "4", "--bulk-max-queue-delay-ms", "2500",
+            "--max-body-bytes", "300",
+        ])
         try await fixture.wait("seven verdicts") { try await fixture.storedVerdicts() == 7 }
         #expect(await worker.stop() == 0)
         let consumer = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
@@ -110,8 +112,10 @@ import WardenTestSupport
         try await fixture.publishChat(200)
         // The engine admits 8 items; the worker holds up to 64 messages: most are refused and naked.
         let metricsPort = closedLoopbackPort()
-        let worker = try await fixture.worker(["--max-batch-size", "8", "--max-queued-items", "8", "--fetch-batch", "32",
-                                               "--max-in-flight", "64", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"])
+        let worker = try await fixture.worker([
+            "--max-batch-size", "8", "--max-queued-items", "8", "--fetch-batch", "32",
+            "--max-in-flight", "64", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
+        ])
         try await fixture.wait("every message answered") {
             let info = try await fixture.js.consumerInfo(stream: "CHAT", consumer: "moderators")
             return info.numPending == 0 && info.numAckPending == 0

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hostile JSON bodies (surrogates, escapes, nesting, numbers), each with the status and the field its error
 /// must name (nil: the fault is in no field). Shared by the server, `warden score` and `warden worker` tests.
 public let hostileJSONBodies: [(body: String, status: Int, code: String, param: String?)] = [

@@ -57,7 +57,10 @@ public final class NATSServerProcess: Sendable {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             self?.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
         child.standardOutput = pipe
@@ -72,7 +75,9 @@ public final class NATSServerProcess: Sendable {
                 guard log.components(separatedBy: "Server is ready").count > count + 1 else { return false }
                 count += 1
                 return true
-            }) { return }
+            }) {
+                return
+            }
             if !child.isRunning { throw Failure(description: "nats-server exited with status \(child.terminationStatus):\n\(log)") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -86,11 +91,7 @@ public final class NATSServerProcess: Sendable {
     public func halt() async {
         guard let child = process.withLock({ $0 }) else { return }
         if child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while child.isRunning && clock.now < end { try? await Task.sleep(for: .milliseconds(20)) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        while child.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await child.waitForExit(killingAfter: .seconds(10))
     }
 
     /// Stops the process and removes its store.

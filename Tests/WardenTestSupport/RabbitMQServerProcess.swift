@@ -138,11 +138,7 @@ public final class RabbitMQServerProcess: Sendable {
     public func halt() async {
         guard let child = process.withLock({ $0 }) else { return }
         if child.isRunning { kill(child.processIdentifier, SIGTERM) }
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(20)
-        while child.isRunning && clock.now < end { try? await Task.sleep(for: .milliseconds(50)) }
-        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-        while child.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await child.waitForExit(killingAfter: .seconds(20))
     }
 
     /// Stops the broker and its `epmd`, and removes its folder.

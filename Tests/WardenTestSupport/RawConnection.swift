@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A plain TCP connection to a loopback port, for the HTTP tests no well-behaved client can do: sending a
 /// body slowly, hanging up mid-request, chunked bodies, many idle connections.
@@ -42,7 +43,10 @@ public final class RawConnection: @unchecked Sendable {  // used by one test tas
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent < 0 {
-                if errno == EAGAIN { usleep(1000); continue }
+                if errno == EAGAIN {
+                    usleep(1000)
+                    continue
+                }
                 return false
             }
             offset += sent
@@ -66,7 +70,7 @@ public final class RawConnection: @unchecked Sendable {  // used by one test tas
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
                 try? await Task.sleep(for: .milliseconds(10))
             } else {
-                return (String(decoding: data, as: UTF8.self), true)   // reset by the peer
+                return (String(decoding: data, as: UTF8.self), true)  // reset by the peer
             }
         }
         return (String(decoding: data, as: UTF8.self), false)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOFoundationCompat
 import WardenAPI
 
 /// A small real HTTP server that imitates Warden's `POST /v1/moderations` shape, for the client and chat-server
@@ -44,8 +45,9 @@ public enum StubWarden {
         let scores = ["toxic": toxic, "hate": 0.01, "spam": spam]
         let flags = Dictionary(uniqueKeysWithValues: scores.map { ($0.key, $0.value >= (thresholds[$0.key] ?? 0.5)) })
         let partly = lower.contains("endless")
-        return ModerationResult(flagged: flags.values.contains(true), categories: flags, categoryScores: scores,
-                                truncated: partly, windows: partly ? 16 : 1)
+        return ModerationResult(
+            flagged: flags.values.contains(true), categories: flags, categoryScores: scores,
+            truncated: partly, windows: partly ? 16 : 1)
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
@@ -91,7 +93,8 @@ public enum StubWarden {
                 try await Task.sleep(for: .seconds(3))
                 return try ok()
             case "deadline":
-                return try error(.gatewayTimeout, code: "deadline_exceeded", type: "server_error", message: "deadline of \(body.deadlineMs ?? 0) ms passed before scoring")
+                return try error(
+                    .gatewayTimeout, code: "deadline_exceeded", type: "server_error", message: "deadline of \(body.deadlineMs ?? 0) ms passed before scoring")
             case "bad-request":
                 return try error(.unprocessableContent, code: "too_many_inputs", type: "invalid_request_error", message: "at most 256 inputs per request")
             case "unauthorized":

@@ -92,7 +92,10 @@ public final class WardenProcess: Sendable {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             append(String(decoding: data, as: UTF8.self))
         }
         return pipe
@@ -100,11 +103,14 @@ public final class WardenProcess: Sendable {
 
     /// Starts `warden serve` on a free loopback port with `model` (a path, or one relative to the package
     /// root) and waits until it is ready.
-    public static func serve(model: String, arguments: [String] = [], environment: [String: String] = [:],
-                             readyTimeout: Duration = .seconds(300)) async throws -> WardenProcess {
+    public static func serve(
+        model: String, arguments: [String] = [], environment: [String: String] = [:],
+        readyTimeout: Duration = .seconds(300)
+    ) async throws -> WardenProcess {
         let modelPath = model.hasPrefix("/") ? model : TestPaths.path(model)
-        let warden = try launch(["serve", "--host", "127.0.0.1", "--port", "0", "--model", modelPath, "--log-level", "warning"] + arguments,
-                                environment: environment)
+        let warden = try launch(
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--model", modelPath, "--log-level", "warning"] + arguments,
+            environment: environment)
         do {
             try await warden.waitUntilReady(timeout: readyTimeout)
         } catch {
@@ -146,14 +152,8 @@ public final class WardenProcess: Sendable {
 
     /// Waits (bounded) for the child to exit and returns its status; kills it and fails past `timeout`.
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while process.isRunning {
-            guard clock.now < end else {
-                kill(process.processIdentifier, SIGKILL)
-                throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard await process.waitForExit(killingAfter: timeout) else {
+            throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
         }
         return process.terminationStatus
     }
@@ -162,14 +162,15 @@ public final class WardenProcess: Sendable {
     @discardableResult
     public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
         if process.isRunning { process.terminate() }
-        if let status = try? await waitForExit(timeout: timeout) { return status }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitForExit(killingAfter: timeout)
         return process.terminationStatus
     }
 
     /// Runs `body` with a ready `warden serve` and always stops it afterwards.
-    public static func with<Value: Sendable>(model: String, arguments: [String] = [],
-                                             _ body: (WardenProcess) async throws -> Value) async throws -> Value {
+    public static func with<Value: Sendable>(
+        model: String, arguments: [String] = [],
+        _ body: (WardenProcess) async throws -> Value
+    ) async throws -> Value {
         let warden = try await serve(model: model, arguments: arguments)
         do {
             let value = try await body(warden)

@@ -18,7 +18,8 @@ struct TuneRunnerTests {
         let results = try await TuneRunner.runGrid(
             bundle: bundle, tokenizer: tokenizer, backends: BackendLoader { _, count in (0..<count).map { _ in LengthBackend(labelCount: 3) } },
             combo: ThreadCombo(workers: 2, torch: 1, blas: 1), sizes: [1, 4], delays: [0, 1],
-            spec: spec, messages: ["hello there", "a longer message about the weekend plans", "gg"], rounds: 1) { seen.append($0) }
+            spec: spec, messages: ["hello there", "a longer message about the weekend plans", "gg"], rounds: 1
+        ) { seen.append($0) }
         #expect(results.map(\.maxBatchSize) == [1, 1, 4, 4])
         #expect(results.map(\.delayMs) == [0, 1, 0, 1])
         #expect(seen.count == 4)
@@ -55,9 +56,10 @@ struct TuneRunnerTests {
         let variants: [any InferenceBackendFactory] = ["bf16", "fp32"].map { precision in
             BackendLoader { _, count in (0..<count).map { _ in PrecisionBackend(precision: precision) } }
         }
-        let results = try await TuneRunner.runGrid(bundle: bundle, tokenizer: tokenizer, variants: variants,
-                                                   combo: ThreadCombo(workers: 1, torch: 1, blas: 1), sizes: [1, 4], delays: [0],
-                                                   spec: spec, messages: ["hello there", "gg"], rounds: 1)
+        let results = try await TuneRunner.runGrid(
+            bundle: bundle, tokenizer: tokenizer, variants: variants,
+            combo: ThreadCombo(workers: 1, torch: 1, blas: 1), sizes: [1, 4], delays: [0],
+            spec: spec, messages: ["hello there", "gg"], rounds: 1)
         #expect(results.map(\.precision) == ["bf16", "fp32", "bf16", "fp32"])
         #expect(results.map(\.maxBatchSize) == [1, 1, 4, 4])
         for result in results {

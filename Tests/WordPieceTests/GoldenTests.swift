@@ -66,7 +66,7 @@ import WordPiece
         var differing: [Int] = []
         for block in 0..<17 {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for v in UInt32(block << 16) ..< UInt32((block + 1) << 16) {
+            for v in UInt32(block << 16)..<UInt32((block + 1) << 16) {
                 guard let s = Unicode.Scalar(v) else { continue }
                 let words = tokenizer.basicTokens("a" + String(s) + "b")
                 var line = String(v, radix: 16) + "\t"

@@ -1,5 +1,5 @@
-import WardenCore
 import Testing
+import WardenCore
 import WardenTestSupport
 import WordPiece
 
@@ -23,7 +23,9 @@ import WordPiece
         for _ in 0..<5_000 {
             let bytes = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let text: String
-            if let valid = try? WordPieceTokenizer.decodeUTF8(bytes) { text = valid } else {
+            if let valid = try? WordPieceTokenizer.decodeUTF8(bytes) {
+                text = valid
+            } else {
                 text = String(decoding: bytes, as: UTF8.self)  // repaired with U+FFFD, which the tokenizer drops
             }
             check(text, maxLength: Int.random(in: 2...64, using: &rng))
@@ -32,8 +34,10 @@ import WordPiece
 
     @Test func randomScalars() {
         var rng = SplitMix64(seed: 2)
-        let ranges: [ClosedRange<UInt32>] = [0...0x7F, 0x80...0x7FF, 0x800...0xFFFF, 0x10000...0x10FFFF, 0x300...0x36F,
-                                             0xAC00...0xD7A3, 0x4E00...0x9FFF, 0x1F300...0x1FAFF]
+        let ranges: [ClosedRange<UInt32>] = [
+            0...0x7F, 0x80...0x7FF, 0x800...0xFFFF, 0x10000...0x10FFFF, 0x300...0x36F,
+            0xAC00...0xD7A3, 0x4E00...0x9FFF, 0x1F300...0x1FAFF,
+        ]
         for _ in 0..<5_000 {
             var s = String.UnicodeScalarView()
             for _ in 0..<Int.random(in: 0...120, using: &rng) {

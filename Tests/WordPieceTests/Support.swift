@@ -37,4 +37,3 @@ func idsDigest(_ ids: [Int32]) -> String {
     let s = String(h, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s
 }
-

@@ -1,5 +1,5 @@
-import WardenCore
 import Testing
+import WardenCore
 import WardenTestSupport
 import WordPiece
 
@@ -13,16 +13,16 @@ import WordPiece
     }
 
     @Test(arguments: [
-        ([0x61, 0xFF] as [UInt8], 1),                 // invalid byte
-        ([0x80], 0),                                  // stray continuation byte
-        ([0xC0, 0x80], 0),                            // overlong NUL
-        ([0xC1, 0xBF], 0),                            // overlong
-        ([0xE0, 0x80, 0x80], 0),                      // overlong 3-byte
-        ([0xED, 0xA0, 0x80], 0),                      // UTF-16 surrogate
-        ([0xF4, 0x90, 0x80, 0x80], 0),                // above U+10FFFF
+        ([0x61, 0xFF] as [UInt8], 1),  // invalid byte
+        ([0x80], 0),  // stray continuation byte
+        ([0xC0, 0x80], 0),  // overlong NUL
+        ([0xC1, 0xBF], 0),  // overlong
+        ([0xE0, 0x80, 0x80], 0),  // overlong 3-byte
+        ([0xED, 0xA0, 0x80], 0),  // UTF-16 surrogate
+        ([0xF4, 0x90, 0x80, 0x80], 0),  // above U+10FFFF
         ([0xF5, 0x80, 0x80, 0x80], 0),
-        ([0x61, 0x62, 0xE2, 0x82], 2),                // truncated at the end
-        ([0xE2, 0x82, 0x61], 0),                      // truncated in the middle
+        ([0x61, 0x62, 0xE2, 0x82], 2),  // truncated at the end
+        ([0xE2, 0x82, 0x61], 0),  // truncated in the middle
         ([0x68, 0x69, 0x20, 0xF0, 0x9F, 0x98, 0x80, 0xF0, 0x9F, 0x98], 7),
     ])
     func rejectsIllFormedBytes(_ bytes: [UInt8], _ offset: Int) {
