@@ -22,7 +22,7 @@ public struct ScoreRun {
     public var includeText = false
     /// Continue an interrupted run (``OutputFile/prepare(output:input:resume:format:)``).
     public var resume = false
-    /// Flag thresholds by label, overriding the model's; every label must be the model's.
+    /// Flag thresholds by label, overriding the model's; each is named by a label, its OpenAI category or a former name.
     public var thresholds: [String: Float] = [:]
     /// Records per engine submission; nil: ``groupBatches`` times the engine's largest batch.
     public var groupSize: Int?
@@ -31,6 +31,21 @@ public struct ScoreRun {
     /// The job's other settings; its group size, window, reorder limit and resume point follow from the
     /// fields above and the engine.
     public var job = ScoreJobSettings()
+
+    /// `thresholds` keyed by the labels they name: a name may be a label, the OpenAI category a label declares,
+    /// or a former name of a label (the manifest's `label_aliases`).
+    ///
+    /// - Throws: ``ScoreRunError`` naming the first unknown name and the model's labels.
+    public static func resolve(_ thresholds: [String: Float], in bundle: ModelBundle) throws(ScoreRunError) -> [String: Float] {
+        var resolved: [String: Float] = [:]
+        for (name, value) in thresholds.sorted(by: { $0.key < $1.key }) {
+            guard let label = bundle.label(named: name) else {
+                throw ScoreRunError("--threshold: unknown label \"\(name)\"; the model's labels are \(bundle.labels.joined(separator: ", "))")
+            }
+            resolved[label] = value
+        }
+        return resolved
+    }
 
     /// Thresholds from `label=x` items (`--threshold`), x between 0 and 1.
     public static func thresholds(_ items: [String]) throws(ScoreRunError) -> [String: Float] {
@@ -72,9 +87,7 @@ public struct ScoreRun {
         let reader = try ScoreRunError.wrapping { try RecordReader(path: input, settings: self.reader) }
         let engine = try makeEngine()
         let labels = engine.bundle.labels
-        if let unknown = thresholds.keys.sorted().first(where: { !labels.contains($0) }) {
-            throw ScoreRunError("--threshold: unknown label \"\(unknown)\"; the model's labels are \(labels.joined(separator: ", "))")
-        }
+        let thresholds = try Self.resolve(thresholds, in: engine.bundle)
         let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: reader.carriedColumns, includeText: includeText)
         let (writer, previous) = try ScoreRunError.wrapping { (try file.makeWriter(layout: layout), try file.previousOutput()) }
         let job = ScoreJob(

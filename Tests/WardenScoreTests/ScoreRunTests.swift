@@ -56,6 +56,17 @@ struct ScoreRunTests {
         }
     }
 
+    @Test("a threshold may name a label, its OpenAI category or a former name; an unknown name is refused with the labels")
+    func thresholdNames() throws {
+        let bundle = ModelBundle(
+            name: "renamed", labels: ["harassment", "spam"], thresholds: [0.5, 0.5], maxSequenceLength: 8,
+            openAICategories: ["harassment": "harassment/threatening"], labelAliases: ["toxic": "harassment"])
+        #expect(try ScoreRun.resolve(["toxic": 0.2, "spam": 1], in: bundle) == ["harassment": 0.2, "spam": 1])
+        #expect(try ScoreRun.resolve(["harassment/threatening": 0.3], in: bundle) == ["harassment": 0.3])
+        let error = #expect(throws: ScoreRunError.self) { try ScoreRun.resolve(["rudeness": 0.5], in: bundle) }
+        #expect(error?.description == "--threshold: unknown label \"rudeness\"; the model's labels are harassment, spam")
+    }
+
     @Test("an unknown threshold label and an output that is the input are refused, leaving no file behind")
     func refusals() async throws {
         let folder = try TempFolder()
