@@ -11,7 +11,8 @@ import NIOCore
 @_extern(c, "LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
 
 @main
 enum AMQPFrameFuzzMain {
@@ -71,10 +72,10 @@ func decode(_ bytes: UnsafeRawBufferPointer, chunkedWith seed: UInt64?, _ input:
     while offset < bytes.count {
         var length = bytes.count - offset
         if seed != nil {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             length = min(length, Int(state >> 60) + 1)
         }
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + length]))
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
         offset += length
         drain(&buffer, into: &outcome, input)
     }
@@ -118,7 +119,9 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let seed = input.prefix(8).reduce(UInt64(count)) { $0 << 8 | UInt64($1) }
     let pieces = decode(input, chunkedWith: seed, input)
     if whole != pieces {
-        violation("whole: \(whole.frames.count) frames, error \(String(describing: whole.error)); in pieces: \(pieces.frames.count), error \(String(describing: pieces.error))", input)
+        violation(
+            "whole: \(whole.frames.count) frames, error \(String(describing: whole.error)); in pieces: \(pieces.frames.count), error \(String(describing: pieces.error))",
+            input)
     }
     for frame in whole.frames { checkStable(frame.payload, kind: frame.kind, input) }
 
@@ -152,7 +155,8 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     for chunking in [nil, seed] {
         let outcome = bytes.withUnsafeBytes { decode($0, chunkedWith: chunking, input) }
         if outcome.error != nil || outcome.frames != [frame, AMQPFrame.heartbeat()] {
-            violation("a valid frame decoded as \(outcome.frames.count) frames, error \(String(describing: outcome.error)) (chunked: \(chunking != nil))", input)
+            violation(
+                "a valid frame decoded as \(outcome.frames.count) frames, error \(String(describing: outcome.error)) (chunked: \(chunking != nil))", input)
         }
     }
     return 0

@@ -43,34 +43,48 @@ public struct AMQPChannel: Sendable {
     /// ready and consumers. Redeclaring with other arguments is a channel error (406 PRECONDITION_FAILED),
     /// thrown as ``AMQPError/channelClosed(code:text:)``; the channel is then unusable.
     @discardableResult
-    public func declareQueue(_ name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false, passive: Bool = false,
-                             arguments: AMQPFieldTable = [:]) async throws -> (name: String, messageCount: UInt32, consumerCount: UInt32) {
-        let reply = try await connection.call(channel: id, .queueDeclare(queue: name, passive: passive, durable: durable, exclusive: exclusive,
-                                                                         autoDelete: autoDelete, noWait: false, arguments: arguments),
-                                              expecting: [(50, 11)])
+    public func declareQueue(
+        _ name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false, passive: Bool = false,
+        arguments: AMQPFieldTable = [:]
+    ) async throws -> (name: String, messageCount: UInt32, consumerCount: UInt32) {
+        let reply = try await connection.call(
+            channel: id,
+            .queueDeclare(
+                queue: name, passive: passive, durable: durable, exclusive: exclusive,
+                autoDelete: autoDelete, noWait: false, arguments: arguments),
+            expecting: [(50, 11)])
         guard case .queueDeclareOk(let queue, let messages, let consumers) = reply else { throw AMQPError.unexpectedFrame("\(reply)") }
         return (queue, messages, consumers)
     }
 
     /// Declares an exchange (`exchange.declare`): `type` is direct, topic, fanout or headers.
-    public func declareExchange(_ name: String, type: String = "direct", durable: Bool = true, autoDelete: Bool = false,
-                                isInternal: Bool = false, passive: Bool = false, arguments: AMQPFieldTable = [:]) async throws {
-        _ = try await connection.call(channel: id, .exchangeDeclare(exchange: name, type: type, passive: passive, durable: durable,
-                                                                    autoDelete: autoDelete, isInternal: isInternal, noWait: false, arguments: arguments),
-                                      expecting: [(40, 11)])
+    public func declareExchange(
+        _ name: String, type: String = "direct", durable: Bool = true, autoDelete: Bool = false,
+        isInternal: Bool = false, passive: Bool = false, arguments: AMQPFieldTable = [:]
+    ) async throws {
+        _ = try await connection.call(
+            channel: id,
+            .exchangeDeclare(
+                exchange: name, type: type, passive: passive, durable: durable,
+                autoDelete: autoDelete, isInternal: isInternal, noWait: false, arguments: arguments),
+            expecting: [(40, 11)])
     }
 
     /// Binds a queue to an exchange (`queue.bind`).
     public func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPFieldTable = [:]) async throws {
-        _ = try await connection.call(channel: id, .queueBind(queue: queue, exchange: exchange, routingKey: routingKey, noWait: false,
-                                                              arguments: arguments), expecting: [(50, 21)])
+        _ = try await connection.call(
+            channel: id,
+            .queueBind(
+                queue: queue, exchange: exchange, routingKey: routingKey, noWait: false,
+                arguments: arguments), expecting: [(50, 21)])
     }
 
     /// Deletes a queue and returns how many messages it held.
     @discardableResult
     public func deleteQueue(_ queue: String) async throws -> UInt32 {
-        let reply = try await connection.call(channel: id, .queueDelete(queue: queue, ifUnused: false, ifEmpty: false, noWait: false),
-                                              expecting: [(50, 41)])
+        let reply = try await connection.call(
+            channel: id, .queueDelete(queue: queue, ifUnused: false, ifEmpty: false, noWait: false),
+            expecting: [(50, 41)])
         guard case .queueDeleteOk(let count) = reply else { throw AMQPError.unexpectedFrame("\(reply)") }
         return count
     }
@@ -94,8 +108,10 @@ public struct AMQPChannel: Sendable {
     /// Starts a consumer (`basic.consume`). With manual acks (`noAck` false, the default) every delivery must be
     /// acked, nacked or rejected on this channel, and ``qos(prefetchCount:global:)`` bounds how many are
     /// outstanding. RabbitMQ's direct reply-to (`amq.rabbitmq.reply-to`) must be consumed with `noAck` true.
-    public func consume(queue: String, tag: String? = nil, noAck: Bool = false, exclusive: Bool = false,
-                        arguments: AMQPFieldTable = [:]) async throws -> AMQPConsumer {
+    public func consume(
+        queue: String, tag: String? = nil, noAck: Bool = false, exclusive: Bool = false,
+        arguments: AMQPFieldTable = [:]
+    ) async throws -> AMQPConsumer {
         let tag = tag ?? "amqp-\(UInt64.random(in: 0...UInt64.max))"
         let (stream, continuation) = AsyncStream<AMQPDelivery>.makeStream()
         // Registered before the request: a delivery may follow consume-ok at once.
@@ -104,9 +120,12 @@ public struct AMQPChannel: Sendable {
             state.channels[id]!.consumers[tag] = continuation
         }
         do {
-            _ = try await connection.call(channel: id, .basicConsume(queue: queue, consumerTag: tag, noLocal: false, noAck: noAck,
-                                                                     exclusive: exclusive, noWait: false, arguments: arguments),
-                                          expecting: [(60, 21)])
+            _ = try await connection.call(
+                channel: id,
+                .basicConsume(
+                    queue: queue, consumerTag: tag, noLocal: false, noAck: noAck,
+                    exclusive: exclusive, noWait: false, arguments: arguments),
+                expecting: [(60, 21)])
         } catch {
             continuation.finish()
             throw error
@@ -152,8 +171,10 @@ public struct AMQPChannel: Sendable {
     /// message (`deliveryMode` 2) means it is stored (on a quorum queue, by a majority), and throws
     /// ``AMQPError/publishNacked`` on a nack. Without confirm mode it returns once the frames are queued.
     /// A message routed to no queue is acked too (it is dropped, or returned when `mandatory`).
-    public func publish(_ body: [UInt8], exchange: String, routingKey: String, properties: AMQPProperties = AMQPProperties(),
-                        mandatory: Bool = false) async throws {
+    public func publish(
+        _ body: [UInt8], exchange: String, routingKey: String, properties: AMQPProperties = AMQPProperties(),
+        mandatory: Bool = false
+    ) async throws {
         try await connection.waitUntilUnblocked()
         let header = AMQPContentHeader(bodySize: UInt64(body.count), properties: properties)
         let method = AMQPMethod.basicPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: false)

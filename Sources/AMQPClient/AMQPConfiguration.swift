@@ -22,10 +22,12 @@ public struct AMQPConfiguration: Sendable {
     public var connectionName: String?
     public var logger: Logger
 
-    public init(host: String = "127.0.0.1", port: Int = 5672, useTLS: Bool = false, tlsConfiguration: TLSConfiguration? = nil,
-                user: String = "guest", password: String = "guest", virtualHost: String = "/", heartbeat: Duration = .seconds(30),
-                maxFrameSize: Int = 131_072, connectTimeout: Duration = .seconds(10), connectionName: String? = nil,
-                logger: Logger = Logger(label: "amqp")) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 5672, useTLS: Bool = false, tlsConfiguration: TLSConfiguration? = nil,
+        user: String = "guest", password: String = "guest", virtualHost: String = "/", heartbeat: Duration = .seconds(30),
+        maxFrameSize: Int = 131_072, connectTimeout: Duration = .seconds(10), connectionName: String? = nil,
+        logger: Logger = Logger(label: "amqp")
+    ) {
         self.host = host
         self.port = port
         self.useTLS = useTLS
@@ -45,7 +47,8 @@ public struct AMQPConfiguration: Sendable {
     /// `/`; no path at all is `/`); the port defaults to 5672, or 5671 for `amqps`.
     public init(url: String, logger: Logger = Logger(label: "amqp")) throws(AMQPError) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              scheme == "amqp" || scheme == "amqps", let host = components.host, !host.isEmpty else { throw .invalidURL(url) }
+            scheme == "amqp" || scheme == "amqps", let host = components.host, !host.isEmpty
+        else { throw .invalidURL(url) }
         self.init(logger: logger)
         self.host = host
         useTLS = scheme == "amqps"
@@ -77,7 +80,8 @@ public struct AMQPConfiguration: Sendable {
 
     /// The URL without its password, for logs.
     public var redactedURL: String {
-        let vhost = virtualHost == "/" ? "" : "/" + (virtualHost.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? virtualHost)
+        let vhost =
+            virtualHost == "/" ? "" : "/" + (virtualHost.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? virtualHost)
         return "\(useTLS ? "amqps" : "amqp")://\(user)@\(host):\(port)\(vhost)"
     }
 }

@@ -188,9 +188,15 @@ public final class AMQPConnection: Sendable {
                     return false
                 }
             }
-            if !sent { continuation.resume(); return }
+            if !sent {
+                continuation.resume()
+                return
+            }
             socket.eventLoop.scheduleTask(in: .seconds(5)) { [weak self] in
-                self?.state.withLock { state in defer { state.closeOk = nil }; return state.closeOk }?.resume()
+                self?.state.withLock { state in
+                    defer { state.closeOk = nil }
+                    return state.closeOk
+                }?.resume()
             }
         }
         shutDown(.closed)
@@ -199,8 +205,10 @@ public final class AMQPConnection: Sendable {
 
     /// Fails everything that waits, ends the consumers, records `reason`; once.
     func shutDown(_ reason: AMQPError) {
-        typealias Taken = (reason: AMQPError, channels: [ChannelState], unblock: [CheckedContinuation<Void, any Error>],
-                           close: [CheckedContinuation<AMQPError, Never>], closeOk: CheckedContinuation<Void, Never>?, socket: (any Channel)?)
+        typealias Taken = (
+            reason: AMQPError, channels: [ChannelState], unblock: [CheckedContinuation<Void, any Error>],
+            close: [CheckedContinuation<AMQPError, Never>], closeOk: CheckedContinuation<Void, Never>?, socket: (any Channel)?
+        )
         let taken = state.withLock { state -> Taken? in
             guard state.closeReason == nil else { return nil }
             // Once close() has begun, the socket going away is the close, not a loss.
@@ -232,8 +240,10 @@ public final class AMQPConnection: Sendable {
 
     /// Encodes frames and hands them to the socket under the lock, so frames of concurrent calls never
     /// interleave (a publish's method, header and body frames stay together) and keep call order.
-    func write(_ state: inout State, channel: UInt16, _ method: AMQPMethod, header: AMQPContentHeader? = nil,
-               body: [UInt8] = []) throws(AMQPError) {
+    func write(
+        _ state: inout State, channel: UInt16, _ method: AMQPMethod, header: AMQPContentHeader? = nil,
+        body: [UInt8] = []
+    ) throws(AMQPError) {
         if let reason = state.closeReason { throw reason }
         guard let socket = state.socket else { throw .connectionLost }
         let frameMax = state.frameMax
@@ -362,15 +372,19 @@ public final class AMQPConnection: Sendable {
         case .basicDeliver(let tag, let deliveryTag, let redelivered, let exchange, let routingKey):
             guard let (header, body) = content else { return }
             let consumer = state.withLock { $0.channels[channel]?.consumers[tag] }
-            let delivery = AMQPDelivery(channel: channel, consumerTag: tag, deliveryTag: deliveryTag, redelivered: redelivered,
-                                        exchange: exchange, routingKey: routingKey, properties: header.properties, body: body)
+            let delivery = AMQPDelivery(
+                channel: channel, consumerTag: tag, deliveryTag: deliveryTag, redelivered: redelivered,
+                exchange: exchange, routingKey: routingKey, properties: header.properties, body: body)
             if consumer?.yield(delivery) == nil {
                 logger.warning("AMQP delivery for an unknown consumer", metadata: ["consumer_tag": "\(tag)", "channel": "\(channel)"])
             }
         case .basicReturn(let code, let text, let exchange, let routingKey):
             state.withLock { $0.channels[channel]?.returned += 1 }
-            logger.warning("AMQP message returned unroutable", metadata: [
-                "code": "\(code)", "text": "\(text)", "exchange": "\(exchange)", "routing_key": "\(routingKey)"])
+            logger.warning(
+                "AMQP message returned unroutable",
+                metadata: [
+                    "code": "\(code)", "text": "\(text)", "exchange": "\(exchange)", "routing_key": "\(routingKey)",
+                ])
         case .basicAck(let tag, let multiple), .basicNack(let tag, let multiple, _):
             let isAck = if case .basicAck = method { true } else { false }
             let settled = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
@@ -434,7 +448,10 @@ public final class AMQPConnection: Sendable {
             state.withLock { state in try? write(&state, channel: 0, .connectionCloseOk) }
             shutDown(.connectionClosed(code: code, text: text))
         case .connectionCloseOk:
-            state.withLock { state in defer { state.closeOk = nil }; return state.closeOk }?.resume()
+            state.withLock { state in
+                defer { state.closeOk = nil }
+                return state.closeOk
+            }?.resume()
         case .connectionBlocked(let reason):
             logger.warning("the AMQP broker blocks publishing", metadata: ["reason": "\(reason)"])
             state.withLock { $0.blocked = reason }

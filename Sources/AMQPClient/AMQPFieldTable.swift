@@ -3,24 +3,24 @@ import NIOCore
 /// A value in an AMQP field table or array, with RabbitMQ's type tags (the ones its brokers and clients
 /// actually exchange; they differ from the 0-9-1 errata for `s`, `u` and `l`).
 public indirect enum AMQPFieldValue: Sendable, Equatable {
-    case bool(Bool)              // t
-    case int8(Int8)              // b
-    case uint8(UInt8)            // B
-    case int16(Int16)            // s
-    case uint16(UInt16)          // u
-    case int32(Int32)            // I
-    case uint32(UInt32)          // i
-    case int64(Int64)            // l
-    case float(Float)            // f
-    case double(Double)          // d
-    case decimal(scale: UInt8, value: Int32) // D
+    case bool(Bool)  // t
+    case int8(Int8)  // b
+    case uint8(UInt8)  // B
+    case int16(Int16)  // s
+    case uint16(UInt16)  // u
+    case int32(Int32)  // I
+    case uint32(UInt32)  // i
+    case int64(Int64)  // l
+    case float(Float)  // f
+    case double(Double)  // d
+    case decimal(scale: UInt8, value: Int32)  // D
     /// A long string (`S`): bytes, usually UTF-8.
     case longString([UInt8])
-    case array([AMQPFieldValue]) // A
+    case array([AMQPFieldValue])  // A
     /// Seconds since the epoch (`T`).
     case timestamp(UInt64)
-    case table(AMQPFieldTable)   // F
-    case void                    // V
+    case table(AMQPFieldTable)  // F
+    case void  // V
     /// A byte array (`x`).
     case bytes([UInt8])
 
@@ -197,22 +197,53 @@ extension ByteBuffer {
     mutating func amqpWriteFieldValue(_ value: AMQPFieldValue) throws(AMQPError) {
         func tag(_ character: Unicode.Scalar) { writeInteger(UInt8(ascii: character)) }
         switch value {
-        case .bool(let v): tag("t"); writeInteger(UInt8(v ? 1 : 0))
-        case .int8(let v): tag("b"); writeInteger(v)
-        case .uint8(let v): tag("B"); writeInteger(v)
-        case .int16(let v): tag("s"); writeInteger(v)
-        case .uint16(let v): tag("u"); writeInteger(v)
-        case .int32(let v): tag("I"); writeInteger(v)
-        case .uint32(let v): tag("i"); writeInteger(v)
-        case .int64(let v): tag("l"); writeInteger(v)
-        case .float(let v): tag("f"); writeInteger(v.bitPattern)
-        case .double(let v): tag("d"); writeInteger(v.bitPattern)
-        case .decimal(let scale, let v): tag("D"); writeInteger(scale); writeInteger(v)
-        case .longString(let bytes): tag("S"); amqpWriteLongBytes(bytes)
-        case .bytes(let bytes): tag("x"); amqpWriteLongBytes(bytes)
-        case .timestamp(let v): tag("T"); writeInteger(v)
+        case .bool(let v):
+            tag("t")
+            writeInteger(UInt8(v ? 1 : 0))
+        case .int8(let v):
+            tag("b")
+            writeInteger(v)
+        case .uint8(let v):
+            tag("B")
+            writeInteger(v)
+        case .int16(let v):
+            tag("s")
+            writeInteger(v)
+        case .uint16(let v):
+            tag("u")
+            writeInteger(v)
+        case .int32(let v):
+            tag("I")
+            writeInteger(v)
+        case .uint32(let v):
+            tag("i")
+            writeInteger(v)
+        case .int64(let v):
+            tag("l")
+            writeInteger(v)
+        case .float(let v):
+            tag("f")
+            writeInteger(v.bitPattern)
+        case .double(let v):
+            tag("d")
+            writeInteger(v.bitPattern)
+        case .decimal(let scale, let v):
+            tag("D")
+            writeInteger(scale)
+            writeInteger(v)
+        case .longString(let bytes):
+            tag("S")
+            amqpWriteLongBytes(bytes)
+        case .bytes(let bytes):
+            tag("x")
+            amqpWriteLongBytes(bytes)
+        case .timestamp(let v):
+            tag("T")
+            writeInteger(v)
         case .void: tag("V")
-        case .table(let table): tag("F"); try amqpWriteTable(table)
+        case .table(let table):
+            tag("F")
+            try amqpWriteTable(table)
         case .array(let values):
             tag("A")
             let lengthIndex = writerIndex

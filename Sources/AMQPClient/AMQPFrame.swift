@@ -74,8 +74,9 @@ public struct AMQPFrameDecoder: ByteToMessageDecoder, Sendable {
             throw .unsupportedProtocol("AMQP \(header[4]) \(header[5]) \(header[6]) \(header[7])")
         }
         guard let type = buffer.getInteger(at: start, as: UInt8.self),
-              let channel = buffer.getInteger(at: start + 1, as: UInt16.self),
-              let size = buffer.getInteger(at: start + 3, as: UInt32.self) else { return nil }
+            let channel = buffer.getInteger(at: start + 1, as: UInt16.self),
+            let size = buffer.getInteger(at: start + 3, as: UInt32.self)
+        else { return nil }
         guard let kind = AMQPFrame.Kind(rawValue: type) else { throw .malformedFrame("unknown frame type \(type)") }
         let total = Int(size) + AMQPFrame.overhead
         guard total <= maxFrameSize else { throw .frameTooLarge(size: total, limit: maxFrameSize) }

@@ -23,7 +23,8 @@ public enum AMQPMethod: Sendable, Equatable {
     case channelClose(replyCode: UInt16, replyText: String, classID: UInt16, methodID: UInt16)
     case channelCloseOk
     // exchange (40)
-    case exchangeDeclare(exchange: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, isInternal: Bool, noWait: Bool, arguments: AMQPFieldTable)
+    case exchangeDeclare(
+        exchange: String, type: String, passive: Bool, durable: Bool, autoDelete: Bool, isInternal: Bool, noWait: Bool, arguments: AMQPFieldTable)
     case exchangeDeclareOk
     // queue (50)
     case queueDeclare(queue: String, passive: Bool, durable: Bool, exclusive: Bool, autoDelete: Bool, noWait: Bool, arguments: AMQPFieldTable)
@@ -231,12 +232,14 @@ public enum AMQPMethod: Sendable, Equatable {
         let method: AMQPMethod
         switch (classID, methodID) {
         case (10, 10):
-            method = .connectionStart(versionMajor: try buffer.amqpReadUInt8(), versionMinor: try buffer.amqpReadUInt8(),
-                                      serverProperties: try buffer.amqpReadTable(), mechanisms: try buffer.amqpReadLongBytes(),
-                                      locales: try buffer.amqpReadLongBytes())
+            method = .connectionStart(
+                versionMajor: try buffer.amqpReadUInt8(), versionMinor: try buffer.amqpReadUInt8(),
+                serverProperties: try buffer.amqpReadTable(), mechanisms: try buffer.amqpReadLongBytes(),
+                locales: try buffer.amqpReadLongBytes())
         case (10, 11):
-            method = .connectionStartOk(clientProperties: try buffer.amqpReadTable(), mechanism: try buffer.amqpReadShortString(),
-                                        response: try buffer.amqpReadLongBytes(), locale: try buffer.amqpReadShortString())
+            method = .connectionStartOk(
+                clientProperties: try buffer.amqpReadTable(), mechanism: try buffer.amqpReadShortString(),
+                response: try buffer.amqpReadLongBytes(), locale: try buffer.amqpReadShortString())
         case (10, 30):
             method = .connectionTune(channelMax: try buffer.amqpReadUInt16(), frameMax: try buffer.amqpReadUInt32(), heartbeat: try buffer.amqpReadUInt16())
         case (10, 31):
@@ -250,8 +253,9 @@ public enum AMQPMethod: Sendable, Equatable {
             _ = try buffer.amqpReadShortString()
             method = .connectionOpenOk
         case (10, 50):
-            method = .connectionClose(replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
-                                      classID: try buffer.amqpReadUInt16(), methodID: try buffer.amqpReadUInt16())
+            method = .connectionClose(
+                replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
+                classID: try buffer.amqpReadUInt16(), methodID: try buffer.amqpReadUInt16())
         case (10, 51): method = .connectionCloseOk
         case (10, 60): method = .connectionBlocked(reason: try buffer.amqpReadShortString())
         case (10, 61): method = .connectionUnblocked
@@ -264,26 +268,30 @@ public enum AMQPMethod: Sendable, Equatable {
         case (20, 20): method = .channelFlow(active: try buffer.amqpReadUInt8() & 1 != 0)
         case (20, 21): method = .channelFlowOk(active: try buffer.amqpReadUInt8() & 1 != 0)
         case (20, 40):
-            method = .channelClose(replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
-                                   classID: try buffer.amqpReadUInt16(), methodID: try buffer.amqpReadUInt16())
+            method = .channelClose(
+                replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
+                classID: try buffer.amqpReadUInt16(), methodID: try buffer.amqpReadUInt16())
         case (20, 41): method = .channelCloseOk
         case (40, 10):
             _ = try buffer.amqpReadUInt16()
             let exchange = try buffer.amqpReadShortString()
             let type = try buffer.amqpReadShortString()
             let bits = try buffer.amqpReadUInt8()
-            method = .exchangeDeclare(exchange: exchange, type: type, passive: bits & 1 != 0, durable: bits & 2 != 0, autoDelete: bits & 4 != 0,
-                                      isInternal: bits & 8 != 0, noWait: bits & 16 != 0, arguments: try buffer.amqpReadTable())
+            method = .exchangeDeclare(
+                exchange: exchange, type: type, passive: bits & 1 != 0, durable: bits & 2 != 0, autoDelete: bits & 4 != 0,
+                isInternal: bits & 8 != 0, noWait: bits & 16 != 0, arguments: try buffer.amqpReadTable())
         case (40, 11): method = .exchangeDeclareOk
         case (50, 10):
             _ = try buffer.amqpReadUInt16()
             let queue = try buffer.amqpReadShortString()
             let bits = try buffer.amqpReadUInt8()
-            method = .queueDeclare(queue: queue, passive: bits & 1 != 0, durable: bits & 2 != 0, exclusive: bits & 4 != 0,
-                                   autoDelete: bits & 8 != 0, noWait: bits & 16 != 0, arguments: try buffer.amqpReadTable())
+            method = .queueDeclare(
+                queue: queue, passive: bits & 1 != 0, durable: bits & 2 != 0, exclusive: bits & 4 != 0,
+                autoDelete: bits & 8 != 0, noWait: bits & 16 != 0, arguments: try buffer.amqpReadTable())
         case (50, 11):
-            method = .queueDeclareOk(queue: try buffer.amqpReadShortString(), messageCount: try buffer.amqpReadUInt32(),
-                                     consumerCount: try buffer.amqpReadUInt32())
+            method = .queueDeclareOk(
+                queue: try buffer.amqpReadShortString(), messageCount: try buffer.amqpReadUInt32(),
+                consumerCount: try buffer.amqpReadUInt32())
         case (50, 20):
             _ = try buffer.amqpReadUInt16()
             let queue = try buffer.amqpReadShortString()
@@ -304,16 +312,18 @@ public enum AMQPMethod: Sendable, Equatable {
             method = .queueDelete(queue: queue, ifUnused: bits & 1 != 0, ifEmpty: bits & 2 != 0, noWait: bits & 4 != 0)
         case (50, 41): method = .queueDeleteOk(messageCount: try buffer.amqpReadUInt32())
         case (60, 10):
-            method = .basicQos(prefetchSize: try buffer.amqpReadUInt32(), prefetchCount: try buffer.amqpReadUInt16(),
-                               global: try buffer.amqpReadUInt8() & 1 != 0)
+            method = .basicQos(
+                prefetchSize: try buffer.amqpReadUInt32(), prefetchCount: try buffer.amqpReadUInt16(),
+                global: try buffer.amqpReadUInt8() & 1 != 0)
         case (60, 11): method = .basicQosOk
         case (60, 20):
             _ = try buffer.amqpReadUInt16()
             let queue = try buffer.amqpReadShortString()
             let tag = try buffer.amqpReadShortString()
             let bits = try buffer.amqpReadUInt8()
-            method = .basicConsume(queue: queue, consumerTag: tag, noLocal: bits & 1 != 0, noAck: bits & 2 != 0, exclusive: bits & 4 != 0,
-                                   noWait: bits & 8 != 0, arguments: try buffer.amqpReadTable())
+            method = .basicConsume(
+                queue: queue, consumerTag: tag, noLocal: bits & 1 != 0, noAck: bits & 2 != 0, exclusive: bits & 4 != 0,
+                noWait: bits & 8 != 0, arguments: try buffer.amqpReadTable())
         case (60, 21): method = .basicConsumeOk(consumerTag: try buffer.amqpReadShortString())
         case (60, 30):
             let tag = try buffer.amqpReadShortString()
@@ -326,14 +336,16 @@ public enum AMQPMethod: Sendable, Equatable {
             let bits = try buffer.amqpReadUInt8()
             method = .basicPublish(exchange: exchange, routingKey: routingKey, mandatory: bits & 1 != 0, immediate: bits & 2 != 0)
         case (60, 50):
-            method = .basicReturn(replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
-                                  exchange: try buffer.amqpReadShortString(), routingKey: try buffer.amqpReadShortString())
+            method = .basicReturn(
+                replyCode: try buffer.amqpReadUInt16(), replyText: try buffer.amqpReadShortString(),
+                exchange: try buffer.amqpReadShortString(), routingKey: try buffer.amqpReadShortString())
         case (60, 60):
             let tag = try buffer.amqpReadShortString()
             let deliveryTag = try buffer.amqpReadUInt64()
             let redelivered = try buffer.amqpReadUInt8() & 1 != 0
-            method = .basicDeliver(consumerTag: tag, deliveryTag: deliveryTag, redelivered: redelivered,
-                                   exchange: try buffer.amqpReadShortString(), routingKey: try buffer.amqpReadShortString())
+            method = .basicDeliver(
+                consumerTag: tag, deliveryTag: deliveryTag, redelivered: redelivered,
+                exchange: try buffer.amqpReadShortString(), routingKey: try buffer.amqpReadShortString())
         case (60, 80):
             method = .basicAck(deliveryTag: try buffer.amqpReadUInt64(), multiple: try buffer.amqpReadUInt8() & 1 != 0)
         case (60, 90):

@@ -19,9 +19,11 @@ public struct AMQPProperties: Sendable, Equatable {
     public var userID: String?
     public var appID: String?
 
-    public init(contentType: String? = nil, contentEncoding: String? = nil, headers: AMQPFieldTable? = nil, deliveryMode: UInt8? = nil,
-                priority: UInt8? = nil, correlationID: String? = nil, replyTo: String? = nil, expiration: String? = nil,
-                messageID: String? = nil, timestamp: UInt64? = nil, type: String? = nil, userID: String? = nil, appID: String? = nil) {
+    public init(
+        contentType: String? = nil, contentEncoding: String? = nil, headers: AMQPFieldTable? = nil, deliveryMode: UInt8? = nil,
+        priority: UInt8? = nil, correlationID: String? = nil, replyTo: String? = nil, expiration: String? = nil,
+        messageID: String? = nil, timestamp: UInt64? = nil, type: String? = nil, userID: String? = nil, appID: String? = nil
+    ) {
         self.contentType = contentType
         self.contentEncoding = contentEncoding
         self.headers = headers
@@ -56,9 +58,11 @@ public struct AMQPContentHeader: Sendable, Equatable {
         buffer.writeInteger(UInt16(0))
         buffer.writeInteger(bodySize)
         var flags: UInt16 = 0
-        let present: [Bool] = [p.contentType != nil, p.contentEncoding != nil, p.headers != nil, p.deliveryMode != nil, p.priority != nil,
-                               p.correlationID != nil, p.replyTo != nil, p.expiration != nil, p.messageID != nil, p.timestamp != nil,
-                               p.type != nil, p.userID != nil, p.appID != nil]
+        let present: [Bool] = [
+            p.contentType != nil, p.contentEncoding != nil, p.headers != nil, p.deliveryMode != nil, p.priority != nil,
+            p.correlationID != nil, p.replyTo != nil, p.expiration != nil, p.messageID != nil, p.timestamp != nil,
+            p.type != nil, p.userID != nil, p.appID != nil,
+        ]
         for (index, isPresent) in present.enumerated() where isPresent { flags |= 1 << (15 - index) }
         buffer.writeInteger(flags)
         if let v = p.contentType { try buffer.amqpWriteShortString(v) }

@@ -49,8 +49,9 @@ public final class AMQPWorker: Service, Sendable {
     public init(engine: ModerationEngine, settings: AMQPWorkerSettings, logger: Logger, onConsuming: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
         self.settings = settings
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
-                                   defaultLane: settings.lane)
+        self.call = ModerationCall(
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
+            defaultLane: settings.lane)
         self.logger = logger
         self.onConsuming = onConsuming
     }
@@ -87,8 +88,11 @@ public final class AMQPWorker: Service, Sendable {
             }
         }
         let counts = statistics
-        logger.info("stopped consuming; every delivery held was answered", metadata: [
-            "acked": "\(counts.acked)", "requeued": "\(counts.requeued)", "rejected": "\(counts.rejected)"])
+        logger.info(
+            "stopped consuming; every delivery held was answered",
+            metadata: [
+                "acked": "\(counts.acked)", "requeued": "\(counts.requeued)", "rejected": "\(counts.rejected)",
+            ])
     }
 
     /// Declares, consumes until the consumer ends (shutdown, a lost connection, a cancel by the broker), and
@@ -118,9 +122,12 @@ public final class AMQPWorker: Service, Sendable {
         }
         current.withLock { $0 = (channel, consumer.tag) }
         if stopping.load(ordering: .relaxed) { try? await channel.cancel(consumer.tag) }
-        logger.info("consuming from RabbitMQ", metadata: [
-            "broker": "\(settings.connection.redactedURL)", "queue": "\(settings.queue)", "queue_type": "\(settings.queueType)",
-            "prefetch": "\(settings.prefetch)"])
+        logger.info(
+            "consuming from RabbitMQ",
+            metadata: [
+                "broker": "\(settings.connection.redactedURL)", "queue": "\(settings.queue)", "queue_type": "\(settings.queueType)",
+                "prefetch": "\(settings.prefetch)",
+            ])
         onConsuming()
         await withTaskGroup(of: Void.self) { group in
             for await delivery in consumer {
@@ -195,9 +202,10 @@ public final class AMQPWorker: Service, Sendable {
         ]
         if let code = verdict.errorCode { headers["warden-error-code"] = .string(code) }
         let replyTo = delivery.properties.replyTo.flatMap { $0.isEmpty ? nil : $0 }
-        let properties = AMQPProperties(contentType: "application/json", headers: headers, deliveryMode: replyTo == nil ? 2 : 1,
-                                        correlationID: delivery.properties.correlationID ?? id, messageID: id,
-                                        type: verdict.status == 200 ? "moderation" : "error")
+        let properties = AMQPProperties(
+            contentType: "application/json", headers: headers, deliveryMode: replyTo == nil ? 2 : 1,
+            correlationID: delivery.properties.correlationID ?? id, messageID: id,
+            type: verdict.status == 200 ? "moderation" : "error")
         let exchange = replyTo == nil ? settings.resultsExchange : ""
         let routingKey = replyTo ?? settings.resultsRoutingKey(for: delivery.routingKey)
         do {
@@ -212,8 +220,11 @@ public final class AMQPWorker: Service, Sendable {
 
     /// Holds the delivery for `delay` (not while shutting down), then nacks it back to the queue.
     private func requeue(_ delivery: AMQPDelivery, on channel: AMQPChannel, after delay: Duration, reason: String) async {
-        logger.warning("message requeued", metadata: [
-            "delivery_tag": "\(delivery.deliveryTag)", "delay_ms": "\(Int(delay.milliseconds))", "reason": "\(reason)"])
+        logger.warning(
+            "message requeued",
+            metadata: [
+                "delivery_tag": "\(delivery.deliveryTag)", "delay_ms": "\(Int(delay.milliseconds))", "reason": "\(reason)",
+            ])
         let end = ContinuousClock.now + delay
         while ContinuousClock.now < end, !stopping.load(ordering: .relaxed), channel.connection.isOpen {
             try? await Task.sleep(for: min(.milliseconds(50), end - ContinuousClock.now))

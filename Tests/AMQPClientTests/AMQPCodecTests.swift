@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import AMQPClient
 
 /// The frame codec, methods, field tables and content headers, without a broker.
@@ -66,10 +67,12 @@ import Testing
     }
 
     static let methods: [AMQPMethod] = [
-        .connectionStart(versionMajor: 0, versionMinor: 9, serverProperties: ["product": .string("RabbitMQ")],
-                         mechanisms: Array("PLAIN AMQPLAIN".utf8), locales: Array("en_US".utf8)),
-        .connectionStartOk(clientProperties: ["capabilities": .table(["publisher_confirms": .bool(true)])], mechanism: "PLAIN",
-                           response: [0, 103, 0, 103], locale: "en_US"),
+        .connectionStart(
+            versionMajor: 0, versionMinor: 9, serverProperties: ["product": .string("RabbitMQ")],
+            mechanisms: Array("PLAIN AMQPLAIN".utf8), locales: Array("en_US".utf8)),
+        .connectionStartOk(
+            clientProperties: ["capabilities": .table(["publisher_confirms": .bool(true)])], mechanism: "PLAIN",
+            response: [0, 103, 0, 103], locale: "en_US"),
         .connectionTune(channelMax: 2047, frameMax: 131_072, heartbeat: 60),
         .connectionTuneOk(channelMax: 2047, frameMax: 131_072, heartbeat: 30),
         .connectionOpen(virtualHost: "/"), .connectionOpenOk,
@@ -77,11 +80,13 @@ import Testing
         .connectionBlocked(reason: "low on memory"), .connectionUnblocked,
         .channelOpen, .channelOpenOk, .channelFlow(active: true), .channelFlowOk(active: false),
         .channelClose(replyCode: 406, replyText: "PRECONDITION_FAILED", classID: 50, methodID: 10), .channelCloseOk,
-        .exchangeDeclare(exchange: "results", type: "topic", passive: false, durable: true, autoDelete: false, isInternal: false, noWait: false,
-                         arguments: [:]),
+        .exchangeDeclare(
+            exchange: "results", type: "topic", passive: false, durable: true, autoDelete: false, isInternal: false, noWait: false,
+            arguments: [:]),
         .exchangeDeclareOk,
-        .queueDeclare(queue: "requests", passive: false, durable: true, exclusive: false, autoDelete: false, noWait: false,
-                      arguments: ["x-queue-type": .string("quorum"), "x-dead-letter-exchange": .string("dlx")]),
+        .queueDeclare(
+            queue: "requests", passive: false, durable: true, exclusive: false, autoDelete: false, noWait: false,
+            arguments: ["x-queue-type": .string("quorum"), "x-dead-letter-exchange": .string("dlx")]),
         .queueDeclareOk(queue: "requests", messageCount: 12, consumerCount: 3),
         .queueBind(queue: "q", exchange: "x", routingKey: "k.#", noWait: false, arguments: [:]), .queueBindOk,
         .queuePurge(queue: "q", noWait: false), .queuePurgeOk(messageCount: 4),
@@ -149,10 +154,11 @@ import Testing
     }
 
     @Test func contentHeadersRoundTripEveryProperty() throws {
-        let properties = AMQPProperties(contentType: "application/json", contentEncoding: "utf-8", headers: ["warden-status": .int32(200)],
-                                        deliveryMode: 2, priority: 5, correlationID: "corr-1", replyTo: "amq.rabbitmq.reply-to.g1h2",
-                                        expiration: "60000", messageID: "msg-1", timestamp: 1_700_000_000, type: "verdict", userID: "guest",
-                                        appID: "warden")
+        let properties = AMQPProperties(
+            contentType: "application/json", contentEncoding: "utf-8", headers: ["warden-status": .int32(200)],
+            deliveryMode: 2, priority: 5, correlationID: "corr-1", replyTo: "amq.rabbitmq.reply-to.g1h2",
+            expiration: "60000", messageID: "msg-1", timestamp: 1_700_000_000, type: "verdict", userID: "guest",
+            appID: "warden")
         for header in [AMQPContentHeader(bodySize: 12_345, properties: properties), AMQPContentHeader(bodySize: 0, properties: AMQPProperties())] {
             var buffer = ByteBuffer()
             try header.encode(into: &buffer)

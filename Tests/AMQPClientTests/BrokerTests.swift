@@ -2,6 +2,7 @@ import Foundation
 import NIOSSL
 import Testing
 import WardenTestSupport
+
 @testable import AMQPClient
 
 /// The client against a real RabbitMQ: one shared broker, a queue name of its own per test.
@@ -35,7 +36,10 @@ import WardenTestSupport
         do {
             _ = try await AMQPConnection.connect(try AMQPConfiguration(url: "amqp://guest:wrong@127.0.0.1:\(server.port)"))
         } catch let error as AMQPError {
-            guard case .authenticationFailed = error else { Issue.record("expected authenticationFailed, got \(error)"); return }
+            guard case .authenticationFailed = error else {
+                Issue.record("expected authenticationFailed, got \(error)")
+                return
+            }
         }
         // An unknown vhost is the broker's connection.close (530).
         await #expect(throws: AMQPError.self) {
@@ -69,8 +73,9 @@ import WardenTestSupport
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 group.addTask {
-                    let properties = AMQPProperties(contentType: "application/json", headers: ["index": .int32(Int32(index))], deliveryMode: 2,
-                                                    correlationID: "corr-\(index)", replyTo: "answers", messageID: "id-\(index)")
+                    let properties = AMQPProperties(
+                        contentType: "application/json", headers: ["index": .int32(Int32(index))], deliveryMode: 2,
+                        correlationID: "corr-\(index)", replyTo: "answers", messageID: "id-\(index)")
                     try await channel.publish(index == 0 ? big : Array("message \(index)".utf8), exchange: "", routingKey: queue, properties: properties)
                 }
             }
@@ -167,14 +172,16 @@ import WardenTestSupport
         let client = try await connection.openChannel()
         // Consume the pseudo-queue first (no-ack, as RabbitMQ requires), then publish from the same channel.
         var replies = try await client.consume(queue: "amq.rabbitmq.reply-to", noAck: true).makeAsyncIterator()
-        try await client.publish(Array("ping".utf8), exchange: "", routingKey: queue,
-                                 properties: AMQPProperties(correlationID: "c-42", replyTo: "amq.rabbitmq.reply-to"))
+        try await client.publish(
+            Array("ping".utf8), exchange: "", routingKey: queue,
+            properties: AMQPProperties(correlationID: "c-42", replyTo: "amq.rabbitmq.reply-to"))
         let request = try await Self.next(&requests)
         let replyTo = try #require(request.properties.replyTo)
         #expect(replyTo.hasPrefix("amq.rabbitmq.reply-to."))
         try await server.confirmSelect()
-        try await server.publish(Array("pong".utf8), exchange: "", routingKey: replyTo,
-                                 properties: AMQPProperties(correlationID: request.properties.correlationID))
+        try await server.publish(
+            Array("pong".utf8), exchange: "", routingKey: replyTo,
+            properties: AMQPProperties(correlationID: request.properties.correlationID))
         try server.ack(request.deliveryTag)
         let reply = try await Self.next(&replies)
         #expect(reply.body == Array("pong".utf8) && reply.properties.correlationID == "c-42")
@@ -190,7 +197,10 @@ import WardenTestSupport
             try await channel.declareQueue(queue, arguments: ["x-queue-type": .string("classic")])
             Issue.record("a conflicting declare succeeded")
         } catch let error as AMQPError {
-            guard case .channelClosed(406, _) = error else { Issue.record("expected 406, got \(error)"); return }
+            guard case .channelClosed(406, _) = error else {
+                Issue.record("expected 406, got \(error)")
+                return
+            }
         }
         #expect(connection.isOpen)
         let other = try await connection.openChannel()

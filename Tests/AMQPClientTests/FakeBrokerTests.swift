@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Testing
+
 @testable import AMQPClient
 
 /// A fake broker on a loopback port: after the client's protocol header it sends scripted bytes (and hangs up
@@ -69,8 +70,10 @@ final class FakeBroker: Sendable {
     }
 
     @Test func aTruncatedFrameThenHangUpIsMalformed() async throws {
-        let start = try FakeBroker.method(.connectionStart(versionMajor: 0, versionMinor: 9, serverProperties: [:],
-                                                           mechanisms: Array("PLAIN".utf8), locales: Array("en_US".utf8)))
+        let start = try FakeBroker.method(
+            .connectionStart(
+                versionMajor: 0, versionMinor: 9, serverProperties: [:],
+                mechanisms: Array("PLAIN".utf8), locales: Array("en_US".utf8)))
         let error = try await connect(reply: Array(start.prefix(start.count - 5)), hangUp: true)
         #expect(error == .malformedFrame("the stream ended inside a frame (\(start.count - 5) bytes left)"))
     }

@@ -60,11 +60,12 @@ import WardenStream
 
     @Test("worker --amqp-url builds the RabbitMQ settings from its flags; a bad queue type or URL is refused")
     func amqpWorkerSettings() throws {
-        let command = try #require(try Warden.parseAsRoot([
-            "worker", "--amqp-url", "amqps://warden:secret@rabbit.example/chat", "--amqp-queue", "in", "--amqp-queue-type", "classic",
-            "--amqp-dead-letter-exchange", "dead", "--amqp-results-exchange", "results", "--amqp-results-routing-key", "v.{routing_key}",
-            "--amqp-results-queue", "", "--amqp-retry-delay", "2.5",
-        ]) as? WorkerCommand)
+        let command = try #require(
+            try Warden.parseAsRoot([
+                "worker", "--amqp-url", "amqps://warden:secret@rabbit.example/chat", "--amqp-queue", "in", "--amqp-queue-type", "classic",
+                "--amqp-dead-letter-exchange", "dead", "--amqp-results-exchange", "results", "--amqp-results-routing-key", "v.{routing_key}",
+                "--amqp-results-queue", "", "--amqp-retry-delay", "2.5",
+            ]) as? WorkerCommand)
         let settings = try #require(try command.amqpWorkerSettings(logger: Logger(label: "test")))
         #expect(settings.connection.useTLS && settings.connection.port == 5671 && settings.connection.virtualHost == "chat")
         #expect(settings.connection.user == "warden" && settings.connection.password == "secret")
@@ -77,7 +78,9 @@ import WardenStream
         let plain = try #require(try defaults.amqpWorkerSettings(logger: Logger(label: "test")))
         #expect(plain.queue == "moderation.requests" && plain.queueType == "quorum" && plain.resultsExchange == "")
         #expect(plain.resultsQueue == "moderation.verdicts" && plain.deadLetterExchange == nil)
-        #expect(plain.prefetch == AMQPWorkerSettings.defaultPrefetch(maxBatchSize: BatchingConfiguration().maxBatchSize, workers: try defaults.engine.configuration().workers))
+        #expect(
+            plain.prefetch
+                == AMQPWorkerSettings.defaultPrefetch(maxBatchSize: BatchingConfiguration().maxBatchSize, workers: try defaults.engine.configuration().workers))
 
         let badType = try #require(try Warden.parseAsRoot(["worker", "--amqp-url", "amqp://h", "--amqp-queue-type", "stream"]) as? WorkerCommand)
         #expect(throws: ValidationError.self) { try badType.amqpWorkerSettings(logger: Logger(label: "test")) }

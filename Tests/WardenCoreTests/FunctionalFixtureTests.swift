@@ -51,7 +51,8 @@ struct FunctionalFixtureTests {
     ]
     static let targets = coreTargets.union(extendedTargets)
     /// Swear words that a `calm_hostility` case must not contain (whole words, any case).
-    static let swearing = #"\b(fuck\w*|shit\w*|damn\w*|bitch\w*|cunt\w*|crap\w*|bastard\w*|dick\w*|piss\w*|prick\w*|twat\w*|wank\w*|arse\w*|ass|asses|asshole\w*|hell|bloody|bollocks)\b"#
+    static let swearing =
+        #"\b(fuck\w*|shit\w*|damn\w*|bitch\w*|cunt\w*|crap\w*|bastard\w*|dick\w*|piss\w*|prick\w*|twat\w*|wank\w*|arse\w*|ass|asses|asshole\w*|hell|bloody|bollocks)\b"#
     /// Labels a case may expect: `hate`, `flagged`, the v1 labels and OpenAI moderation categories.
     static let labels: Set<String> = [
         "hate", "flagged", "toxic", "spam", "harassment", "harassment/threatening", "hate/threatening", "violence",
@@ -225,8 +226,9 @@ struct FunctionalFixtureTests {
         for target in Self.targets {
             let about = all.filter { $0.target == target }
             #expect(about.count >= 5, "only \(about.count) cases about \(target)")
-            #expect(about.contains(where: \.hateful) && about.contains(where: { !$0.hateful }),
-                    "\(target) needs both hateful and non-hateful cases")
+            #expect(
+                about.contains(where: \.hateful) && about.contains(where: { !$0.hateful }),
+                "\(target) needs both hateful and non-hateful cases")
         }
     }
 

@@ -79,8 +79,9 @@ struct SelfHarmFixtureTests {
             #expect(texts.insert(c.text).inserted, "duplicate text in \(c.id)")
             #expect(c.id.hasPrefix(c.kind + "-"), "\(c.id) does not start with its kind \(c.kind)")
             #expect(!c.text.isEmpty && c.text == c.text.trimmingCharacters(in: .whitespacesAndNewlines), "\(c.id): empty or untrimmed text")
-            #expect(!c.text.unicodeScalars.contains { $0.properties.generalCategory == .control || $0 == "\u{FFFD}" },
-                    "\(c.id) has a control character or U+FFFD")
+            #expect(
+                !c.text.unicodeScalars.contains { $0.properties.generalCategory == .control || $0 == "\u{FFFD}" },
+                "\(c.id) has a control character or U+FFFD")
             #expect(c.text.count <= 280, "\(c.id) is not short")
             #expect(!c.note.isEmpty, "\(c.id) has an empty note")
         }

@@ -55,17 +55,19 @@ struct RouterTests {
     /// (`label_aliases`), as the default model ships it.
     static func renamedLabelEngine() throws -> ModerationEngine {
         let b = try ModelBundle.load(directory: TestPaths.tinyBert.path)
-        let bundle = ModelBundle(directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath,
-                                 labels: ["harassment", "hate", "spam"], thresholds: b.thresholds,
-                                 maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
-                                 textNormalization: b.textNormalization,
-                                 openAICategories: ["harassment": "harassment", "hate": "hate"],
-                                 labelAliases: ["toxic": "harassment"])
+        let bundle = ModelBundle(
+            directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath,
+            labels: ["harassment", "hate", "spam"], thresholds: b.thresholds,
+            maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
+            textNormalization: b.textNormalization,
+            openAICategories: ["harassment": "harassment", "hate": "hate"],
+            labelAliases: ["toxic": "harassment"])
         var configuration = EngineConfiguration()
         configuration.workers = 1
-        return try ModerationEngine(bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
-                                    configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
-                                    logger: Logger(label: "test"))
+        return try ModerationEngine(
+            bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
+            configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
+            logger: Logger(label: "test"))
     }
 
     static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {

@@ -22,8 +22,9 @@ import WardenTestSupport
             let channel = try await connection.openChannel()
             try await channel.confirmSelect()
             let tag = UUID().uuidString.prefix(8)
-            return Fixture(server: server, connection: connection, channel: channel, queue: names?.queue ?? "requests-\(tag)",
-                           results: names?.results ?? "verdicts-\(tag)")
+            return Fixture(
+                server: server, connection: connection, channel: channel, queue: names?.queue ?? "requests-\(tag)",
+                results: names?.results ?? "verdicts-\(tag)")
         }
 
         func stop() async { await connection.close() }
@@ -40,8 +41,9 @@ import WardenTestSupport
                 for index in 0..<count {
                     group.addTask {
                         let body = #"{"input": "message number \#(index) from the chat, hello there"}"#
-                        try await channel.publish(Array(body.utf8), exchange: "", routingKey: queue,
-                                                  properties: AMQPProperties(deliveryMode: 2, messageID: "\(prefix)\(index)"))
+                        try await channel.publish(
+                            Array(body.utf8), exchange: "", routingKey: queue,
+                            properties: AMQPProperties(deliveryMode: 2, messageID: "\(prefix)\(index)"))
                     }
                 }
                 try await group.waitForAll()
@@ -57,9 +59,12 @@ import WardenTestSupport
 
         /// Starts `warden worker` on the tiny model against this broker and waits for its ready line.
         func worker(_ arguments: [String] = []) async throws -> WardenProcess {
-            let worker = try WardenProcess.launch(["worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
-                                                   "--amqp-url", server.url, "--amqp-queue", queue, "--amqp-results-routing-key", results,
-                                                   "--amqp-results-queue", results] + arguments)
+            let worker = try WardenProcess.launch(
+                [
+                    "worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--log-level", "warning",
+                    "--amqp-url", server.url, "--amqp-queue", queue, "--amqp-results-routing-key", results,
+                    "--amqp-results-queue", results,
+                ] + arguments)
             try await waitUntil("the worker's ready line", timeout: .seconds(60)) {
                 guard worker.isRunning else { throw WardenProcess.Failure(description: "worker exited early:\n\(worker.log)") }
                 return worker.standardOutput.contains("Warden worker is ready")
@@ -131,7 +136,9 @@ import WardenTestSupport
         try await fixture.declareRequests()
         try await fixture.publishChat(10)
         let worker = try await fixture.worker(["--amqp-results-queue", "", "--amqp-retry-delay", "0.2"])
-        try await waitUntil("verdicts refused and requeued (worker log: \(worker.log))", timeout: .seconds(45), every: .milliseconds(50)) { worker.log.contains("verdict not confirmed") }
+        try await waitUntil("verdicts refused and requeued (worker log: \(worker.log))", timeout: .seconds(45), every: .milliseconds(50)) {
+            worker.log.contains("verdict not confirmed")
+        }
         #expect(await worker.stop() == 0)
         #expect(try await fixture.ready(fixture.queue) == 10, "a request was acked without a confirmed verdict")
         #expect(try await fixture.ready(fixture.results) == 0)
@@ -145,8 +152,9 @@ import WardenTestSupport
         let client = try await fixture.connection.openChannel()
         var replies = try await client.consume(queue: "amq.rabbitmq.reply-to", noAck: true).makeAsyncIterator()
         for (index, text) in ["hello there", ""].enumerated() {
-            try await client.publish(Array(#"{"input": "\#(text)"}"#.utf8), exchange: "", routingKey: fixture.queue,
-                                     properties: AMQPProperties(correlationID: "call-\(index)", replyTo: "amq.rabbitmq.reply-to"))
+            try await client.publish(
+                Array(#"{"input": "\#(text)"}"#.utf8), exchange: "", routingKey: fixture.queue,
+                properties: AMQPProperties(correlationID: "call-\(index)", replyTo: "amq.rabbitmq.reply-to"))
         }
         var answers: [String: AMQPDelivery] = [:]
         while answers.count < 2, let reply = await replies.next() { answers[reply.properties.correlationID ?? ""] = reply }

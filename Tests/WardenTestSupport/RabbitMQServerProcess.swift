@@ -108,7 +108,10 @@ public final class RabbitMQServerProcess: Sendable {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
             self?.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
         child.standardOutput = pipe
