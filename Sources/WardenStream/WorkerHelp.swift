@@ -1,3 +1,4 @@
+import WardenCore
 import WardenGateway
 
 /// The help of `warden worker`'s flags, beside the settings they set: each default is quoted from
@@ -8,10 +9,35 @@ public enum WorkerHelp {
     private static let streamDefaults = StreamWorkerSettings(stream: "")
     private static let amqpDefaults = AMQPWorkerSettings.defaults
 
+    /// What `warden worker` does, in one line.
+    public static let abstract =
+        "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject, or a RabbitMQ queue (--amqp-url)."
+    /// How `warden worker` moderates, acks and stops.
+    public static let discussion = """
+        Each message holds a /v1/moderations request body ({"input": ...}); its verdict, the response or \
+        error body of that API, is published to --results-subject with Nats-Msg-Id <stream>-<sequence> \
+        (a stream must store that subject), and the message is acked only once JetStream has acked the \
+        verdict. A message the engine cannot take now is naked with a delay; a poison message (invalid \
+        UTF-8 or JSON, empty, over a limit) gets an error verdict and is terminated. Requests on \
+        --check-subject (a queue group) are answered directly; the NATS micro discovery subjects \
+        ($SRV.PING, $SRV.INFO, $SRV.STATS) are answered too.
+
+        With --amqp-url the worker consumes a RabbitMQ queue instead (declared durable, quorum by default): \
+        each verdict is published to --amqp-results-exchange with --amqp-results-routing-key under publisher \
+        confirms, or to the message's reply_to with its correlation_id, and carries the message's message_id \
+        (or a stable hash of it); the message is acked once the broker has confirmed the verdict. A message \
+        the engine cannot take now is requeued after --amqp-retry-delay; a poison message gets an error \
+        verdict and is rejected to the queue's dead-letter exchange. A lost broker is reconnected with \
+        jittered backoff.
+
+        Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
+        stops pulling (or cancels the AMQP consumer), finishes and acks every message already fetched, then \
+        exits 0.
+        """
+
     public static let natsUrl =
         "NATS server URL(s), comma-separated: nats://host:port or tls://host:port (env WARDEN_NATS_URL; default \(WorkerConfiguration.defaultServer))."
-    public static let natsToken =
-        "NATS token (env WARDEN_NATS_TOKEN). On the command line it is visible in the process list: prefer the variable."
+    public static let natsToken = "NATS token (env WARDEN_NATS_TOKEN). On the command line it is visible in the process list: prefer the variable."
     public static let natsUser = "NATS user (env WARDEN_NATS_USER)."
     public static let natsPassword = "NATS password (env WARDEN_NATS_PASSWORD)."
     public static let natsCreds = "NATS credentials file: user JWT and NKey seed, as nsc writes them (env WARDEN_NATS_CREDS)."
@@ -30,15 +56,13 @@ public enum WorkerHelp {
     public static let maxAckPending =
         "MaxAckPending of the consumer the worker creates, over all workers (env WARDEN_NATS_MAX_ACK_PENDING; default \(streamDefaults.maxAckPending))."
     public static let fetchBatch = "Messages per pull (env WARDEN_NATS_FETCH_BATCH; default --max-batch-size x --workers)."
-    public static let maxInFlight =
-        "Most messages this worker holds, fetched and not yet acked (env WARDEN_NATS_MAX_IN_FLIGHT; default 2 x --fetch-batch)."
+    public static let maxInFlight = "Most messages this worker holds, fetched and not yet acked (env WARDEN_NATS_MAX_IN_FLIGHT; default 2 x --fetch-batch)."
     public static let checkSubject =
         "Subject of core-NATS moderation requests; empty turns it off (env WARDEN_NATS_CHECK_SUBJECT; default \(workerDefaults.checkSubject))."
     public static let queueGroup = "Queue group of --check-subject (env WARDEN_NATS_QUEUE_GROUP; default \(workerDefaults.queueGroup))."
     public static let amqpUrl =
         "RabbitMQ broker: amqp://user:password@host:port/vhost, or amqps:// for TLS (env WARDEN_AMQP_URL). With it the worker consumes an AMQP queue, not NATS; prefer the variable, flags show in the process list."
-    public static let amqpQueue =
-        "AMQP queue of requests, declared durable when missing (env WARDEN_AMQP_QUEUE; default \(amqpDefaults.queue))."
+    public static let amqpQueue = "AMQP queue of requests, declared durable when missing (env WARDEN_AMQP_QUEUE; default \(amqpDefaults.queue))."
     public static let amqpQueueType =
         "Type of the AMQP queue when declared: \(AMQPWorkerSettings.queueTypes.joined(separator: " or ")) (env WARDEN_AMQP_QUEUE_TYPE; default \(amqpDefaults.queueType))."
     public static let amqpDeadLetterExchange =
@@ -58,8 +82,7 @@ public enum WorkerHelp {
     public static let maxBodyBytes =
         "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(workerDefaults.limits.maxBodyBytes))."
     public static let maxInputs = "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(workerDefaults.limits.maxInputs))."
-    public static let metricsPort =
-        "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all)."
+    public static let metricsPort = "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all)."
     public static let metricsHost =
         "Address of --metrics-port (env WARDEN_METRICS_HOST; default \(workerDefaults.metricsHost), so that probes reach it in a pod)."
 }

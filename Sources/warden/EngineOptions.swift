@@ -61,22 +61,11 @@ struct EngineOptions: ParsableArguments {
 struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("model"), help: "Model bundle folder (env WARDEN_MODEL; default \(ResourceLocator.defaultModel)).")
     var modelDirectory: String?
-    @Option(help: "Backend workers: model copies running batches in parallel (env WARDEN_WORKERS; default \(engineDefaults.workers)).")
-    var workers: Int?
-    @Option(help: "torch intra-op threads per forward (env WARDEN_TORCH_THREADS; default \(TorchRuntimeSettings.default.intraOpThreads)).")
-    var torchThreads: Int?
-    @Option(
-        help:
-            "OpenBLAS threads for fp32 matrix products (env WARDEN_BLAS_THREADS; default \(TorchRuntimeSettings.defaultBLASThreads(workers: 2)) per worker with several workers, \(TorchRuntimeSettings.defaultBLASThreads(workers: 1)) with one)."
-    )
-    var blasThreads: Int?
-    @Flag(help: "Enable TorchScript graph-executor optimisation (env WARDEN_GRAPH_OPTIMIZATION; default off).")
-    var graphOptimization = false
-    @Option(
-        help:
-            "Precision to compute in: auto (time the model's forwards in its stored precision and in fp32 at start-up, take the faster), bf16 (as a bf16 model is stored) or fp32 (converted at load) (env WARDEN_PRECISION; default \(PrecisionPolicy.commandLineDefault))."
-    )
-    var precision: String?
+    @Option(help: ArgumentHelp(RuntimeHelp.workers)) var workers: Int?
+    @Option(help: ArgumentHelp(RuntimeHelp.torchThreads)) var torchThreads: Int?
+    @Option(help: ArgumentHelp(RuntimeHelp.blasThreads)) var blasThreads: Int?
+    @Flag(help: ArgumentHelp(RuntimeHelp.graphOptimization)) var graphOptimization = false
+    @Option(help: ArgumentHelp(RuntimeHelp.precision)) var precision: String?
 
     func resolvedModelDirectory() -> String {
         Setting.resolve(modelDirectory, env: "WARDEN_MODEL") ?? ResourceLocator.path(ResourceLocator.defaultModel)
@@ -118,88 +107,27 @@ struct ModelOptions: ParsableArguments {
 
 /// Batching options shared by `serve`, `score` and `tune`.
 struct BatchingOptions: ParsableArguments {
-    @Option(help: "Most items in one model call (env WARDEN_MAX_BATCH_SIZE; default \(engineDefaults.batching.maxBatchSize)).")
-    var maxBatchSize: Int?
-    @Option(help: "Most padded tokens (items x longest) in one model call (env WARDEN_MAX_BATCH_TOKENS; default \(engineDefaults.batching.maxBatchTokens)).")
-    var maxBatchTokens: Int?
-    @Option(
-        help:
-            "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency))."
-    )
-    var minPaddingEfficiency: Double?
-    @Option(
-        help:
-            "Sequence packing: 'auto' packs several messages into each model row when the model declares a packed entry point, 'off' always pads (env WARDEN_PACKING; default \(engineDefaults.batching.packing.rawValue))."
-    )
-    var packing: String?
-    @Option(help: "Tokens per packed model row (env WARDEN_PACKED_ROW_TOKENS; default \(engineDefaults.batching.packedRowTokens)).")
-    var packedRowTokens: Int?
-    @Option(
-        help:
-            "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.interactive.maxQueueDelay.millisecondsText))."
-    )
-    var maxQueueDelayMs: Double?
-    @Option(
-        help:
-            "Longest wait of a bulk item for a fuller batch, ms (env WARDEN_BULK_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.bulk.maxQueueDelay.millisecondsText))."
-    )
-    var bulkMaxQueueDelayMs: Double?
-    @Option(
-        help:
-            "Longest a bulk batch may take at the measured rate, ms, so that chat messages wait behind little bulk work; 0 turns the cap off (env WARDEN_BULK_MAX_BATCH_MS; default \(engineDefaults.batching.maxBulkBatchTime.millisecondsText))."
-    )
-    var bulkMaxBatchMs: Double?
-    @Option(
-        help:
-            "Default deadline of interactive requests, ms (env WARDEN_INTERACTIVE_DEADLINE_MS; default \(engineDefaults.batching.interactive.defaultDeadline.millisecondsText))."
-    )
-    var interactiveDeadlineMs: Int?
-    @Option(
-        help: "Default deadline of bulk requests, ms (env WARDEN_BULK_DEADLINE_MS; default \(engineDefaults.batching.bulk.defaultDeadline.millisecondsText)).")
-    var bulkDeadlineMs: Int?
-    @Option(
-        help:
-            "Longest deadline an interactive request may ask for, ms (env WARDEN_INTERACTIVE_MAX_DEADLINE_MS; default \(engineDefaults.batching.interactive.maxDeadline.millisecondsText))."
-    )
-    var interactiveMaxDeadlineMs: Int?
-    @Option(
-        help:
-            "Longest deadline a bulk request may ask for, ms (env WARDEN_BULK_MAX_DEADLINE_MS; default \(engineDefaults.batching.bulk.maxDeadline.millisecondsText))."
-    )
-    var bulkMaxDeadlineMs: Int?
-    @Option(
-        help:
-            "The interactive lane's budget: most tokens waiting in it (env WARDEN_INTERACTIVE_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.interactive.maxQueuedTokens))."
-    )
-    var interactiveMaxQueuedTokens: Int?
-    @Option(
-        help:
-            "Most tokens one interactive request may cost; a larger one is refused, or sent to bulk when it named no lane (env WARDEN_INTERACTIVE_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.interactive.maxRequestTokens))."
-    )
-    var interactiveMaxRequestTokens: Int?
-    @Option(
-        help:
-            "Most tokens one bulk request may take of the queue (env WARDEN_BULK_MAX_REQUEST_TOKENS; default \(engineDefaults.batching.bulk.maxRequestTokens))."
-    )
-    var bulkMaxRequestTokens: Int?
-    @Option(help: "Admission bound: most items waiting (env WARDEN_MAX_QUEUED_ITEMS; default \(engineDefaults.batching.maxQueuedItems)).")
-    var maxQueuedItems: Int?
-    @Option(
-        help:
-            "Admission bound: most tokens waiting, both lanes; also the bulk lane's budget (env WARDEN_MAX_QUEUED_TOKENS; default \(engineDefaults.batching.maxQueuedTokens))."
-    )
-    var maxQueuedTokens: Int?
-    @Option(
-        help:
-            "Texts longer than the model: 'windows' (score overlapping windows, take the max) or 'truncate' (env WARDEN_LONG_TEXT; default \(engineDefaults.moderator.longTextPolicy.name))."
-    )
-    var longText: String?
-    @Option(help: "Most windows scored per long text (env WARDEN_MAX_WINDOWS; default \(engineDefaults.moderator.maxWindowsPerText)).")
-    var maxWindows: Int?
-    @Flag(help: "Flag a text that was only partly scored (longer than --max-windows cover) whatever its scores (env WARDEN_FLAG_PARTIAL; default off).")
-    var flagPartial = false
-    @Option(help: "Entries in the cache of recent results, 0 turns it off (env WARDEN_CACHE_SIZE; default \(engineDefaults.moderator.cacheCapacity)).")
-    var cacheSize: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.maxBatchSize)) var maxBatchSize: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.maxBatchTokens)) var maxBatchTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.minPaddingEfficiency)) var minPaddingEfficiency: Double?
+    @Option(help: ArgumentHelp(BatchingHelp.packing)) var packing: String?
+    @Option(help: ArgumentHelp(BatchingHelp.packedRowTokens)) var packedRowTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.maxQueueDelayMs)) var maxQueueDelayMs: Double?
+    @Option(help: ArgumentHelp(BatchingHelp.bulkMaxQueueDelayMs)) var bulkMaxQueueDelayMs: Double?
+    @Option(help: ArgumentHelp(BatchingHelp.bulkMaxBatchMs)) var bulkMaxBatchMs: Double?
+    @Option(help: ArgumentHelp(BatchingHelp.interactiveDeadlineMs)) var interactiveDeadlineMs: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.bulkDeadlineMs)) var bulkDeadlineMs: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.interactiveMaxDeadlineMs)) var interactiveMaxDeadlineMs: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.bulkMaxDeadlineMs)) var bulkMaxDeadlineMs: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.interactiveMaxQueuedTokens)) var interactiveMaxQueuedTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.interactiveMaxRequestTokens)) var interactiveMaxRequestTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.bulkMaxRequestTokens)) var bulkMaxRequestTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.maxQueuedItems)) var maxQueuedItems: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.maxQueuedTokens)) var maxQueuedTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.longText)) var longText: String?
+    @Option(help: ArgumentHelp(BatchingHelp.maxWindows)) var maxWindows: Int?
+    @Flag(help: ArgumentHelp(BatchingHelp.flagPartial)) var flagPartial = false
+    @Option(help: ArgumentHelp(BatchingHelp.cacheSize)) var cacheSize: Int?
 
     /// The engine configuration these flags (and their environment variables) describe, for `workers`.
     func configuration(workers: Int) throws -> EngineConfiguration {

@@ -27,57 +27,27 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
             for --resume. The output may not be the input file (nor a link to it).
             """)
 
-    @Argument(help: "Input file, or '-' for standard input (default). Gzip input is detected by its first bytes.")
-    var input: String = "-"
-    @Option(name: [.customShort("o"), .long], help: "Output file, or '-' for standard output (default).")
-    var output: String = "-"
-    @Option(
-        help:
-            "Input format: text (one message per line), jsonl or csv. Default: from the extension (.jsonl/.ndjson/.json, .csv, anything else is text; .gz ignored); text for standard input."
-    )
-    var format: String?
-    @Option(help: "Output format: jsonl or csv. Default: csv for a .csv output file, else jsonl.")
-    var outputFormat: String?
-    @Option(help: "JSON Lines member holding the text; the other members are carried to the output.")
-    var textField = readerDefaults.textField
-    @Option(help: "CSV column holding the text (the first row is the header); the other columns are carried to the output.")
-    var textColumn = readerDefaults.textColumn
-    @Option(help: "JSON Lines member carried into CSV output as the record's id.")
-    var idField = readerDefaults.idField
-    @Flag(help: "Write the text into each output record too.")
-    var includeText = false
-    @Flag(help: "Write only flagged records (and error records).")
-    var onlyFlagged = false
-    @Option(name: .customLong("threshold"), help: ArgumentHelp("Flag threshold for one label, overriding the model's (repeatable).", valueName: "label=x"))
-    var thresholds: [String] = []
-    @Flag(help: "Leave bad input records out of the output instead of writing error records (they still count as failed).")
-    var skipInvalid = false
-    @Flag(
-        help:
-            "Continue an interrupted run (from OUTPUT.partial if there is one, else the output file): keep its complete records, score the records that failed to score again, and score the rest of the input."
-    )
-    var resume = false
-    @Option(help: "Score at most this many records (after those skipped by --resume).")
-    var maxRecords: Int?
-    @Option(help: "Records per engine submission (default: \(ScoreRun.groupBatches) x the maximum batch size).")
-    var groupSize: Int?
-    @Option(help: "Most records submitted to the engine and not yet answered (default \(ScoreJobSettings().window)).")
-    var window = ScoreJobSettings().window
-    @Option(help: "Most records read but not yet written, waiting for an earlier group; bounds memory (default \(ScoreRun.reorderWindows) x --window).")
-    var reorderLimit: Int?
-    @Option(help: "Longest record in bytes; a longer one becomes an error record (default \(ReaderSettings.defaultMaxRecordBytes)).")
-    var maxRecordBytes = ReaderSettings.defaultMaxRecordBytes
-    @Option(
-        help:
-            "Most bytes of records (texts and carried fields) read but not yet written; bounds memory whatever the record sizes, beside --window and --reorder-limit. At least --max-record-bytes (default \(ScoreJobSettings().maxBufferedBytes), \(ScoreJobSettings().maxBufferedBytes >> 20) MiB)."
-    )
-    var maxBufferedBytes = ScoreJobSettings().maxBufferedBytes
-    @Flag(help: "Show progress on standard error even when it is not a terminal.")
-    var progress = false
-    @Flag(name: [.customShort("q"), .long], help: "No progress and no summary line.")
-    var quiet = false
-    @Option(help: "Also write the summary as JSON to this file.")
-    var summaryJson: String?
+    @Argument(help: ArgumentHelp(ScoreHelp.input)) var input: String = "-"
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(ScoreHelp.output)) var output: String = "-"
+    @Option(help: ArgumentHelp(ScoreHelp.format)) var format: String?
+    @Option(help: ArgumentHelp(ScoreHelp.outputFormat)) var outputFormat: String?
+    @Option(help: ArgumentHelp(ScoreHelp.textField)) var textField = readerDefaults.textField
+    @Option(help: ArgumentHelp(ScoreHelp.textColumn)) var textColumn = readerDefaults.textColumn
+    @Option(help: ArgumentHelp(ScoreHelp.idField)) var idField = readerDefaults.idField
+    @Flag(help: ArgumentHelp(ScoreHelp.includeText)) var includeText = false
+    @Flag(help: ArgumentHelp(ScoreHelp.onlyFlagged)) var onlyFlagged = false
+    @Option(name: .customLong("threshold"), help: ArgumentHelp(ScoreHelp.thresholds, valueName: "label=x")) var thresholds: [String] = []
+    @Flag(help: ArgumentHelp(ScoreHelp.skipInvalid)) var skipInvalid = false
+    @Flag(help: ArgumentHelp(ScoreHelp.resume)) var resume = false
+    @Option(help: ArgumentHelp(ScoreHelp.maxRecords)) var maxRecords: Int?
+    @Option(help: ArgumentHelp(ScoreHelp.groupSize)) var groupSize: Int?
+    @Option(help: ArgumentHelp(ScoreHelp.window)) var window = ScoreJobSettings().window
+    @Option(help: ArgumentHelp(ScoreHelp.reorderLimit)) var reorderLimit: Int?
+    @Option(help: ArgumentHelp(ScoreHelp.maxRecordBytes)) var maxRecordBytes = ReaderSettings.defaultMaxRecordBytes
+    @Option(help: ArgumentHelp(ScoreHelp.maxBufferedBytes)) var maxBufferedBytes = ScoreJobSettings().maxBufferedBytes
+    @Flag(help: ArgumentHelp(ScoreHelp.progress)) var progress = false
+    @Flag(name: [.customShort("q"), .long], help: ArgumentHelp(ScoreHelp.quiet)) var quiet = false
+    @Option(help: ArgumentHelp(ScoreHelp.summaryJson)) var summaryJson: String?
 
     @OptionGroup var engine: EngineOptions
 

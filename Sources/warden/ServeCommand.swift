@@ -16,42 +16,19 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
             stops accepting connections, answers every request already accepted, then exits 0.
             """)
 
-    @Option(help: "Address to bind (env WARDEN_HOST; default \(ServerConfiguration().host)).")
-    var host: String?
-    @Option(help: "Port to bind, 0 for any free port (env WARDEN_PORT; default \(ServerConfiguration().port)).")
-    var port: Int?
+    @Option(help: ArgumentHelp(ServeHelp.host)) var host: String?
+    @Option(help: ArgumentHelp(ServeHelp.port)) var port: Int?
 
     @OptionGroup var engine: EngineOptions
 
-    @Option(help: "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default \(ServerConfiguration().limits.maxBodyBytes)).")
-    var maxBodyBytes: Int?
-    @Option(help: "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().limits.maxInputs)).")
-    var maxInputs: Int?
-    @Option(
-        help:
-            "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds)))."
-    )
-    var bodyTimeoutS: Double?
-    @Option(
-        help:
-            "Most open connections; past it a request is answered 503 too_many_connections (env WARDEN_MAX_CONNECTIONS; default \(ServerConfiguration().maxConnections), lowered to fit the process's file limit)."
-    )
-    var maxConnections: Int?
-    @Option(
-        help:
-            "On SIGTERM/SIGINT, seconds to finish the requests in flight before closing the rest (env WARDEN_DRAIN_TIMEOUT_S; default \(Int(ServerConfiguration().drainTimeout.seconds)))."
-    )
-    var drainTimeoutS: Double?
-    @Option(
-        name: .customLong("api-key"),
-        help:
-            "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file."
-    )
-    var apiKeys: [String] = []
-    @Option(help: "File with one accepted API key per line (env WARDEN_API_KEY_FILE).")
-    var apiKeyFile: String?
-    @Flag(help: "Require an API key for /metrics too (env WARDEN_PROTECT_METRICS).")
-    var protectMetrics = false
+    @Option(help: ArgumentHelp(ServeHelp.maxBodyBytes)) var maxBodyBytes: Int?
+    @Option(help: ArgumentHelp(ServeHelp.maxInputs)) var maxInputs: Int?
+    @Option(help: ArgumentHelp(ServeHelp.bodyTimeoutS)) var bodyTimeoutS: Double?
+    @Option(help: ArgumentHelp(ServeHelp.maxConnections)) var maxConnections: Int?
+    @Option(help: ArgumentHelp(ServeHelp.drainTimeoutS)) var drainTimeoutS: Double?
+    @Option(name: .customLong("api-key"), help: ArgumentHelp(ServeHelp.apiKeys)) var apiKeys: [String] = []
+    @Option(help: ArgumentHelp(ServeHelp.apiKeyFile)) var apiKeyFile: String?
+    @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }

@@ -13,28 +13,13 @@ struct TokenizeCommand: ParsableCommand {
             standard error, an empty line is printed in its place, and the command exits with status 1.
             """)
 
-    @Argument(help: "Texts to tokenize. When none are given, texts are read from standard input.")
-    var texts: [String] = []
-    @Flag(name: .long, help: "Print the vocabulary pieces instead of the ids.")
-    var tokens = false
-    @Option(name: .long, help: "Maximum sequence length, [CLS] and [SEP] included (at least 2).")
-    var maxLength = WordPieceTokenizer.defaultMaxLength
-    @Option(
-        name: .long,
-        help:
-            "Directory with vocab.txt and tokenizer_config.json (default: $WARDEN_TOKENIZER, else the repository's tokenizer/ directory found from the current directory or the executable)."
-    )
-    var tokenizer: String?
-    @Flag(name: .long, help: "Read NUL-separated texts from standard input instead of lines (texts may then contain newlines).")
-    var nullData = false
-    @Option(
-        name: .long,
-        help: "Benchmark instead of printing: encode all input texts this many times per run, single-threaded, and print the best of 5 runs (texts/s, MB/s).")
-    var benchmark: Int?
-    @Flag(
-        name: .long,
-        help: ArgumentHelp("Print the standard library's Unicode facts per scalar (input of scripts/generate/make_unicode_overrides.py).", visibility: .hidden))
-    var unicodeFacts = false
+    @Argument(help: ArgumentHelp(TokenizeHelp.texts)) var texts: [String] = []
+    @Flag(name: .long, help: ArgumentHelp(TokenizeHelp.tokens)) var tokens = false
+    @Option(name: .long, help: ArgumentHelp(TokenizeHelp.maxLength)) var maxLength = WordPieceTokenizer.defaultMaxLength
+    @Option(name: .long, help: ArgumentHelp(TokenizeHelp.tokenizer)) var tokenizer: String?
+    @Flag(name: .long, help: ArgumentHelp(TokenizeHelp.nullData)) var nullData = false
+    @Option(name: .long, help: ArgumentHelp(TokenizeHelp.benchmark)) var benchmark: Int?
+    @Flag(name: .long, help: ArgumentHelp(TokenizeHelp.unicodeFacts, visibility: .hidden)) var unicodeFacts = false
 
     func validate() throws {
         if maxLength < 2 { throw ValidationError("--max-length must be at least 2 (room for [CLS] and [SEP]).") }

@@ -29,53 +29,24 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
-    @Option(help: "Comma-separated maxBatchSize values.")
-    var batchSizes = grid.batchSizes
-    @Option(help: "Comma-separated maxQueueDelay values in ms (interactive lane).")
-    var delays = grid.delays
-    @Option(
-        help:
-            "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of N tokens; needs a model with a packed entry point). Default: padded,packed\(EngineConfiguration().batching.packedRowTokens) when the model can pack, else padded."
-    )
-    var layouts: String?
-    @Option(help: "Comma-separated WORKERSxTORCHxBLAS thread combinations, e.g. 1x1x2,1x2x1,2x1x1.")
-    var threads = grid.threads
-    @Option(
-        help:
-            "Comma-separated precisions: bf16 and/or fp32. Default: --precision when it names one, else every precision --precision auto chooses from (bf16,fp32 for a model stored in bf16)."
-    )
-    var precisions: String?
-    @Option(help: "Most padded tokens per model call (maxBatchTokens).")
-    var maxBatchTokens = grid.spec.maxBatchTokens
-    @Option(help: "Least padding efficiency an item may bring a batch down to (minPaddingEfficiency; default the engine's).")
-    var minPaddingEfficiency: Double?
-    @Option(help: "Concurrent single-message callers (closed loop).")
-    var concurrency = grid.spec.concurrency
-    @Option(help: "Measured seconds per cell.")
-    var seconds = grid.spec.seconds
-    @Option(help: "Warm-up seconds per cell (discarded).")
-    var warmup = grid.spec.warmup
-    @Option(
-        help:
-            "Repeat the whole grid this many times, interleaved; figures are pooled over rounds, so one lucky cell on a noisy machine does not win the recommendation."
-    )
-    var rounds = grid.rounds
-    @Option(help: "Messages, one per line (default \(Self.defaultCorpus), made by scripts/make_chat_corpus.py).")
-    var corpus: String?
-    @Option(help: "Latency target for the recommendation: p99 per call in ms.")
-    var p99Ms = grid.p99TargetMs
-    @Option(help: "Result-cache entries during the run (0: off, every message is computed).")
-    var cacheSize = grid.spec.cacheSize
-    @Option(help: "Write the table as CSV to this file.")
-    var csv: String?
-    @Option(help: "Write a PNG chart (throughput and p99 against batch size) with \(Self.chartScript).")
-    var png: String?
-    @Option(help: "Random seed for message draws.")
-    var seed = grid.spec.seed
+    @Option(help: ArgumentHelp(TuneHelp.batchSizes)) var batchSizes = grid.batchSizes
+    @Option(help: ArgumentHelp(TuneHelp.delays)) var delays = grid.delays
+    @Option(help: ArgumentHelp(TuneHelp.layouts)) var layouts: String?
+    @Option(help: ArgumentHelp(TuneHelp.threads)) var threads = grid.threads
+    @Option(help: ArgumentHelp(TuneHelp.precisions)) var precisions: String?
+    @Option(help: ArgumentHelp(TuneHelp.maxBatchTokens)) var maxBatchTokens = grid.spec.maxBatchTokens
+    @Option(help: ArgumentHelp(TuneHelp.minPaddingEfficiency)) var minPaddingEfficiency: Double?
+    @Option(help: ArgumentHelp(TuneHelp.concurrency)) var concurrency = grid.spec.concurrency
+    @Option(help: ArgumentHelp(TuneHelp.seconds)) var seconds = grid.spec.seconds
+    @Option(help: ArgumentHelp(TuneHelp.warmup)) var warmup = grid.spec.warmup
+    @Option(help: ArgumentHelp(TuneHelp.rounds)) var rounds = grid.rounds
+    @Option(help: ArgumentHelp(TuneHelp.corpus)) var corpus: String?
+    @Option(help: ArgumentHelp(TuneHelp.p99Ms)) var p99Ms = grid.p99TargetMs
+    @Option(help: ArgumentHelp(TuneHelp.cacheSize)) var cacheSize = grid.spec.cacheSize
+    @Option(help: ArgumentHelp(TuneHelp.csv)) var csv: String?
+    @Option(help: ArgumentHelp(TuneHelp.png)) var png: String?
+    @Option(help: ArgumentHelp(TuneHelp.seed)) var seed = grid.spec.seed
     @Flag(help: .hidden) var child = false
-
-    static let defaultCorpus = "Benchmarks/corpus/chat.txt"
-    static let chartScript = "scripts/tune_chart.py"
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -97,7 +68,7 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
         let combos = try TuneGrid.combos(threads)
         let layoutList = try resolvedLayouts()
         let precisionList = try resolvedPrecisions()
-        let messages = try TuneGrid.corpus(path: corpus ?? ResourceLocator.path(Self.defaultCorpus))
+        let messages = try TuneGrid.corpus(path: corpus ?? ResourceLocator.path(TuneHelp.defaultCorpus))
         if child {
             // One combination in this process; results as CSV lines on stdout.
             for result in try await runGrid(combo: combos[0], layouts: layoutList, precisions: precisionList, messages: messages) {
@@ -152,7 +123,7 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
         try report.csv.write(toFile: path, atomically: true, encoding: .utf8)
         if let csv { print("wrote \(csv)") }
         guard let png else { return }
-        guard let script = ResourceLocator.find(Self.chartScript) else { return print("chart: \(Self.chartScript) not found; skipped") }
+        guard let script = ResourceLocator.find(TuneHelp.chartScript) else { return print("chart: \(TuneHelp.chartScript) not found; skipped") }
         print(TuneReport.drawChart(script: script, csv: path, png: png))
     }
 

@@ -15,91 +15,39 @@ import WardenStream
 struct WorkerCommand: AsyncParsableCommand, RunsModel {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Moderate a NATS JetStream stream (a durable pull consumer shared by every worker) and answer requests on a NATS subject, or a RabbitMQ queue (--amqp-url).",
-        discussion: """
-            Each message holds a /v1/moderations request body ({"input": ...}); its verdict, the response or \
-            error body of that API, is published to --results-subject with Nats-Msg-Id <stream>-<sequence> \
-            (a stream must store that subject), and the message is acked only once JetStream has acked the \
-            verdict. A message the engine cannot take now is naked with a delay; a poison message (invalid \
-            UTF-8 or JSON, empty, over a limit) gets an error verdict and is terminated. Requests on \
-            --check-subject (a queue group) are answered directly; the NATS micro discovery subjects \
-            ($SRV.PING, $SRV.INFO, $SRV.STATS) are answered too.
+        abstract: WorkerHelp.abstract, discussion: WorkerHelp.discussion)
 
-            With --amqp-url the worker consumes a RabbitMQ queue instead (declared durable, quorum by default): \
-            each verdict is published to --amqp-results-exchange with --amqp-results-routing-key under publisher \
-            confirms, or to the message's reply_to with its correlation_id, and carries the message's message_id \
-            (or a stable hash of it); the message is acked once the broker has confirmed the verdict. A message \
-            the engine cannot take now is requeued after --amqp-retry-delay; a poison message gets an error \
-            verdict and is rejected to the queue's dead-letter exchange. A lost broker is reconnected with \
-            jittered backoff.
-
-            Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
-            stops pulling (or cancels the AMQP consumer), finishes and acks every message already fetched, then \
-            exits 0.
-            """)
-
-    @Option(help: ArgumentHelp(WorkerHelp.natsUrl))
-    var natsUrl: String?
-    @Option(help: ArgumentHelp(WorkerHelp.natsToken))
-    var natsToken: String?
-    @Option(help: ArgumentHelp(WorkerHelp.natsUser))
-    var natsUser: String?
-    @Option(help: ArgumentHelp(WorkerHelp.natsPassword))
-    var natsPassword: String?
-    @Option(help: ArgumentHelp(WorkerHelp.natsCreds))
-    var natsCreds: String?
-    @Option(help: ArgumentHelp(WorkerHelp.natsNkey))
-    var natsNkey: String?
-    @Option(help: ArgumentHelp(WorkerHelp.stream))
-    var stream: String?
-    @Option(help: ArgumentHelp(WorkerHelp.consumer))
-    var consumer: String?
-    @Option(help: ArgumentHelp(WorkerHelp.filterSubject))
-    var filterSubject: String?
-    @Option(help: ArgumentHelp(WorkerHelp.resultsSubject))
-    var resultsSubject: String?
-    @Option(help: ArgumentHelp(WorkerHelp.lane))
-    var lane: String?
-    @Option(help: ArgumentHelp(WorkerHelp.ackWait))
-    var ackWait: Double?
-    @Option(help: ArgumentHelp(WorkerHelp.maxAckPending))
-    var maxAckPending: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.fetchBatch))
-    var fetchBatch: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.maxInFlight))
-    var maxInFlight: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.checkSubject))
-    var checkSubject: String?
-    @Option(help: ArgumentHelp(WorkerHelp.queueGroup))
-    var queueGroup: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpUrl))
-    var amqpUrl: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpQueue))
-    var amqpQueue: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpQueueType))
-    var amqpQueueType: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterExchange))
-    var amqpDeadLetterExchange: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterRoutingKey))
-    var amqpDeadLetterRoutingKey: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsExchange))
-    var amqpResultsExchange: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsRoutingKey))
-    var amqpResultsRoutingKey: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsQueue))
-    var amqpResultsQueue: String?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpPrefetch))
-    var amqpPrefetch: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.amqpRetryDelay))
-    var amqpRetryDelay: Double?
-    @Option(help: ArgumentHelp(WorkerHelp.maxBodyBytes))
-    var maxBodyBytes: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.maxInputs))
-    var maxInputs: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.metricsPort))
-    var metricsPort: Int?
-    @Option(help: ArgumentHelp(WorkerHelp.metricsHost))
-    var metricsHost: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsUrl)) var natsUrl: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsToken)) var natsToken: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsUser)) var natsUser: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsPassword)) var natsPassword: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsCreds)) var natsCreds: String?
+    @Option(help: ArgumentHelp(WorkerHelp.natsNkey)) var natsNkey: String?
+    @Option(help: ArgumentHelp(WorkerHelp.stream)) var stream: String?
+    @Option(help: ArgumentHelp(WorkerHelp.consumer)) var consumer: String?
+    @Option(help: ArgumentHelp(WorkerHelp.filterSubject)) var filterSubject: String?
+    @Option(help: ArgumentHelp(WorkerHelp.resultsSubject)) var resultsSubject: String?
+    @Option(help: ArgumentHelp(WorkerHelp.lane)) var lane: String?
+    @Option(help: ArgumentHelp(WorkerHelp.ackWait)) var ackWait: Double?
+    @Option(help: ArgumentHelp(WorkerHelp.maxAckPending)) var maxAckPending: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.fetchBatch)) var fetchBatch: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.maxInFlight)) var maxInFlight: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.checkSubject)) var checkSubject: String?
+    @Option(help: ArgumentHelp(WorkerHelp.queueGroup)) var queueGroup: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpUrl)) var amqpUrl: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpQueue)) var amqpQueue: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpQueueType)) var amqpQueueType: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterExchange)) var amqpDeadLetterExchange: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpDeadLetterRoutingKey)) var amqpDeadLetterRoutingKey: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsExchange)) var amqpResultsExchange: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsRoutingKey)) var amqpResultsRoutingKey: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpResultsQueue)) var amqpResultsQueue: String?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpPrefetch)) var amqpPrefetch: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.amqpRetryDelay)) var amqpRetryDelay: Double?
+    @Option(help: ArgumentHelp(WorkerHelp.maxBodyBytes)) var maxBodyBytes: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.maxInputs)) var maxInputs: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.metricsPort)) var metricsPort: Int?
+    @Option(help: ArgumentHelp(WorkerHelp.metricsHost)) var metricsHost: String?
 
     @OptionGroup var engine: EngineOptions
 

@@ -1,0 +1,20 @@
+import WardenCore
+
+/// The help of `warden serve`'s flags, beside the settings they set: each default is quoted from
+/// ``ServerConfiguration``.
+public enum ServeHelp {
+    public static let host = "Address to bind (env WARDEN_HOST; default \(ServerConfiguration().host))."
+    public static let port = "Port to bind, 0 for any free port (env WARDEN_PORT; default \(ServerConfiguration().port))."
+    public static let maxBodyBytes = "Largest request body in bytes (env WARDEN_MAX_BODY_BYTES; default \(ServerConfiguration().limits.maxBodyBytes))."
+    public static let maxInputs = "Most texts per request (env WARDEN_MAX_INPUTS; default \(ServerConfiguration().limits.maxInputs))."
+    public static let bodyTimeoutS =
+        "Close a request whose body has not fully arrived this many seconds after its head (env WARDEN_BODY_TIMEOUT_S; default \(Int(ServerConfiguration().bodyTimeout.seconds)))."
+    public static let maxConnections =
+        "Most open connections; past it a request is answered 503 too_many_connections (env WARDEN_MAX_CONNECTIONS; default \(ServerConfiguration().maxConnections), lowered to fit the process's file limit)."
+    public static let drainTimeoutS =
+        "On SIGTERM/SIGINT, seconds to finish the requests in flight before closing the rest (env WARDEN_DRAIN_TIMEOUT_S; default \(Int(ServerConfiguration().drainTimeout.seconds)))."
+    public static let apiKeys =
+        "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file."
+    public static let apiKeyFile = "File with one accepted API key per line (env WARDEN_API_KEY_FILE)."
+    public static let protectMetrics = "Require an API key for /metrics too (env WARDEN_PROTECT_METRICS)."
+}
