@@ -35,6 +35,16 @@ struct RouterTests {
             }, logger: Logger(label: "test"))
     }
 
+    /// One worker of length backends over `bundle`, its tokenizer loaded.
+    static func lengthEngine(over bundle: ModelBundle) throws -> ModerationEngine {
+        var configuration = EngineConfiguration()
+        configuration.workers = 1
+        return try ModerationEngine(
+            bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
+            configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
+            logger: Logger(label: "test"))
+    }
+
     /// The tiny-bert bundle as the default model declares its labels: `toxic` answers as `harassment`, `hate`
     /// as `hate`, `spam` under its own name.
     static func openAIEngine() throws -> ModerationEngine {
@@ -43,12 +53,7 @@ struct RouterTests {
             directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath, labels: b.labels,
             thresholds: b.thresholds, maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
             textNormalization: b.textNormalization, openAICategories: ["toxic": "harassment", "hate": "hate"])
-        var configuration = EngineConfiguration()
-        configuration.workers = 1
-        return try ModerationEngine(
-            bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
-            configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
-            logger: Logger(label: "test"))
+        return try lengthEngine(over: bundle)
     }
 
     /// The tiny-bert bundle with its first label renamed `harassment` and `toxic` kept as a former name
@@ -62,12 +67,7 @@ struct RouterTests {
             textNormalization: b.textNormalization,
             openAICategories: ["harassment": "harassment", "hate": "hate"],
             labelAliases: ["toxic": "harassment"])
-        var configuration = EngineConfiguration()
-        configuration.workers = 1
-        return try ModerationEngine(
-            bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
-            configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
-            logger: Logger(label: "test"))
+        return try lengthEngine(over: bundle)
     }
 
     static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
