@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// A message delivered to a consumer (`basic.deliver` with its content).
 public struct AMQPDelivery: Sendable {

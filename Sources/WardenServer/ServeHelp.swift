@@ -1,4 +1,5 @@
 import WardenCore
+import WardenGateway
 
 /// The help of `warden serve`'s flags, beside the settings they set: each default is quoted from
 /// ``ServerConfiguration``.
