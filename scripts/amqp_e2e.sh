@@ -11,7 +11,7 @@
 #                                  (rabbitmqctl list_queues); exit 1 when a message is lost or left unacked.
 #   scripts/amqp_e2e.sh kill       only the kill -9 run;  scripts/amqp_e2e.sh restart: only the broker restart run
 #   scripts/amqp_e2e.sh bench      throughput: one worker against `warden score` on the same 10,000 messages as
-#                                  JSON Lines (cache off for both), the ratio, the worker's peak RSS; prints the CPU
+#                                  JSON Lines (run before and after it, cache off), the ratio, the worker's peak RSS; prints the CPU
 #                                  and the load averages. Options: --messages N, --model DIR, --timeout S.
 #
 # Uses $WARDEN_BINARY, else .build/release/warden (make release), else .build/debug/warden, the default model unless
