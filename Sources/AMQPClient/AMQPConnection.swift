@@ -227,7 +227,8 @@ public final class AMQPConnection: Sendable {
         for waiter in taken.unblock { waiter.resume(throwing: taken.reason) }
         for waiter in taken.close { waiter.resume(returning: taken.reason) }
         taken.closeOk?.resume()
-        taken.socket?.close(promise: nil)
+        // Queued after the writes issued before it (the close-ok to the broker's connection.close among them).
+        if let socket = taken.socket { Self.enqueue(on: socket) { $0.close(promise: nil) } }
     }
 
     static func fail(_ channel: ChannelState, with error: AMQPError) {
@@ -265,7 +266,18 @@ public final class AMQPConnection: Sendable {
                 offset = end
             }
         }
-        socket.writeAndFlush(buffer, promise: nil)
+        let frames = buffer
+        Self.enqueue(on: socket) { $0.writeAndFlush(frames, promise: nil) }
+    }
+
+    /// Runs `operation` on the socket's event loop as a task of its own, never inline. Writes are encoded while
+    /// the state lock is held (their order is the order of delivery tags and publish sequence numbers), and a
+    /// write made inline on the event loop (the close-ok answering the broker's `connection.close`, say) can
+    /// fail at once, close the socket and run `channelInactive`, which takes that same lock: a recursive lock,
+    /// a crash. Queued, the operations keep the order in which they were issued (the loop runs its tasks in
+    /// order, and a write from another thread is queued the same way).
+    static func enqueue(on socket: any Channel, _ operation: @escaping @Sendable (any Channel) -> Void) {
+        socket.eventLoop.execute { operation(socket) }
     }
 
     /// One frame into `buffer`, refused when over `frameMax` (checked before anything is sent).
@@ -324,7 +336,8 @@ public final class AMQPConnection: Sendable {
                     guard state.closeReason == nil, let socket = state.socket else { return nil }
                     var buffer = socket.allocator.buffer(capacity: 8)
                     AMQPFrame.heartbeat().encode(into: &buffer)
-                    socket.writeAndFlush(buffer, promise: nil)
+                    let frame = buffer
+                    Self.enqueue(on: socket) { $0.writeAndFlush(frame, promise: nil) }
                     return ContinuousClock.now - state.lastReceived
                 }
                 guard let silent else { return }

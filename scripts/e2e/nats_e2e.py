@@ -21,17 +21,8 @@ import time
 
 import nats
 
-from warden_tools.paths import CHAT_CORPUS, DEFAULT_MODEL, build_products, warden_binary
-
-
-def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def corpus(count: int) -> list[str]:
-    with open(CHAT_CORPUS, encoding="utf-8") as f:
-        lines = [line.rstrip("\n") for line in f if line.strip()]
-    return [lines[i % len(lines)] for i in range(count)]
+from e2e.common import corpus, log
+from warden_tools.paths import DEFAULT_MODEL, build_products, warden_binary
 
 
 class Server:
