@@ -36,6 +36,10 @@ public struct ModelBundle: Sendable, Equatable {
     /// (input_ids, position_ids, segment_ids) that scores several messages packed into each row (see
     /// ``PackedTokenBatch``). Nil: the model scores padded batches only.
     public let packedEntryPoint: String?
+    /// Former label names a request may still use (manifest `label_aliases`, e.g. `"toxic": "harassment"`):
+    /// each maps to a current label. A deprecated name keeps working for thresholds; responses use the
+    /// current name.
+    public let labelAliases: [String: String]
 
     /// A bundle described in code (tests, custom deployments whose model runtime is not a file); `load`
     /// reads the same facts from a manifest.
@@ -43,7 +47,7 @@ public struct ModelBundle: Sendable, Equatable {
                 thresholds: [Float], maxSequenceLength: Int, tokenizerDirectory: String = "", lowercase: Bool = true,
                 stripAccents: Bool = true, textNormalization: TextNormalization = .none,
                 openAICategories: [String: String] = [:], precision: String = "fp32", description: String = "",
-                packedEntryPoint: String? = nil) {
+                packedEntryPoint: String? = nil, labelAliases: [String: String] = [:]) {
         self.directory = directory
         self.name = name
         self.version = version
@@ -59,6 +63,7 @@ public struct ModelBundle: Sendable, Equatable {
         self.precision = precision
         self.description = description
         self.packedEntryPoint = packedEntryPoint
+        self.labelAliases = labelAliases
     }
 
     /// Loads and validates `manifest.json` in `directory`.
@@ -107,6 +112,7 @@ public struct ModelBundle: Sendable, Equatable {
             throw reader.error("text_normalization", "unknown normalisation \"\(normalizationName)\" (known: \(TextNormalization.knownNames))")
         }
         let categories = try reader.openAICategories("openai_categories", labels: labels)
+        let aliases = try reader.labelAliases("label_aliases", labels: labels, categories: categories)
         let precision = (try reader.optionalString("precision")) ?? "fp32"
         let description = (try reader.optionalString("description")) ?? ""
         let packedEntryPoint = try reader.optionalString("packed_entry_point")
@@ -130,7 +136,8 @@ public struct ModelBundle: Sendable, Equatable {
             directory: folder.path, name: name, version: version, modelPath: modelURL.path, labels: labels,
             thresholds: thresholds, maxSequenceLength: maxLength, tokenizerDirectory: tokenizerURL.path,
             lowercase: lowercase, stripAccents: stripAccents, textNormalization: normalization,
-            openAICategories: categories, precision: precision, description: description, packedEntryPoint: packedEntryPoint)
+            openAICategories: categories, precision: precision, description: description, packedEntryPoint: packedEntryPoint,
+            labelAliases: aliases)
     }
 }
 
@@ -144,10 +151,12 @@ extension ModelBundle {
     /// The name each label answers under, in label order: its OpenAI category where declared, else the label.
     public var categoryNames: [String] { labels.map { openAICategories[$0] ?? $0 } }
 
-    /// The label a request may name a threshold by: a label, or the OpenAI category a label declares.
+    /// The label a request may name a threshold by: a label, the OpenAI category a label declares, or a
+    /// former name of a label (``labelAliases``).
     public func label(named name: String) -> String? {
         if labels.contains(name) { return name }
-        return openAICategories.first { $0.value == name }?.key
+        if let category = openAICategories.first(where: { $0.value == name })?.key { return category }
+        return labelAliases[name]
     }
 
     /// The manifest's path.
@@ -275,6 +284,22 @@ private struct ManifestReader {
                 throw error("\(key).\(label)", "\"\(category)\" is also the name of another label")
             }
             result[label] = category
+        }
+        return result
+    }
+
+    func labelAliases(_ key: String, labels: [String], categories: [String: String]) throws(ModelBundleError) -> [String: String] {
+        guard let raw = root[key], raw != .null else { return [:] }
+        guard case .object(let object) = raw else { throw error(key, "must be an object of former name: label") }
+        var result: [String: String] = [:]
+        for alias in object.keys.sorted() {
+            guard case .string(let label) = object[alias]!, labels.contains(label) else {
+                throw error("\(key).\(alias)", "must name one of the labels \(labels)")
+            }
+            guard !labels.contains(alias), !categories.values.contains(alias) else {
+                throw error("\(key).\(alias)", "\"\(alias)\" is already a label or a declared category")
+            }
+            result[alias] = label
         }
         return result
     }

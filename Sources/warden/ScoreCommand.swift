@@ -168,10 +168,14 @@ struct ScoreCommand: AsyncParsableCommand {
         } catch let error as EngineError {
             throw CommandFailure("cannot load the model in \(directory): \(error)")
         }
-        let overrides = try parsedThresholds()
         let labels = engine.bundle.labels
-        if let unknown = overrides.keys.sorted().first(where: { !labels.contains($0) }) {
-            throw CommandFailure("--threshold: unknown label \"\(unknown)\"; the model's labels are \(labels.joined(separator: ", "))")
+        var overrides: [String: Float] = [:]
+        for (name, value) in try parsedThresholds().sorted(by: { $0.key < $1.key }) {
+            // A label, the OpenAI category it declares, or a former name of it (the manifest's label_aliases).
+            guard let label = engine.bundle.label(named: name) else {
+                throw CommandFailure("--threshold: unknown label \"\(name)\"; the model's labels are \(labels.joined(separator: ", "))")
+            }
+            overrides[label] = value
         }
 
         let layout = OutputLayout(format: outputFormat, labels: labels, carriedColumns: reader.carriedColumns, includeText: includeText)

@@ -115,4 +115,21 @@ struct ModelBundleTests {
         #expect(try loadError { $0["openai_categories"] = ["toxic": "hate"] }?.problem.contains("another label") == true)
         #expect(try loadError { $0["openai_categories"] = "harassment" }?.field == "openai_categories")
     }
+
+    @Test("label_aliases keeps a former label name working for thresholds, each alias checked")
+    func labelAliases() throws {
+        let folder = try bundle { $0["label_aliases"] = ["abusive": "toxic"] }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bundle = try ModelBundle.load(directory: folder.path)
+        #expect(bundle.labelAliases == ["abusive": "toxic"])
+        #expect(bundle.label(named: "abusive") == "toxic")
+        #expect(bundle.label(named: "toxic") == "toxic")
+        #expect(bundle.label(named: "rude") == nil)
+        #expect(try ModelBundle.load(directory: Self.tinyBert.path).labelAliases.isEmpty, "none declared")
+
+        #expect(try loadError { $0["label_aliases"] = ["abusive": "rudeness"] }?.field == "label_aliases.abusive")
+        #expect(try loadError { $0["label_aliases"] = ["hate": "toxic"] }?.problem.contains("already a label") == true)
+        #expect(try loadError { $0["label_aliases"] = ["abusive": 3] }?.field == "label_aliases.abusive")
+        #expect(try loadError { $0["label_aliases"] = "toxic" }?.field == "label_aliases")
+    }
 }

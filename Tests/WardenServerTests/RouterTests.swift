@@ -44,6 +44,23 @@ struct RouterTests {
                                     logger: Logger(label: "test"))
     }
 
+    /// The tiny-bert bundle with its first label renamed `harassment` and `toxic` kept as a former name
+    /// (`label_aliases`), as the default model ships it.
+    static func renamedLabelEngine() throws -> ModerationEngine {
+        let b = try ModelBundle.load(directory: TestPaths.tinyBert.path)
+        let bundle = ModelBundle(directory: b.directory, name: b.name, version: b.version, modelPath: b.modelPath,
+                                 labels: ["harassment", "hate", "spam"], thresholds: b.thresholds,
+                                 maxSequenceLength: b.maxSequenceLength, tokenizerDirectory: b.tokenizerDirectory,
+                                 textNormalization: b.textNormalization,
+                                 openAICategories: ["harassment": "harassment", "hate": "hate"],
+                                 labelAliases: ["toxic": "harassment"])
+        var configuration = EngineConfiguration()
+        configuration.workers = 1
+        return try ModerationEngine(bundle: bundle, tokenizer: try WordPieceTokenizer(directory: bundle.tokenizerDirectory),
+                                    configuration: configuration, backends: BackendLoader.existing([LengthBackend(labelCount: 3)]),
+                                    logger: Logger(label: "test"))
+    }
+
     static func app(_ engine: ModerationEngine, configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         configuration.logLevel = .critical
@@ -214,6 +231,26 @@ struct RouterTests {
                 #expect(coverage["not_covered"]?.contains("violence") == true)
                 #expect(coverage["not_covered"]?.contains("harassment") == false)
             }
+        }
+    }
+
+    @Test("a former label name still sets its label's threshold; responses use the current name")
+    func formerLabelName() async throws {
+        try await Self.app(try Self.renamedLabelEngine()).test(.router) { client in
+            try await Self.waitUntilReady(client)
+            for (name, threshold) in [("toxic", 0.0), ("harassment", 0.0), ("toxic", 1.0)] {
+                let (status, _, object) = try await Self.post(client, #"{"input": "x", "thresholds": {"\#(name)": \#(threshold)}}"#)
+                #expect(status == .ok)
+                let result = try #require((object["results"] as? [[String: Any]])?.first)
+                let categories = try #require(result["categories"] as? [String: Bool])
+                #expect(categories["harassment"] == (threshold == 0), "\(name)=\(threshold): \(categories)")
+                #expect(categories["toxic"] == nil, "responses name the current label only")
+            }
+            let (status, _, refused) = try await Self.post(client, #"{"input": "x", "thresholds": {"rudeness": 0.5}}"#)
+            #expect(status == .unprocessableContent)
+            let error = try #require(refused["error"] as? [String: Any])
+            #expect(error["code"] as? String == "invalid_thresholds" && error["param"] as? String == "thresholds")
+            #expect((error["message"] as? String)?.contains("rudeness") == true)
         }
     }
 
