@@ -16,22 +16,42 @@ struct FunctionalFixtureTests {
         "negated_hate", "abuse_object", "abuse_individual", "implicit_derogation", "explicit_derogation",
         "positive_identity", "identity_neutral", "threat_group", "threat_individual", "obfuscation_spaces",
         "obfuscation_leet", "obfuscation_letters", "obfuscation_homoglyph", "obfuscation_stretch", "benign_trigger",
+        "calm_hostility", "derogation_question_opinion", "dehumanisation", "negative_stereotype", "exclusion_call",
+        "negated_positive", "profanity_untargeted", "profanity_loanword",
     ]
     static let minimumPerKind = 24
-    static let minimumTotal = 480
+    static let minimumTotal = 1000
+    /// The share of hateful cases stays within these bounds, so that neither "always hate" nor "never hate" scores well.
+    static let hatefulShare = 0.35...0.55
     /// Kinds that expect neither `hate` nor `flagged`.
     static let harmlessKinds: Set<String> = [
         "reclaimed_slur", "counter_speech_quote", "counter_speech_reference", "profanity_nonhateful", "slur_homonym",
-        "negated_hate", "abuse_object", "positive_identity", "identity_neutral", "benign_trigger",
+        "negated_hate", "abuse_object", "positive_identity", "identity_neutral", "benign_trigger", "profanity_untargeted",
     ]
     /// Kinds whose every case is hateful.
-    static let hatefulKinds: Set<String> = ["implicit_derogation", "explicit_derogation", "threat_group"]
+    static let hatefulKinds: Set<String> = [
+        "implicit_derogation", "explicit_derogation", "threat_group", "derogation_question_opinion", "dehumanisation",
+        "negative_stereotype", "exclusion_call", "negated_positive",
+    ]
+    /// Plain statements about a group, written over the extended targets as well as the core ones.
+    static let plainHateKinds: Set<String> = [
+        "derogation_question_opinion", "dehumanisation", "negative_stereotype", "exclusion_call", "negated_positive",
+    ]
     /// Kinds that are abusive but not hate: flagged 1, hate 0.
-    static let abusiveKinds: Set<String> = ["abuse_individual", "threat_individual"]
+    static let abusiveKinds: Set<String> = ["abuse_individual", "threat_individual", "calm_hostility"]
     static let threatKinds: Set<String> = ["threat_group", "threat_individual"]
-    static let targets: Set<String> = [
+    /// The eight targets every identity kind is balanced over.
+    static let coreTargets: Set<String> = [
         "women", "trans people", "gay people", "black people", "disabled people", "muslims", "immigrants", "jews",
     ]
+    /// Further groups (gender, sexuality, gender identity, ethnicity, religion, nationality, age), used where they fit.
+    static let extendedTargets: Set<String> = [
+        "men", "non-binary people", "bisexual people", "asian people", "latino people", "roma", "arabs", "hindus",
+        "christians", "sikhs", "mexicans", "poles", "chinese people", "older people", "young people",
+    ]
+    static let targets = coreTargets.union(extendedTargets)
+    /// Swear words that a `calm_hostility` case must not contain (whole words, any case).
+    static let swearing = #"\b(fuck\w*|shit\w*|damn\w*|bitch\w*|cunt\w*|crap\w*|bastard\w*|dick\w*|piss\w*|prick\w*|twat\w*|wank\w*|arse\w*|ass|asses|asshole\w*|hell|bloody|bollocks)\b"#
     /// Labels a case may expect: `hate`, `flagged`, the v1 labels and OpenAI moderation categories.
     static let labels: Set<String> = [
         "hate", "flagged", "toxic", "spam", "harassment", "harassment/threatening", "hate/threatening", "violence",
@@ -104,10 +124,12 @@ struct FunctionalFixtureTests {
         }
     }
 
-    @Test("every documented kind has at least 24 cases, 480 in all, and there is no other kind")
+    @Test("every documented kind has at least 24 cases, 1,000 in all, and there is no other kind")
     func counts() throws {
         let cases = try Self.cases()
-        #expect(cases.count >= Self.minimumTotal)
+        #expect(cases.count >= Self.minimumTotal, "only \(cases.count) cases")
+        let share = Double(cases.filter(\.hateful).count) / Double(max(cases.count, 1))
+        #expect(Self.hatefulShare.contains(share), "hateful share \(share) is outside \(Self.hatefulShare)")
         let perKind = Dictionary(grouping: cases, by: \.kind).mapValues(\.count)
         #expect(Set(perKind.keys) == Set(Self.kinds), "undocumented kinds: \(Set(perKind.keys).subtracting(Self.kinds).sorted())")
         for kind in Self.kinds {
@@ -163,6 +185,21 @@ struct FunctionalFixtureTests {
             }
             if Self.threatKinds.contains(c.kind) { #expect(c.expects("violence") == 1, "\(c.id): a threat expects violence") }
             if c.kind == "threat_group" { #expect(c.expects("hate/threatening") == 1, "\(c.id): a group threat expects hate/threatening") }
+            if c.kind == "threat_individual" {
+                #expect(c.expects("harassment/threatening") == 1, "\(c.id): a threat to a person expects harassment/threatening")
+            }
+            if c.kind == "calm_hostility" { #expect(c.expects("harassment") == 1, "\(c.id): calm hostility is harassment") }
+            if c.kind == "profanity_untargeted" {
+                // Swearing at no one is stated as not harassment, so that a model flagging it shows.
+                #expect(c.expect["harassment"] == 0 && c.target == nil, "\(c.id): untargeted swearing expects harassment 0 and names no target")
+            }
+            if c.kind == "profanity_loanword" {
+                // Three shapes: an exclamation (nothing), aimed at a person (harassment), about a group (hate).
+                #expect(c.hateful == (c.target != nil), "\(c.id): a loanword case names a target exactly when it is hate")
+                if !c.hateful {
+                    #expect(c.expect["harassment"] == c.expects("flagged"), "\(c.id): a loanword case not about a group states harassment, equal to flagged")
+                }
+            }
             if c.kind.hasPrefix("obfuscation_") {
                 // Obfuscated hate names a target; an obfuscated plain insult names none and is not hate.
                 #expect(c.expects("flagged") == 1 && c.hateful == (c.target != nil), "\(c.id): obfuscation is flagged, hate exactly when it has a target")
@@ -170,14 +207,42 @@ struct FunctionalFixtureTests {
         }
     }
 
-    @Test("kinds about identities cover every target")
+    @Test("kinds about identities cover every core target; plain hate and the whole set reach further groups")
     func targetBalance() throws {
         let all = try Self.cases()
-        for (kind, cases) in Dictionary(grouping: all, by: \.kind) where cases.contains(where: { $0.target != nil }) {
+        // A kind is about identities when at least half its cases name a target (mixed kinds such as
+        // profanity_loanword, with a few cases about a group, are not balanced per target).
+        for (kind, cases) in Dictionary(grouping: all, by: \.kind) where 2 * cases.filter({ $0.target != nil }).count >= cases.count {
             let perTarget = Dictionary(grouping: cases.compactMap(\.target), by: { $0 }).mapValues(\.count)
-            for target in Self.targets {
+            for target in Self.coreTargets {
                 #expect(perTarget[target, default: 0] >= 2, "\(kind) has \(perTarget[target, default: 0]) cases about \(target)")
             }
+            if Self.plainHateKinds.contains(kind) {
+                let further = Set(cases.compactMap(\.target)).intersection(Self.extendedTargets)
+                #expect(further.count >= 12, "\(kind) reaches only \(further.count) groups beyond the core eight")
+            }
+        }
+        for target in Self.targets {
+            let about = all.filter { $0.target == target }
+            #expect(about.count >= 5, "only \(about.count) cases about \(target)")
+            #expect(about.contains(where: \.hateful) && about.contains(where: { !$0.hateful }),
+                    "\(target) needs both hateful and non-hateful cases")
+        }
+    }
+
+    @Test("calm hostility contains no swear word")
+    func calmHostilityHasNoSwearing() throws {
+        let expression = try NSRegularExpression(pattern: Self.swearing, options: [.caseInsensitive])
+        for c in try Self.cases() where c.kind == "calm_hostility" {
+            let range = NSRange(c.text.startIndex..., in: c.text)
+            #expect(expression.firstMatch(in: c.text, range: range) == nil, "\(c.id) swears: \(c.text)")
+        }
+        // The pattern finds what it is for, and leaves words that merely contain a swear word alone.
+        for text in ["Fucking hell", "you ass", "what a bloody mess", "Shitty week"] {
+            #expect(expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil, "\(text)")
+        }
+        for text in ["class assignment", "hello there", "scrap the plan", "passage"] {
+            #expect(expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil, "\(text)")
         }
     }
 
