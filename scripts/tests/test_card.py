@@ -51,12 +51,12 @@ CROSS = {
     "previous": {"version": "2.0.0", "trained_on": ["davidson"], "mean_roc_auc": 0.7,
                  "matrix": {"harassment": {"davidson": {"n": 50, "positives": 10, "roc_auc": 0.9, "pr_auc": 0.6}}}},
     "arms": {
-        "v3": {"mean_roc_auc": 0.8, "matrix": {"harassment": {
+        "v3": {"mean_roc_auc": 0.8, "folds": {"tweets": {}, "news comments": {}}, "matrix": {"harassment": {
             "davidson": {"n": 50, "positives": 10, "roc_auc": 0.8, "pr_auc": 0.5},
             "civil": {"n": 40, "positives": 40, "recall_at_0.5": 0.75}}}},
-        "offensive_positive": {"mean_roc_auc": 0.75, "matrix": {"harassment": {
+        "offensive_positive": {"mean_roc_auc": 0.75, "folds": {"tweets": {}}, "matrix": {"harassment": {
             "davidson": {"n": 50, "positives": 10, "roc_auc": 0.85, "pr_auc": 0.55}}}},
-        "v3@50": {"mean_roc_auc": 0.78, "matrix": {}},
+        "v3@50": {"mean_roc_auc": 0.78, "folds": {"tweets": {}, "news comments": {}}, "matrix": {}},
     },
 }
 
@@ -87,6 +87,8 @@ def test_optional_parts_appear_with_their_data(small):
     assert "| `harassment` | civil | 40 | 40 | 75.0% ≥ 0.5 | – | – | – |" in lines
     assert "Folds: tweets (davidson); news comments (civil)." in lines
     assert "| 50 % | 0.780 |" in lines and "| 25 % | – |" in lines and "| 100 % | 0.800 |" in lines
+    assert "Mean ROC-AUC over the held-out `harassment` and `hate` cells: v3 recipe **0.800**, offensive as harassment " \
+           "**0.750** (1 of 2 folds), v2 shipped 0.700 (partly in-distribution)." in lines
     assert "| offensive_positive | Davidson `offensive` tweets as `harassment` positives | 0.750 | " \
            "`harassment` davidson +0.050 | – |" in lines
     assert "Recall on crisis statements: **0.0% (v2) → 100.0% (v3)**; false flags on the contrasts: 0.0% → 50.0%." in lines

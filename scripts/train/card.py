@@ -182,15 +182,22 @@ def _crosssource(r, spec, b):
             matrix_rows.append(f"| `{lab}` | {src} | {m['n']} | {m['positives']} | " + " | ".join(others)
                                + f" | {_cell(pm)}{mark} |")
     names = {"v3": "v3 recipe", "v2_data": "v2 data, same schedule", "offensive_positive": "offensive as harassment"}
-    means = [f"{names[a]} **{fmt(arms[a].get('mean_roc_auc'))}**" for a in CROSS_ARMS if a in arms]
+    n_folds = len(cross["folds"])
+
+    def done(a):  # an arm cut short says over how many folds its mean is taken
+        k = len(arms.get(a, {}).get("folds", {}))
+        return "" if k == n_folds else f" ({k} of {n_folds} folds)"
+
+    means = [f"{names[a]} **{fmt(arms[a].get('mean_roc_auc'))}**{done(a)}" for a in CROSS_ARMS if a in arms]
     if prev:
         means.append(f"v2 shipped {fmt(prev.get('mean_roc_auc'))} (partly in-distribution)")
-    curve = [(f"{p} %", arms.get(f"v3@{p}" if p != 100 else "v3", {}).get("mean_roc_auc")) for p in (25, 50, 100)]
+    curve = [(f"{p} %", arms.get(a, {}).get("mean_roc_auc"), done(a) if a in arms else "")
+             for p, a in ((25, "v3@25"), (50, "v3@50"), (100, "v3"))]
     folds = "; ".join(f"{name} ({', '.join(srcs)})" for name, srcs in cross["folds"].items())
-    return b["crosssource"].substitute(eval_cap=cross["eval_cap"], steps=cross["steps"], batch_size=cross["batch_size"],
+    return b["crosssource"].substitute(eval_cap=cross["eval_cap"], previous_cap=prev.get("eval_cap", cross["eval_cap"]), steps=cross["steps"], batch_size=cross["batch_size"],
                                        train_max_len=cross["train_max_len"], folds=folds, matrix_rows=rows(matrix_rows),
                                        mean_rows=", ".join(means),
-                                       curve_rows=rows(f"| {p} | {fmt(v)} |" for p, v in curve))
+                                       curve_rows=rows(f"| {p}{d} | {fmt(v)} |" for p, v, d in curve))
 
 
 def _metrics(r, spec, b):

@@ -175,7 +175,7 @@ def main(argv=None):
         probs, labels = score_model_file(os.path.join(args.previous_model, "model.pt"), manifest, rows, args.max_len)
         prev = matrix(rows, probs, labels)
         res["previous"] = dict(version=manifest.get("version"), matrix=prev, mean_roc_auc=mean_auc(prev),
-                               trained_on=sorted(V2_SOURCES))
+                               trained_on=sorted(V2_SOURCES), eval_cap=args.eval_cap)
         log("previous model", res["previous"]["mean_roc_auc"])
         json.dump(res, open(out_path, "w"), indent=1)
     for arm in args.arms.split(","):
