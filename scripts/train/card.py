@@ -99,7 +99,7 @@ def render_manifest(r: dict, spec: Spec = SPEC) -> dict:
         kept_epoch=meta.get("best_epoch"), train_info=meta.get("train_info"), train_seconds=meta.get("train_seconds"),
         machine=meta.get("machine"), loadavg_after_training=meta.get("loadavg_after_training"),
         threshold_rule=spec.threshold_rule, thresholds_detail=r["th"], test_metrics=r["final"],
-        previous_test_metrics_same_split={n: p["final"] for n, p in r["previous"].items()},
+        previous_test_metrics_same_split={n: p["final"] for n, p in r["previous"].items() if "final" in p},
         crosssource_mean_roc_auc={a: v.get("mean_roc_auc") for a, v in cross.get("arms", {}).items()},
         variants=r["variants"], default_variant=r["default"], fast_graph_error=r["fast_error"], speed=r["speed"],
         functional=r["functional"], selfharm_contrast=r["selfharm"], obfuscated_test=r["obfuscated"],
@@ -194,7 +194,8 @@ def _crosssource(r, spec, b):
     curve = [(f"{p} %", arms.get(a, {}).get("mean_roc_auc"), done(a) if a in arms else "")
              for p, a in ((25, "v3@25"), (50, "v3@50"), (100, "v3"))]
     folds = "; ".join(f"{name} ({', '.join(srcs)})" for name, srcs in cross["folds"].items())
-    return b["crosssource"].substitute(eval_cap=cross["eval_cap"], previous_cap=prev.get("eval_cap", cross["eval_cap"]), steps=cross["steps"], batch_size=cross["batch_size"],
+    return b["crosssource"].substitute(eval_cap=cross["eval_cap"], previous_cap=prev.get("eval_cap", cross["eval_cap"]),
+                                       steps=cross["steps"], batch_size=cross["batch_size"],
                                        train_max_len=cross["train_max_len"], folds=folds, matrix_rows=rows(matrix_rows),
                                        mean_rows=", ".join(means),
                                        curve_rows=rows(f"| {p}{d} | {fmt(v)} |" for p, v, d in curve))

@@ -337,12 +337,17 @@ def finish(args, model, split, data_stats, meta):
 
     # ---- the previous models on the same rows, each with its own normalisation and thresholds
     previous = {}
-    for name, folder in previous_models(args):
-        pp, plabels, pth, man = previous_probs(folder, test, args.max_len)
-        previous[name] = dict(version=man.get("version"), labels=plabels, thresholds=pth, file=os.path.join(folder, "model.pt"),
+    models = previous_models(args)
+    for k, (name, folder) in enumerate(models):
+        man = json.load(open(os.path.join(folder, "manifest.json")))
+        previous[name] = dict(version=man.get("version"), file=os.path.join(folder, "model.pt"),
                               norm=man.get("text_normalization", "platform-v1"),
-                              final=metrics_table(test, pp, pth, plabels), synth=synthetic_rates(test, pp, pth, plabels))
-        log(f"{name} evaluated on the test split")
+                              labels=[ALIASES.get(l, l) for l in man["labels"]],
+                              thresholds={ALIASES.get(k2, k2): v for k2, v in man["thresholds"].items()})
+        if k == len(models) - 1:  # the test split: the latest previous model only (earlier ones: hand-written sets)
+            pp, plabels, pth, _ = previous_probs(folder, test, args.max_len)
+            previous[name].update(final=metrics_table(test, pp, pth, plabels), synth=synthetic_rates(test, pp, pth, plabels))
+            log(f"{name} evaluated on the test split")
 
     # ---- obfuscated test rows (robustness): harassment/hate on a fixed obfuscated copy of abuse-annotated test rows
     orng = random.Random(args.seed + 7)
@@ -363,6 +368,8 @@ def finish(args, model, split, data_stats, meta):
     obf = {l: dict(new=mo["all"][l].get("roc_auc"), new_clean=mc["all"][l].get("roc_auc"), n=mo["all"][l]["n"])
            for l in ("harassment", "hate") if l in labels}
     for name, pm in previous.items():
+        if "final" not in pm:
+            continue
         pp = probs_of(pm["file"], encode_texts(obf_texts, NORMALIZERS[pm["norm"]], args.max_len))
         mp = metrics_table(obf_ex, pp, pm["thresholds"], pm["labels"])
         for l in obf:
