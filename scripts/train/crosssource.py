@@ -127,6 +127,24 @@ def merge(dst, src):
         dst.setdefault(lab, {}).update(per)
 
 
+def aggregate(entry):
+    """An arm's matrix and mean over the folds it has run so far (an arm may be cut short)."""
+    full, eval_only = {}, {}
+    for f in entry["folds"].values():
+        for lab, per in f["matrix"].items():
+            for s, m in per.items():
+                if s in EVAL_ONLY:  # scored by every fold's model: the mean over folds
+                    eval_only.setdefault(lab, {}).setdefault(s, []).append(m)
+        merge(full, f["matrix"])
+    for lab, per in eval_only.items():
+        for s, ms in per.items():
+            full[lab][s] = dict(ms[-1], **{k: round(float(np.mean([m[k] for m in ms])), 4)
+                                          for k in ("roc_auc", "pr_auc", "recall_at_0.5") if k in ms[-1]},
+                                folds=len(ms))
+    entry["matrix"], entry["mean_roc_auc"] = full, mean_auc(full)
+    return entry
+
+
 def score_model_file(path, manifest, rows, max_len):
     """An exported model (TorchScript + manifest) on rows, its columns renamed to today's labels."""
     model = torch.jit.load(path)
@@ -200,20 +218,8 @@ def main(argv=None):
             entry["folds"][fold] = dict(matrix=m, train_rows=len(rows), seconds=round(time.time() - t0, 1))
             log(f"[{arm}] fold {fold}: mean held-out ROC-AUC {mean_auc(m)} ({time.time() - t0:.0f}s)")
             json.dump(res, open(out_path, "w"), indent=1)
-        full, eval_only = {}, {}
-        for f in entry["folds"].values():
-            for lab, per in f["matrix"].items():
-                for s, m in per.items():
-                    if s in EVAL_ONLY:  # scored by every fold's model: the mean over folds
-                        eval_only.setdefault(lab, {}).setdefault(s, []).append(m)
-            merge(full, f["matrix"])
-        for lab, per in eval_only.items():
-            for s, ms in per.items():
-                full[lab][s] = dict(ms[-1], **{k: round(float(np.mean([m[k] for m in ms])), 4)
-                                              for k in ("roc_auc", "pr_auc", "recall_at_0.5") if k in ms[-1]},
-                                    folds=len(ms))
-        entry["matrix"], entry["mean_roc_auc"] = full, mean_auc(full)
-        json.dump(res, open(out_path, "w"), indent=1)
+            aggregate(entry)
+            json.dump(res, open(out_path, "w"), indent=1)
     log("cross-source done", {a: r.get("mean_roc_auc") for a, r in res["arms"].items()})
     return res
 

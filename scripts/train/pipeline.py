@@ -94,6 +94,8 @@ def main(argv=None):
     ap.add_argument("--refresh", action="store_true",
                     help="re-read the cross-source results and re-score the functional and self-harm sets with the "
                          "shipped model (no training, no data), then rewrite results.json, manifest.json and the card")
+    ap.add_argument("--more-work-dirs", nargs="*", metavar="DIR",
+                    help="with --refresh: further work directories whose cross-source folds are merged in")
     ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bench", help=argparse.SUPPRESS)
     ap.add_argument("--bench-norms", default="platform-v1", help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from train import export, results
+from train import crosssource, export, results
 from train import moderation_data as md
 from train.bert_encoder import ModerationModel, load_bert
 from train.common import START, encode_texts, log, predict, raw_text
@@ -234,9 +234,20 @@ def refresh(args):
                               thresholds={ALIASES.get(k, k): v for k, v in man["thresholds"].items()})
     b["functional"], b["selfharm"] = hand_written_sets(
         args, (os.path.join(args.out, "model.pt"), b["norm"], b["labels"], b["thresholds"]), previous)
-    cs_path = os.path.join(args.work_dir, "crosssource.json")
-    if os.path.isfile(cs_path):
-        b["crosssource"] = json.load(open(cs_path))
+    cross = None
+    for work_dir in [args.work_dir] + list(getattr(args, "more_work_dirs", None) or []):
+        cs_path = os.path.join(work_dir, "crosssource.json")
+        if os.path.isfile(cs_path):  # folds run in several processes: their arms are merged
+            part = json.load(open(cs_path))
+            if cross is None:
+                cross = part
+            else:
+                for arm, entry in part["arms"].items():
+                    cross["arms"].setdefault(arm, dict(folds={}))["folds"].update(entry["folds"])
+    if cross:
+        for entry in cross["arms"].values():
+            crosssource.aggregate(entry)
+        b["crosssource"] = cross
     results.write(path, b)
     log("results refreshed")
     return b
