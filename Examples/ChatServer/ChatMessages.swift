@@ -59,7 +59,7 @@ public struct ChatEntry: Codable, Sendable, Equatable {
     public var unscored: Bool
 }
 
-/// Optional body of `POST /rooms/{room}/rescore`: `{"thresholds": {"toxic": 0.8}}`.
+/// Optional body of `POST /rooms/{room}/rescore`: `{"thresholds": {"harassment": 0.8}}`.
 public struct RescoreRequest: Codable, Sendable {
     public var thresholds: [String: Float]?
 }

@@ -18,13 +18,15 @@ from openai import OpenAI
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "sdk-test-key-0123456789abcdef"
-# What the shipped default model declares (v2 maps `toxic` to `harassment` and ships more categories), read
-# from its manifest so that these tests follow the model instead of hard-coding one version's labels.
+# What the shipped default model declares (its labels and the OpenAI categories they answer as), read from its
+# manifest so that these tests follow the model instead of hard-coding one version's labels.
 MANIFEST = json.load(open(os.path.join(REPO, "models", "minilm-moderation", "manifest.json"), encoding="utf-8"))
 OPENAI_NAMES = ["harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
                 "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
                 "violence/graphic"]
 NAME = {label: MANIFEST.get("openai_categories", {}).get(label, label) for label in MANIFEST["labels"]}
+# The label for person-directed abuse: `harassment`, or its former name in a model that still uses it.
+ABUSE = next(label for label in ("harassment", "toxic") if label in MANIFEST["labels"])
 
 
 def field(obj, label):
@@ -88,10 +90,10 @@ def test_a_string_array_in_order(client):
     response = client.moderations.create(input=texts)
     assert [r.flagged for r in response.results] == [False, True, True]
     scores = [r.category_scores for r in response.results]
-    assert field(scores[1], "toxic") > 0.9 and field(scores[2], "spam") > 0.9
+    assert field(scores[1], ABUSE) >= MANIFEST["thresholds"][ABUSE] and field(scores[2], "spam") > 0.9
     # Labels with no OpenAI counterpart are extra keys under their own names.
     assert "spam" in scores[2].model_extra
-    assert field(response.results[1].categories, "toxic") is True
+    assert field(response.results[1].categories, ABUSE) is True
     # Categories the model does not cover are absent, never invented.
     for name in OPENAI_NAMES:
         if name not in NAME.values():
@@ -103,7 +105,7 @@ def test_content_parts_are_one_input(client):
     response = client.moderations.create(input=parts, model="omni-moderation-latest")
     assert len(response.results) == 1
     assert response.results[0].flagged is True
-    assert field(response.results[0].category_applied_input_types, "toxic") == ["text"]
+    assert field(response.results[0].category_applied_input_types, ABUSE) == ["text"]
 
 
 def test_an_image_part_is_refused_naming_its_index(client):
@@ -144,4 +146,4 @@ def test_models_list_the_openai_categories_covered(client):
     covered = [name for name in OPENAI_NAMES if name in NAME.values()]
     assert model.model_extra["openai_categories"]["covered"] == covered
     assert model.model_extra["openai_categories"]["not_covered"] == [n for n in OPENAI_NAMES if n not in covered]
-    assert "harassment/threatening" in model.model_extra["openai_categories"]["not_covered"]
+    assert "violence/graphic" in model.model_extra["openai_categories"]["not_covered"]

@@ -13,19 +13,23 @@ def raw():
 
 
 def test_the_spec_loads():
-    assert CANDIDATES == ["toxic", "hate", "spam", "hate/threatening", "violence", "illicit", "self-harm", "sexual",
-                          "sexual/minors"]
+    assert CANDIDATES == ["harassment", "hate", "spam", "harassment/threatening", "hate/threatening", "violence",
+                          "illicit", "self-harm", "sexual", "sexual/minors"]
     assert IDX["spam"] == 2 and WEAK == 0.3
-    assert SOURCES == ["davidson", "convabuse", "sms", "edos", "hatemoji", "ailuminate", "sst", "xstest"]
-    assert list(SPEC.v1_labels) == ["toxic", "hate", "spam"]
-    assert "spam" not in SPEC.openai_categories and SPEC.openai_categories["toxic"] == "harassment"
+    assert SOURCES == ["davidson", "convabuse", "sms", "edos", "hatemoji", "ailuminate", "sst", "xstest", "toxigen",
+                       "implicit", "misogyny", "ethos", "toxichat", "civil", "surge"]
+    assert list(SPEC.v1_labels) == ["harassment", "hate", "spam"]
+    assert "spam" not in SPEC.openai_categories
+    assert all(SPEC.openai_categories[label] == label for label in CANDIDATES if label != "spam"), "named by category"
+    assert SPEC.davidson_offensive in spec.DAVIDSON_OFFENSIVE_POLICIES
     assert all(SPEC.meanings[label] for label in CANDIDATES)
     assert all(s.platform and s.licence and s.attribution for s in SPEC.sources)
 
 
 def test_quotas_keep_their_order_and_kinds():
     assert list(SPEC.quotas) == ["davidson", "edos", "hatemoji", "convabuse", "sms", "ailuminate", "sst", "xstest",
-                                 "synthetic"]
+                                 "toxigen", "implicit", "misogyny", "ethos", "toxichat", "civil", "synthetic"]
+    assert "surge" not in SPEC.quotas, "evaluation only"
     assert SPEC.quotas["davidson"] == 6000 and isinstance(SPEC.quotas["davidson"], int)
     assert SPEC.quotas["sst"] == 3.0 and isinstance(SPEC.quotas["sst"], float)
     assert SPEC.quotas["hatemoji"] is None
@@ -49,7 +53,8 @@ def test_arms():
     (lambda d: d["quota"][0].update(passes=2.0), "rows or passes"),
     (lambda d: d["quota"][0].update(rows=1.5), "whole number"),
     (lambda d: d["quota"].append({"source": "nowhere"}), "unknown source"),
-    (lambda d: d["v1_labels"].append("harassment"), "not a candidate"),
+    (lambda d: d["v1_labels"].append("rudeness"), "not a candidate"),
+    (lambda d: d.update(davidson_offensive="sometimes"), "davidson_offensive"),
     (lambda d: d["label"].append(dict(d["label"][0])), "twice"),
 ])
 def test_a_broken_spec_is_refused(change, message):

@@ -179,7 +179,7 @@ def train(model, train_ex, val_ex, args, arm="full", max_steps=None, max_minutes
     log(f"[{arm}] training: {per_epoch} examples/epoch, {steps_per_epoch} steps/epoch, planned {plan['total']} steps, "
         f"batch {args.batch_size}, cap {cap / 60:.1f} min, bf16 autocast {args.bf16}, obfuscation frac {aug.frac}, "
         f"selection on {len(sel)} validation rows")
-    history, best = [], (-1.0, None, 0)
+    history, best, warmed = [], (-1.0, None, 0), (0, 0.0)
     step, t0, stopped = 0, time.time(), False
     ep = 0
     while not stopped:
@@ -202,12 +202,15 @@ def train(model, train_ex, val_ex, args, arm="full", max_steps=None, max_minutes
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             run_loss += loss.item(); step += 1; nb += 1
             el = time.time() - t0
-            if step in (30, 150, 400) and max_steps is None:
+            if step == 30:
+                warmed = (step, el)  # the first steps build a kernel per new input shape: too slow to plan from
+            if step in (150, 400) and max_steps is None:
                 # fit the schedule to the wall-clock cap: linear decay ends when the cap is reached
-                fit = int(cap / (el / step) * 0.97)
+                rate = (el - warmed[1]) / (step - warmed[0])
+                fit = step + int((cap - el) / rate * 0.97)
                 if fit < plan["total"]:
                     plan["total"] = fit
-                    log(f"[{arm}] schedule fitted to the cap: {fit} steps ({el / step:.2f} s/step)")
+                    log(f"[{arm}] schedule fitted to the cap: {fit} steps ({rate:.2f} s/step after warm-up)")
             if step == 3 or step % 100 == 0:
                 log(f"[{arm}] epoch {ep + 1} step {step}/{plan['total']} loss {run_loss / nb:.4f} "
                     f"({el / step:.2f} s/step, {el / 60:.1f} min)")

@@ -75,13 +75,13 @@ def summary(table):
 
 
 def synthetic_rates(exs, probs, thresholds, labels):
-    """Per synthetic kind: how often hate / toxic fire (all synthetic rows are non-hateful)."""
+    """Per synthetic kind: how often hate / harassment fire (all synthetic rows are non-hateful)."""
     res = {}
     kinds = sorted({e["kind"] for e in exs if e["source"] == "synthetic"})
     for k in kinds:
         sel = [i for i, e in enumerate(exs) if e.get("kind") == k]
         res[k] = dict(n=len(sel))
-        for lab in ("hate", "toxic"):
+        for lab in ("hate", "harassment"):
             if lab in labels:
                 j = labels.index(lab)
                 res[k][lab] = float((probs[sel, j] >= thresholds[lab]).mean())
@@ -100,7 +100,7 @@ def choose_thresholds(val_ex, probs, labels):
         prec, rec = prec[:-1], rec[:-1]
         f1 = 2 * prec * rec / np.clip(prec + rec, 1e-12, None)
         chosen = None
-        for min_p, tier in ((0.9, "precision>=0.9"), (0.8, "precision>=0.8")):
+        for min_p, tier in ((0.8, "precision>=0.8"),):
             ok = np.where(prec >= min_p)[0]
             if len(ok):
                 k = ok[np.argmax(f1[ok])]

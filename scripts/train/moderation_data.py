@@ -1,36 +1,47 @@
-"""Loads the eight moderation datasets (the moderation datasets folder: --data, or WARDEN_DATA), maps their labels
+"""Loads the moderation datasets (the moderation datasets folder: --data, or WARDEN_DATA), maps their labels
 explicitly onto Warden's candidate labels, normalises, deduplicates and splits them (fixed seed).
 
 Candidate labels (CANDIDATES, from spec.toml; a label ships only if it clears the ship bar there):
-  toxic, hate, spam, hate/threatening, violence, illicit, self-harm, sexual, sexual/minors
+  harassment, hate, spam, harassment/threatening, hate/threatening, violence, illicit, self-harm, sexual,
+  sexual/minors (named after the OpenAI categories they declare; `toxic` is v1/v2's name for `harassment`)
 
 Each example: dict(source, text (raw), norm (model input text), y [floats], w [floats: 0 = loss masked
 (not annotated), WEAK = weak label (training only, never ground truth), 1 = annotated], strat, split, group).
 
 Label policy (w=1 unless said; "masked" = w 0; an empty taxonomy cell is never read as 0):
-  davidson (tweets): toxic = hate|offensive; hate = hate; hate/threatening = 0 when hate = 0 (a child is
+  davidson (tweets): harassment = 1 for `hate` (slurs at a person), 0 for `neither`; `offensive` (profanity,
+      insults, slurs, no target annotated) per spec.toml's davidson_offensive: dropped (masked), positive,
+      or a weak positive; hate = hate; hate/threatening = 0 when hate = 0 (a child is
       ruled out when its parent is), masked for hate; violence/illicit/self-harm/sexual/sexual-minors = 0
       as WEAK labels for `neither` tweets only; spam masked.
-  convabuse (chat with bots): toxic = abusive (majority, ties dropped); hate = identity abuse (v1 rule:
-      masked for sexist-only abuse); hate/threatening = 0 where hate = 0; spam = 0 WEAK; new categories
-      = 0 WEAK for non-abusive turns.
-  sms: spam = spam; toxic = hate = hate/threatening = 0 WEAK; new categories 0 WEAK for ham.
-  edos (Gab/Reddit, sexism): hate = sexist; toxic = 1 for sexist categories 1-3 (threats, derogation,
-      animosity), masked for 4 (prejudiced discussions); hate/threatening = the taxonomy column;
+  convabuse (chat with bots): harassment = abusive (abuse aimed at the bot: person-directed; majority, ties
+      dropped); hate = identity abuse (masked for sexist-only abuse); hate/threatening = 0 where hate = 0;
+      spam = 0 WEAK; new categories = 0 WEAK for non-abusive turns.
+  sms: spam = spam; harassment(/threatening) = hate(/threatening) = 0 WEAK; new categories 0 WEAK
+      for ham.
+  edos (Gab/Reddit, sexism): hate = sexist; harassment masked (sexism aimed at women as a group is hate, and
+      whether a post also attacks a person is not annotated); hate/threatening = the taxonomy column;
       violence = 1 for threats (category 1: a threat or incitement of harm is violent content), 0 for
       sexist categories 2-4;
       not-sexist posts: hate = hate/threatening = 0 WEAK only (they are not judged for hate against other
       groups), everything else masked. Upstream `[USER]`/`[URL]` become `@user`/`http`, the tokens the
       platform normalisation gives handles and links in every other source.
   hatemoji (adversarial, half contrastive non-hateful): hate = gold; hate/threatening = the column;
-      toxic = 1 for hateful rows (masked for non-hateful: they may still insult individuals);
+      harassment masked (hate at a group; person-directed abuse not annotated);
       violence = 1 for threatening hate, 0 for other hate types (masked for non-hateful rows). Own split grouped
       by contrast pair (original + perturbation).
   ailuminate / sst (assistant prompts): the hazard's taxonomy columns = 1, ORed up the hierarchy
       (sexual/minors => sexual, hate/threatening => hate); every prompt is written for exactly one hazard,
       so categories a hazard clearly does not touch are 0 (same-register negatives: see HAZARD_NEGATIVES);
       the rest masked.
-  xstest: safe prompts = 0 for every content category and toxic; unsafe prompts (no category) dropped.
+  xstest: safe prompts = 0 for every content category; unsafe prompts (no category) dropped.
+
+  toxigen, implicit, misogyny, ethos, toxichat, civil, surge (the taxonomy-column folders): every taxonomy
+      column the source annotates, as it is (`1`/`0`; an empty cell is masked, never 0); a child ORs into its
+      parent (harassment/threatening => harassment, hate/threatening => hate) and a parent's 0 rules its child
+      out. toxichat: the `Title:` prefix of a thread's first turn is removed. civil: positives only (balanced by
+      the other sources' negatives through the quotas). surge: evaluation only (every row in the test split;
+      its `src_is_toxic` is the "any abuse" target of the cross-source evaluation).
 
 Splits: davidson/convabuse/sms as v1 (stratified 70/15/15 per dataset, seed); edos: upstream
 train/dev/test; hatemoji: 70/15/15 by contrast-pair group; prompt sets: stratified by hazard / type.
@@ -51,7 +62,7 @@ from collections.abc import Callable
 
 from sklearn.model_selection import train_test_split
 
-from train.spec import CANDIDATES, IDX, SOURCES, WEAK
+from train.spec import CANDIDATES, IDX, SOURCES, SPEC, WEAK
 from warden_tools import paths, warden_text
 
 NEW_CATS = ["violence", "illicit", "self-harm", "sexual", "sexual/minors"]
@@ -62,6 +73,11 @@ def normalizer_name() -> str:
     """platform-v2 (the shipped bundle's); WARDEN_TRAIN_NORMALIZATION=platform-v1 reproduces the ablation arms
     that were run before platform-v2 existed."""
     return os.environ.get("WARDEN_TRAIN_NORMALIZATION") or "platform-v2"
+
+
+def davidson_offensive_policy() -> str:
+    """spec.toml's davidson_offensive, unless WARDEN_TRAIN_DAVIDSON_OFFENSIVE names another (ablation arms)."""
+    return os.environ.get("WARDEN_TRAIN_DAVIDSON_OFFENSIVE") or SPEC.davidson_offensive
 
 
 def normalizer() -> Callable[[str], str]:
@@ -128,7 +144,14 @@ def load_davidson(data_root, norm_fn):
     ex = []
     for k, r, norm, lab in grouped:
         y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
-        _set(y, w, "toxic", lab in ("hate", "offensive"), 1)
+        if lab == "offensive":
+            policy = davidson_offensive_policy()
+            if policy != "drop":
+                _set(y, w, "harassment", 1, 1 if policy == "positive" else WEAK)
+        else:  # hate tweets are mostly slurs at a person; `neither` tweets attack no one
+            _set(y, w, "harassment", lab == "hate", 1)
+        if lab != "hate":
+            _set(y, w, "harassment/threatening", 0, 1 if lab == "neither" else 0)
         _set(y, w, "hate", lab == "hate", 1)
         if lab != "hate":
             _set(y, w, "hate/threatening", 0, 1)
@@ -158,7 +181,9 @@ def load_convabuse(data_root, norm_fn):
     ex = []
     for k, r, norm, l in grouped:
         y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
-        _set(y, w, "toxic", l != "none", 1)
+        _set(y, w, "harassment", l != "none", 1)
+        if l == "none":
+            _set(y, w, "harassment/threatening", 0, 1)
         if l != "sexist":
             _set(y, w, "hate", l == "identity", 1)
             if l != "identity":
@@ -178,7 +203,7 @@ def load_sms(data_root, norm_fn):
     for k, r, norm, lab in grouped:
         y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
         _set(y, w, "spam", lab == "spam", 1)
-        for c in ("toxic", "hate", "hate/threatening"):
+        for c in ("harassment", "harassment/threatening", "hate", "hate/threatening"):
             _set(y, w, c, 0, WEAK)
         if lab == "ham":
             _weak_new(y, w)
@@ -213,8 +238,6 @@ def load_edos(data_root, norm_fn):
             _set(y, w, "hate", 1, 1)
             threat = r["hate/threatening"] == "1"
             _set(y, w, "hate/threatening", threat, 1)
-            if not l.startswith("4"):
-                _set(y, w, "toxic", 1, 1)
             # a non-threat category rules out threats/incitement of harm: in-register violence negatives
             _set(y, w, "violence", threat, 1)
         split = {"train": "train", "dev": "val", "test": "test"}[r["split"]]
@@ -234,8 +257,6 @@ def load_hatemoji(data_root, norm_fn):
         threat = hate and typ == "threateninglanguage"
         _set(y, w, "hate", hate, 1)
         _set(y, w, "hate/threatening", threat, 1)
-        if hate:
-            _set(y, w, "toxic", 1, 1)
         if hate:  # typed hate: threatening or not (non-hateful rows may threaten individuals: masked)
             _set(y, w, "violence", threat, 1)
         pair = tuple(sorted((int(r["src_entry_id"]), int(r["src_matched_id"]))))
@@ -313,8 +334,70 @@ def load_xstest(data_root, norm_fn):
     return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts, note="safe prompts only")
 
 
+# The folders whose data.csv carries the 13 taxonomy columns: source name -> (folder, split rule, strat column)
+TAXONOMY_FOLDERS = {
+    "toxigen": "toxigen-statements", "implicit": "implicit-hate", "misogyny": "online-misogyny", "ethos": "ethos",
+    "toxichat": "toxichat", "civil": "civil-comments", "surge": "surge-toxicity",
+}
+PARENT_OF = {"harassment/threatening": "harassment", "hate/threatening": "hate"}
+_TITLE = re.compile(r"^\s*Title:\s*", re.I)
+
+
+def _taxonomy_vectors(r):
+    y, w = [0.0] * len(CANDIDATES), [0.0] * len(CANDIDATES)
+    cells = {c: r.get(c, "") for c in CANDIDATES}
+    for child, parent in PARENT_OF.items():
+        if cells[child] == "1":
+            cells[parent] = "1"
+        if cells[parent] == "0" and cells[child] == "":
+            cells[child] = "0"
+    for c, v in cells.items():
+        if v in ("0", "1"):
+            _set(y, w, c, v == "1", 1)
+    return y, w
+
+
+def _strat(r):
+    return "|".join(r.get(c, "") for c in ("harassment", "hate", "hate/threatening", "violence"))
+
+
+def load_taxonomy(name, data_root, norm_fn):
+    rows = _read(TAXONOMY_FOLDERS[name], data_root)
+    pre = (lambda t: _TITLE.sub("", t)) if name == "toxichat" else (lambda t: t)
+    grouped, conflicts = _group(rows, _strat, norm_fn, pre=pre)
+    ex = []
+    for k, r, norm, strat in grouped:
+        y, w = _taxonomy_vectors(r)
+        if not any(w) and name != "surge":
+            continue
+        e = dict(source=name, key=k, text=pre(r["text"]), norm=norm, y=y, w=w, strat=strat)
+        if name == "surge":
+            e["split"] = "test"
+            e["any_abuse"] = 1 if r["src_is_toxic"].lower().startswith("toxic") else 0
+        elif r.get("split"):
+            e["split"] = {"train": "train", "dev": "val", "test": "test"}[r["split"]]
+        ex.append(e)
+    if name == "misogyny":  # upstream train/test only: validation carved from the training part
+        tr = [e for e in ex if e["split"] == "train"]
+        rng = random.Random(len(tr))
+        for e in rng.sample(tr, int(len(tr) * 0.15)):
+            e["split"] = "val"
+    if any("split" not in e for e in ex):
+        small = Counter(e["strat"] for e in ex)
+        for e in ex:  # strata too small to split are pooled
+            if small[e["strat"]] < 10:
+                e["strat"] = "rare"
+        split_examples(ex, 13)
+    return ex, dict(rows=len(rows), kept=len(ex), conflicting_keys=conflicts)
+
+
+def _taxonomy_loader(name):
+    return lambda data_root, norm_fn: load_taxonomy(name, data_root, norm_fn)
+
+
 LOADERS = {"davidson": load_davidson, "convabuse": load_convabuse, "sms": load_sms, "edos": load_edos,
-           "hatemoji": load_hatemoji, "ailuminate": load_ailuminate, "sst": load_sst, "xstest": load_xstest}
+           "hatemoji": load_hatemoji, "ailuminate": load_ailuminate, "sst": load_sst, "xstest": load_xstest,
+           **{name: _taxonomy_loader(name) for name in TAXONOMY_FOLDERS}}
 
 
 def split_examples(examples, seed: int, val_frac=0.15, test_frac=0.15):

@@ -1,22 +1,26 @@
-"""Trains, evaluates, exports and ships Warden's default moderation model v2 (models/minilm-moderation).
+"""Trains, evaluates, exports and ships Warden's default moderation model (models/minilm-moderation).
 
 Pipeline (one command, CPU only, < 1 hour on a 2-core machine):
   1. encoder parity: plain-PyTorch BERT (bert_encoder.py) vs transformers.BertModel (fit.py);
-  2. data: moderation_data.py (8 sources, explicit label policy, loss masks, hierarchy ORed, platform
+  2. data: moderation_data.py (15 sources, explicit label policy, loss masks, hierarchy ORed, platform
      normalisation, dedupe before splitting) + synth_data.py (counter-speech, negation, reclaimed use,
-     profanity, identity mentions built from the data's own rows), tokenized and split (splits.py);
+     profanity, identity mentions built from the data's own rows; crisis statements and their contrasts,
+     threats and calm hostility from templates), tokenized and split (splits.py);
   3. fine-tune all candidate labels (fit.py): masked multi-label BCE, per-source quotas per epoch, obfuscation
      augmentation (warden_tools/obfuscation.py) on a fraction of rows, bf16 autocast where the CPU has
      AVX-512 BF16 / AMX, a hard wall-clock cap on the training loop (--max-train-minutes) with the LR
      schedule fitted to the steps that fit;
-  4. the ship bar per label on the test split (spec.toml); thresholds on the validation split (post_train.py);
+  4. a temperature per label fitted on pooled validation rows; the ship bar per label on the test split
+     (spec.toml); thresholds on the validation split (post_train.py);
   5. export TorchScript variants (fp32, bf16 graph, fast graph: export.py, fast_graph.py) with only the shipped
-     labels, evaluate v1 and v2 on the same splits and on the functional set, time v1 vs v2;
+     labels, evaluate the previous models and this one on the same splits, the functional set and the self-harm
+     contrast set, read the cross-source evaluation (crosssource.py, run first), time the previous model vs this;
   6. ship model.pt, the golden file for the Swift test and results.json, from which card.py renders
      manifest.json and MODEL_CARD.md.
 The steps hand each other their results as values; the second half's results go to OUT/results.json.
 
 Run from the repository root with the training venv (see MODEL_CARD.md, "Rebuild"):
+  PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train.crosssource   # the cross-source folds
   PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train
 Re-export / re-evaluate from the saved checkpoint without training:
   PYTHONPATH=scripts HF_HUB_OFFLINE=1 .venv-train/bin/python -m train --skip-train --checkpoint WORK_DIR/checkpoint.pt
@@ -47,6 +51,8 @@ from train.spec import CANDIDATES, WEAK  # noqa: E402
 from train.splits import load_data  # noqa: E402
 from warden_tools.functional_io import DEFAULT_CASES  # noqa: E402
 from warden_tools.paths import DEFAULT_MODEL, FIXTURES, PEERS_MESSAGES, add_data_argument  # noqa: E402
+
+DEFAULT_SELFHARM = os.path.join(FIXTURES, "selfharm", "cases.jsonl")
 from warden_tools.tokenizer_reference import base_model_dir  # noqa: E402
 
 
@@ -57,12 +63,14 @@ def main(argv=None):
     ap.add_argument("--golden", default=os.path.join(FIXTURES, "default_model_golden.json"))
     ap.add_argument("--work-dir", default="/tmp/warden-train", help="checkpoint and all exported variants")
     ap.add_argument("--checkpoint", default=None, help="fp32 state_dict path (default WORK_DIR/checkpoint.pt)")
-    ap.add_argument("--v1-model", default=None, help="v1 model.pt for the comparison (default WORK_DIR/v1-model.pt, "
-                    "else /tmp/warden-v2/v1-model.pt), with its v1-manifest.json beside it when there is one")
+    ap.add_argument("--previous-models", default="v1=/tmp/warden-v3/v1,v2=/tmp/warden-v3/v2", metavar="NAME=DIR,...",
+                    help="earlier bundles (folders with model.pt and manifest.json) compared on the same rows; copy "
+                         "them out of the repository's history before the run overwrites the default model")
     ap.add_argument("--functional", default=DEFAULT_CASES)
+    ap.add_argument("--selfharm", default=DEFAULT_SELFHARM, help="the self-harm contrast set (JSON Lines)")
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16", "fast"], default="auto")
     ap.add_argument("--skip-train", action="store_true", help="reuse the checkpoint")
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--max-train-minutes", type=float, default=35.0, help="hard cap on the training loop")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
@@ -83,6 +91,11 @@ def main(argv=None):
     ap.add_argument("--card-only", action="store_true",
                     help="re-read WORK_DIR/ablation.json into OUT/results.json (after more ablation arms), then "
                          "rewrite manifest.json and MODEL_CARD.md from it")
+    ap.add_argument("--refresh", action="store_true",
+                    help="re-read the cross-source results and re-score the functional and self-harm sets with the "
+                         "shipped model (no training, no data), then rewrite results.json, manifest.json and the card")
+    ap.add_argument("--more-work-dirs", nargs="*", metavar="DIR",
+                    help="with --refresh: further work directories whose cross-source folds are merged in")
     ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bench", help=argparse.SUPPRESS)
     ap.add_argument("--bench-norms", default="platform-v1", help=argparse.SUPPRESS)
@@ -93,6 +106,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.bench:
         return bench_main(args)
+    if args.refresh:
+        card.write(post_train.refresh(args), args.out)
+        log("results, manifest and card refreshed")
+        return None
     if args.card_only:
         card.write(post_train.card_only(args), args.out)
         log("manifest and card rewritten")

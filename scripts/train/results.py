@@ -10,15 +10,20 @@ Keys read by card.py (all JSON):
   default, variants,          the shipped variant; per variant: size and the drift against fp32; the fast
   fast_error                  graph's export error (null when it exported)
   data                        per source: rows, kept, splits; synthetic counts; cross-source duplicates dropped
-  final, v1_final             test metrics per source and label, of v2 and of v1 on the same rows
-  synth_v2, synth_v1          per synthetic kind: how often hate / toxic fire
-  obfuscated, functional      obfuscated test rows; the functional set (null when absent)
-  ablations                   the short ablation runs (null when none), without their checkpoints
-  speed, bench_threads        v1 vs v2 per-message speed (null when it failed) and its thread count
+  temperatures, ece           per candidate label, its calibration temperature; per source and label, ECE before/after
+  final, synth                test metrics per source and label; per synthetic kind, how often hate / harassment fire
+  previous                    per earlier model (v1, v2): version, labels, thresholds, normalisation, and its `final`
+                              and `synth` on the same rows
+  crosssource                 the cross-source folds (crosssource.py): per arm the label x held-out source matrix, and
+                              the previous model on the same rows (null when not run)
+  obfuscated, functional,     obfuscated test rows; the functional set and the self-harm contrast set per model
+  selfharm                    (`new`, `v1`, `v2`; null when absent)
+  ablations                   the short --ablate runs (null when none), without their checkpoints
+  speed, bench_threads        previous vs new per-message speed (null when it failed) and its thread count
   golden                      the golden file's statistics
   meta                        training: hyperparameters, history, kept epoch, machine, encoder parity, ...
   wall_seconds, wall_note     the whole pipeline's wall time, and an optional note printed after it
-Written but not rendered: v1_thresholds, post_seconds, all_candidates_test, all_candidates_val.
+Written but not rendered: post_seconds, all_candidates_test, all_candidates_val.
 """
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ import os
 
 FILE_NAME = "results.json"
 RENDERED_KEYS = ("labels", "thresholds", "th", "decision", "norm", "max_len", "default", "variants", "fast_error",
-                 "data", "final", "v1_final", "synth_v2", "synth_v1", "obfuscated", "functional", "ablations", "speed",
-                 "bench_threads", "golden", "meta", "wall_seconds")
+                 "data", "final", "synth", "previous", "temperatures", "ece", "crosssource", "obfuscated", "functional",
+                 "selfharm", "ablations", "speed", "bench_threads", "golden", "meta", "wall_seconds")
 
 
 def path_in(model_dir: str) -> str:

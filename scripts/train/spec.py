@@ -44,8 +44,9 @@ class Spec:
     quotas: Mapping[str, int | float | None]  # rows (int), passes (float) or all rows (None), in run order
     ship_bar: ShipBar
     threshold_rule: str
-    arms: Mapping[str, Mapping[str, bool | float]]
+    arms: Mapping[str, Mapping[str, bool | float | str]]
     weak_label_weight: float
+    davidson_offensive: str  # "drop", "positive" or "weak": how Davidson's `offensive` tweets train `harassment`
 
     @property
     def candidates(self) -> list[str]:
@@ -62,6 +63,9 @@ class Spec:
     @property
     def source_names(self) -> list[str]:
         return [source.name for source in self.sources]
+
+
+DAVIDSON_OFFENSIVE_POLICIES = ("drop", "positive", "weak")
 
 
 class SpecError(ValueError):
@@ -90,15 +94,18 @@ def _quota(entry: dict, where: str) -> int | float | None:
 
 def parse(doc: dict, where: str = "spec") -> Spec:
     """A Spec from the parsed TOML document; SpecError names what is wrong."""
-    _fields(doc, {"weak_label_weight", "v1_labels", "threshold_rule", "ship_bar", "label", "source", "quota", "arms"},
-            set(), where)
+    _fields(doc, {"weak_label_weight", "v1_labels", "threshold_rule", "ship_bar", "label", "source", "quota", "arms",
+                  "davidson_offensive"}, set(), where)
+    if doc["davidson_offensive"] not in DAVIDSON_OFFENSIVE_POLICIES:
+        raise SpecError(f"{where}: davidson_offensive must be one of {DAVIDSON_OFFENSIVE_POLICIES}")
     labels = tuple(Label(name=t["name"], meaning=t["meaning"], openai=t.get("openai"))
                    for t in (_fields(t, {"name", "meaning"}, {"openai"}, f"{where}: label") for t in doc["label"]))
     sources = tuple(Source(**_fields(t, {"name", "platform", "licence", "attribution"}, set(), f"{where}: source"))
                     for t in doc["source"])
     bar = ShipBar(**_fields(doc["ship_bar"], {"min_pr_auc", "min_test_positives", "text"}, set(), f"{where}: ship_bar"))
     quotas = {q["source"]: _quota(q, f"{where}: quota {q.get('source')}") for q in doc["quota"]}
-    arms = {name: MappingProxyType(_fields(dict(arm), {"contrastive", "synthetic", "xstest", "obfuscate"}, set(),
+    arms = {name: MappingProxyType(_fields(dict(arm), {"contrastive", "synthetic", "xstest", "obfuscate"},
+                                           {"davidson_offensive", "new_sources"},
                                            f"{where}: arm {name}"))
             for name, arm in doc["arms"].items()}
     names = [label.name for label in labels]
@@ -112,7 +119,7 @@ def parse(doc: dict, where: str = "spec") -> Spec:
         raise SpecError(f"{where}: a label or source is listed twice")
     return Spec(labels=labels, sources=sources, v1_labels=tuple(doc["v1_labels"]), quotas=MappingProxyType(quotas),
                 ship_bar=bar, threshold_rule=doc["threshold_rule"], arms=MappingProxyType(arms),
-                weak_label_weight=float(doc["weak_label_weight"]))
+                weak_label_weight=float(doc["weak_label_weight"]), davidson_offensive=doc["davidson_offensive"])
 
 
 def load(path: str = SPEC_FILE) -> Spec:
