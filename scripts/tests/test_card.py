@@ -88,7 +88,7 @@ def test_optional_parts_appear_with_their_data(small):
     assert "Folds: tweets (davidson); news comments (civil)." in lines
     assert "| 50 % | 0.780 |" in lines and "| 25 % | – |" in lines and "| 100 % | 0.800 |" in lines
     assert "Mean ROC-AUC over the held-out `harassment` and `hate` cells: v3 recipe **0.800**, offensive as harassment " \
-           "**0.750** (1 of 2 folds), v2 shipped 0.700 (partly in-distribution)." in lines
+           "**0.750** (1 of 2 folds), v2 shipped 0.700 (partly in-distribution). An arm cut short" in text
     assert "| offensive_positive | Davidson `offensive` tweets as `harassment` positives | 0.750 | " \
            "`harassment` davidson +0.050 | – |" in lines
     assert "Recall on crisis statements: **0.0% (v2) → 100.0% (v3)**; false flags on the contrasts: 0.0% → 50.0%." in lines
