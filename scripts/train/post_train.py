@@ -29,7 +29,7 @@ from warden_tools.warden_text import NORMALIZERS
 GOLDEN_PER_SOURCE = {"davidson": 30, "convabuse": 20, "sms": 20, "edos": 30, "hatemoji": 20, "ailuminate": 24, "sst": 6,
                      "xstest": 10, "toxigen": 15, "implicit": 25, "misogyny": 15, "ethos": 15, "toxichat": 20, "civil": 20}
 ALIASES = {"toxic": "harassment"}  # former label names (the manifest's label_aliases)
-CRISIS_LABEL, CRISIS_RECALL = "self-harm", 0.9  # a missed crisis costs more than a false flag: recall first
+CRISIS_LABEL, EVERYDAY_BUDGET = "self-harm", 0.01  # recall first, but greetings must not flag
 TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.33), np.log(4.0), 61)), 4)
 
 
@@ -94,19 +94,21 @@ def scale_head(model, temps):
 
 
 def crisis_threshold(val, vp):
-    """The self-harm operating point: the highest threshold that keeps recall >= CRISIS_RECALL on the validation
-    rows that annotate self-harm, the synthetic first-person crisis statements and their contrasts included
-    (the only real positives are assistant prompts)."""
-    c = IDX[CRISIS_LABEL]
+    """The self-harm operating point: recall first, within an everyday-chat budget. The lowest threshold that flags
+    at most EVERYDAY_BUDGET of the validation rows where the label is implausible (the weak negatives: SMS ham,
+    Davidson `neither`, ConvAbuse non-abusive turns), so that a recall-first label does not flag greetings; its
+    recall is measured on the validation rows that annotate self-harm, the synthetic crisis statements and their
+    contrasts included (the only real positives are assistant prompts)."""
+    c, j = IDX[CRISIS_LABEL], CANDIDATES.index(CRISIS_LABEL)
+    everyday = [i for i, e in enumerate(val) if 0.0 < e["w"][c] < 1.0 and e["y"][c] == 0.0]
+    t = float(np.quantile(vp[everyday, j], 1 - EVERYDAY_BUDGET)) if everyday else 0.5
     sel = [i for i, e in enumerate(val) if e["w"][c] == 1.0]
     y = np.array([val[i]["y"][c] for i in sel])
-    p = vp[sel, CANDIDATES.index(CRISIS_LABEL)]
-    pos = np.sort(p[y == 1])
-    t = float(pos[int(np.floor((1 - CRISIS_RECALL) * len(pos)))]) if len(pos) else 0.5
-    pred = p >= t
+    pred = vp[sel, j] >= t
     prec = float((pred & (y == 1)).sum() / max(1, pred.sum()))
-    return dict(threshold=round(t - 1e-4, 4), tier=f"recall>={CRISIS_RECALL} (crisis first)", val_precision=prec,
-                val_recall=float(pred[y == 1].mean()), val_f1=None, rows=len(sel), positives=int(y.sum()))
+    return dict(threshold=round(t, 4), tier=f"recall first, at most {EVERYDAY_BUDGET:.0%} of everyday chat flagged",
+                val_precision=prec, val_recall=float(pred[y == 1].mean()), val_f1=None, rows=len(sel),
+                positives=int(y.sum()), everyday_rows=len(everyday))
 
 
 def selfharm_eval(cases, probs, labels, thresholds):
