@@ -75,28 +75,10 @@ struct FunctionalFixtureTests {
     }
 
     /// The file's non-blank lines with their 1-based line numbers, each checked to be UTF-8.
-    static func lines() throws -> [(number: Int, text: String)] {
-        let data = try Data(contentsOf: casesURL)
-        #expect(!data.contains(0x0D), "cases.jsonl has carriage returns; use \\n line ends")
-        #expect(!data.starts(with: [0xEF, 0xBB, 0xBF]), "cases.jsonl starts with a byte order mark")
-        var result: [(number: Int, text: String)] = []
-        for (index, bytes) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !bytes.isEmpty {
-            let text = try #require(String(data: Data(bytes), encoding: .utf8), "line \(index + 1) is not UTF-8")
-            result.append((number: index + 1, text: text))
-        }
-        return result
-    }
+    static func lines() throws -> [(number: Int, text: String)] { try JSONLinesFixture(url: casesURL).lines() }
 
     /// Every case, decoded.
-    static func cases() throws -> [FunctionalCase] {
-        let decoder = JSONDecoder()
-        return try lines().map { line in
-            do { return try decoder.decode(FunctionalCase.self, from: Data(line.text.utf8)) } catch {
-                Issue.record("line \(line.number): \(error)")
-                throw error
-            }
-        }
-    }
+    static func cases() throws -> [FunctionalCase] { try JSONLinesFixture(url: casesURL).cases(FunctionalCase.self) }
 
     @Test("every line is one JSON object with the documented members, of the documented types")
     func linesParse() throws {
