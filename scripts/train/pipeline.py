@@ -96,6 +96,9 @@ def main(argv=None):
                          "shipped model (no training, no data), then rewrite results.json, manifest.json and the card")
     ap.add_argument("--more-work-dirs", nargs="*", metavar="DIR",
                     help="with --refresh: further work directories whose cross-source folds are merged in")
+    ap.add_argument("--with-test-split", action="store_true",
+                    help="with --refresh: also score the test split again (loads the data) and recompute the "
+                         "in-distribution tables at the shipped thresholds")
     ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--bench", help=argparse.SUPPRESS)
     ap.add_argument("--bench-norms", default="platform-v1", help=argparse.SUPPRESS)

@@ -250,9 +250,24 @@ def refresh(args):
         for entry in cross["arms"].values():
             crosssource.aggregate(entry)
         b["crosssource"] = cross
+    if getattr(args, "with_test_split", False):
+        b["final"], b["synth"] = test_split_metrics(args, os.path.join(args.out, "model.pt"), b["labels"], b["thresholds"])
     results.write(path, b)
     log("results refreshed")
     return b
+
+
+def test_split_metrics(args, model_file, labels, thresholds):
+    """The in-distribution test tables (per source and label, and the synthetic rows' flag rates) of the shipped model
+    at the thresholds it ships with: recomputed when a threshold rule changes after the run (loads the data)."""
+    split, _ = load_data(args)
+    test = split["test"]
+    for e in test:
+        if e["source"] == "edos" and e["strat"] == "none" and "ew" not in e:
+            e["ew"] = md.eval_weights(e)
+    probs = probs_of(model_file, [e["ids"] for e in test])
+    log(f"test split scored again ({len(test)} rows) at the shipped thresholds")
+    return metrics_table(test, probs, thresholds, labels), synthetic_rates(test, probs, thresholds, labels)
 
 
 def finish(args, model, split, data_stats, meta):
