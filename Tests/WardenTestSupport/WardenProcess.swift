@@ -45,6 +45,8 @@ public final class WardenProcess: Sendable {
         let stdout = Mutex("")
         let stderr = Mutex("")
         let port = Mutex<Int?>(nil)
+        /// Output streams that reached their end (2: everything the child wrote has been collected).
+        let endedStreams = Mutex(0)
     }
 
     private let process: Process
@@ -80,20 +82,22 @@ public final class WardenProcess: Sendable {
         for (key, value) in overrides { environment[key] = value }
         process.environment = environment
         let captured = Captured()
-        process.standardOutput = collect { text in captured.stdout.withLock { $0 += text } }
-        process.standardError = collect { text in captured.stderr.withLock { $0 += text } }
+        let ended: @Sendable () -> Void = { captured.endedStreams.withLock { $0 += 1 } }
+        process.standardOutput = collect(onEnd: ended) { text in captured.stdout.withLock { $0 += text } }
+        process.standardError = collect(onEnd: ended) { text in captured.stderr.withLock { $0 += text } }
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return WardenProcess(process: process, captured: captured)
     }
 
-    /// A pipe whose output is handed to `append` as it arrives.
-    private static func collect(_ append: @escaping @Sendable (String) -> Void) -> Pipe {
+    /// A pipe whose output is handed to `append` as it arrives; `onEnd` runs once it reaches its end.
+    private static func collect(onEnd: @escaping @Sendable () -> Void, _ append: @escaping @Sendable (String) -> Void) -> Pipe {
         let pipe = Pipe()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty {
                 handle.readabilityHandler = nil
+                onEnd()
                 return
             }
             append(String(decoding: data, as: UTF8.self))
@@ -155,7 +159,17 @@ public final class WardenProcess: Sendable {
         guard await process.waitForExit(killingAfter: timeout) else {
             throw Failure(description: "warden did not exit within \(timeout):\n\(log)")
         }
+        await collectRemainingOutput()
         return process.terminationStatus
+    }
+
+    /// After the exit, waits (at most 5 s) until the last of the child's output has been collected: the pipes are
+    /// read on another thread, so what the child wrote just before it exited may still be on its way.
+    private func collectRemainingOutput() async {
+        let end = ContinuousClock.now + .seconds(5)
+        while captured.endedStreams.withLock({ $0 }) < 2 && ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// Sends SIGTERM and waits for the exit (graceful shutdown); kills it past `timeout`. Returns the status.
@@ -163,6 +177,7 @@ public final class WardenProcess: Sendable {
     public func stop(timeout: Duration = .seconds(60)) async -> Int32 {
         if process.isRunning { process.terminate() }
         await process.waitForExit(killingAfter: timeout)
+        await collectRemainingOutput()
         return process.terminationStatus
     }
 
