@@ -24,7 +24,9 @@ import DequeModule
 /// first-fit into rows of `packedRowTokens` tokens; a batch holds at most `maxBatchSize` items and
 /// `maxBatchTokens / packedRowTokens` rows. When an item fits no row and no row can be added, the batch is
 /// full, but later (shorter) items may still fill the gaps. There is no padding floor: rows are padded only
-/// at their end, to the fullest row. A batch whose rows hold one message each runs as a padded batch.
+/// at their end, to the fullest row. With a ``packingCost`` model, the chosen sequences are then packed again
+/// at the row width the model finds cheapest (narrow rows for short messages, whose attention would otherwise
+/// span a whole `packedRowTokens` row). A batch whose rows hold one message each runs as a padded batch.
 ///
 /// Lanes never share a batch: a bulk item riding along in an interactive batch would make that batch
 /// slower, which is the latency interactive callers must not pay.
@@ -197,6 +199,10 @@ public struct BatchQueue: Sendable {
     public let workers: Int
     /// Whether batches are packed (see the type's documentation); otherwise padded.
     public let packs: Bool
+    /// What a packed forward costs by shape (fitted by the engine at warm-up). When set, each packed batch's
+    /// sequences are packed again at the row width the model finds cheapest (``cheapestWidth(_:lane:)``);
+    /// when nil, rows are `packedRowTokens` wide, filled first-fit.
+    public var packingCost: PackingCostModel?
     public private(set) var statistics = Statistics()
     /// Items waiting, both lanes.
     public private(set) var queuedItems = 0
@@ -445,7 +451,7 @@ public struct BatchQueue: Sendable {
             let due = seed.enqueuedAt + configuration.settings(for: lane).maxQueueDelay
             let plan = packs ? packedPlan(lane) : plan(lane)
             if plan.full || isShuttingDown || due <= now {
-                let batch = commit(plan, lane: lane)
+                let batch = commit(packs ? cheapestWidth(plan, lane: lane) : plan, lane: lane)
                 if lane == .interactive && !bulk.isEmpty { interactiveStreak += 1 } else { interactiveStreak = 0 }
                 return Decision(action: .run(batch), expired: expired)
             }
@@ -574,6 +580,60 @@ public struct BatchQueue: Sendable {
         }
         if plan.chosen.count == configuration.maxBatchSize { plan.full = true }
         return plan
+    }
+
+    /// The row widths tried for a packed batch: the longest sequence and every eighth of `packedRowTokens` (at
+    /// least 8 tokens apart) from there up to `packedRowTokens`.
+    static func candidateWidths(longest: Int, capacity: Int) -> [Int] {
+        let step = max(8, capacity / 8)
+        var widths = [longest]
+        var width = step
+        while width <= capacity {
+            if width > longest { widths.append(width) }
+            width += step
+        }
+        if capacity > longest && widths.last != capacity { widths.append(capacity) }
+        return widths
+    }
+
+    /// The plan's sequences packed again, longest first, first-fit, into rows of the candidate width whose
+    /// forward ``packingCost`` models as cheapest; the plan as it is when no model is set, when it holds one
+    /// sequence, or when no width beats it. Narrow rows cost attention less (each token attends over its row)
+    /// and may cost more padding: short chat messages gain, long ones keep wide rows. A width is taken only if
+    /// its padded tokens stay within the lane's token budget (or the plan's own, when that is larger).
+    private func cheapestWidth(_ plan: Plan, lane: Lane) -> Plan {
+        guard let cost = packingCost, plan.rows.count > 1 else { return plan }
+        let lengths = plan.rows.map(\.count)
+        let order = lengths.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+        let budget = max(batchTokenBudget(lane), plan.rowFill.count * plan.length)
+        var best = plan
+        var bestCost = cost.seconds(rows: plan.rowFill.count, width: plan.length)
+        for width in Self.candidateWidths(longest: lengths.max() ?? 1, capacity: configuration.packedRowTokens) {
+            var fill: [Int] = []
+            var segments: [Int] = []
+            var placements = [PackedLayout.Placement?](repeating: nil, count: lengths.count)
+            for j in order {
+                let row = fill.firstIndex { $0 + lengths[j] <= width } ?? fill.count
+                if row == fill.count {
+                    fill.append(0)
+                    segments.append(0)
+                }
+                placements[j] = .init(row: row, segment: segments[row], offset: fill[row])
+                fill[row] += lengths[j]
+                segments[row] += 1
+            }
+            let length = fill.max() ?? 0
+            guard fill.count * length <= budget else { continue }
+            let modelled = cost.seconds(rows: fill.count, width: length)
+            if modelled < bestCost {
+                bestCost = modelled
+                best.placements = placements.map { $0! }
+                best.rowFill = fill
+                best.segmentsInRow = segments
+                best.length = length
+            }
+        }
+        return best
     }
 
     private mutating func commit(_ plan: Plan, lane: Lane) -> Batch {

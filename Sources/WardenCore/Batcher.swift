@@ -94,6 +94,13 @@ public final class Batcher: Service, Sendable {
     /// Forgets the measured throughput, so that the next batches set it afresh (after a first warm-up pass).
     public func resetThroughputEstimate() { state.withLock { $0.queue.resetThroughputEstimate() } }
 
+    /// The cost model packed batches choose their row width by (see ``BatchQueue/packingCost``); the engine
+    /// sets it after fitting it at warm-up.
+    public var packingCost: PackingCostModel? {
+        get { state.withLock { $0.queue.packingCost } }
+        set { state.withLock { $0.queue.packingCost = newValue } }
+    }
+
     /// Whether the batcher has stopped admitting work (graceful shutdown began, or it was cancelled).
     /// A readiness probe should report "not ready" when this is true.
     public var isShuttingDown: Bool { state.withLock { $0.queue.isShuttingDown } }

@@ -63,6 +63,11 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// batch holds at most `maxBatchTokens / packedRowTokens` rows. A message longer than a row gets a row of
     /// its own. Default 128 (the model's longest input: attention cost grows with the square of the row).
     public var packedRowTokens: Int = 128
+    /// How wide a packed batch's rows are. `.fitted` (the default): the engine fits a cost model of the packed
+    /// forward at warm-up (``PackingCostModel``), and each batch's messages are packed into the row width, at
+    /// most `packedRowTokens`, that the model finds cheapest, so batches of short messages get short rows.
+    /// `.fixed`: rows of `packedRowTokens`, filled first-fit.
+    public var packedRowWidth: RowWidth = .fitted
     /// The longest a bulk batch may take, at the measured rate of one worker: a bulk batch's token budget is
     /// cut to what a worker computes in this time (at least a quarter of `maxBatchTokens`), so an interactive
     /// message that arrives while every worker runs bulk work waits for at most about this long. Default
@@ -82,6 +87,14 @@ public struct BatchingConfiguration: Sendable, Hashable {
         case auto
         /// Always pad (one message per row).
         case off
+    }
+
+    /// How a packed batch's row width is chosen (``packedRowWidth``).
+    public enum RowWidth: String, Sendable, Hashable, CaseIterable {
+        /// The cheapest width by the cost model fitted at warm-up.
+        case fitted
+        /// Always `packedRowTokens`.
+        case fixed
     }
 
     /// The settings of `lane`.

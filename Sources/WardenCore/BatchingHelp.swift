@@ -10,7 +10,10 @@ public enum BatchingHelp {
         "Least padding efficiency (real / padded tokens) an item may bring a batch down to, 0 turns it off (env WARDEN_MIN_PADDING_EFFICIENCY; default \(engineDefaults.batching.minPaddingEfficiency))."
     public static let packing =
         "Sequence packing: 'auto' packs several messages into each model row when the model declares a packed entry point, 'off' always pads (env WARDEN_PACKING; default \(engineDefaults.batching.packing.rawValue))."
-    public static let packedRowTokens = "Tokens per packed model row (env WARDEN_PACKED_ROW_TOKENS; default \(engineDefaults.batching.packedRowTokens))."
+    public static let packedRowTokens =
+        "Tokens per packed model row, at most (env WARDEN_PACKED_ROW_TOKENS; default \(engineDefaults.batching.packedRowTokens))."
+    public static let packedRowWidth =
+        "Packed row width: 'fitted' packs each batch into the row width a cost model fitted at warm-up finds cheapest (short rows for short messages), 'fixed' always uses --packed-row-tokens (env WARDEN_PACKED_ROW_WIDTH; default \(engineDefaults.batching.packedRowWidth.rawValue))."
     public static let maxQueueDelayMs =
         "Longest wait of an interactive item for a fuller batch, ms (env WARDEN_MAX_QUEUE_DELAY_MS; default \(engineDefaults.batching.interactive.maxQueueDelay.millisecondsText))."
     public static let bulkMaxQueueDelayMs =

@@ -45,6 +45,8 @@ public final class ModerationEngine: Service, Sendable {
         var phase: Phase = .loading
         var moderator: Moderator?
         var runtime: RuntimeInfo?
+        var packingCost: PackingCostModel?
+        var packingSamples: [PackingCostModel.Sample] = []
         var started = false
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Moderator, any Error>] = [:]
@@ -103,6 +105,13 @@ public final class ModerationEngine: Service, Sendable {
     /// How the loaded backends compute: the precision in use (the bundle's stated one when a backend does not
     /// say) and the BLAS kernels; nil until the model is loaded.
     public var runtime: RuntimeInfo? { state.withLock { $0.runtime } }
+
+    /// The cost model packed batches choose their row width by, fitted at warm-up (nil before, when the
+    /// batches do not pack, when rows have a fixed width, or when there is no warm-up).
+    public var packingCost: PackingCostModel? { state.withLock { $0.packingCost } }
+
+    /// The timed forwards ``packingCost`` was fitted to (empty when no fit ran).
+    public var packingSamples: [PackingCostModel.Sample] { state.withLock { $0.packingSamples } }
 
     /// The moderator once the engine is warm; nil before.
     public var moderator: Moderator? { state.withLock { $0.phase == .ready ? $0.moderator : nil } }
@@ -184,6 +193,14 @@ public final class ModerationEngine: Service, Sendable {
             let warmStart = clock.now
             do throws(ModerationError) {
                 try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
+                if batcher.packs && configuration.batching.packedRowWidth == .fitted && !configuration.warmUpTexts.isEmpty {
+                    let (samples, cost) = await fitPackingCost(backends[0], tokenizer: tokenizer)
+                    batcher.packingCost = cost
+                    state.withLock {
+                        $0.packingCost = cost
+                        $0.packingSamples = samples
+                    }
+                }
             } catch  where error.code == .shuttingDown || error.code == .cancelled {
                 // Shutdown began during warm-up: nothing was admitted from outside; stop quietly.
                 try await group.waitForAll()
@@ -240,6 +257,69 @@ public final class ModerationEngine: Service, Sendable {
             _ = try await batcher.score([ids], lane: .interactive, deadline: .seconds(300))
         }
         try await fullBulkBatch()
+    }
+
+    /// Times packed forwards of short messages (12 tokens each, the warm-up text's ids) at three row widths —
+    /// a quarter, half and all of `packedRowTokens` — and two row counts, the fastest of three each, and fits
+    /// the packed forward's cost model to them. Runs after the warm-up, while no batch is in flight, on the first
+    /// backend. Returns the timed samples and the model, nil (rows keep their fixed width, and the log says why)
+    /// when a forward fails or the times do not fit the model.
+    private func fitPackingCost(
+        _ backend: any InferenceBackend, tokenizer: WordPieceTokenizer
+    ) async -> (samples: [PackingCostModel.Sample], model: PackingCostModel?) {
+        let batching = configuration.batching
+        let capacity = batching.packedRowTokens
+        let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
+        let ids = tokenizer.encode(longest, maxLength: bundle.maxSequenceLength).ids.map(Int64.init)
+        let message = 12
+        let clock = ContinuousClock()
+        let start = clock.now
+        var samples: [PackingCostModel.Sample] = []
+        let manyRows = max(1, min(4, batching.maxBatchTokens / capacity))
+        for width in Set([max(2, capacity / 4), max(2, capacity / 2), capacity]).sorted() {
+            for rows in Set([1, manyRows]).sorted() {
+                let segmentLength = min(message, width)
+                let perRow = width / segmentLength
+                var input = [Int64](), positions = [Int64](), segments = [Int64]()
+                for _ in 0..<rows {
+                    for c in 0..<width {
+                        let segment = c / segmentLength
+                        let padding = segment >= perRow
+                        input.append(padding ? Int64(tokenizer.padID) : ids[c % ids.count])
+                        positions.append(padding ? 0 : Int64(c % segmentLength))
+                        segments.append(padding ? 0 : Int64(segment + 1))
+                    }
+                }
+                let batch = PackedTokenBatch(
+                    rows: rows, length: width, segments: perRow, inputIDs: input, positionIDs: positions, segmentIDs: segments)
+                var times: [Duration] = []
+                do {
+                    for _ in 0..<4 {
+                        let t = clock.now
+                        _ = try await backend.scorePacked(batch)
+                        times.append(t.duration(to: clock.now))
+                    }
+                } catch {
+                    logger.warning("packed row width stays fixed: a timed forward failed", metadata: ["error": "\(error)"])
+                    return (samples, nil)
+                }
+                // The first call of a shape pays one-off costs (graph optimisation): it is not counted.
+                samples.append(.init(rows: rows, width: width, seconds: times.dropFirst().min()!.seconds))
+            }
+        }
+        guard let model = PackingCostModel.fit(samples) else {
+            logger.warning(
+                "packed row width stays fixed: the timed forwards do not fit a cost model",
+                metadata: ["samples": "\(samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" })"])
+            return (samples, nil)
+        }
+        logger.info(
+            "packing cost model",
+            metadata: [
+                "model": "\(model)", "fit_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
+                "samples": "\(samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" }.joined(separator: ", "))",
+            ])
+        return (samples, model)
     }
 
     private static func check(_ backends: [any InferenceBackend], against bundle: ModelBundle) throws(EngineError) {

@@ -112,6 +112,7 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: ArgumentHelp(BatchingHelp.minPaddingEfficiency)) var minPaddingEfficiency: Double?
     @Option(help: ArgumentHelp(BatchingHelp.packing)) var packing: String?
     @Option(help: ArgumentHelp(BatchingHelp.packedRowTokens)) var packedRowTokens: Int?
+    @Option(help: ArgumentHelp(BatchingHelp.packedRowWidth)) var packedRowWidth: String?
     @Option(help: ArgumentHelp(BatchingHelp.maxQueueDelayMs)) var maxQueueDelayMs: Double?
     @Option(help: ArgumentHelp(BatchingHelp.bulkMaxQueueDelayMs)) var bulkMaxQueueDelayMs: Double?
     @Option(help: ArgumentHelp(BatchingHelp.bulkMaxBatchMs)) var bulkMaxBatchMs: Double?
@@ -144,6 +145,13 @@ struct BatchingOptions: ParsableArguments {
         }
         batching.packing = packingMode
         try Setting.override(&batching.packedRowTokens, with: packedRowTokens, env: "WARDEN_PACKED_ROW_TOKENS")
+        let rowWidthName = Setting.resolve(packedRowWidth, env: "WARDEN_PACKED_ROW_WIDTH") ?? batching.packedRowWidth.rawValue
+        guard let rowWidth = BatchingConfiguration.RowWidth(rawValue: rowWidthName) else {
+            throw ValidationError(
+                "--packed-row-width must be one of \(BatchingConfiguration.RowWidth.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(rowWidthName)\")"
+            )
+        }
+        batching.packedRowWidth = rowWidth
         try Setting.override(
             &batching.interactive.maxQueueDelay, milliseconds: maxQueueDelayMs, env: "WARDEN_MAX_QUEUE_DELAY_MS", flagName: "--max-queue-delay-ms")
         try Setting.override(

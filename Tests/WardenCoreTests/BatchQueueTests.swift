@@ -567,4 +567,77 @@ import Testing
         #expect(batch.packing == nil, "no row holds two messages: the padded forward is the cheaper one")
         #expect(batch.rows.map(\.count) == [12, 10, 9] && batch.length == 12)
     }
+
+    // MARK: Row width chosen by a cost model
+
+    /// A cost model in which attention dominates (per token per width 100 × per token / 128).
+    let attentionHeavy = PackingCostModel(perForward: 1e-3, perToken: 1e-5, perTokenPerWidth: 1e-5 * 100 / 128)
+
+    /// Every sequence of `batch` lies at its placement in the packed input, and no row is wider than the batch.
+    func expectConsistentLayout(_ batch: BatchQueue.Batch) throws {
+        let layout = try #require(batch.packing)
+        let input = try #require(batch.packedTokenBatch(padID: 0))
+        var used = Set<[Int]>()
+        for (sequence, place) in zip(batch.rows, layout.placements) {
+            #expect(place.offset + sequence.count <= batch.length)
+            let base = place.row * batch.length + place.offset
+            #expect(Array(input.inputIDs[base..<(base + sequence.count)]) == sequence.map(Int64.init))
+            #expect(Set(input.segmentIDs[base..<(base + sequence.count)]) == [Int64(place.segment + 1)])
+            #expect(used.insert([place.row, place.segment]).inserted, "one sequence per slot")
+        }
+    }
+
+    @Test func withoutACostModelRowsHaveTheConfiguredWidth() throws {
+        var q = packedQueue(rowTokens: 128, rows: 4) { $0.maxBatchSize = 16 }
+        enqueue(&q, group: 1, lengths: Array(repeating: 10, count: 16), at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        #expect(batch.packing?.rowCount == 2 && batch.length == 120, "12 messages fill the first 128-token row, 4 the second")
+    }
+
+    /// Sixteen short chat messages of mixed lengths (5 to 14 tokens, 152 in all).
+    let chatLengths = [10, 6, 14, 8, 12, 7, 9, 11, 13, 5, 10, 6, 14, 8, 12, 7]
+
+    @Test func anAttentionHeavyCostModelPacksShortMessagesIntoNarrowRows() throws {
+        var fixed = packedQueue(rowTokens: 128, rows: 4) { $0.maxBatchSize = 16 }
+        enqueue(&fixed, group: 1, lengths: chatLengths, at: t0)
+        let wide = try #require(self.batch(fixed.next(now: ms(0))))
+        #expect(wide.packing?.rowCount == 2 && wide.length == 125)
+
+        var q = packedQueue(rowTokens: 128, rows: 4) { $0.maxBatchSize = 16 }
+        q.packingCost = attentionHeavy
+        enqueue(&q, group: 1, lengths: chatLengths, at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        let layout = try #require(batch.packing, "narrow rows still hold two short messages each")
+        #expect(batch.items.map(\.index) == wide.items.map(\.index), "the same messages are chosen; only their layout changes")
+        #expect(batch.length <= 16, "rows as narrow as the longest message allows, not 125")
+        #expect(layout.rowCount * batch.length <= 4 * 128, "within the token budget")
+        #expect(attentionHeavy.seconds(rows: layout.rowCount, width: batch.length) < attentionHeavy.seconds(rows: 2, width: 125))
+        try expectConsistentLayout(batch)
+    }
+
+    @Test func longMessagesKeepWideRowsUnderTheSameModel() throws {
+        var q = packedQueue(rowTokens: 128, rows: 4)
+        q.packingCost = attentionHeavy
+        enqueue(&q, group: 1, lengths: [100, 20, 90, 30, 60, 60], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(5))))
+        #expect(batch.items.count == 6)
+        #expect(batch.length >= 100, "no row is narrower than the longest message")
+        try expectConsistentLayout(batch)
+    }
+
+    @Test func whenAttentionCostsNothingTheLeastPaddingWins() throws {
+        var q = packedQueue(rowTokens: 128, rows: 4) { $0.maxBatchSize = 8 }
+        q.packingCost = PackingCostModel(perForward: 1e-3, perToken: 1e-5, perTokenPerWidth: 0)
+        enqueue(&q, group: 1, lengths: [40, 40, 40, 40, 24, 24, 24, 24], at: t0)
+        let batch = try #require(self.batch(q.next(now: ms(0))))
+        #expect(batch.paddedTokens == batch.realTokens, "a width of 64 packs 40 + 24 into each row with no padding")
+        try expectConsistentLayout(batch)
+    }
+
+    @Test func candidateWidthsRunFromTheLongestMessageToTheRowCapacity() {
+        #expect(BatchQueue.candidateWidths(longest: 10, capacity: 128) == [10, 16, 32, 48, 64, 80, 96, 112, 128])
+        #expect(BatchQueue.candidateWidths(longest: 128, capacity: 128) == [128])
+        #expect(BatchQueue.candidateWidths(longest: 20, capacity: 32) == [20, 24, 32])
+        #expect(BatchQueue.candidateWidths(longest: 40, capacity: 32) == [40], "a message longer than a row")
+    }
 }

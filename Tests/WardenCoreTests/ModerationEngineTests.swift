@@ -76,6 +76,51 @@ struct ModerationEngineTests {
         await #expect(throws: EngineError.self) { _ = try await engine.ready() }
     }
 
+    /// A packing backend whose forwards take longer the more tokens and the wider the rows (1 ms + 20 µs per token
+    /// + 0.3 µs per token per width, as sleeps).
+    struct ShapeTimedBackend: InferenceBackend {
+        let labelCount = 3
+        var supportsPacking: Bool { true }
+        static func work(rows: Int, width: Int) -> Duration {
+            .microseconds(1000 + 20 * rows * width + (3 * rows * width * width) / 10)
+        }
+        func score(_ batch: TokenBatch) async throws -> [Float] {
+            try await Task.sleep(for: Self.work(rows: batch.count, width: batch.length))
+            return Array(repeating: 0.5, count: batch.count * labelCount)
+        }
+        func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] {
+            try await Task.sleep(for: Self.work(rows: batch.rows, width: batch.length))
+            return Array(repeating: 0.5, count: batch.rows * batch.segments * labelCount)
+        }
+    }
+
+    @Test("a packing engine times packed forwards at warm-up and packs by their fit; fixed rows or no warm-up time none")
+    func packingCostFittedAtWarmUp() async throws {
+        for (rowWidth, warmUp) in [(BatchingConfiguration.RowWidth.fitted, true), (.fixed, true), (.fitted, false)] {
+            let engine = try Self.engine([ShapeTimedBackend()]) {
+                $0.batching.packedRowWidth = rowWidth
+                if !warmUp { $0.warmUpTexts = [] }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await engine.run() }
+                let moderator = try await engine.ready()
+                let samples = engine.packingSamples
+                if rowWidth == .fitted && warmUp {
+                    // Widths of a quarter, half and all of the 128-token rows, one row and four.
+                    let shapes = Set(samples.map { [$0.rows, $0.width] })
+                    #expect(shapes == [[1, 32], [4, 32], [1, 64], [4, 64], [1, 128], [4, 128]] && samples.count == 6)
+                    #expect(samples.allSatisfy { $0.seconds >= Self.ShapeTimedBackend.work(rows: $0.rows, width: $0.width).seconds })
+                    // Whatever the machine's timing made of the fit, the engine and its batcher use exactly it.
+                    #expect(engine.packingCost == PackingCostModel.fit(samples))
+                } else {
+                    #expect(samples.isEmpty && engine.packingCost == nil, "\(rowWidth), warm-up \(warmUp)")
+                }
+                #expect(moderator.batcher.packingCost == engine.packingCost, "the batcher packs by the engine's model")
+                group.cancelAll()
+            }
+        }
+    }
+
     @Test("a backend that fails to load fails run() and every ready() waiter with the same error")
     func loadFailure() async throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "disk on fire" } }
