@@ -30,6 +30,7 @@ var package = Package(
         .library(name: "WardenClient", targets: ["WardenClient"]),
         .library(name: "WardenScore", targets: ["WardenScore"]),
         .library(name: "WardenTune", targets: ["WardenTune"]),
+        .library(name: "WardenCompare", targets: ["WardenCompare"]),
         .library(name: "NATSClient", targets: ["NATSClient"]),
         .library(name: "AMQPClient", targets: ["AMQPClient"]),
         .library(name: "WardenStream", targets: ["WardenStream"]),
@@ -88,6 +89,11 @@ var package = Package(
             swiftSettings: swiftSettings
         ),
         // Measures the engine over batching settings for `warden tune` (no model runtime of its own).
+        .target(
+            name: "WardenCompare",
+            dependencies: ["WardenScore", "WardenCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WardenTune",
             dependencies: [
@@ -195,7 +201,7 @@ var package = Package(
         .executableTarget(
             name: "warden",
             dependencies: [
-                "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenAPI",
+                "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenCompare", "WardenAPI",
                 "NATSClient", "AMQPClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -334,6 +340,7 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(name: "WardenGatewayTests", dependencies: ["WardenGateway", "WardenCore", "WardenAPI", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "WardenCompareTests", dependencies: ["WardenCompare", "WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "WardenScoreTests",

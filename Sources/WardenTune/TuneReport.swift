@@ -60,23 +60,6 @@ public struct TuneReport: Sendable {
         return lines
     }
 
-    /// Draws the chart of the results in `csv` into `png` with the plotting `script`; returns what happened,
-    /// for the user.
-    public static func drawChart(script: String, csv: String, png: String) -> String {
-        let process = Process()
-        // Debian's python3-matplotlib lives with the system interpreter, not with pyenv's.
-        let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, csv, png]
-        do {
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus == 0 ? "wrote \(png)" : "chart: \(script) failed (is python3-matplotlib installed?)"
-        } catch {
-            return "chart: cannot run python3: \(error)"
-        }
-    }
-
     /// The results as CSV (``TuneResult/csvHeader`` and a line per cell).
     public var csv: String {
         TuneResult.csvHeader + "\n" + results.map(\.csvLine).joined(separator: "\n") + "\n"

@@ -43,12 +43,12 @@ struct EngineOptions: ParsableArguments {
         try batching.configuration(workers: try model.resolvedWorkers())
     }
 
-    /// The engine over this command's model, with its thread settings (logged to `logger`), precision and
-    /// batching; the model loads when the engine runs.
-    func makeEngine(logger: Logger) throws -> ModerationEngine {
+    /// The engine over this command's model (or the model in `directory`), with its thread settings (logged to
+    /// `logger`), precision and batching; the model loads when the engine runs.
+    func makeEngine(logger: Logger, directory: String? = nil) throws -> ModerationEngine {
         let factory = try model.backendFactory(logger: logger)
         TorchRuntime.log(factory.runtime, to: logger)
-        let directory = model.resolvedModelDirectory()
+        let directory = directory ?? model.resolvedModelDirectory()
         do {
             return try ModerationEngine(modelDirectory: directory, configuration: try configuration(), backends: factory, logger: logger)
         } catch let error as EngineError {

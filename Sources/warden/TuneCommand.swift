@@ -124,7 +124,7 @@ struct TuneCommand: AsyncParsableCommand, RunsModel {
         if let csv { print("wrote \(csv)") }
         guard let png else { return }
         guard let script = ResourceLocator.find(TuneHelp.chartScript) else { return print("chart: \(TuneHelp.chartScript) not found; skipped") }
-        print(TuneReport.drawChart(script: script, csv: path, png: png))
+        print(ChartScript.draw(script: script, csv: path, png: png))
     }
 
     /// Applies `combo`'s threads (once per process), loads the model in each precision and measures the grid.

@@ -9,7 +9,7 @@ struct Warden: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warden",
         abstract: "Text moderation inference: a BERT-style classifier behind a dynamic batching queue.",
-        subcommands: [ServeCommand.self, ScoreCommand.self, WorkerCommand.self, TokenizeCommand.self, TuneCommand.self]
+        subcommands: [ServeCommand.self, ScoreCommand.self, CompareCommand.self, WorkerCommand.self, TokenizeCommand.self, TuneCommand.self]
     )
 
     /// Runs the command; a ``CommandFailure`` becomes one line on standard error and exit status 1.
