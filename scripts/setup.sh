@@ -5,7 +5,8 @@
 #                               (the OpenAI SDK and nats-py suites run in virtualenvs of Debian's Python),
 #                               nats-server (`warden worker`'s tests start it with JetStream on), rabbitmq-server
 #                               (the AMQP client's and worker's tests start a broker of their own; the package's
-#                               system service is not needed and may stay stopped)
+#                               system service is not needed and may stay stopped), python3-matplotlib (the
+#                               charts of `warden compare --png` and `warden tune --png`)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 #
@@ -13,11 +14,11 @@
 # toolchain, and the record reader target links the zlib1g-dev installed above.
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server rabbitmq-server)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server rabbitmq-server python3-matplotlib)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-pip) ;;
-    --bench) packages+=(wrk python3-matplotlib) ;;
+    --bench) packages+=(wrk) ;;
     *) echo "setup.sh: unknown option $arg (use --python, --bench)" >&2; exit 2 ;;
   esac
 done

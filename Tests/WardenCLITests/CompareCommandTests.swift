@@ -35,6 +35,19 @@ struct CompareCommandTests {
         }
     }
 
+    @Test("--png draws the chart (python3-matplotlib): a PNG file with a panel per category")
+    func chart() async throws {
+        let tmp = try TempFolder()
+        let input = try Self.input(in: tmp)
+        let png = tmp.path("chart.png")
+        let outcome = try await CLI.run(["compare", Self.modelA, Self.modelB, input, "--png", png, "-q"], in: tmp.url, limit: .seconds(120))
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("wrote \(png)"), "\(outcome.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "a PNG signature")
+        #expect(data.count > 10_000, "\(data.count) bytes: three panels of points and lines")
+    }
+
     @Test("a model compared with itself agrees on everything")
     func sameModel() async throws {
         let tmp = try TempFolder()
