@@ -126,7 +126,7 @@ PY
 }
 
 if [[ " $STEPS " == *" 3 "* ]]; then
-  echo "== step 3: batching gain by message length (warden tune, 64 callers, in-process; packed rows of fixed width)"
+  echo "== step 3: batching gain by message length (warden tune, 64 callers, in-process)"
   length_buckets
   for n in 4 12 24 48 90; do
     tokens=$("$BIN" tokenize --max-length 128 < "$OUT/len$n.txt" | awk '{t += NF} END {printf "%.1f", t / NR}')

@@ -68,6 +68,9 @@ public struct BatchingConfiguration: Sendable, Hashable {
     /// most `packedRowTokens`, that the model finds cheapest, so batches of short messages get short rows.
     /// `.fixed`: rows of `packedRowTokens`, filled first-fit.
     public var packedRowWidth: RowWidth = .fitted
+    /// A packing cost model to pack by with `.fitted` row widths, instead of the one the engine would fit at
+    /// warm-up (nil: fit one). Set by a caller that fitted it once for several engines on the same backends.
+    public var packingCost: PackingCostModel?
     /// The longest a bulk batch may take, at the measured rate of one worker: a bulk batch's token budget is
     /// cut to what a worker computes in this time (at least a quarter of `maxBatchTokens`), so an interactive
     /// message that arrives while every worker runs bulk work waits for at most about this long. Default

@@ -193,7 +193,12 @@ public final class ModerationEngine: Service, Sendable {
             let warmStart = clock.now
             do throws(ModerationError) {
                 try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
-                if batcher.packs && configuration.batching.packedRowWidth == .fitted && !configuration.warmUpTexts.isEmpty {
+                if batcher.packs && configuration.batching.packedRowWidth == .fitted,
+                    let preset = configuration.batching.packingCost
+                {
+                    batcher.packingCost = preset
+                    state.withLock { $0.packingCost = preset }
+                } else if batcher.packs && configuration.batching.packedRowWidth == .fitted && !configuration.warmUpTexts.isEmpty {
                     let (samples, cost) = await fitPackingCost(backends[0], tokenizer: tokenizer)
                     batcher.packingCost = cost
                     state.withLock {
@@ -259,66 +264,32 @@ public final class ModerationEngine: Service, Sendable {
         try await fullBulkBatch()
     }
 
-    /// Times packed forwards of short messages (12 tokens each, the warm-up text's ids) at three row widths —
-    /// a quarter, half and all of `packedRowTokens` — and two row counts, the fastest of three each, and fits
-    /// the packed forward's cost model to them. Runs after the warm-up, while no batch is in flight, on the first
-    /// backend. Returns the timed samples and the model, nil (rows keep their fixed width, and the log says why)
-    /// when a forward fails or the times do not fit the model.
+    /// Fits the packed forward's cost model on the first backend (``PackingCostModel/measure(on:batching:tokenIDs:padID:)``,
+    /// with the warm-up text's ids), after the warm-up, while no batch is in flight. Returns the timed samples and
+    /// the model, nil (rows keep their fixed width, and the log says why) when a forward fails or the times do not
+    /// fit the model.
     private func fitPackingCost(
         _ backend: any InferenceBackend, tokenizer: WordPieceTokenizer
     ) async -> (samples: [PackingCostModel.Sample], model: PackingCostModel?) {
-        let batching = configuration.batching
-        let capacity = batching.packedRowTokens
         let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
-        let ids = tokenizer.encode(longest, maxLength: bundle.maxSequenceLength).ids.map(Int64.init)
-        let message = 12
+        let ids = tokenizer.encode(longest, maxLength: bundle.maxSequenceLength).ids
         let clock = ContinuousClock()
         let start = clock.now
-        var samples: [PackingCostModel.Sample] = []
-        let manyRows = max(1, min(4, batching.maxBatchTokens / capacity))
-        for width in Set([max(2, capacity / 4), max(2, capacity / 2), capacity]).sorted() {
-            for rows in Set([1, manyRows]).sorted() {
-                let segmentLength = min(message, width)
-                let perRow = width / segmentLength
-                var input = [Int64](), positions = [Int64](), segments = [Int64]()
-                for _ in 0..<rows {
-                    for c in 0..<width {
-                        let segment = c / segmentLength
-                        let padding = segment >= perRow
-                        input.append(padding ? Int64(tokenizer.padID) : ids[c % ids.count])
-                        positions.append(padding ? 0 : Int64(c % segmentLength))
-                        segments.append(padding ? 0 : Int64(segment + 1))
-                    }
-                }
-                let batch = PackedTokenBatch(
-                    rows: rows, length: width, segments: perRow, inputIDs: input, positionIDs: positions, segmentIDs: segments)
-                var times: [Duration] = []
-                do {
-                    for _ in 0..<4 {
-                        let t = clock.now
-                        _ = try await backend.scorePacked(batch)
-                        times.append(t.duration(to: clock.now))
-                    }
-                } catch {
-                    logger.warning("packed row width stays fixed: a timed forward failed", metadata: ["error": "\(error)"])
-                    return (samples, nil)
-                }
-                // The first call of a shape pays one-off costs (graph optimisation): it is not counted.
-                samples.append(.init(rows: rows, width: width, seconds: times.dropFirst().min()!.seconds))
-            }
+        let samples: [PackingCostModel.Sample]
+        do {
+            samples = try await PackingCostModel.measure(on: backend, batching: configuration.batching, tokenIDs: ids, padID: tokenizer.padID)
+        } catch {
+            logger.warning("packed row width stays fixed: a timed forward failed", metadata: ["error": "\(error)"])
+            return ([], nil)
         }
+        let shown = samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" }.joined(separator: ", ")
         guard let model = PackingCostModel.fit(samples) else {
-            logger.warning(
-                "packed row width stays fixed: the timed forwards do not fit a cost model",
-                metadata: ["samples": "\(samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" })"])
+            logger.warning("packed row width stays fixed: the timed forwards do not fit a cost model", metadata: ["samples": "\(shown)"])
             return (samples, nil)
         }
         logger.info(
             "packing cost model",
-            metadata: [
-                "model": "\(model)", "fit_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
-                "samples": "\(samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" }.joined(separator: ", "))",
-            ])
+            metadata: ["model": "\(model)", "fit_ms": "\(Int(start.duration(to: clock.now).milliseconds))", "samples": "\(shown)"])
         return (samples, model)
     }
 

@@ -6,7 +6,7 @@
 /// products), which packing pays for the whole row even when the row holds short messages. The engine fits the
 /// three coefficients at warm-up from timed forwards of the real model (``fit(_:)``), and the batch queue uses
 /// the model to pick each packed batch's row width (``BatchQueue``).
-public struct PackingCostModel: Sendable, Equatable, CustomStringConvertible {
+public struct PackingCostModel: Sendable, Hashable, CustomStringConvertible {
     /// Seconds per forward, whatever its shape.
     public var perForward: Double
     /// Seconds per computed token (padding included).
@@ -27,7 +27,7 @@ public struct PackingCostModel: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// One timed forward: its shape and its time.
-    public struct Sample: Sendable, Equatable {
+    public struct Sample: Sendable, Hashable {
         public var rows: Int
         public var width: Int
         public var seconds: Double
@@ -58,6 +58,50 @@ public struct PackingCostModel: Sendable, Equatable, CustomStringConvertible {
             used.removeAll { negative.contains($0) }
         }
         return nil
+    }
+
+    /// Times packed forwards of short messages (12 tokens each, cut from `tokenIDs`) on `backend` at three row
+    /// widths — a quarter, half and all of `packedRowTokens` — and one and up to four rows; each sample is the
+    /// fastest of three calls after one untimed call (the first call of a shape pays one-off costs). The samples
+    /// to ``fit(_:)``. Run it while the backend computes nothing else.
+    ///
+    /// - Throws: what a forward throws.
+    public static func measure(
+        on backend: any InferenceBackend, batching: BatchingConfiguration, tokenIDs: [Int32], padID: Int32
+    ) async throws -> [Sample] {
+        let capacity = batching.packedRowTokens
+        let ids: [Int64] = (tokenIDs.isEmpty ? [padID] : tokenIDs).map { Int64($0) }
+        let message = 12
+        let clock = ContinuousClock()
+        var samples: [Sample] = []
+        let manyRows = max(1, min(4, batching.maxBatchTokens / capacity))
+        for width in Set([max(2, capacity / 4), max(2, capacity / 2), capacity]).sorted() {
+            for rows in Set([1, manyRows]).sorted() {
+                let segmentLength = min(message, width)
+                let perRow = width / segmentLength
+                var input = [Int64](), positions = [Int64](), segments = [Int64]()
+                for _ in 0..<rows {
+                    for c in 0..<width {
+                        let segment = c / segmentLength
+                        let padding = segment >= perRow
+                        input.append(padding ? Int64(padID) : ids[c % ids.count])
+                        positions.append(padding ? 0 : Int64(c % segmentLength))
+                        segments.append(padding ? 0 : Int64(segment + 1))
+                    }
+                }
+                let batch = PackedTokenBatch(
+                    rows: rows, length: width, segments: perRow, inputIDs: input, positionIDs: positions, segmentIDs: segments)
+                var fastest = Duration.zero
+                for call in 0..<4 {
+                    let t = clock.now
+                    _ = try await backend.scorePacked(batch)
+                    let took = t.duration(to: clock.now)
+                    if call == 1 || (call > 1 && took < fastest) { fastest = took }
+                }
+                samples.append(.init(rows: rows, width: width, seconds: fastest.seconds))
+            }
+        }
+        return samples
     }
 
     /// Below a nanosecond per token, the times do not grow with the tokens: rounding noise, not a cost.

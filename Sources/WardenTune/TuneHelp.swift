@@ -10,7 +10,7 @@ public enum TuneHelp {
     public static let batchSizes = "Comma-separated maxBatchSize values."
     public static let delays = "Comma-separated maxQueueDelay values in ms (interactive lane)."
     public static let layouts =
-        "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of N tokens; needs a model with a packed entry point). Default: padded,packed\(EngineConfiguration().batching.packedRowTokens) when the model can pack, else padded."
+        "Comma-separated batch layouts: 'padded' and/or 'packedN' (messages packed into rows of at most N tokens, at the row widths a cost model fitted once per precision finds cheapest, as the server packs them; needs a model with a packed entry point). Default: padded,packed\(EngineConfiguration().batching.packedRowTokens) when the model can pack, else padded."
     public static let threads = "Comma-separated WORKERSxTORCHxBLAS thread combinations, e.g. 1x1x2,1x2x1,2x1x1."
     public static let precisions =
         "Comma-separated precisions: bf16 and/or fp32. Default: --precision when it names one, else every precision --precision auto chooses from (bf16,fp32 for a model stored in bf16)."

@@ -63,15 +63,26 @@ public enum TuneRunner {
         messages: [String], rounds: Int,
         progress: (TuneResult) -> Void = { _ in }
     ) async throws -> [TuneResult] {
-        var variants: [(precision: String, backends: [any InferenceBackend])] = []
+        var variants: [(precision: String, backends: [any InferenceBackend], packingCost: PackingCostModel?)] = []
+        let packedCapacities = layouts.compactMap { layout -> Int? in if case .packed(let rowTokens) = layout { rowTokens } else { nil } }
         for factory in factories {
             let backends = try await factory.makeBackends(for: bundle, count: combo.workers)
-            if layouts.contains(where: { $0 != .padded }) && !backends.allSatisfy(\.supportsPacking) {
+            if !packedCapacities.isEmpty && !backends.allSatisfy(\.supportsPacking) {
                 throw ConfigurationError(
                     field: "layouts",
                     problem: "the model \(bundle.name) declares no packed entry point (packed_entry_point); tune it with padded layouts only")
             }
-            variants.append((backends.first?.runtimeInfo.precision ?? bundle.precision, backends))
+            // Packed cells pack at fitted row widths, as `warden serve` does: the cost model is fitted once per
+            // precision here (over the widest packed layout's widths) instead of at each cell's warm-up.
+            var packingCost: PackingCostModel?
+            if let widest = packedCapacities.max(), let backend = backends.first {
+                var batching = BatchingConfiguration()
+                batching.packedRowTokens = widest
+                batching.maxBatchTokens = max(batching.maxBatchTokens, widest)
+                let ids = tokenizer.encode(EngineConfiguration.defaultWarmUpTexts.last ?? "", maxLength: bundle.maxSequenceLength).ids
+                packingCost = PackingCostModel.fit(try await PackingCostModel.measure(on: backend, batching: batching, tokenIDs: ids, padID: tokenizer.padID))
+            }
+            variants.append((backends.first?.runtimeInfo.precision ?? bundle.precision, backends, packingCost))
         }
         var pooled: [String: [CellSample]] = [:]
         var order: [(Int, Double, TuneLayout, Int)] = []
@@ -82,7 +93,7 @@ public enum TuneRunner {
             for (size, delay, layout, variant) in order {
                 let sample = try await runCell(
                     bundle: bundle, tokenizer: tokenizer, backends: variants[variant].backends, maxBatchSize: size,
-                    delayMs: delay, layout: layout, spec: spec, messages: messages,
+                    delayMs: delay, layout: layout, packingCost: variants[variant].packingCost, spec: spec, messages: messages,
                     seed: spec.seed &+ UInt64(round))
                 pooled["\(size)/\(delay)/\(layout)/\(variant)", default: []].append(sample)
                 if rounds == 1 {
@@ -142,7 +153,7 @@ public enum TuneRunner {
     /// not counted.
     static func runCell(
         bundle: ModelBundle, tokenizer: WordPieceTokenizer, backends: [any InferenceBackend], maxBatchSize: Int,
-        delayMs: Double, layout: TuneLayout, spec: Spec, messages: [String], seed: UInt64
+        delayMs: Double, layout: TuneLayout, packingCost: PackingCostModel? = nil, spec: Spec, messages: [String], seed: UInt64
     ) async throws -> CellSample {
         var configuration = EngineConfiguration()
         configuration.workers = backends.count
@@ -152,6 +163,7 @@ public enum TuneRunner {
         configuration.batching.interactive.maxQueueDelay = Duration.milliseconds(exactly: delayMs) ?? .zero
         if let floor = spec.minPaddingEfficiency { configuration.batching.minPaddingEfficiency = floor }
         layout.apply(to: &configuration.batching)
+        configuration.batching.packingCost = packingCost
         configuration.batching.maxBatchTokens = max(configuration.batching.maxBatchTokens, configuration.batching.packedRowTokens)
         configuration.moderator.cacheCapacity = spec.cacheSize
         let engine = try ModerationEngine(

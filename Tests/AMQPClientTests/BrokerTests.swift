@@ -259,21 +259,23 @@ import WardenTestSupport
 @Suite(.timeLimit(.minutes(2))) struct BrokerTLSTests {
     @Test func amqpsWithATrustedCertificate() async throws {
         let tlsPort = closedLoopbackPort()
-        let server = try await RabbitMQServerProcess.start { folder in
-            try makeSelfSignedCertificate(in: folder)
-            return """
-                listeners.ssl.default = 127.0.0.1:\(tlsPort)
-                ssl_options.certfile = \(folder)/cert.pem
-                ssl_options.keyfile = \(folder)/key.pem
-                ssl_options.verify = verify_none
-                ssl_options.fail_if_no_peer_cert = false
+        let certificates = try TempFolder()
+        let certificate = certificates.url.path
+        try await makeSelfSignedCertificate(in: certificate)
+        let server = try await RabbitMQServerProcess.start { _ in
+            """
+            listeners.ssl.default = 127.0.0.1:\(tlsPort)
+            ssl_options.certfile = \(certificate)/cert.pem
+            ssl_options.keyfile = \(certificate)/key.pem
+            ssl_options.verify = verify_none
+            ssl_options.fail_if_no_peer_cert = false
 
-                """
+            """
         }
         defer { Task { await server.stop() } }
         var configuration = try AMQPConfiguration(url: "amqps://guest:guest@127.0.0.1:\(tlsPort)")
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file("\(server.directory)/cert.pem")
+        tls.trustRoots = .file("\(certificate)/cert.pem")
         configuration.tlsConfiguration = tls
         let connection = try await AMQPConnection.connect(configuration)
         defer { Task { await connection.close() } }

@@ -138,7 +138,7 @@ import WardenTestSupport
     @Test func tlsWithATrustedCertificate() async throws {
         let temporary = try TempFolder()
         let folder = temporary.url.path
-        try makeSelfSignedCertificate(in: folder)
+        try await makeSelfSignedCertificate(in: folder)
         try await NATSServerProcess.with(arguments: ["--tls", "--tlscert", "\(folder)/cert.pem", "--tlskey", "\(folder)/key.pem"]) { server in
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file("\(folder)/cert.pem")

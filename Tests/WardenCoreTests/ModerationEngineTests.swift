@@ -121,6 +121,19 @@ struct ModerationEngineTests {
         }
     }
 
+    @Test("a preset packing cost model is packed by without timing anything")
+    func presetPackingCost() async throws {
+        let preset = PackingCostModel(perForward: 1e-3, perToken: 1e-4, perTokenPerWidth: 1e-7)
+        let engine = try Self.engine([ShapeTimedBackend()]) { $0.batching.packingCost = preset }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await engine.run() }
+            let moderator = try await engine.ready()
+            #expect(engine.packingCost == preset && engine.packingSamples.isEmpty)
+            #expect(moderator.batcher.packingCost == preset)
+            group.cancelAll()
+        }
+    }
+
     @Test("a backend that fails to load fails run() and every ready() waiter with the same error")
     func loadFailure() async throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "disk on fire" } }

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import WardenCore
 
@@ -34,5 +35,41 @@ import WardenCore
         #expect(truth.seconds(rows: 2, width: 64) > truth.seconds(rows: 1, width: 64))
         let wide = truth.seconds(rows: 1, width: 128) - truth.seconds(rows: 2, width: 64)
         #expect(abs(wide - truth.perTokenPerWidth * 128 * 64) < 1e-12, "same tokens, twice the width: only attention differs")
+    }
+
+    /// A packing backend that records the batches it is given and answers at once.
+    final class RecordingBackend: InferenceBackend, Sendable {
+        let labelCount = 2
+        let batches = Mutex<[PackedTokenBatch]>([])
+        var supportsPacking: Bool { true }
+        func score(_ batch: TokenBatch) async throws -> [Float] { Array(repeating: 0, count: batch.count * labelCount) }
+        func scorePacked(_ batch: PackedTokenBatch) async throws -> [Float] {
+            batches.withLock { $0.append(batch) }
+            return Array(repeating: 0, count: batch.rows * batch.segments * labelCount)
+        }
+    }
+
+    @Test func measureTimesThreeWidthsAndTwoRowCountsFourCallsEach() async throws {
+        let backend = RecordingBackend()
+        var batching = BatchingConfiguration()
+        batching.packedRowTokens = 64
+        let samples = try await PackingCostModel.measure(on: backend, batching: batching, tokenIDs: [101, 7, 8, 9, 102], padID: 0)
+        let shapes: [[Int]] = samples.map { [$0.rows, $0.width] }
+        #expect(shapes == [[1, 16], [4, 16], [1, 32], [4, 32], [1, 64], [4, 64]])
+        #expect(samples.allSatisfy { $0.seconds >= 0 })
+        let batches = backend.batches.withLock { $0 }
+        #expect(batches.count == 24, "one untimed and three timed calls per shape")
+        for batch in batches {
+            // 12-token messages fill each row from the start; the rest of the row is padding (segment 0).
+            let perRow = batch.length / 12
+            #expect(batch.segments == perRow)
+            for row in 0..<batch.rows {
+                let segments = batch.segmentIDs[(row * batch.length)..<((row + 1) * batch.length)]
+                let expected: [Int64] = (0..<(perRow * 12)).map { Int64($0 / 12 + 1) }
+                #expect(Array(segments.prefix(perRow * 12)) == expected)
+                #expect(segments.dropFirst(perRow * 12).allSatisfy { $0 == 0 })
+                #expect(batch.positionIDs[row * batch.length + 12] == 0, "positions restart with each message")
+            }
+        }
     }
 }

@@ -37,8 +37,11 @@ struct ProcessTests {
                         return Int(try await client.execute(request, timeout: .seconds(120)).status.code)
                     }
                 }
-                // Let every request reach the server, then ask it to stop while they are being scored.
-                try await Task.sleep(for: .milliseconds(300))
+                // Wait until the server has every request in hand (its active POST requests, from /metrics), then ask
+                // it to stop while they are being scored: a request still connecting would not have been accepted.
+                try await waitUntil("every request in the server's hands", timeout: .seconds(60), every: .milliseconds(20)) {
+                    try await Self.activePOSTRequests(client, base) >= texts.count
+                }
                 server.send(SIGTERM)
                 var statuses: [Int] = []
                 for try await status in group { statuses.append(status) }
@@ -53,6 +56,15 @@ struct ProcessTests {
         #expect(replies.count == texts.count)
         #expect(replies.allSatisfy { $0 == 200 }, "statuses: \(replies)")
         #expect(try await server.waitForExit() == 0)
+    }
+
+    /// The server's requests in progress with method POST (Hummingbird's `http.server.active_requests` meter on
+    /// `/metrics`).
+    static func activePOSTRequests(_ client: HTTPClient, _ base: String) async throws -> Int {
+        let response = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+        let line = text.split(separator: "\n").first { $0.hasPrefix("http_server_active_requests") && $0.contains("POST") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
     }
 
     @Test("a missing model folder exits 1 with one clear line")
