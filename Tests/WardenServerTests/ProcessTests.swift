@@ -37,10 +37,10 @@ struct ProcessTests {
                         return Int(try await client.execute(request, timeout: .seconds(120)).status.code)
                     }
                 }
-                // Wait until the server has every request in hand (its active POST requests, from /metrics), then ask
-                // it to stop while they are being scored: a request still connecting would not have been accepted.
+                // Wait until the server has taken every request (in progress or answered, from /metrics), then ask it
+                // to stop while they are being scored: a request still connecting would not have been accepted.
                 try await waitUntil("every request in the server's hands", timeout: .seconds(60), every: .milliseconds(20)) {
-                    try await Self.activePOSTRequests(client, base) >= texts.count
+                    try await Self.acceptedPOSTRequests(client, base) >= texts.count
                 }
                 server.send(SIGTERM)
                 var statuses: [Int] = []
@@ -58,13 +58,15 @@ struct ProcessTests {
         #expect(try await server.waitForExit() == 0)
     }
 
-    /// The server's requests in progress with method POST (Hummingbird's `http.server.active_requests` meter on
-    /// `/metrics`).
-    static func activePOSTRequests(_ client: HTTPClient, _ base: String) async throws -> Int {
+    /// The POST requests the server has taken: those in progress (Hummingbird's `http.server.active_requests`
+    /// meter on `/metrics`) and those it has answered (`hb_requests`, every status).
+    static func acceptedPOSTRequests(_ client: HTTPClient, _ base: String) async throws -> Int {
         let response = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(10))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
-        let line = text.split(separator: "\n").first { $0.hasPrefix("http_server_active_requests") && $0.contains("POST") }
-        return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
+        let lines = text.split(separator: "\n").filter {
+            ($0.hasPrefix("http_server_active_requests{") || $0.hasPrefix("hb_requests{")) && $0.contains(#"http_request_method="POST""#)
+        }
+        return lines.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }
     }
 
     @Test("a missing model folder exits 1 with one clear line")

@@ -75,8 +75,20 @@ public final class RabbitMQServerProcess: Sendable {
 
     private var pidForCleanup: @Sendable () -> Int32 { { [weak self] in self?.pid ?? 0 } }
 
-    /// (Re)starts the broker on the same ports and data, and waits until it answers a handshake.
+    /// (Re)starts the broker on the same ports and data, and waits until it answers a handshake. A restart right
+    /// after ``halt()`` may find the distribution port still held by the node that just stopped: the boot is then
+    /// tried again, a second apart, up to five times.
     public func launch() async throws {
+        for attempt in 1...5 {
+            do {
+                return try await launchOnce()
+            } catch let failure as Failure where attempt < 5 && failure.description.contains("could not bind to distribution port") {
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func launchOnce() async throws {
         guard let script = Self.script else {
             throw Failure(description: "rabbitmq-server is not installed (scripts/setup.sh installs it)")
         }

@@ -23,8 +23,9 @@ public final class RawConnection: @unchecked Sendable {  // used by one test tas
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else {
-            Glibc.close(fd)
-            throw WardenProcess.Failure(description: "connect to port \(port) failed: \(errno)")
+            let error = errno
+            close()  // and forgets the descriptor: deinit runs on this failed init too, and must not close it again
+            throw WardenProcess.Failure(description: "connect to port \(port) failed: \(error)")
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
@@ -76,7 +77,8 @@ public final class RawConnection: @unchecked Sendable {  // used by one test tas
         return (String(decoding: data, as: UTF8.self), false)
     }
 
-    /// Closes the connection (the client hangs up).
+    /// Closes the connection (the client hangs up). Closing twice is harmless: a second `close` of the same number
+    /// could close a descriptor the process has reused since (a server's socket), so the number is forgotten.
     public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
