@@ -69,6 +69,13 @@ serve() { # name port flags...
   done
   echo "$name not ready" >&2; cat "$OUT/$name.log" >&2; exit 1
 }
+round_line() { # one load.sh result file -> "req/s, p50, p99, errors" and the load average
+  echo "$("$SYS_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["levels"][0]
+print("%.1f ok req/s, p50 %.1f ms, p99 %.1f ms, errors %d" % (l["ok_rps"], l["latency_ms"]["p50"], l["latency_ms"]["p99"], l["errors"]["total"]))
+' "$1")  load1 $(cut -d' ' -f1 /proc/loadavg)"
+}
 load() { # name url conns body out
   "$PEERS/load.sh" -u "$2" -n "$1" -c "$3" -d "$DUR" -w "$WARM" -p "" -f "$CORPUS" -b "$4" -o "$5" >"$5.txt" 2>&1 \
     || { echo "load on $1 failed:"; tail -5 "$5.txt"; }
@@ -97,11 +104,7 @@ if [[ " $STEPS " == *" 1 "* ]]; then
   for round in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
       load "$name" "${URLS[$name]}" 64 '{"input": {{text}}}' "$OUT/c64-$name-r$round.json"
-      echo "round $round $name: $("$SYS_PY" -c '
-import json, sys
-l = json.load(open(sys.argv[1]))["levels"][0]
-print("%.1f ok req/s, p50 %.1f ms, p99 %.1f ms, errors %d" % (l["ok_rps"], l["latency_ms"]["p50"], l["latency_ms"]["p99"], l["errors"]["total"]))
-' "$OUT/c64-$name-r$round.json")  load1 $(cut -d' ' -f1 /proc/loadavg)"
+      echo "round $round $name: $(round_line "$OUT/c64-$name-r$round.json")"
     done
   done
 fi
@@ -181,11 +184,7 @@ if [[ " $STEPS " == *" 7 "* ]]; then
       for name in fitted fixed padded; do
         "$PEERS/load.sh" -u "http://127.0.0.1:${SHORT[$name]}/v1/moderations" -n "$name" -c 64 -d "$DUR" -w "$WARM" -p "" \
           -f "$OUT/len$n.txt" -b '{"input": {{text}}}' -o "$OUT/short$n-$name-r$round.json" >"$OUT/short$n-$name-r$round.txt" 2>&1
-        echo "len$n round $round $name: $("$SYS_PY" -c '
-import json, sys
-l = json.load(open(sys.argv[1]))["levels"][0]
-print("%.1f ok req/s, p99 %.1f ms, errors %d" % (l["ok_rps"], l["latency_ms"]["p99"], l["errors"]["total"]))
-' "$OUT/short$n-$name-r$round.json")  load1 $(cut -d' ' -f1 /proc/loadavg)"
+        echo "len$n round $round $name: $(round_line "$OUT/short$n-$name-r$round.json")"
       done
     done
   done

@@ -193,13 +193,16 @@ public final class ModerationEngine: Service, Sendable {
             let warmStart = clock.now
             do throws(ModerationError) {
                 try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
-                if batcher.packs && configuration.batching.packedRowWidth == .fitted,
-                    let preset = configuration.batching.packingCost
-                {
-                    batcher.packingCost = preset
-                    state.withLock { $0.packingCost = preset }
-                } else if batcher.packs && configuration.batching.packedRowWidth == .fitted && !configuration.warmUpTexts.isEmpty {
-                    let (samples, cost) = await fitPackingCost(backends[0], tokenizer: tokenizer)
+                if batcher.packs && configuration.batching.packedRowWidth == .fitted {
+                    // A preset model is packed by as it is; otherwise one is fitted, when there is a warm-up.
+                    let (samples, cost): ([PackingCostModel.Sample], PackingCostModel?) =
+                        if let preset = configuration.batching.packingCost {
+                            ([], preset)
+                        } else if configuration.warmUpTexts.isEmpty {
+                            ([], nil)
+                        } else {
+                            await fitPackingCost(backends[0], tokenizer: tokenizer)
+                        }
                     batcher.packingCost = cost
                     state.withLock {
                         $0.packingCost = cost

@@ -91,14 +91,13 @@ public struct PackingCostModel: Sendable, Hashable, CustomStringConvertible {
                 }
                 let batch = PackedTokenBatch(
                     rows: rows, length: width, segments: perRow, inputIDs: input, positionIDs: positions, segmentIDs: segments)
-                var fastest = Duration.zero
-                for call in 0..<4 {
+                var times: [Duration] = []
+                for _ in 0..<4 {
                     let t = clock.now
                     _ = try await backend.scorePacked(batch)
-                    let took = t.duration(to: clock.now)
-                    if call == 1 || (call > 1 && took < fastest) { fastest = took }
+                    times.append(t.duration(to: clock.now))
                 }
-                samples.append(.init(rows: rows, width: width, seconds: fastest.seconds))
+                samples.append(.init(rows: rows, width: width, seconds: times.dropFirst().min()!.seconds))
             }
         }
         return samples

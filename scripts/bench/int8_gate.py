@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread for fp32 products too: read when OpenBLAS loads,
 import numpy as np  # which numpy already does
@@ -29,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.op_profile import median_ms
 from train.common import encode_texts, predict, raw_text
 from train.fast_graph import EPS, MASK_VALUE
 from warden_tools.functional_io import DEFAULT_CASES, DEFAULT_SELFHARM_CASES, load_cases, read_selfharm_cases
@@ -141,14 +140,8 @@ def speed(fns: dict, reps: int) -> dict:
         mask[:, -shape[1] // 8:] = 0  # some padding, as a padded batch has
         for name, fn in fns.items():
             with torch.inference_mode():
-                for _ in range(3):
-                    fn(ids, mask)
-                ts = []
-                for _ in range(reps):
-                    t = time.perf_counter()
-                    fn(ids, mask)
-                    ts.append((time.perf_counter() - t) * 1e3)
-            out.setdefault(f"{shape[0]} x {shape[1]}", {})[name] = round(statistics.median(ts), 2)
+                ms = median_ms(lambda fn=fn, ids=ids, mask=mask: fn(ids, mask), reps)
+            out.setdefault(f"{shape[0]} x {shape[1]}", {})[name] = round(ms, 2)
     return out
 
 
