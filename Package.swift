@@ -156,7 +156,14 @@ var package = Package(
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         // The contract of every transport: request body -> engine call -> response body, the one fault
         // catalogue (code, status, message) and the one JSON scanner.
-        .target(name: "WardenGateway", dependencies: ["WardenCore", "WardenAPI", "WordPiece"], swiftSettings: swiftSettings),
+        .target(
+            name: "WardenGateway",
+            dependencies: [
+                "WardenCore", "WardenAPI", "WordPiece",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], swiftSettings: swiftSettings),
         .target(
             name: "WardenServer",
             dependencies: [

@@ -34,6 +34,8 @@ public final class Batcher: Service, Sendable {
     let metrics = EngineMetrics()
 
     private let backends: [any InferenceBackend]
+    /// The first worker's backend (timed at warm-up while no batch is in flight).
+    var firstBackend: any InferenceBackend { backends[0] }
     private let padID: Int32
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -192,7 +194,7 @@ public final class Batcher: Service, Sendable {
                     }
                 }
             } onGracefulShutdown: {
-                self.beginShutdown()
+                self.drain()
             }
         } onCancel: {
             self.stopNow()
@@ -200,8 +202,9 @@ public final class Batcher: Service, Sendable {
         logger.info("batcher stopped", metadata: ["batches": "\(statistics.batches)"])
     }
 
-    /// Stops admission and lets the workers drain the queue.
-    private func beginShutdown() {
+    /// Stops admission (new work is refused with `shuttingDown`) and lets the workers finish the queued work;
+    /// ``run()`` then returns. Graceful shutdown calls it; so does a model reload for the replaced model.
+    public func drain() {
         let waiters = state.withLock { state in
             state.queue.shutDown()
             return state.wakeAllWorkers(count: backends.count)

@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 
 /// The batching engine's swift-metrics instruments, created once. Their handlers come from whatever factory
@@ -47,6 +48,23 @@ struct EngineMetrics: Sendable {
     let backendFailures = Counter(label: "warden_backend_failures_total")
     let cacheHits = Counter(label: "warden_cache_hits_total")
     let cacheMisses = Counter(label: "warden_cache_misses_total")
+
+    /// Records the served model: `warden_model_info{model,version}` 1 (0 for the model it replaced), when it
+    /// began serving and how long loading and warming it took; counts a reload.
+    static func recordServed(_ served: ServedModel, replacing previous: ServedModel?) {
+        if let previous {
+            Gauge(label: "warden_model_info", dimensions: [("model", previous.bundle.name), ("version", previous.bundle.version)]).record(0)
+            Counter(label: "warden_model_reloads_total", dimensions: [("outcome", "ok")]).increment()
+        }
+        Gauge(label: "warden_model_info", dimensions: [("model", served.bundle.name), ("version", served.bundle.version)]).record(1)
+        Gauge(label: "warden_model_loaded_timestamp_seconds").record(served.loadedAt.timeIntervalSince1970)
+        Gauge(label: "warden_model_load_seconds").record(served.loadDuration.seconds)
+    }
+
+    /// Counts a reload that failed (the served model kept serving).
+    static func reloadFailed() {
+        Counter(label: "warden_model_reloads_total", dimensions: [("outcome", "failed")]).increment()
+    }
 
     /// Records `warden_runtime_info` for a loaded model (always both labels, so the series keep one shape).
     static func record(_ runtime: RuntimeInfo) {

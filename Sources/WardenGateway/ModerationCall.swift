@@ -91,7 +91,9 @@ public struct ModerationCall: Sendable {
     }
 
     /// The engine's answer in OpenAI's moderation shape (categories under their OpenAI names where declared).
-    public func response(id: String, outcome: Moderator.Outcome) -> ModerationResponse {
+    ///
+    /// - Parameter model: the model named in the response (the served model's name; the bundle's by default).
+    public func response(id: String, outcome: Moderator.Outcome, model: String? = nil) -> ModerationResponse {
         let names = categoryNames
         let results = outcome.results.map { result in
             ModerationResult(
@@ -102,18 +104,27 @@ public struct ModerationCall: Sendable {
                 truncated: result.truncated,
                 windows: result.windows)
         }
-        return ModerationResponse(id: id, model: bundle.name, results: results)
+        return ModerationResponse(id: id, model: model ?? bundle.name, results: results)
     }
 
     /// Decodes `body`, scores it and answers in the API's shape, for transports with nothing to add in
     /// between (the NATS worker); every refusal is a ``ModerationFault``.
-    public func moderate(_ body: some Collection<UInt8>, with moderator: Moderator, id: String) async throws(ModerationFault) -> ModerationResponse {
+    public func moderate(
+        _ body: some Collection<UInt8>, with moderator: Moderator, model: String? = nil, id: String
+    ) async throws(ModerationFault) -> ModerationResponse {
         let (texts, options) = try decode(body)
         do {
-            return response(id: id, outcome: try await moderator.moderate(texts, options: options))
+            return response(id: id, outcome: try await moderator.moderate(texts, options: options), model: model)
         } catch {
             throw ModerationFault(error)
         }
+    }
+
+    /// ``moderate(_:with:model:id:)`` on the model `engine` serves when the call begins (after a reload, the
+    /// new one).
+    public func moderate(_ body: some Collection<UInt8>, on engine: ModerationEngine, id: String) async throws(ModerationFault) -> ModerationResponse {
+        guard let served = engine.served else { throw ModerationFault(ModerationError.shuttingDown) }
+        return try await moderate(body, with: served.moderator, model: served.bundle.name, id: id)
     }
 
     /// A new request id, `modr-` and 16 hex digits.

@@ -18,4 +18,6 @@ public enum ServeHelp {
         "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file."
     public static let apiKeyFile = "File with one accepted API key per line (env WARDEN_API_KEY_FILE)."
     public static let protectMetrics = "Require an API key for /metrics too (env WARDEN_PROTECT_METRICS)."
+    public static let adminReload =
+        "Enable POST /admin/reload, which reloads the model from --model without a restart (as SIGHUP does); it needs API keys (env WARDEN_ADMIN_RELOAD)."
 }

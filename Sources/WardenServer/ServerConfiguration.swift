@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     /// Default 25 s: about a Kubernetes pod's default 30 s grace period, less time to exit.
     public var drainTimeout: Duration = .seconds(25)
 
+    /// Whether `POST /admin/reload` reloads the model (it needs API keys: it is behind them). Default off.
+    public var adminReload: Bool = false
+
     /// The defaults described on each property.
     public init() {}
 }

@@ -15,7 +15,8 @@ import WordPiece
 /// - `POST /v1/moderations` (OpenAI's path; `/v1/moderate` is an alias): decode and check the request, score
 ///   it through the engine's `Moderator`, answer in OpenAI's moderation shape (categories under their OpenAI
 ///   names where the model declares them) with per-stage timings in `Server-Timing`;
-/// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`.
+/// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`;
+/// - `POST /admin/reload` (only when enabled, behind the API keys): reloads the model without a restart.
 struct WardenRoutes: Sendable {
     typealias Context = WardenRequestContext
 
@@ -46,6 +47,34 @@ struct WardenRoutes: Sendable {
         api.post("moderations") { request, context in try await moderate(request, context: context) }
         api.post("moderate") { request, context in try await moderate(request, context: context) }
         api.get("models") { _, _ in try models() }
+        if configuration.adminReload {
+            let admin = router.group("admin")
+            admin.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+            admin.post("reload") { _, context in try await reload(context: context) }
+        }
+    }
+
+    /// Reloads the model from its directory (``ModerationEngine/reload(from:)``) and answers with the model
+    /// now served; a failed reload leaves the old model serving and answers why.
+    func reload(context: Context) async throws -> Response {
+        let report: ReloadReport
+        do {
+            report = try await engine.reload()
+        } catch {
+            throw APIError(.reload(error))
+        }
+        let served = report.served
+        let body: [String: String] = [
+            "status": "reloaded", "model": served.bundle.name, "version": served.bundle.version,
+            "previous_model": report.previous.name, "previous_version": report.previous.version,
+            "loaded_at": Self.timestamp(served.loadedAt), "load_seconds": String(format: "%.3f", served.loadDuration.seconds),
+        ]
+        let data = try JSONEncoder.warden.encode(body)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
@@ -62,6 +91,8 @@ struct WardenRoutes: Sendable {
     }
 
     func models() throws -> Response {
+        let served = engine.served
+        let bundle = served?.bundle ?? bundle
         let names = Set(categoryNames)
         let coverage = OpenAICategoryCoverage(
             covered: ModelBundle.openAICategoryNames.filter { names.contains($0) },
@@ -71,7 +102,8 @@ struct WardenRoutes: Sendable {
             categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
             thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
             maxSequenceLength: bundle.maxSequenceLength,
-            precision: engine.runtime?.precision ?? bundle.precision)
+            precision: engine.runtime?.precision ?? bundle.precision,
+            loadedAt: served.map { Self.timestamp($0.loadedAt) }, loadSeconds: served?.loadDuration.seconds)
         let data = try JSONEncoder.warden.encode(ModelList(data: [info]))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -132,7 +164,8 @@ struct WardenRoutes: Sendable {
         }
 
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
-        guard let moderator = engine.moderator else { throw notReadyError() }
+        guard let served = engine.served else { throw notReadyError() }
+        let moderator = served.moderator
         let outcome: Moderator.Outcome
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
@@ -148,7 +181,7 @@ struct WardenRoutes: Sendable {
         }
 
         let id = ModerationCall.newID()
-        let payload = call.response(id: id, outcome: outcome)
+        let payload = call.response(id: id, outcome: outcome, model: served.bundle.name)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(

@@ -13,7 +13,9 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         abstract: "Serve POST /v1/moderations (OpenAI's moderation API; /v1/moderate is an alias), /healthz, /readyz, /metrics and /v1/models.",
         discussion: """
             Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
-            stops accepting connections, answers every request already accepted, then exits 0.
+            stops accepting connections, answers every request already accepted, then exits 0. SIGHUP reloads \
+            the model from --model without a restart: the new model is warmed beside the old one, and a model \
+            that fails to load leaves the old one serving.
             """)
 
     @Option(help: ArgumentHelp(ServeHelp.host)) var host: String?
@@ -29,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(name: .customLong("api-key"), help: ArgumentHelp(ServeHelp.apiKeys)) var apiKeys: [String] = []
     @Option(help: ArgumentHelp(ServeHelp.apiKeyFile)) var apiKeyFile: String?
     @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
+    @Flag(help: ArgumentHelp(ServeHelp.adminReload)) var adminReload = false
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -46,7 +49,8 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         })
         do {
             try await WardenService.run(
-                configuration: configuration, engine: engine, services: [MemoryReleaseService(engine: engine)],
+                configuration: configuration, engine: engine,
+                services: [MemoryReleaseService(engine: engine), HangupReloader(actions: [HangupReloader.modelReload(engine, logger: logger)])],
                 logger: logger, events: events)
         } catch let error as EngineError {
             throw CommandFailure.modelNotLoaded(directory: self.engine.model.resolvedModelDirectory(), error)
@@ -64,6 +68,10 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         try Setting.override(&configuration.limits.maxInputs, with: maxInputs, env: "WARDEN_MAX_INPUTS")
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
+        configuration.adminReload = try Setting.resolveFlag(adminReload, env: "WARDEN_ADMIN_RELOAD")
+        if configuration.adminReload && configuration.apiKeys.isEmpty {
+            throw ValidationError("--admin-reload needs API keys (--api-key or --api-key-file): the reload endpoint is behind them")
+        }
         configuration.logLevel = logger.logLevel
         configuration.bodyTimeout = try Setting.resolveSeconds(
             bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")

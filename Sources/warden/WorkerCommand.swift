@@ -60,7 +60,9 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         // The Prometheus factory is bootstrapped before the engine makes its metrics.
         if probePort >= 0 { _ = WardenMetrics.registry }
         let engine = try engine.makeEngine(logger: logger)
-        var services: [any Service] = [MemoryReleaseService(engine: engine)]
+        var services: [any Service] = [
+            MemoryReleaseService(engine: engine), HangupReloader(actions: [HangupReloader.modelReload(engine, logger: logger)]),
+        ]
         if probePort >= 0 {
             services.append(
                 buildProbeApplication(
