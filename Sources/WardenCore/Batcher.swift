@@ -31,7 +31,7 @@ public final class Batcher: Service, Sendable {
     public let labelCount: Int
     /// Whether batches are packed: packing is not turned off and every backend supports it.
     public let packs: Bool
-    let metrics = EngineMetrics()
+    let metrics: EngineMetrics
 
     private let backends: [any InferenceBackend]
     /// The first worker's backend (timed at warm-up while no batch is in flight).
@@ -71,10 +71,14 @@ public final class Batcher: Service, Sendable {
     }
 
     /// A batcher over a configuration its owner (``ModerationEngine``) has already validated.
-    init(validated configuration: BatchingConfiguration, backends: [any InferenceBackend], padID: Int32, logger: Logger) {
+    init(
+        validated configuration: BatchingConfiguration, backends: [any InferenceBackend], padID: Int32, logger: Logger,
+        metrics: EngineMetrics = EngineMetrics()
+    ) {
         precondition(!backends.isEmpty, "a batcher needs at least one backend")
         precondition(backends.allSatisfy { $0.labelCount == backends[0].labelCount }, "backends disagree on labelCount")
         self.configuration = configuration
+        self.metrics = metrics
         self.backends = backends
         self.labelCount = backends[0].labelCount
         self.padID = padID

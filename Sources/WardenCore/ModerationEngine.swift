@@ -49,6 +49,9 @@ public final class ModerationEngine: Service, Sendable {
     private let backendFactory: any InferenceBackendFactory
     private let logger: Logger
     private let state = Mutex(State())
+    /// The engine's instruments, made when used: instruments made before the process bootstraps its metrics
+    /// factory would record nothing.
+    private var metrics: EngineMetrics { EngineMetrics(prefix: configuration.metricsPrefix) }
     /// Wakes the run loop for a pending reload; finished at shutdown.
     private let reloadSignals = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
@@ -287,7 +290,7 @@ public final class ModerationEngine: Service, Sendable {
             $0.runtime = model.runtime
             ($0.packingSamples, $0.packingCost) = model.packing.withLock { $0 }
         }
-        EngineMetrics.recordServed(served, replacing: previous)
+        metrics.recordServed(served, replacing: previous)
         logger.info(
             "model reloaded",
             metadata: [
@@ -305,7 +308,7 @@ public final class ModerationEngine: Service, Sendable {
     }
 
     private func reloadFailed(_ error: EngineError, directory: String) -> Result<ReloadReport, EngineError> {
-        EngineMetrics.reloadFailed()
+        metrics.reloadFailed()
         logger.error("model reload failed; the served model keeps serving", metadata: ["model": "\(directory)", "error": "\(error)"])
         return .failure(error)
     }
@@ -370,14 +373,15 @@ public final class ModerationEngine: Service, Sendable {
         } catch {
             throw error as? EngineError ?? EngineError(.load(path: bundle.modelPath, reason: "\(error)"))
         }
-        let batcher = Batcher(validated: configuration.batching, backends: backends, padID: tokenizer.padID, logger: logger)
+        let batcher = Batcher(
+            validated: configuration.batching, backends: backends, padID: tokenizer.padID, logger: logger, metrics: metrics)
         let moderator = Moderator(
             validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
             thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
             textNormalization: bundle.textNormalization, batcher: batcher)
         let reported = backends[0].runtimeInfo
         let runtime = RuntimeInfo(precision: reported.precision ?? bundle.precision, blasCore: reported.blasCore)
-        EngineMetrics.record(runtime)
+        metrics.record(runtime)
         logger.info(
             "model loaded",
             metadata: [
@@ -499,7 +503,7 @@ public final class ModerationEngine: Service, Sendable {
     }
 
     private func markReady(_ served: ServedModel) {
-        EngineMetrics.recordServed(served, replacing: nil)
+        metrics.recordServed(served, replacing: nil)
         let waiters = state.withLock { state in
             state.phase = .ready
             state.served = served

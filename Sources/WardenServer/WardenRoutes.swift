@@ -23,6 +23,8 @@ struct WardenRoutes: Sendable {
     let engine: ModerationEngine
     let configuration: ServerConfiguration
     let registry: PrometheusCollectorRegistry
+    /// Scores a sample of requests again with a candidate model, after the answer is computed.
+    let shadow: ShadowScorer?
 
     private var bundle: ModelBundle { engine.bundle }
     /// The watchdog's figure, refreshed at each scrape.
@@ -32,10 +34,11 @@ struct WardenRoutes: Sendable {
     private let call: ModerationCall
     private var categoryNames: [String] { call.categoryNames }
 
-    init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry) {
+    init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry, shadow: ShadowScorer? = nil) {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
+        self.shadow = shadow
         call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits)
     }
 
@@ -182,6 +185,8 @@ struct WardenRoutes: Sendable {
 
         let id = ModerationCall.newID()
         let payload = call.response(id: id, outcome: outcome, model: served.bundle.name)
+        // Queues a sample for the shadow (or drops it) and returns at once: the answer does not wait.
+        shadow?.offer(id: id, texts: texts, options: options, primary: outcome.results)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(

@@ -32,6 +32,10 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(ServeHelp.apiKeyFile)) var apiKeyFile: String?
     @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
     @Flag(help: ArgumentHelp(ServeHelp.adminReload)) var adminReload = false
+    @Option(help: ArgumentHelp(ServeHelp.shadowModel)) var shadowModel: String?
+    @Option(help: ArgumentHelp(ServeHelp.shadowRate)) var shadowRate: Double?
+    @Option(help: ArgumentHelp(ServeHelp.shadowLog)) var shadowLog: String?
+    @Flag(help: ArgumentHelp(ServeHelp.shadowLogText)) var shadowLogText = false
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -42,14 +46,17 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     func run() async throws {
         let logger = try engine.startLogging(label: "warden")
         let configuration = try serverConfiguration(logger: logger)
+        // The Prometheus factory is bootstrapped before the engines make their metrics.
+        _ = WardenMetrics.registry
         let engine = try engine.makeEngine(logger: logger)
+        let shadow = try makeShadow(comparingWith: engine, logger: logger)
         let events = ServerEvents(ready: { port in
             print(WardenService.readyBanner(configuration: configuration, port: port))
             fflush(nil)
         })
         do {
             try await WardenService.run(
-                configuration: configuration, engine: engine,
+                configuration: configuration, engine: engine, shadow: shadow,
                 services: [MemoryReleaseService(engine: engine), HangupReloader(actions: [HangupReloader.modelReload(engine, logger: logger)])],
                 logger: logger, events: events)
         } catch let error as EngineError {
@@ -81,6 +88,27 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         guard configuration.maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         configuration.fitConnectionsToFileLimit(logger: logger)
         return configuration
+    }
+
+    /// The shadow scorer of `--shadow-model` (nil without one): its own engine, with the served model's
+    /// runtime and batching settings.
+    func makeShadow(comparingWith primary: ModerationEngine, logger: Logger) throws -> ShadowScorer? {
+        guard let directory = Setting.resolve(shadowModel, env: "WARDEN_SHADOW_MODEL") else {
+            if shadowLog != nil || shadowRate != nil { throw ValidationError("--shadow-rate and --shadow-log need --shadow-model") }
+            return nil
+        }
+        var shadowLogger = logger
+        shadowLogger[metadataKey: "model_role"] = "shadow"
+        let shadowEngine = try engine.makeEngine(logger: shadowLogger, directory: directory, metricsPrefix: "warden_shadow")
+        let rate = try Setting.resolve(shadowRate, env: "WARDEN_SHADOW_RATE", default: 0.1)
+        do {
+            let log = try Setting.resolve(shadowLog, env: "WARDEN_SHADOW_LOG").map {
+                try ShadowLog(path: $0, includesText: try Setting.resolveFlag(shadowLogText, env: "WARDEN_SHADOW_LOG_TEXT"))
+            }
+            return try ShadowScorer(engine: shadowEngine, comparingWith: primary.initialBundle, rate: rate, log: log, logger: shadowLogger)
+        } catch let error as ShadowError {
+            throw ValidationError(error.description)
+        }
     }
 
     /// `--api-key` (else `WARDEN_API_KEYS`), and the keys of `--api-key-file` / `WARDEN_API_KEY_FILE`.

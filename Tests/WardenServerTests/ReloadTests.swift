@@ -17,8 +17,8 @@ struct ReloadableBundle {
         try useModel(Paths.tinyBert + "/model.pt")
     }
 
-    /// Rewrites the manifest: the fixture's, with `version` (and `labels` when given).
-    func write(version: String, labels: [String]? = nil) throws {
+    /// Rewrites the manifest: the fixture's, with `version` (and `labels` or `thresholds` when given).
+    func write(version: String, labels: [String]? = nil, thresholds: [String: Double]? = nil) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Paths.tinyBert + "/manifest.json"))
         var manifest = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         manifest["version"] = version
@@ -29,6 +29,7 @@ struct ReloadableBundle {
             manifest["labels"] = labels
             manifest["thresholds"] = Dictionary(uniqueKeysWithValues: labels.map { ($0, 0.5) })
         }
+        if let thresholds { manifest["thresholds"] = thresholds }
         try folder.write("manifest.json", bytes: Array(try JSONSerialization.data(withJSONObject: manifest)))
     }
 
