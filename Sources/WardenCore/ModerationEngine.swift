@@ -174,25 +174,27 @@ public final class ModerationEngine: Service, Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        let model: LoadedModel
+        // Held only until it serves: once replaced by a reload, nothing here keeps the first model alive.
+        var initial: LoadedModel?
         do {
-            model = try await load(initialBundle, tokenizer: initialTokenizer)
+            initial = try await load(initialBundle, tokenizer: initialTokenizer)
         } catch {
             fail(error, "model failed to load")
             throw error
         }
+        let runtime = initial!.runtime
         state.withLock {
-            $0.runtime = model.runtime
+            $0.runtime = runtime
             $0.phase = .warmingUp
         }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await model.batcher.run() }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { [batcher = initial!.batcher] in try await batcher.run() }
             do throws(ModerationError) {
-                try await warm(model)
+                try await warm(initial!)
             } catch  where error.code == .shuttingDown || error.code == .cancelled {
-                // Shutdown began during warm-up: nothing was admitted from outside; stop quietly.
-                try await group.waitForAll()
+                // Shutdown began during warm-up: nothing was admitted from outside; stop quietly (the group
+                // waits for the batcher to drain).
                 return
             } catch {
                 let failure = EngineError(.warmUp(error))
@@ -200,8 +202,10 @@ public final class ModerationEngine: Service, Sendable {
                 group.cancelAll()
                 throw failure
             }
-            markReady(model.serving(since: start, clock: clock))
-            // Serve, swapping models on request, until graceful shutdown or cancellation.
+            markReady(initial!.serving(since: start, clock: clock))
+            initial = nil
+            // Serve, swapping models on request, until graceful shutdown or cancellation; the group then
+            // waits for the batchers to drain.
             await withGracefulShutdownHandler {
                 for await _ in reloadSignals.stream {
                     guard let request = state.withLock({ $0.pendingReload.take() }) else { continue }
@@ -212,7 +216,6 @@ public final class ModerationEngine: Service, Sendable {
             } onGracefulShutdown: { [reloadSignals] in
                 reloadSignals.continuation.finish()
             }
-            try await group.waitForAll()
         }
     }
 
@@ -254,7 +257,7 @@ public final class ModerationEngine: Service, Sendable {
 
     /// Loads, checks and warms the bundle in `directory` beside the served model, then switches to it; the
     /// replaced model's batcher drains after ``reloadGracePeriod``. Runs on the engine's run loop, one at a time.
-    private func swap(to directory: String?, group: inout ThrowingTaskGroup<Void, any Error>) async -> Result<ReloadReport, EngineError> {
+    private func swap(to directory: String?, group: inout ThrowingDiscardingTaskGroup<any Error>) async -> Result<ReloadReport, EngineError> {
         let clock = ContinuousClock()
         let start = clock.now
         guard let previous = state.withLock({ $0.served }) else { return .failure(EngineError(.stopped)) }
@@ -277,11 +280,12 @@ public final class ModerationEngine: Service, Sendable {
         } catch {
             return reloadFailed(error, directory: path)
         }
-        group.addTask { try await model.batcher.run() }
+        let batcher = model.batcher
+        group.addTask { try await batcher.run() }
         do throws(ModerationError) {
             try await warm(model)
         } catch {
-            model.batcher.drain()
+            batcher.drain()
             return reloadFailed(EngineError(.warmUp(error)), directory: path)
         }
         let served = model.serving(since: start, clock: clock)

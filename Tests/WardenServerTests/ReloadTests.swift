@@ -61,10 +61,11 @@ private func servedVersion(_ base: String) async throws -> (version: String, loa
 @Suite("model reload without a restart", .serialized, .timeLimit(.minutes(3)))
 struct ReloadTests {
     private func withReloadableWarden(
-        _ bundle: ReloadableBundle, loading: Gate? = nil, _ body: @escaping @Sendable (_ base: String) async throws -> Void
+        _ bundle: ReloadableBundle, loading: Gate? = nil, tracker: BackendTracker? = nil,
+        _ body: @escaping @Sendable (_ base: String) async throws -> Void
     ) async throws {
         try await withWarden(
-            model: bundle.path, loading: loading,
+            model: bundle.path, tracker: tracker, loading: loading,
             configure: {
                 $0.server.apiKeys = [adminKey]
                 $0.server.adminReload = true
@@ -122,6 +123,24 @@ struct ReloadTests {
             let metrics = try await HTTP.get(base + "/metrics").text
             #expect(metrics.contains(#"warden_model_info{model="tiny-bert",version="0.2.0"} 1"#))
             #expect(metrics.contains(#"warden_model_reloads_total{outcome="ok"}"#))
+        }
+    }
+
+    @Test("the replaced model is freed once its grace period is over; the new one stays")
+    func replacedModelIsFreed() async throws {
+        let bundle = try ReloadableBundle()
+        let tracker = BackendTracker()
+        try await withReloadableWarden(bundle, tracker: tracker) { base in
+            #expect(tracker.made == 1)
+            try bundle.write(version: "0.2.0")
+            let reload = try await HTTP.post(base + "/admin/reload", json: "{}", headers: auth)
+            #expect(reload.status == 200)
+            #expect(tracker.made == 2)
+            #expect(tracker.freed == 0)
+            let scored = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "after the swap"}"#, headers: auth)
+            #expect(scored.status == 200)
+            try await waitUntil("the old model to be freed", timeout: .seconds(30), every: .milliseconds(50)) { tracker.freed == 1 }
+            #expect(try await servedVersion(base).version == "0.2.0")
         }
     }
 

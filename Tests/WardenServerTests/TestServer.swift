@@ -33,6 +33,30 @@ struct HeldBackend: InferenceBackend {
     }
 }
 
+/// Counts the backends made and the backends freed, to show that a replaced model is released.
+final class BackendTracker: Sendable {
+    private let counts = Mutex((made: 0, freed: 0))
+    var made: Int { counts.withLock { $0.made } }
+    var freed: Int { counts.withLock { $0.freed } }
+    fileprivate func madeOne() { counts.withLock { $0.made += 1 } }
+    fileprivate func freedOne() { counts.withLock { $0.freed += 1 } }
+}
+
+/// A real backend that tells its ``BackendTracker`` when it is freed.
+final class TrackedBackend: InferenceBackend {
+    let inner: any InferenceBackend
+    let tracker: BackendTracker
+    init(inner: any InferenceBackend, tracker: BackendTracker) {
+        self.inner = inner
+        self.tracker = tracker
+        tracker.madeOne()
+    }
+    deinit { tracker.freedOne() }
+    var labelCount: Int { inner.labelCount }
+    var runtimeInfo: RuntimeInfo { inner.runtimeInfo }
+    func score(_ batch: TokenBatch) async throws -> [Float] { try await inner.score(batch) }
+}
+
 /// A real backend that reports another precision than its bundle states, as a backend loaded by a precision
 /// plan does (a bf16 bundle computed in fp32, say).
 struct ReportingBackend: InferenceBackend {
@@ -76,6 +100,7 @@ func withWarden(
     model: String = Paths.tinyBert,
     reportedPrecision: String? = nil,
     hold: Gate? = nil,
+    tracker: BackendTracker? = nil,
     loading: Gate? = nil,
     waitUntilReady: Bool = true,
     configure: (inout WardenSettings) -> Void = { _ in },
@@ -97,6 +122,7 @@ func withWarden(
             let backend = try await TorchBackend.load(path: bundle.modelPath)
             if let reportedPrecision { return [ReportingBackend(inner: backend, precision: reportedPrecision)] }
             if let hold { return [HeldBackend(inner: backend, hold: hold)] }
+            if let tracker { return [TrackedBackend(inner: backend, tracker: tracker)] }
             return [backend]
         }, logger: Logger(label: "test"))
     settings.built?.put(engine)

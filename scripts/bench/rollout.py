@@ -7,7 +7,8 @@
 clients sending chat-corpus messages back to back, bumps the copy's version and sends SIGHUP after BEFORE
 seconds, keeps the load on for AFTER seconds, and reports: requests before, during (SIGHUP to the old model's
 release, the reload plus the grace period) and after the swap; failures; the longest and p99 latency in each
-window; resident memory before, at its peak and after (sampled every 50 ms from /proc).
+window; resident memory before, at its peak and after (sampled every 50 ms from /proc), and idle before the
+load and 25 s after it (the server gives freed memory back while idle: a replaced model still held would show).
 
 `shadow` serves MODEL with no shadow and with SHADOW_MODEL at each rate, interleaved over ROUNDS rounds, drives
 each with wrk (64 connections, the chat corpus, cache off) and reports requests/s, p99 and the shadow's scored
@@ -171,6 +172,7 @@ def swap(args: argparse.Namespace) -> None:
     server = Server(["--model", str(bundle), "--cache-size", "0", "--log-level", "info"], work / "serve.log")
     try:
         bodies = corpus_bodies()
+        idle_start_rss = server.rss_mib()
         records: list[Record] = []
         stop = threading.Event()
         rss: list[tuple[float, float]] = []
@@ -207,6 +209,9 @@ def swap(args: argparse.Namespace) -> None:
             t.join()
         for part in per_client:
             records.extend(part)
+        # Idle again: the server gives freed memory back (every 10 s while idle); a model still held would show.
+        time.sleep(25)
+        idle_end_rss = server.rss_mib()
         before_rss = max((m for t, m in rss if t < swap_start), default=0)
         peak_rss = max((m for t, m in rss if swap_start <= t < swap_end + 1), default=0)
         after_rss = rss[-1][1] if rss else 0
@@ -220,8 +225,9 @@ def swap(args: argparse.Namespace) -> None:
             print(f"{w.name:8s} {w.requests:9d} {w.failures:9d} {w.p99_ms:8.1f} {w.max_ms:8.1f}")
         print(
             f"resident memory: before {before_rss:.0f} MiB, peak during the swap {peak_rss:.0f} MiB, "
-            f"at the end {after_rss:.0f} MiB"
+            f"at the end of the load {after_rss:.0f} MiB"
         )
+        print(f"resident memory idle: before the load {idle_start_rss:.0f} MiB, 25 s after it {idle_end_rss:.0f} MiB")
         if served is None or served.group(1) != version:
             raise SystemExit(f"expected version {version} to be served")
     finally:
