@@ -5,40 +5,6 @@ import WardenCore
 import WardenServer
 import WardenTestSupport
 
-/// A copy of the tiny fixture bundle in a folder of its own, whose manifest, model file and version a test
-/// rewrites before asking for a reload.
-struct ReloadableBundle {
-    let folder: TempFolder
-    var path: String { folder.url.path }
-
-    init(version: String = "0.1.0") throws {
-        folder = try TempFolder()
-        try write(version: version)
-        try useModel(Paths.tinyBert + "/model.pt")
-    }
-
-    /// Rewrites the manifest: the fixture's, with `version` (and `labels` or `thresholds` when given).
-    func write(version: String, labels: [String]? = nil, thresholds: [String: Double]? = nil) throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.tinyBert + "/manifest.json"))
-        var manifest = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        manifest["version"] = version
-        var tokenizer = manifest["tokenizer"] as! [String: Any]
-        tokenizer["path"] = TestPaths.path("tokenizer")
-        manifest["tokenizer"] = tokenizer
-        if let labels {
-            manifest["labels"] = labels
-            manifest["thresholds"] = Dictionary(uniqueKeysWithValues: labels.map { ($0, 0.5) })
-        }
-        if let thresholds { manifest["thresholds"] = thresholds }
-        try folder.write("manifest.json", bytes: Array(try JSONSerialization.data(withJSONObject: manifest)))
-    }
-
-    /// Puts a copy of the model file at `source` in the bundle.
-    func useModel(_ source: String) throws {
-        try folder.write("model.pt", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: source))))
-    }
-}
-
 /// How far a load run has got, shared by its clients and the test.
 private final class LoadProgress: Sendable {
     private let answeredCount = Atomic<Int>(0)

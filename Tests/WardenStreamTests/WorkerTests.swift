@@ -229,3 +229,24 @@ import WardenTestSupport
         #expect(await worker.stop() == 0)
     }
 }
+
+/// `warden worker` reloads its model on SIGHUP: answers come from the new model, without a restart.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WorkerReloadTests {
+    @Test func sighupSwapsTheModelTheWorkerAnswersWith() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        let bundle = try ReloadableBundle()
+        let worker = try WardenProcess.launch(["worker", "--model", bundle.path, "--workers", "1", "--nats-url", fixture.server.url])
+        try await fixture.wait("the worker") { worker.standardOutput.contains("Warden worker is ready") }
+        func answeringModel() async throws -> String {
+            let answer = try await fixture.nats.request("moderation.check", payload: Array(#"{"input": "hello"}"#.utf8))
+            return try JSONDecoder().decode(ModerationResponse.self, from: Data(answer.payload)).model
+        }
+        #expect(try await answeringModel() == "tiny-bert")
+        try bundle.write(version: "0.2.0", name: "tiny-bert-next")
+        worker.send(SIGHUP)
+        try await fixture.wait("answers from the reloaded model") { try await answeringModel() == "tiny-bert-next" }
+        #expect(worker.log.contains("model reloaded"))
+        #expect(await worker.stop() == 0)
+    }
+}
