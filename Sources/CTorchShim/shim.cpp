@@ -7,6 +7,9 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <signal.h>
 #if defined(__GLIBC__)
@@ -369,6 +372,19 @@ wt_status wt_set_blas_threads(int32_t threads, char *err, size_t err_capacity) {
         return WT_ERR_UNSUPPORTED;
     }
     set(threads);
+    return WT_OK;
+}
+
+wt_status wt_set_thread_nice(int32_t nice, char *err, size_t err_capacity) {
+    if (nice < -20 || nice > 19) {
+        write_message(err, err_capacity, "a nice value is between -20 and 19");
+        return WT_ERR_INVALID_ARGUMENT;
+    }
+    auto thread = static_cast<id_t>(syscall(SYS_gettid));
+    if (setpriority(PRIO_PROCESS, thread, nice) != 0) {
+        write_message(err, err_capacity, std::string("setpriority failed: ") + std::strerror(errno));
+        return WT_ERR_UNSUPPORTED;
+    }
     return WT_OK;
 }
 

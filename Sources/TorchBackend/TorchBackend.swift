@@ -24,13 +24,18 @@ public final class TorchBackend: InferenceBackend {
     ///     at load; nil scores padded batches only.
     ///   - precisionName: the name of the precision it computes in, for ``runtimeInfo`` (nil: "fp32" when
     ///     converted, else the bundle's stated precision).
+    ///   - threadNice: the nice value of the backend's thread (0: as the process; 19: only CPU time others
+    ///     leave idle). Linux sets it per thread.
     public static func load(
         path: String, expectedLabels: Int? = nil, precision: TorchPrecision = .asStored,
-        packedEntryPoint: String? = nil, precisionName: String? = nil
+        packedEntryPoint: String? = nil, precisionName: String? = nil, threadNice: Int32 = 0
     ) async throws -> TorchBackend {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
+            if threadNice != 0 {
+                try await thread.runIfActive { try setNice(threadNice) }
+            }
             let model = try await thread.runIfActive { () throws(TorchError) -> TorchModel in
                 try TorchModel(path: path, precision: precision, packedEntryPoint: packedEntryPoint)
             }
@@ -48,6 +53,11 @@ public final class TorchBackend: InferenceBackend {
             try? await thread.shutdownGracefully()
             throw error
         }
+    }
+
+    /// Sets the calling thread's nice value.
+    private static func setNice(_ nice: Int32) throws(TorchError) {
+        try checked { wt_set_thread_nice(nice, $0, $1) }
     }
 
     private init(model: TorchModel, thread: NIOThreadPool, runtimeInfo: RuntimeInfo) {

@@ -11,6 +11,10 @@ public struct TorchBackendFactory: InferenceBackendFactory {
     public var precision: PrecisionPolicy
     /// Where the precision plan and its figures are logged.
     public var logger: Logger
+    /// The nice value of the backends' threads: 0 (as the process), or up to 19 for a model that should
+    /// compute only on CPU time the others leave idle (a shadow model). With one torch thread per forward
+    /// (the default), a forward's work runs on its backend's thread.
+    public var threadNice: Int32 = 0
 
     public init(
         runtime: TorchRuntimeSettings? = .default, precision: PrecisionPolicy = .asStored,
@@ -32,7 +36,7 @@ public struct TorchBackendFactory: InferenceBackendFactory {
             backends.append(
                 try await TorchBackend.load(
                     path: bundle.modelPath, precision: plan.precision, packedEntryPoint: bundle.packedEntryPoint,
-                    precisionName: plan.name))
+                    precisionName: plan.name, threadNice: threadNice))
         }
         return backends
     }

@@ -24,6 +24,8 @@ public enum ServeHelp {
     public static let shadowLog =
         "Append the texts where the shadow model decides differently to this file as JSON Lines, with a SHA-256 of each text (env WARDEN_SHADOW_LOG)."
     public static let shadowLogText = "Write the texts themselves to --shadow-log, not only their hashes (env WARDEN_SHADOW_LOG_TEXT)."
+    public static let shadowNice =
+        "Nice value of the shadow model's threads, 0 to 19: at 19 it computes only on CPU time the served model leaves idle, and drops samples under load (env WARDEN_SHADOW_NICE; default 19)."
     public static let adminReload =
         "Enable POST /admin/reload, which reloads the model from --model without a restart (as SIGHUP does); it needs API keys (env WARDEN_ADMIN_RELOAD)."
 }

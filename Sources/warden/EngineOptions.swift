@@ -45,9 +45,11 @@ struct EngineOptions: ParsableArguments {
 
     /// The engine over this command's model (or the model in `directory`), with its thread settings (logged to
     /// `logger`), precision and batching; the model loads when the engine runs.
-    /// `metricsPrefix` names its metrics (`warden_shadow` for a shadow model).
-    func makeEngine(logger: Logger, directory: String? = nil, metricsPrefix: String = "warden") throws -> ModerationEngine {
-        let factory = try model.backendFactory(logger: logger)
+    /// `metricsPrefix` names its metrics (`warden_shadow` for a shadow model); `threadNice` is its backend
+    /// threads' nice value.
+    func makeEngine(logger: Logger, directory: String? = nil, metricsPrefix: String = "warden", threadNice: Int32 = 0) throws -> ModerationEngine {
+        var factory = try model.backendFactory(logger: logger)
+        factory.threadNice = threadNice
         TorchRuntime.log(factory.runtime, to: logger)
         let directory = directory ?? model.resolvedModelDirectory()
         var settings = try configuration()

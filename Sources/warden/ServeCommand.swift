@@ -36,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(ServeHelp.shadowRate)) var shadowRate: Double?
     @Option(help: ArgumentHelp(ServeHelp.shadowLog)) var shadowLog: String?
     @Flag(help: ArgumentHelp(ServeHelp.shadowLogText)) var shadowLogText = false
+    @Option(help: ArgumentHelp(ServeHelp.shadowNice)) var shadowNice: Int?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -94,12 +95,16 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     /// runtime and batching settings.
     func makeShadow(comparingWith primary: ModerationEngine, logger: Logger) throws -> ShadowScorer? {
         guard let directory = Setting.resolve(shadowModel, env: "WARDEN_SHADOW_MODEL") else {
-            if shadowLog != nil || shadowRate != nil { throw ValidationError("--shadow-rate and --shadow-log need --shadow-model") }
+            if shadowLog != nil || shadowRate != nil || shadowNice != nil {
+                throw ValidationError("--shadow-rate, --shadow-log and --shadow-nice need --shadow-model")
+            }
             return nil
         }
         var shadowLogger = logger
         shadowLogger[metadataKey: "model_role"] = "shadow"
-        let shadowEngine = try engine.makeEngine(logger: shadowLogger, directory: directory, metricsPrefix: "warden_shadow")
+        let nice = try Setting.resolve(shadowNice, env: "WARDEN_SHADOW_NICE", default: 19)
+        guard (0...19).contains(nice) else { throw ValidationError("--shadow-nice must be between 0 and 19") }
+        let shadowEngine = try engine.makeEngine(logger: shadowLogger, directory: directory, metricsPrefix: "warden_shadow", threadNice: Int32(nice))
         let rate = try Setting.resolve(shadowRate, env: "WARDEN_SHADOW_RATE", default: 0.1)
         do {
             let log = try Setting.resolve(shadowLog, env: "WARDEN_SHADOW_LOG").map {

@@ -167,6 +167,8 @@ struct ShadowTests {
             "--shadow-log-text", "--cache-size", "0",
         ])
         let base = try await server.waitUntilReady()
+        // The server is ready with its served model; the shadow warms on its own (samples before are dropped).
+        _ = try await waitForMetrics(base, containing: #"warden_shadow_model_info{model="tiny-bert",version="0.9.0"} 1"#)
         var unflagged: [String] = []
         for text in texts.prefix(4) {
             let reply = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "\#(text)"}"#)
@@ -185,7 +187,7 @@ struct ShadowTests {
     func serveFlagErrors() async throws {
         let lonely = try launchServe(["--model", Paths.tinyBert, "--shadow-rate", "0.5"])
         #expect(try await lonely.waitForExit() != 0)
-        #expect(lonely.log.contains("--shadow-rate and --shadow-log need --shadow-model"))
+        #expect(lonely.log.contains("--shadow-rate, --shadow-log and --shadow-nice need --shadow-model"))
         let outOfRange = try launchServe(["--model", Paths.tinyBert, "--shadow-model", Paths.tinyBert, "--shadow-rate", "2"])
         #expect(try await outOfRange.waitForExit() != 0)
         #expect(outOfRange.log.contains("the shadow rate must be above 0 and at most 1"))

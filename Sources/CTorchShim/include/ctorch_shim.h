@@ -91,6 +91,10 @@ int32_t wt_get_threads(void);
 /// (found at run time with dlsym). WT_ERR_UNSUPPORTED when the process has no OpenBLAS.
 wt_status wt_set_blas_threads(int32_t threads, char *err, size_t err_capacity);
 
+/// Sets the nice value (-20…19) of the calling thread only (Linux schedules threads one by one): a thread
+/// at 19 runs on CPU time the process's other threads leave idle. WT_ERR_UNSUPPORTED when the system refuses.
+wt_status wt_set_thread_nice(int32_t nice, char *err, size_t err_capacity);
+
 /// OpenBLAS thread count, or -1 when OpenBLAS is absent.
 int32_t wt_get_blas_threads(void);
 
