@@ -1,7 +1,8 @@
 """Measures a model rollout on a running `warden serve`: a reload under HTTP load, and the cost of a shadow model.
 
     PYTHONPATH=scripts python3 -m bench.rollout swap [--model DIR] [--clients 16] [--before 15] [--after 15]
-    PYTHONPATH=scripts python3 -m bench.rollout shadow --model DIR --shadow-model DIR [--rates none,0.1,1] [--rounds 2]
+    PYTHONPATH=scripts python3 -m bench.rollout shadow --model DIR --shadow-model DIR [--rates none,0.1,1,1:0] [--rounds 2]
+        [--connections 64]
 
 `swap` copies the bundle to a temporary folder, serves it (release build), drives it with CLIENTS keep-alive
 clients sending chat-corpus messages back to back, bumps the copy's version and sends SIGHUP after BEFORE
@@ -10,9 +11,9 @@ release, the reload plus the grace period) and after the swap; failures; the lon
 window; resident memory before, at its peak and after (sampled every 50 ms from /proc), and idle before the
 load and 25 s after it (the server gives freed memory back while idle: a replaced model still held would show).
 
-`shadow` serves MODEL with no shadow and with SHADOW_MODEL at each rate, interleaved over ROUNDS rounds, drives
-each with wrk (64 connections, the chat corpus, cache off) and reports requests/s, p99 and the shadow's scored
-and dropped samples.
+`shadow` serves MODEL with no shadow and with SHADOW_MODEL at each rate (RATE:NICE sets the shadow's nice value,
+19 by default), interleaved over ROUNDS rounds; once the shadow is warm, drives each with wrk (CONNECTIONS
+connections, the chat corpus, cache off) and reports requests/s, p99 and the shadow's scored and dropped samples.
 
 Loopback only; every server is stopped at the end. Run on a quiet machine (no build, no other benchmark).
 """
@@ -235,20 +236,20 @@ def swap(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def wrk(port: int, seconds: int) -> dict:
+def wrk(port: int, seconds: int, connections: int = 64) -> dict:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(os.environ, BENCH_CORPUS=str(CORPUS), BENCH_OUT=str(out))
     url = f"http://127.0.0.1:{port}/v1/moderations"
     lua = str(ROOT / "scripts/bench/bench_http.lua")
     subprocess.run(
-        ["wrk", "-t1", "-c64", "-d3s", "--timeout", "10s", "-s", lua, url],
+        ["wrk", "-t1", f"-c{connections}", "-d3s", "--timeout", "10s", "-s", lua, url],
         env=dict(env, BENCH_OUT=""),
         capture_output=True,
         timeout=60,
         check=False,
     )
     subprocess.run(
-        ["wrk", "-t1", "-c64", f"-d{seconds}s", "--timeout", "10s", "-s", lua, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", lua, url],
         env=env,
         capture_output=True,
         timeout=seconds + 60,
@@ -266,11 +267,17 @@ def shadow(args: argparse.Namespace) -> None:
         rows: dict[str, list[tuple[float, float, str]]] = {rate: [] for rate in rates}
         for round_number in range(args.rounds):
             for rate in rates:
-                extra = [] if rate == "none" else ["--shadow-model", args.shadow_model, "--shadow-rate", rate]
+                share, _, nice = rate.partition(":")
+                extra = [] if rate == "none" else ["--shadow-model", args.shadow_model, "--shadow-rate", share]
+                if nice:
+                    extra += ["--shadow-nice", nice]
                 server = Server(["--model", args.model, "--cache-size", "0", *extra], work / f"serve-{rate}.log")
                 try:
+                    deadline = time.time() + 120
+                    while extra and "warden_shadow_model_info" not in server.metrics() and time.time() < deadline:
+                        time.sleep(0.2)
                     load = os.getloadavg()[0]
-                    result = wrk(server.port, args.seconds)
+                    result = wrk(server.port, args.seconds, args.connections)
                     metrics = server.metrics()
                 finally:
                     server.stop()
@@ -278,7 +285,7 @@ def shadow(args: argparse.Namespace) -> None:
                 samples = f"scored {counts.get('scored', '-')}, dropped {counts.get('dropped', '-')}" if counts else ""
                 rows[rate].append((result["rps"], result["p99_ms"], samples))
                 print(
-                    f"round {round_number + 1} shadow {rate:5s} {result['rps']:8.1f} req/s  p99 {result['p99_ms']:7.1f} ms  "
+                    f"round {round_number + 1} shadow {rate:6s} {result['rps']:8.1f} req/s  p99 {result['p99_ms']:7.1f} ms  "
                     f"errors {result['errors']}  load {load:.2f}  {samples}",
                     flush=True,
                 )
@@ -306,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     h.add_argument("--rates", default="none,0.1,1")
     h.add_argument("--rounds", type=int, default=2)
     h.add_argument("--seconds", type=int, default=20)
+    h.add_argument("--connections", type=int, default=64)
     args = parser.parse_args(argv)
     if not BINARY.exists():
         sys.exit(f"no release build at {BINARY}: swift build -c release --product warden")
