@@ -156,11 +156,16 @@ var package = Package(
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         // The contract of every transport: request body -> engine call -> response body, the one fault
         // catalogue (code, status, message) and the one JSON scanner.
-        .target(name: "WardenGateway", dependencies: ["WardenCore", "WardenAPI", "WordPiece"], swiftSettings: swiftSettings),
+        .target(name: "WardenGateway", dependencies: ["WardenCore", "WardenAPI", "WordPiece", "WardenPolicies"], swiftSettings: swiftSettings),
+        // Named threshold sets per community, read from a policies file (YAML or JSON) and reloaded in place.
+        .target(
+            name: "WardenPolicies",
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .target(
             name: "WardenServer",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "WordPiece",
+                "WardenGateway", "WardenCore", "WardenAPI", "WordPiece", "WardenPolicies",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -202,6 +207,7 @@ var package = Package(
             name: "warden",
             dependencies: [
                 "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenCompare", "WardenAPI",
+                "WardenPolicies",
                 "NATSClient", "AMQPClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -340,6 +346,7 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(name: "WardenGatewayTests", dependencies: ["WardenGateway", "WardenCore", "WardenAPI", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "WardenPoliciesTests", dependencies: ["WardenPolicies", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenCompareTests", dependencies: ["WardenCompare", "WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(

@@ -1,5 +1,6 @@
 import Logging
 import WardenGateway
+import WardenPolicies
 
 /// What the HTTP layer needs besides the engine: where to listen, what to accept, who may call. The model
 /// and the batching settings belong to the `ModerationEngine` (`EngineConfiguration`).
@@ -28,6 +29,11 @@ public struct ServerConfiguration: Sendable {
     /// On SIGTERM or SIGINT, how long the requests in flight have to finish before the rest are closed.
     /// Default 25 s: about a Kubernetes pod's default 30 s grace period, less time to exit.
     public var drainTimeout: Duration = .seconds(25)
+
+    /// The named policies requests may choose (`"policy"`, an API key's default); nil: none configured.
+    public var policies: PolicyStore?
+    /// Whether `GET /` serves the page to try moderation in a browser. Default on.
+    public var servesPage: Bool = true
 
     /// The defaults described on each property.
     public init() {}

@@ -35,7 +35,8 @@ struct WardenRoutes: Sendable {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
-        call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits)
+        call = ModerationCall(
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits, policies: configuration.policies)
     }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
@@ -46,6 +47,7 @@ struct WardenRoutes: Sendable {
         api.post("moderations") { request, context in try await moderate(request, context: context) }
         api.post("moderate") { request, context in try await moderate(request, context: context) }
         api.get("models") { _, _ in try models() }
+        api.get("policies") { _, _ in try policyList() }
     }
 
     /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
@@ -123,37 +125,36 @@ struct WardenRoutes: Sendable {
             context.logger.debug("request body not received", metadata: ["error": "\(error)"])
             throw APIError(.incompleteBody)
         }
-        let texts: [String]
-        let options: Moderator.Options
+        let prepared: ModerationCall.Prepared
         do {
-            (texts, options) = try call.decode(body.readableBytesView)
+            prepared = try call.prepare(body.readableBytesView, apiKey: context.apiKey)
         } catch {
             throw APIError(error)
         }
 
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
         guard let moderator = engine.moderator else { throw notReadyError() }
-        let outcome: Moderator.Outcome
+        let id = ModerationCall.newID()
+        let payload: ModerationResponse
+        let timings: Moderator.Timings
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
-            outcome = try await ClientDisconnect.cancelling(on: context.channel) {
-                try await moderator.moderate(texts, options: options)
+            (payload, timings) = try await ClientDisconnect.cancelling(on: context.channel) {
+                try await call.run(prepared, with: moderator, id: id)
             }
-        } catch let error as ModerationError {
-            if error.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(error.code)"]) }
-            throw APIError(ModerationFault(error))
+        } catch let fault as ModerationFault {
+            if fault.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(fault.code.rawValue)"]) }
+            throw APIError(fault)
         } catch {
             context.logger.debug("client went away; its request was cancelled")
             throw APIError(.clientClosed)
         }
 
-        let id = ModerationCall.newID()
-        let payload = call.response(id: id, outcome: outcome)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(
             format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
-            outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
+            timings.tokenize.milliseconds, timings.queue.milliseconds, timings.inference.milliseconds)
         let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(name: .customLong("api-key"), help: ArgumentHelp(ServeHelp.apiKeys)) var apiKeys: [String] = []
     @Option(help: ArgumentHelp(ServeHelp.apiKeyFile)) var apiKeyFile: String?
     @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
+    @Option(help: ArgumentHelp(ServeHelp.policies)) var policies: String?
+    @Flag(name: .customLong("no-ui"), help: ArgumentHelp(ServeHelp.noUI)) var noUI = false
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -38,15 +40,17 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
 
     func run() async throws {
         let logger = try engine.startLogging(label: "warden")
-        let configuration = try serverConfiguration(logger: logger)
+        var configuration = try serverConfiguration(logger: logger)
         let engine = try engine.makeEngine(logger: logger)
-        let events = ServerEvents(ready: { port in
+        configuration.policies = try policyStore(bundle: engine.bundle, logger: logger)
+        let events = ServerEvents(ready: { [configuration] port in
             print(WardenService.readyBanner(configuration: configuration, port: port))
             fflush(nil)
         })
         do {
             try await WardenService.run(
-                configuration: configuration, engine: engine, services: [MemoryReleaseService(engine: engine)],
+                configuration: configuration, engine: engine,
+                services: [MemoryReleaseService(engine: engine)] + policyServices(configuration),
                 logger: logger, events: events)
         } catch let error as EngineError {
             throw CommandFailure.modelNotLoaded(directory: self.engine.model.resolvedModelDirectory(), error)
@@ -64,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         try Setting.override(&configuration.limits.maxInputs, with: maxInputs, env: "WARDEN_MAX_INPUTS")
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
+        configuration.servesPage = !(try Setting.resolveFlag(noUI, env: "WARDEN_NO_UI"))
         configuration.logLevel = logger.logLevel
         configuration.bodyTimeout = try Setting.resolveSeconds(
             bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")
