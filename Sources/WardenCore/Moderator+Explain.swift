@@ -1,28 +1,46 @@
+import Foundation
 import WordPiece
 
 extension Moderator {
-    /// How much each word of one text mattered: the text's units (``TextUnit``, spans of the original text)
-    /// and, per unit and label, how far the label's score fell when the unit was taken out.
+    /// How much each word of one text mattered: the text's units (``TextUnit``, spans of the original text),
+    /// the text's scores, and its scores with each unit taken out.
     public struct Explanation: Sendable {
         /// The text's units, in text order.
         public var units: [TextUnit]
-        /// `drops[unit][label]`: the text's score minus the score without the unit (negative when the
-        /// score rose). A unit whose removal leaves nothing to score counts as a fall to 0.
-        public var drops: [[Float]]
+        /// The text's own scores, in label order.
+        public var scores: [Float]
+        /// `without[unit][label]`: the score with the unit taken out. A unit whose removal leaves nothing to
+        /// score counts as a fall to 0.
+        public var without: [[Float]]
 
-        public init(units: [TextUnit], drops: [[Float]]) {
+        public init(units: [TextUnit], scores: [Float], without: [[Float]]) {
             self.units = units
-            self.drops = drops
+            self.scores = scores
+            self.without = without
         }
 
-        /// The units that raised `label` the most, biggest fall first: those whose removal lowered its score
-        /// by at least `minimumDrop` and by at least `minimumShare` of `score`, at most `limit` of them.
-        public func highlights(label: Int, score: Float, limit: Int = 5, minimumDrop: Float = 0.02, minimumShare: Float = 0.1)
+        /// How far `label`'s score fell when `unit` was taken out (negative when it rose).
+        public func drop(unit: Int, label: Int) -> Float { scores[label] - without[unit][label] }
+
+        /// The same fall in log-odds: it tells words apart also where the score is near 0 or 1 and a single
+        /// word moves it little (two insults in one text, each enough on its own).
+        public func logitDrop(unit: Int, label: Int) -> Float { Self.logit(scores[label]) - Self.logit(without[unit][label]) }
+
+        /// The units that raised `label` the most, biggest first: those whose removal lowered its log-odds by
+        /// at least `minimumLogitDrop` and by at least `minimumShare` of the largest such fall, at most `limit`.
+        public func highlights(label: Int, limit: Int = 5, minimumLogitDrop: Float = 0.3, minimumShare: Float = 0.4)
             -> [(unit: TextUnit, drop: Float)]
         {
-            let floor = max(minimumDrop, minimumShare * score)
-            let kept = zip(units, drops).map { ($0, $1[label]) }.filter { $0.1 >= floor }
-            return Array(kept.sorted { $0.1 > $1.1 }.prefix(limit)).map { (unit: $0.0, drop: $0.1) }
+            let falls = units.indices.map { ($0, logitDrop(unit: $0, label: label)) }
+            guard let largest = falls.map(\.1).max() else { return [] }
+            let floor = max(minimumLogitDrop, minimumShare * largest)
+            return falls.filter { $0.1 >= floor }.sorted { $0.1 > $1.1 }.prefix(limit).map { (unit: units[$0.0], drop: drop(unit: $0.0, label: label)) }
+        }
+
+        /// Log-odds of `p`, clamped so that 0 and 1 stay finite.
+        static func logit(_ p: Float) -> Float {
+            let clamped = min(max(p, 1e-6), 1 - 1e-6)
+            return log(clamped / (1 - clamped))
         }
     }
 
@@ -61,11 +79,8 @@ extension Moderator {
             variantScores = try await moderate(variants, options: variantOptions).results.map(\.scores)
         }
         return texts.indices.map { t in
-            let drops = variantOf[t].map { variant in
-                let without = variant.map { variantScores[$0] } ?? Array(repeating: 0, count: labels.count)
-                return zip(scores[t], without).map { $0 - $1 }
-            }
-            return Explanation(units: units[t], drops: drops)
+            let without = variantOf[t].map { variant in variant.map { variantScores[$0] } ?? Array(repeating: 0, count: labels.count) }
+            return Explanation(units: units[t], scores: scores[t], without: without)
         }
     }
 }

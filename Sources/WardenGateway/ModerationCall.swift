@@ -139,7 +139,7 @@ public struct ModerationCall: Sendable {
             var highlights: [String: [Highlight]]? = explanations == nil ? nil : [:]
             if let explanation = explanations?[index] {
                 for label in decided.flags.indices where decided.flags[label] {
-                    highlights?[names[label]] = explanation.highlights(label: label, score: result.scores[label]).map { item in
+                    highlights?[names[label]] = explanation.highlights(label: label).map { item in
                         Highlight(
                             start: item.unit.utf16.lowerBound, end: item.unit.utf16.upperBound, text: item.unit.text, drop: item.drop)
                     }
