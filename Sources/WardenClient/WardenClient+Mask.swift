@@ -27,9 +27,15 @@ extension WardenClient {
 }
 
 extension ModerationResult {
-    /// The highlights of every flagged category (``highlights``, asked for with `explain`), in text order.
+    /// The highlights of every flagged category (``highlights``, asked for with `explain`), in text order; a
+    /// span several categories point at is listed once, with its largest drop.
     public var flaggedHighlights: [Highlight] {
-        (highlights ?? [:]).filter { categories[$0.key] == true }.flatMap(\.value).sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+        var bySpan: [Range<Int>: Highlight] = [:]
+        for highlight in (highlights ?? [:]).filter({ categories[$0.key] == true }).flatMap(\.value) {
+            let span = highlight.start..<highlight.end
+            if bySpan[span].map({ $0.drop < highlight.drop }) ?? true { bySpan[span] = highlight }
+        }
+        return bySpan.values.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
     }
 
     /// `text` (the text this result is for) with the spans that made it flagged replaced by `*`.

@@ -43,4 +43,15 @@ import WardenTestSupport
             highlights: ["harassment": [Self.highlight(text, "idiot")], "spam": [Self.highlight(text, "spammer")]])
         #expect(result.masked(text) == "you ***** spammer")
     }
+
+    @Test func aSpanSeveralCategoriesPointAtIsListedOnce() {
+        let text = "you idiot"
+        let idiot = Self.highlight(text, "idiot")
+        var stronger = idiot
+        stronger.drop = 0.8
+        let result = ModerationResult(
+            flagged: true, categories: ["harassment": true, "hate": true], categoryScores: ["harassment": 0.9, "hate": 0.6],
+            highlights: ["harassment": [idiot], "hate": [stronger]])
+        #expect(result.flaggedHighlights == [stronger])
+    }
 }
