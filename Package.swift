@@ -144,7 +144,7 @@ var package = Package(
         .target(
             name: "WardenStream",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient", "AMQPClient",
+                "WardenGateway", "WardenCore", "WardenAPI", "WardenPolicies", "NATSClient", "AMQPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -48,6 +48,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(WorkerHelp.maxInputs)) var maxInputs: Int?
     @Option(help: ArgumentHelp(WorkerHelp.metricsPort)) var metricsPort: Int?
     @Option(help: ArgumentHelp(WorkerHelp.metricsHost)) var metricsHost: String?
+    @Option(help: ArgumentHelp(WorkerHelp.policies)) var policies: String?
 
     @OptionGroup var engine: EngineOptions
 
@@ -61,6 +62,8 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         if probePort >= 0 { _ = WardenMetrics.registry }
         let engine = try engine.makeEngine(logger: logger)
         var services: [any Service] = [MemoryReleaseService(engine: engine)]
+        let policyStore = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
+        services += PolicyOption.reloadServices(policyStore)
         if probePort >= 0 {
             services.append(
                 buildProbeApplication(
@@ -74,7 +77,8 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
                 }
             } else if let nats {
                 try await WardenWorker.run(
-                    configuration: nats.configuration, engine: engine, nats: nats.options, services: services, logger: logger
+                    configuration: nats.configuration.with(policies: policyStore), engine: engine, nats: nats.options, services: services,
+                    logger: logger
                 ) { Self.announce(WardenWorker.readyLine(configuration: nats.configuration)) }
             }
         } catch {
