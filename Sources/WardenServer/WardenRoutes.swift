@@ -48,6 +48,7 @@ struct WardenRoutes: Sendable {
         api.post("moderate") { request, context in try await moderate(request, context: context) }
         api.get("models") { _, _ in try models() }
         api.get("policies") { _, _ in try policyList() }
+        if configuration.servesPage { addPage(to: router) }
     }
 
     /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
