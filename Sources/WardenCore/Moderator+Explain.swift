@@ -44,9 +44,14 @@ extension Moderator {
         }
     }
 
+    /// Most units one text is explained by: a longer text's words are taken out in runs of several, so that
+    /// its explanation costs at most this many scorings.
+    public static let maxExplainedUnits = 128
+
     /// Explains `texts` by occlusion over words: each text is scored again once per unit with that unit taken
     /// out, and the fall of each label's score is the unit's weight.
     ///
+    /// A text of more than ``maxExplainedUnits`` words is explained by runs of neighbouring words.
     /// Every variant of every text goes to the batcher in one ``moderate(_:options:)`` call, so they are
     /// admitted together and packed into as few forwards as their length allows.
     /// - Parameters:
@@ -62,7 +67,8 @@ extension Moderator {
         var variants: [String] = []
         var variantOf: [[Int?]] = []  // per text, per unit: the variant's index, nil when nothing is left to score
         for text in texts {
-            let textUnits = OcclusionUnits.units(of: text, normalization: textNormalization)
+            let textUnits = OcclusionUnits.grouped(
+                OcclusionUnits.units(of: text, normalization: textNormalization), of: text, atMost: Self.maxExplainedUnits)
             units.append(textUnits)
             variantOf.append(
                 textUnits.map { unit in
@@ -76,6 +82,9 @@ extension Moderator {
         if !variants.isEmpty {
             var variantOptions = options
             variantOptions.thresholds = [:]
+            // The variants cost about one scoring per unit: they take the lane their cost fits unless the
+            // caller chose bulk (an interactive request's variants may not fit its per-request cap).
+            if variantOptions.lane != .bulk { variantOptions.lane = nil }
             variantScores = try await moderate(variants, options: variantOptions).results.map(\.scores)
         }
         return texts.indices.map { t in

@@ -96,6 +96,20 @@ public enum OcclusionUnits {
     /// The longest run of units tried as one joined word.
     static let maxJoinedUnits = 256
 
+    /// `units` (of `text`) in runs of neighbours, so that there are at most `limit` of them; unchanged when
+    /// there are that few already. A run's span covers its units and the spaces between them.
+    public static func grouped(_ units: [TextUnit], of text: String, atMost limit: Int) -> [TextUnit] {
+        guard limit > 0, units.count > limit else { return units }
+        let size = (units.count + limit - 1) / limit
+        return stride(from: 0, to: units.count, by: size).map { first in
+            let last = min(first + size, units.count) - 1
+            let range = units[first].range.lowerBound..<units[last].range.upperBound
+            return TextUnit(
+                range: range, text: String(text[range]), utf16: units[first].utf16.lowerBound..<units[last].utf16.upperBound,
+                normalizedWords: units[first...last].flatMap(\.normalizedWords))
+        }
+    }
+
     /// `text` without `unit`: what the model scores to learn how much the unit mattered.
     public static func removing(_ unit: TextUnit, from text: String) -> String {
         String(text[..<unit.range.lowerBound]) + String(text[unit.range.upperBound...])

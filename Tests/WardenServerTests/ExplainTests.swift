@@ -58,4 +58,21 @@ struct ExplainTests {
             }
         }
     }
+
+    @Test("a long text on the interactive lane is explained too: its variants take the lane their cost fits")
+    func longTextOnTheInteractiveLane() async throws {
+        let filler = (0..<150).map { ["the", "meeting", "went", "on", "about", "weekend", "plans"][$0 % 7] }.joined(separator: " ")
+        let text = filler + " and you are a complete idiot"
+        try await withWarden(model: Paths.defaultModel) { base in
+            let body = try JSONSerialization.data(withJSONObject: ["input": text, "explain": true, "lane": "interactive"])
+            let reply = try await HTTP.post(base + "/v1/moderations", bytes: body)
+            #expect(reply.status == 200, "\(reply.text)")
+            let result = try #require((try reply.json()["results"] as? [[String: Any]])?.first)
+            #expect((result["categories"] as? [String: Bool])?["harassment"] == true)
+            // 157 words are explained by runs of two: the top run holds the insult.
+            let top = try #require((result["highlights"] as? [String: [[String: Any]]])?["harassment"]?.first)
+            #expect((top["text"] as? String)?.contains("idiot") == true, "\(top)")
+            #expect(try Self.slice(text, top) == top["text"] as? String)
+        }
+    }
 }

@@ -109,4 +109,14 @@ import WordPiece
         #expect(OcclusionUnits.removing(idiot, from: text) == "you are an  😡")
         #expect(OcclusionUnits.units(of: "   ", normalization: .platformV2).isEmpty)
     }
+
+    @Test func longTextsAreGroupedIntoAtMostTheLimit() {
+        let text = (1...10).map { "w\($0)" }.joined(separator: " ") + " 😡"
+        let units = OcclusionUnits.units(of: text, normalization: .platformV2)
+        #expect(units.count == 11)
+        let grouped = OcclusionUnits.grouped(units, of: text, atMost: 4)
+        #expect(grouped.map(\.text) == ["w1 w2 w3", "w4 w5 w6", "w7 w8 w9", "w10 😡"])
+        #expect(Self.problem(text, grouped, .platformV2) == nil)
+        #expect(OcclusionUnits.grouped(units, of: text, atMost: 11) == units)
+    }
 }
