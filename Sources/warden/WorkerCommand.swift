@@ -72,8 +72,11 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         }
         do {
             if let amqp {
-                try await WardenWorker.run(amqp: amqp, engine: engine, services: services, logger: logger) {
-                    Self.announce(WardenWorker.readyLine(amqp: amqp))
+                var configured = amqp
+                configured.policies = policyStore
+                let settings = configured
+                try await WardenWorker.run(amqp: settings, engine: engine, services: services, logger: logger) {
+                    Self.announce(WardenWorker.readyLine(amqp: settings))
                 }
             } else if let nats {
                 try await WardenWorker.run(
