@@ -168,14 +168,17 @@ public struct ModerationCall: Sendable {
     }
 
     /// Scores a prepared request and, when it asks, explains its flagged texts; the answer in the API's
-    /// shape and the timings of the scoring. Every refusal is a ``ModerationFault``.
+    /// shape, the timings of the scoring and how long the explanation took (nil when none was asked for).
+    /// Every refusal is a ``ModerationFault``.
     public func run(_ prepared: Prepared, with moderator: Moderator, id: String) async throws(ModerationFault) -> (
-        response: ModerationResponse, timings: Moderator.Timings
+        response: ModerationResponse, timings: Moderator.Timings, explanation: Duration?
     ) {
         do {
             let outcome = try await moderator.moderate(prepared.texts, options: prepared.options)
             var explanations: [Moderator.Explanation?]?
+            var explanationTime: Duration?
             if prepared.explain {
+                let started = ContinuousClock.now
                 let flagged = outcome.results.indices.filter {
                     Self.decided(outcome.results[$0], under: prepared.policy, labels: bundle.labels).flags.contains(true)
                 }
@@ -185,8 +188,9 @@ public struct ModerationCall: Sendable {
                         flagged.map { prepared.texts[$0] }, scores: flagged.map { outcome.results[$0].scores }, options: prepared.options)
                     for (index, explanation) in zip(flagged, explained) { explanations?[index] = explanation }
                 }
+                explanationTime = started.duration(to: .now)
             }
-            return (response(id: id, outcome: outcome, policy: prepared.policy, explanations: explanations), outcome.timings)
+            return (response(id: id, outcome: outcome, policy: prepared.policy, explanations: explanations), outcome.timings, explanationTime)
         } catch {
             throw ModerationFault(error)
         }

@@ -138,9 +138,10 @@ struct WardenRoutes: Sendable {
         let id = ModerationCall.newID()
         let payload: ModerationResponse
         let timings: Moderator.Timings
+        let explanation: Duration?
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
-            (payload, timings) = try await ClientDisconnect.cancelling(on: context.channel) {
+            (payload, timings, explanation) = try await ClientDisconnect.cancelling(on: context.channel) {
                 try await call.run(prepared, with: moderator, id: id)
             }
         } catch let fault as ModerationFault {
@@ -153,9 +154,11 @@ struct WardenRoutes: Sendable {
 
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
-        headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(
-            format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
-            timings.tokenize.milliseconds, timings.queue.milliseconds, timings.inference.milliseconds)
+        headers[HTTPField.Name(WardenHeader.serverTiming)!] =
+            String(
+                format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
+                timings.tokenize.milliseconds, timings.queue.milliseconds, timings.inference.milliseconds)
+            + (explanation.map { String(format: ", explain;dur=%.3f", $0.milliseconds) } ?? "")
         let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -47,6 +47,10 @@ struct ExplainTests {
         try await withWarden(model: Paths.defaultModel) { base in
             let plain = try await HTTP.post(base + "/v1/moderations", json: #"{"input": "you are a complete idiot"}"#)
             #expect(((try plain.json()["results"] as? [[String: Any]])?.first)?["highlights"] == nil)
+            #expect(plain.header("Server-Timing")?.contains("explain;dur=") == false)
+            let body = try JSONSerialization.data(withJSONObject: ["input": "you are a complete idiot", "explain": true])
+            let explained = try await HTTP.post(base + "/v1/moderations", bytes: body)
+            #expect(explained.header("Server-Timing")?.contains(", explain;dur=") == true, "\(explained.headers)")
             let calm = try await Self.explain(base, "thanks for the help, see you tomorrow")
             #expect(calm["flagged"] as? Bool == false)
             #expect((calm["highlights"] as? [String: Any])?.isEmpty == true)
