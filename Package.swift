@@ -156,7 +156,16 @@ var package = Package(
         .target(name: "WardenAPI", swiftSettings: swiftSettings),
         // The contract of every transport: request body -> engine call -> response body, the one fault
         // catalogue (code, status, message) and the one JSON scanner.
-        .target(name: "WardenGateway", dependencies: ["WardenCore", "WardenAPI", "WordPiece", "WardenPolicies"], swiftSettings: swiftSettings),
+        .target(
+            name: "WardenGateway",
+            dependencies: [
+                "WardenCore", "WardenAPI", "WordPiece", "WardenPolicies",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ], swiftSettings: swiftSettings),
         // Named threshold sets per community, read from a policies file (YAML or JSON) and reloaded in place.
         .target(
             name: "WardenPolicies",

@@ -188,16 +188,22 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     /// The precision the model computes in: once loaded, the plan in use (`--precision`), before that the
     /// precision the bundle is stored in.
     public var precision: String
+    /// When the model began serving (ISO 8601, UTC); absent before it is loaded.
+    public var loadedAt: String?
+    /// Seconds from the start of its load to serving (loading and warm-up).
+    public var loadSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case id, object, version, labels, categories, thresholds, precision
+        case loadedAt = "loaded_at"
+        case loadSeconds = "load_seconds"
         case openAICategories = "openai_categories"
         case maxSequenceLength = "max_sequence_length"
     }
 
     public init(
         id: String, version: String, labels: [String], categories: [String: String], openAICategories: OpenAICategoryCoverage,
-        thresholds: [String: Float], maxSequenceLength: Int, precision: String
+        thresholds: [String: Float], maxSequenceLength: Int, precision: String, loadedAt: String? = nil, loadSeconds: Double? = nil
     ) {
         self.id = id
         self.object = "model"
@@ -208,6 +214,8 @@ public struct ModelInfo: Codable, Sendable, Equatable {
         self.thresholds = thresholds
         self.maxSequenceLength = maxSequenceLength
         self.precision = precision
+        self.loadedAt = loadedAt
+        self.loadSeconds = loadSeconds
     }
 }
 

@@ -51,6 +51,10 @@ public enum WardenErrorCode: String, Sendable, CaseIterable {
     case deadlineExceeded = "deadline_exceeded"
     /// 500: the model failed.
     case inferenceFailed = "inference_failed"
+    /// 409: a model reload is already under way.
+    case reloadInProgress = "reload_in_progress"
+    /// 500: the new model failed to load or warm up; the served model keeps serving.
+    case reloadFailed = "reload_failed"
     /// Any other HTTP-level error.
     case httpError = "http_error"
     /// 500: an unexpected error; the server log has the details.

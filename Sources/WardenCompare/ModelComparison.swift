@@ -113,23 +113,9 @@ public struct ModelComparison: Codable, Sendable, Equatable {
     /// All disagreements (decision differs in some category), before the cut to `top`.
     public var disagreementCount: Int
 
-    /// The categories the two models share: each label of A with the label of B it names (the same label, the
-    /// same OpenAI category, or a former name B's manifest maps), then B's labels A names the same ways.
+    /// The categories the two models share (``ModelBundle/sharedCategories(with:)``).
     public static func sharedCategories(_ a: ModelBundle, _ b: ModelBundle) -> [(a: String, b: String)] {
-        var pairs: [(a: String, b: String)] = []
-        for label in a.labels {
-            if let match = b.label(named: label) ?? a.openAICategories[label].flatMap(b.label(named:)) {
-                pairs.append((label, match))
-            }
-        }
-        for label in b.labels where !pairs.contains(where: { $0.b == label }) {
-            if let match = a.label(named: label) ?? b.openAICategories[label].flatMap(a.label(named:)),
-                !pairs.contains(where: { $0.a == match })
-            {
-                pairs.append((match, label))
-            }
-        }
-        return pairs
+        a.sharedCategories(with: b)
     }
 
     /// Compares the records both outputs scored, over `categories` (pairs of A's and B's labels).

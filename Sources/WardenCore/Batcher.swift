@@ -31,9 +31,11 @@ public final class Batcher: Service, Sendable {
     public let labelCount: Int
     /// Whether batches are packed: packing is not turned off and every backend supports it.
     public let packs: Bool
-    let metrics = EngineMetrics()
+    let metrics: EngineMetrics
 
     private let backends: [any InferenceBackend]
+    /// The first worker's backend (timed at warm-up while no batch is in flight).
+    var firstBackend: any InferenceBackend { backends[0] }
     private let padID: Int32
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -69,10 +71,14 @@ public final class Batcher: Service, Sendable {
     }
 
     /// A batcher over a configuration its owner (``ModerationEngine``) has already validated.
-    init(validated configuration: BatchingConfiguration, backends: [any InferenceBackend], padID: Int32, logger: Logger) {
+    init(
+        validated configuration: BatchingConfiguration, backends: [any InferenceBackend], padID: Int32, logger: Logger,
+        metrics: EngineMetrics = EngineMetrics()
+    ) {
         precondition(!backends.isEmpty, "a batcher needs at least one backend")
         precondition(backends.allSatisfy { $0.labelCount == backends[0].labelCount }, "backends disagree on labelCount")
         self.configuration = configuration
+        self.metrics = metrics
         self.backends = backends
         self.labelCount = backends[0].labelCount
         self.padID = padID
@@ -192,7 +198,7 @@ public final class Batcher: Service, Sendable {
                     }
                 }
             } onGracefulShutdown: {
-                self.beginShutdown()
+                self.drain()
             }
         } onCancel: {
             self.stopNow()
@@ -200,8 +206,9 @@ public final class Batcher: Service, Sendable {
         logger.info("batcher stopped", metadata: ["batches": "\(statistics.batches)"])
     }
 
-    /// Stops admission and lets the workers drain the queue.
-    private func beginShutdown() {
+    /// Stops admission (new work is refused with `shuttingDown`) and lets the workers finish the queued work;
+    /// ``run()`` then returns. Graceful shutdown calls it; so does a model reload for the replaced model.
+    public func drain() {
         let waiters = state.withLock { state in
             state.queue.shutDown()
             return state.wakeAllWorkers(count: backends.count)

@@ -13,6 +13,10 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var warmUpTexts: [String] = EngineConfiguration.defaultWarmUpTexts
 
     /// The defaults described on each property.
+    /// The start of the engine's metric names: `warden`, or `warden_shadow` for a shadow model's engine, so
+    /// that its series never mix with the served model's.
+    public var metricsPrefix: String = "warden"
+
     public init() {}
 
     /// Most workers one engine runs.

@@ -161,6 +161,27 @@ extension ModelBundle {
         return labelAliases[name]
     }
 
+    /// The categories this model (A) shares with `b`: each label of A with the label of B it names (the same
+    /// label, the same OpenAI category, or a former name B's manifest maps), then B's labels A names the same
+    /// ways. Two models are compared (`warden compare`, a shadow model) over these pairs.
+    public func sharedCategories(with b: ModelBundle) -> [(a: String, b: String)] {
+        let a = self
+        var pairs: [(a: String, b: String)] = []
+        for label in a.labels {
+            if let match = b.label(named: label) ?? a.openAICategories[label].flatMap(b.label(named:)) {
+                pairs.append((label, match))
+            }
+        }
+        for label in b.labels where !pairs.contains(where: { $0.b == label }) {
+            if let match = a.label(named: label) ?? b.openAICategories[label].flatMap(a.label(named:)),
+                !pairs.contains(where: { $0.a == match })
+            {
+                pairs.append((match, label))
+            }
+        }
+        return pairs
+    }
+
     /// The manifest's path.
     public var manifestPath: String { URL(fileURLWithPath: directory).appendingPathComponent("manifest.json").path }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -11,6 +12,11 @@ import WordPiece
 /// Construction is cheap and fails at once on a bad bundle, tokenizer or configuration; the model loads in
 /// ``run()``, so a server can already answer health checks while it loads. Users of the engine get the
 /// ``Moderator`` from ``ready()`` (waits until warm) or ``moderator`` (nil until warm).
+///
+/// While it serves, ``reload(from:)`` (SIGHUP, `POST /admin/reload`) swaps in a new model without a restart:
+/// the new bundle is loaded, checked and warmed beside the old one, and only then does ``moderator`` answer
+/// with it. Requests already on the old model finish there; its batcher stops admitting work after
+/// ``reloadGracePeriod`` and is released once drained, so memory holds at most two models.
 ///
 /// - Important: In a `ServiceGroup`, place the engine *before* the services that use it: services shut
 ///   down in reverse order, so its users (the HTTP server, a file job) finish first, then the batcher
@@ -30,21 +36,32 @@ public final class ModerationEngine: Service, Sendable {
         case stopped
     }
 
-    /// The model bundle served.
-    public let bundle: ModelBundle
-    /// The bundle's tokenizer (checked against the manifest).
-    public let tokenizer: WordPieceTokenizer
+    /// The bundle given at construction; ``bundle`` is the one served now.
+    public let initialBundle: ModelBundle
+    private let initialTokenizer: WordPieceTokenizer
     /// The validated configuration.
     public let configuration: EngineConfiguration
+
+    /// How long a replaced model keeps admitting work after a reload (requests that picked it up just
+    /// before the switch), before it drains and is released.
+    public static let reloadGracePeriod: Duration = .seconds(2)
 
     private let backendFactory: any InferenceBackendFactory
     private let logger: Logger
     private let state = Mutex(State())
+    /// The engine's instruments, made when used: instruments made before the process bootstraps its metrics
+    /// factory would record nothing.
+    private var metrics: EngineMetrics { EngineMetrics(prefix: configuration.metricsPrefix) }
+    /// Wakes the run loop for a pending reload; finished at shutdown.
+    private let reloadSignals = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     private struct State {
         var phase: Phase = .loading
-        var moderator: Moderator?
+        var served: ServedModel?
         var runtime: RuntimeInfo?
+        /// The reload waiting for the run loop (at most one) and whether one is under way.
+        var pendingReload: PendingReload?
+        var reloading = false
         var packingCost: PackingCostModel?
         var packingSamples: [PackingCostModel.Sample] = []
         var started = false
@@ -72,8 +89,8 @@ public final class ModerationEngine: Service, Sendable {
         } catch {
             throw EngineError(.configuration(error))
         }
-        self.bundle = bundle
-        self.tokenizer = tokenizer
+        self.initialBundle = bundle
+        self.initialTokenizer = tokenizer
         self.configuration = configuration
         self.backendFactory = backends
         self.logger = logger
@@ -84,20 +101,18 @@ public final class ModerationEngine: Service, Sendable {
         modelDirectory: String, configuration: EngineConfiguration = EngineConfiguration(),
         backends: any InferenceBackendFactory, logger: Logger = Logger(label: "warden.engine")
     ) throws(EngineError) {
-        let bundle: ModelBundle
-        do {
-            bundle = try ModelBundle.load(directory: modelDirectory)
-        } catch {
-            throw EngineError(.bundle(error))
-        }
-        let tokenizer: WordPieceTokenizer
-        do {
-            tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
-        } catch {
-            throw EngineError(.tokenizer(error))
-        }
+        let (bundle, tokenizer) = try Self.readBundle(directory: modelDirectory)
         try self.init(bundle: bundle, tokenizer: tokenizer, configuration: configuration, backends: backends, logger: logger)
     }
+
+    /// The model bundle served now: the one given at construction until a reload swaps in another.
+    public var bundle: ModelBundle { state.withLock { $0.served?.bundle } ?? initialBundle }
+
+    /// The served bundle's tokenizer.
+    public var tokenizer: WordPieceTokenizer { state.withLock { $0.served?.tokenizer } ?? initialTokenizer }
+
+    /// The model serving now, with its moderator, read together (nil until warm).
+    public var served: ServedModel? { state.withLock { $0.phase == .ready ? $0.served : nil } }
 
     /// Where the engine stands now.
     public var phase: Phase { state.withLock { $0.phase } }
@@ -114,7 +129,7 @@ public final class ModerationEngine: Service, Sendable {
     public var packingSamples: [PackingCostModel.Sample] { state.withLock { $0.packingSamples } }
 
     /// The moderator once the engine is warm; nil before.
-    public var moderator: Moderator? { state.withLock { $0.phase == .ready ? $0.moderator : nil } }
+    public var moderator: Moderator? { served?.moderator }
 
     /// Waits until the engine is warm and returns its moderator.
     ///
@@ -130,7 +145,7 @@ public final class ModerationEngine: Service, Sendable {
                 let outcome: Result<Moderator, any Error>? = state.withLock { state in
                     if Task.isCancelled { return .failure(CancellationError()) }
                     switch state.phase {
-                    case .ready: return .success(state.moderator!)
+                    case .ready: return .success(state.served!.moderator)
                     case .failed(let reason): return .failure(EngineError(.failed(reason)))
                     case .stopped: return .failure(EngineError(.stopped))
                     case .loading, .warmingUp:
@@ -145,8 +160,8 @@ public final class ModerationEngine: Service, Sendable {
         }
     }
 
-    /// Loads the backends, warms up, reports ready, then runs the batcher until graceful shutdown (it then
-    /// finishes the work already admitted) or cancellation.
+    /// Loads the backends, warms up, reports ready, then serves (swapping models on ``reload(from:)``) until
+    /// graceful shutdown, when the batchers finish the work already admitted, or cancellation.
     ///
     /// - Precondition: called at most once.
     public func run() async throws {
@@ -159,56 +174,22 @@ public final class ModerationEngine: Service, Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        let backends: [any InferenceBackend]
+        let model: LoadedModel
         do {
-            backends = try await backendFactory.makeBackends(for: bundle, count: configuration.workers)
-            try Self.check(backends, against: bundle)
+            model = try await load(initialBundle, tokenizer: initialTokenizer)
         } catch {
-            let failure = error as? EngineError ?? EngineError(.load(path: bundle.modelPath, reason: "\(error)"))
-            fail(failure, "model failed to load")
-            throw failure
+            fail(error, "model failed to load")
+            throw error
         }
-        let batcher = Batcher(validated: configuration.batching, backends: backends, padID: tokenizer.padID, logger: logger)
-        let moderator = Moderator(
-            validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
-            thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
-            textNormalization: bundle.textNormalization, batcher: batcher)
-        let reported = backends[0].runtimeInfo
-        let runtime = RuntimeInfo(precision: reported.precision ?? bundle.precision, blasCore: reported.blasCore)
-        EngineMetrics.record(runtime)
-        logger.info(
-            "model loaded",
-            metadata: [
-                "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(runtime.precision ?? bundle.precision)",
-                "blas_core": "\(runtime.blasCore ?? "none")",
-                "workers": "\(backends.count)", "load_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
-            ])
         state.withLock {
-            $0.runtime = runtime
+            $0.runtime = model.runtime
             $0.phase = .warmingUp
         }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await batcher.run() }
-            let warmStart = clock.now
+            group.addTask { try await model.batcher.run() }
             do throws(ModerationError) {
-                try await warmUp(moderator, batcher: batcher, tokenizer: tokenizer)
-                if batcher.packs && configuration.batching.packedRowWidth == .fitted {
-                    // A preset model is packed by as it is; otherwise one is fitted, when there is a warm-up.
-                    let (samples, cost): ([PackingCostModel.Sample], PackingCostModel?) =
-                        if let preset = configuration.batching.packingCost {
-                            ([], preset)
-                        } else if configuration.warmUpTexts.isEmpty {
-                            ([], nil)
-                        } else {
-                            await fitPackingCost(backends[0], tokenizer: tokenizer)
-                        }
-                    batcher.packingCost = cost
-                    state.withLock {
-                        $0.packingCost = cost
-                        $0.packingSamples = samples
-                    }
-                }
+                try await warm(model)
             } catch  where error.code == .shuttingDown || error.code == .cancelled {
                 // Shutdown began during warm-up: nothing was admitted from outside; stop quietly.
                 try await group.waitForAll()
@@ -219,17 +200,232 @@ public final class ModerationEngine: Service, Sendable {
                 group.cancelAll()
                 throw failure
             }
-            if !configuration.warmUpTexts.isEmpty {
-                logger.info(
-                    "warm-up done",
-                    metadata: [
-                        "warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))",
-                        "interactive_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.interactive) ?? 0))",
-                        "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
-                    ])
+            markReady(model.serving(since: start, clock: clock))
+            // Serve, swapping models on request, until graceful shutdown or cancellation.
+            await withGracefulShutdownHandler {
+                for await _ in reloadSignals.stream {
+                    guard let request = state.withLock({ $0.pendingReload.take() }) else { continue }
+                    let outcome = await swap(to: request.directory, group: &group)
+                    state.withLock { $0.reloading = false }
+                    request.continuation.resume(returning: outcome)
+                }
+            } onGracefulShutdown: { [reloadSignals] in
+                reloadSignals.continuation.finish()
             }
-            markReady(moderator)
             try await group.waitForAll()
+        }
+    }
+
+    // MARK: - Reload
+
+    /// Loads the bundle in `directory` (the served bundle's directory when nil), warms it beside the served
+    /// model, then serves it. On failure the served model keeps serving, and the error says why.
+    ///
+    /// The new bundle must have the same labels as the served one (a different label set changes the API's
+    /// shape: restart to change it), and fit the engine's configuration.
+    ///
+    /// - Throws: ``EngineError``: `reloadInProgress` when another reload is under way, `stopped` or
+    ///   `failed` when the engine is not serving, else why the new model could not be loaded or warmed.
+    @discardableResult
+    public func reload(from directory: String? = nil) async throws(EngineError) -> ReloadReport {
+        let result: Result<ReloadReport, EngineError> = await withCheckedContinuation { continuation in
+            let refusal: EngineError? = state.withLock { state in
+                switch state.phase {
+                case .ready: break
+                case .loading, .warmingUp: return EngineError(.reload("the engine is still loading its first model"))
+                case .failed(let reason): return EngineError(.failed(reason))
+                case .stopped: return EngineError(.stopped)
+                }
+                guard !state.reloading else { return EngineError(.reloadInProgress) }
+                state.reloading = true
+                state.pendingReload = PendingReload(directory: directory, continuation: continuation)
+                return nil
+            }
+            if let refusal {
+                logger.notice("model reload refused", metadata: ["error": "\(refusal)"])
+                continuation.resume(returning: .failure(refusal))
+            } else if case .terminated = reloadSignals.continuation.yield() {
+                // Shutdown began: the run loop is gone.
+                if let pending = state.withLock({ $0.pendingReload.take() }) { pending.continuation.resume(returning: .failure(EngineError(.stopped))) }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Loads, checks and warms the bundle in `directory` beside the served model, then switches to it; the
+    /// replaced model's batcher drains after ``reloadGracePeriod``. Runs on the engine's run loop, one at a time.
+    private func swap(to directory: String?, group: inout ThrowingTaskGroup<Void, any Error>) async -> Result<ReloadReport, EngineError> {
+        let clock = ContinuousClock()
+        let start = clock.now
+        guard let previous = state.withLock({ $0.served }) else { return .failure(EngineError(.stopped)) }
+        let path = directory ?? previous.bundle.directory
+        let model: LoadedModel
+        do throws(EngineError) {
+            let (bundle, tokenizer) = try Self.readBundle(directory: path)
+            guard bundle.labels == previous.bundle.labels, bundle.categoryNames == previous.bundle.categoryNames else {
+                throw EngineError(
+                    .reload(
+                        "\(path): the model's labels (\(bundle.labels.joined(separator: ", "))) differ from the served model's (\(previous.bundle.labels.joined(separator: ", "))); restart to change the label set"
+                    ))
+            }
+            do {
+                try configuration.validate(maxSequenceLength: bundle.maxSequenceLength)
+            } catch {
+                throw EngineError(.configuration(error))
+            }
+            model = try await load(bundle, tokenizer: tokenizer)
+        } catch {
+            return reloadFailed(error, directory: path)
+        }
+        group.addTask { try await model.batcher.run() }
+        do throws(ModerationError) {
+            try await warm(model)
+        } catch {
+            model.batcher.drain()
+            return reloadFailed(EngineError(.warmUp(error)), directory: path)
+        }
+        let served = model.serving(since: start, clock: clock)
+        state.withLock {
+            $0.served = served
+            $0.runtime = model.runtime
+            ($0.packingSamples, $0.packingCost) = model.packing.withLock { $0 }
+        }
+        metrics.recordServed(served, replacing: previous)
+        logger.info(
+            "model reloaded",
+            metadata: [
+                "model": "\(served.bundle.name)", "version": "\(served.bundle.version)", "previous": "\(previous.bundle.name) \(previous.bundle.version)",
+                "reload_ms": "\(Int(served.loadDuration.milliseconds))",
+            ])
+        // Requests that picked up the old moderator just before the switch still reach its batcher; after the
+        // grace period it stops admitting, finishes what it holds, and is released with its backends.
+        let retired = previous.moderator.batcher
+        group.addTask {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.reloadGracePeriod) }
+            retired.drain()
+        }
+        return .success(ReloadReport(previous: previous.bundle, served: served))
+    }
+
+    private func reloadFailed(_ error: EngineError, directory: String) -> Result<ReloadReport, EngineError> {
+        metrics.reloadFailed()
+        logger.error("model reload failed; the served model keeps serving", metadata: ["model": "\(directory)", "error": "\(error)"])
+        return .failure(error)
+    }
+
+    // MARK: - Loading
+
+    /// A model with its backends, batcher and moderator, loaded but not serving.
+    private final class LoadedModel: Sendable {
+        let bundle: ModelBundle
+        let tokenizer: WordPieceTokenizer
+        let batcher: Batcher
+        let moderator: Moderator
+        let runtime: RuntimeInfo
+        /// The packing cost model fitted at warm-up.
+        let packing = Mutex<(samples: [PackingCostModel.Sample], cost: PackingCostModel?)>(([], nil))
+
+        init(bundle: ModelBundle, tokenizer: WordPieceTokenizer, batcher: Batcher, moderator: Moderator, runtime: RuntimeInfo) {
+            self.bundle = bundle
+            self.tokenizer = tokenizer
+            self.batcher = batcher
+            self.moderator = moderator
+            self.runtime = runtime
+        }
+
+        func serving(since start: ContinuousClock.Instant, clock: ContinuousClock) -> ServedModel {
+            ServedModel(
+                bundle: bundle, tokenizer: tokenizer, moderator: moderator, runtime: runtime, loadedAt: Date(),
+                loadDuration: start.duration(to: clock.now))
+        }
+    }
+
+    /// The bundle and tokenizer in `directory`, checked against each other.
+    private static func readBundle(directory: String) throws(EngineError) -> (ModelBundle, WordPieceTokenizer) {
+        let bundle: ModelBundle
+        do {
+            bundle = try ModelBundle.load(directory: directory)
+        } catch {
+            throw EngineError(.bundle(error))
+        }
+        let tokenizer: WordPieceTokenizer
+        do {
+            tokenizer = try WordPieceTokenizer(directory: bundle.tokenizerDirectory)
+            try bundle.check(tokenizer: tokenizer)
+        } catch let error as TokenizerError {
+            throw EngineError(.tokenizer(error))
+        } catch let error as ModelBundleError {
+            throw EngineError(.bundle(error))
+        } catch {
+            throw EngineError(.load(path: directory, reason: "\(error)"))
+        }
+        return (bundle, tokenizer)
+    }
+
+    /// Makes the backends for `bundle` and the batcher and moderator over them (the batcher not yet running).
+    private func load(_ bundle: ModelBundle, tokenizer: WordPieceTokenizer) async throws(EngineError) -> LoadedModel {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let backends: [any InferenceBackend]
+        do {
+            backends = try await backendFactory.makeBackends(for: bundle, count: configuration.workers)
+            try Self.check(backends, against: bundle)
+        } catch {
+            throw error as? EngineError ?? EngineError(.load(path: bundle.modelPath, reason: "\(error)"))
+        }
+        let batcher = Batcher(
+            validated: configuration.batching, backends: backends, padID: tokenizer.padID, logger: logger, metrics: metrics)
+        let moderator = Moderator(
+            validated: configuration.moderator, tokenizer: tokenizer, labels: bundle.labels,
+            thresholds: bundle.thresholds, maxSequenceLength: bundle.maxSequenceLength,
+            textNormalization: bundle.textNormalization, batcher: batcher)
+        let reported = backends[0].runtimeInfo
+        let runtime = RuntimeInfo(precision: reported.precision ?? bundle.precision, blasCore: reported.blasCore)
+        metrics.record(runtime)
+        logger.info(
+            "model loaded",
+            metadata: [
+                "model": "\(bundle.name)", "version": "\(bundle.version)", "precision": "\(runtime.precision ?? bundle.precision)",
+                "blas_core": "\(runtime.blasCore ?? "none")",
+                "workers": "\(backends.count)", "load_ms": "\(Int(start.duration(to: clock.now).milliseconds))",
+            ])
+        return LoadedModel(bundle: bundle, tokenizer: tokenizer, batcher: batcher, moderator: moderator, runtime: runtime)
+    }
+
+    /// Warms `model` (its batcher running) and fits its packing cost model; the first model's fit is also
+    /// the engine's ``packingCost``.
+    private func warm(_ model: LoadedModel) async throws(ModerationError) {
+        let clock = ContinuousClock()
+        let warmStart = clock.now
+        try await warmUp(model)
+        let batcher = model.batcher
+        if batcher.packs && configuration.batching.packedRowWidth == .fitted {
+            // A preset model is packed by as it is; otherwise one is fitted, when there is a warm-up.
+            let (samples, cost): ([PackingCostModel.Sample], PackingCostModel?) =
+                if let preset = configuration.batching.packingCost {
+                    ([], preset)
+                } else if configuration.warmUpTexts.isEmpty {
+                    ([], nil)
+                } else {
+                    await fitPackingCost(model)
+                }
+            batcher.packingCost = cost
+            model.packing.withLock { $0 = (samples, cost) }
+            state.withLock {
+                if $0.served == nil {
+                    $0.packingCost = cost
+                    $0.packingSamples = samples
+                }
+            }
+        }
+        if !configuration.warmUpTexts.isEmpty {
+            logger.info(
+                "warm-up done",
+                metadata: [
+                    "model": "\(model.bundle.name)", "warmup_ms": "\(Int(warmStart.duration(to: clock.now).milliseconds))",
+                    "interactive_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.interactive) ?? 0))",
+                    "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
+                ])
         }
     }
 
@@ -240,13 +436,14 @@ public final class ModerationEngine: Service, Sendable {
     /// batcher (the cache would answer it), gives the rates that admission and the bulk batch cap start from.
     /// A bulk rate measured on small or cold batches would be far too slow, and admission, refusing every
     /// large request, would never measure a better one.
-    private func warmUp(_ moderator: Moderator, batcher: Batcher, tokenizer: WordPieceTokenizer) async throws(ModerationError) {
+    private func warmUp(_ model: LoadedModel) async throws(ModerationError) {
         guard !configuration.warmUpTexts.isEmpty else { return }
+        let (batcher, tokenizer, maxLength) = (model.batcher, model.tokenizer, model.bundle.maxSequenceLength)
         let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
         let batching = configuration.batching
-        let rows = max(1, min(batching.maxBatchSize, batching.maxBatchTokens / bundle.maxSequenceLength))
+        let rows = max(1, min(batching.maxBatchSize, batching.maxBatchTokens / maxLength))
         // Distinct sequences: identical ones would be computed once.
-        let full = (0..<rows).map { tokenizer.encode("\($0) \(longest)", maxLength: bundle.maxSequenceLength).ids }
+        let full = (0..<rows).map { tokenizer.encode("\($0) \(longest)", maxLength: maxLength).ids }
         func fullBulkBatch() async throws(ModerationError) {
             do {
                 _ = try await batcher.score(full, lane: .bulk, deadline: .seconds(300))
@@ -256,44 +453,43 @@ public final class ModerationEngine: Service, Sendable {
             }
         }
         for text in configuration.warmUpTexts {
-            _ = try await moderator.moderate([text], options: Moderator.Options(lane: .interactive, deadline: .seconds(300)))
+            _ = try await model.moderator.moderate([text], options: Moderator.Options(lane: .interactive, deadline: .seconds(300)))
         }
         try await fullBulkBatch()
         batcher.resetThroughputEstimate()
         for text in configuration.warmUpTexts {
-            let ids = tokenizer.encode(text, maxLength: bundle.maxSequenceLength).ids
+            let ids = tokenizer.encode(text, maxLength: maxLength).ids
             _ = try await batcher.score([ids], lane: .interactive, deadline: .seconds(300))
         }
         try await fullBulkBatch()
     }
 
-    /// Fits the packed forward's cost model on the first backend (``PackingCostModel/measure(on:batching:tokenIDs:padID:)``,
-    /// with the warm-up text's ids), after the warm-up, while no batch is in flight. Returns the timed samples and
-    /// the model, nil (rows keep their fixed width, and the log says why) when a forward fails or the times do not
-    /// fit the model.
-    private func fitPackingCost(
-        _ backend: any InferenceBackend, tokenizer: WordPieceTokenizer
-    ) async -> (samples: [PackingCostModel.Sample], model: PackingCostModel?) {
+    /// Fits the packed forward's cost model on the model's first backend (``PackingCostModel/measure(on:batching:tokenIDs:padID:)``,
+    /// with the warm-up text's ids), after the warm-up, while no batch of its is in flight. Returns the timed
+    /// samples and the model, nil (rows keep their fixed width, and the log says why) when a forward fails or
+    /// the times do not fit the model.
+    private func fitPackingCost(_ model: LoadedModel) async -> (samples: [PackingCostModel.Sample], model: PackingCostModel?) {
         let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
-        let ids = tokenizer.encode(longest, maxLength: bundle.maxSequenceLength).ids
+        let ids = model.tokenizer.encode(longest, maxLength: model.bundle.maxSequenceLength).ids
         let clock = ContinuousClock()
         let start = clock.now
         let samples: [PackingCostModel.Sample]
         do {
-            samples = try await PackingCostModel.measure(on: backend, batching: configuration.batching, tokenIDs: ids, padID: tokenizer.padID)
+            samples = try await PackingCostModel.measure(
+                on: model.batcher.firstBackend, batching: configuration.batching, tokenIDs: ids, padID: model.tokenizer.padID)
         } catch {
             logger.warning("packed row width stays fixed: a timed forward failed", metadata: ["error": "\(error)"])
             return ([], nil)
         }
         let shown = samples.map { "\($0.rows)x\($0.width): \(($0.seconds * 1e6).rounded() / 1000) ms" }.joined(separator: ", ")
-        guard let model = PackingCostModel.fit(samples) else {
+        guard let fitted = PackingCostModel.fit(samples) else {
             logger.warning("packed row width stays fixed: the timed forwards do not fit a cost model", metadata: ["samples": "\(shown)"])
             return (samples, nil)
         }
         logger.info(
             "packing cost model",
-            metadata: ["model": "\(model)", "fit_ms": "\(Int(start.duration(to: clock.now).milliseconds))", "samples": "\(shown)"])
-        return (samples, model)
+            metadata: ["model": "\(fitted)", "fit_ms": "\(Int(start.duration(to: clock.now).milliseconds))", "samples": "\(shown)"])
+        return (samples, fitted)
     }
 
     private static func check(_ backends: [any InferenceBackend], against bundle: ModelBundle) throws(EngineError) {
@@ -306,31 +502,59 @@ public final class ModerationEngine: Service, Sendable {
         }
     }
 
-    private func markReady(_ moderator: Moderator) {
+    private func markReady(_ served: ServedModel) {
+        metrics.recordServed(served, replacing: nil)
         let waiters = state.withLock { state in
             state.phase = .ready
-            state.moderator = moderator
+            state.served = served
             defer { state.waiters = [:] }
             return state.waiters.values
         }
-        for waiter in waiters { waiter.resume(returning: moderator) }
+        for waiter in waiters { waiter.resume(returning: served.moderator) }
     }
 
     /// Records the failure (logged at notice: the error is thrown to the caller, who reports it).
     private func fail(_ error: EngineError, _ message: Logger.Message) {
-        logger.notice(message, metadata: ["model": "\(bundle.modelPath)", "error": "\(error)"])
+        logger.notice(message, metadata: ["model": "\(initialBundle.modelPath)", "error": "\(error)"])
         finish(.failed(error.description), error: error)
     }
 
-    /// Moves to a final phase (a failure is kept) and fails every waiter.
+    /// Moves to a final phase (a failure is kept) and fails every waiter and a reload not yet begun.
     private func finish(_ phase: Phase, error: EngineError) {
-        let waiters = state.withLock { state in
+        let (waiters, reload) = state.withLock { state in
             if case .failed = state.phase {} else { state.phase = phase }
             defer { state.waiters = [:] }
-            return state.waiters.values
+            return (state.waiters.values, state.pendingReload.take())
         }
         for waiter in waiters { waiter.resume(throwing: error) }
+        reload?.continuation.resume(returning: .failure(error))
+        reloadSignals.continuation.finish()
     }
+}
+
+/// A reload asked for and not yet taken by the engine's run loop.
+struct PendingReload: Sendable {
+    let directory: String?
+    let continuation: CheckedContinuation<Result<ReloadReport, EngineError>, Never>
+}
+
+/// The model an engine serves, with the moderator that scores on it.
+public struct ServedModel: Sendable {
+    public let bundle: ModelBundle
+    public let tokenizer: WordPieceTokenizer
+    public let moderator: Moderator
+    /// How it computes.
+    public let runtime: RuntimeInfo
+    /// When it began serving.
+    public let loadedAt: Date
+    /// From the start of its load to serving: loading, warm-up and the packing-cost fit.
+    public let loadDuration: Duration
+}
+
+/// What a reload did: the model it replaced and the one serving now.
+public struct ReloadReport: Sendable {
+    public let previous: ModelBundle
+    public let served: ServedModel
 }
 
 /// Why a ``ModerationEngine`` could not be built or could not start.
@@ -343,6 +567,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         case warmUp(ModerationError)
         case failed(String)
         case stopped
+        case reload(String)
+        case reloadInProgress
     }
 
     let kind: Kind
@@ -353,6 +579,12 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var bundleError: ModelBundleError? {
         if case .bundle(let error) = kind { return error }
         return nil
+    }
+
+    /// Whether another reload was under way (the request was not taken).
+    public var isReloadInProgress: Bool {
+        if case .reloadInProgress = kind { return true }
+        return false
     }
 
     /// The configuration's problem, when a setting is at fault.
@@ -370,6 +602,8 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
         case .warmUp(let error): "warm-up failed: \(error)"
         case .failed(let reason): reason
         case .stopped: "the moderation engine has stopped"
+        case .reload(let reason): reason
+        case .reloadInProgress: "a model reload is already under way"
         }
     }
 }

@@ -122,7 +122,8 @@ public struct ModerationError: Error, CustomStringConvertible, Sendable, Equatab
     }
     static func deadlineExceeded(_ deadline: Duration? = nil) -> Self { .init(.deadlineExceeded(deadline: deadline)) }
     static var cancelled: Self { .init(.cancelled) }
-    static var shuttingDown: Self { .init(.shuttingDown) }
+    /// The engine is shutting down (or stopped) and takes no more work.
+    public static var shuttingDown: Self { .init(.shuttingDown) }
     static func unknownLabel(_ label: String, known: [String]) -> Self { .init(.unknownLabel(label, known: known)) }
     static func thresholdOutOfRange(_ label: String, _ value: Float) -> Self { .init(.thresholdOutOfRange(label, value)) }
     static func emptyText(index: Int) -> Self { .init(.emptyText(index: index)) }

@@ -129,8 +129,10 @@ public struct ModerationCall: Sendable {
     /// Under `policy`, only its flagging categories flag and each result carries the policy's `action`
     /// (`allow` when not flagged); with `explanations` (one per result, nil for a result not explained),
     /// each flagged category gets its `highlights`.
+    /// - Parameter model: the model named in the response (the served model's name; the bundle's by default).
     public func response(
-        id: String, outcome: Moderator.Outcome, policy: ModerationPolicy? = nil, explanations: [Moderator.Explanation?]? = nil
+        id: String, outcome: Moderator.Outcome, model: String? = nil, policy: ModerationPolicy? = nil,
+        explanations: [Moderator.Explanation?]? = nil
     ) -> ModerationResponse {
         let names = categoryNames
         let results = outcome.results.enumerated().map { index, result in
@@ -155,7 +157,7 @@ public struct ModerationCall: Sendable {
                 action: policy.map { decided.flagged ? $0.action.rawValue : PolicyAction.allow.rawValue },
                 highlights: highlights)
         }
-        return ModerationResponse(id: id, model: bundle.name, results: results, policy: policy?.name)
+        return ModerationResponse(id: id, model: model ?? bundle.name, results: results, policy: policy?.name)
     }
 
     /// A result's flags once `policy` has had its say: labels outside its flagging categories never flag.
@@ -168,10 +170,11 @@ public struct ModerationCall: Sendable {
     }
 
     /// Scores a prepared request and, when it asks, explains its flagged texts; the answer in the API's
-    /// shape, the timings of the scoring and how long the explanation took (nil when none was asked for).
+    /// shape, the engine's outcome (its results before any policy, and the timings of the scoring) and how
+    /// long the explanation took (nil when none was asked for).
     /// Every refusal is a ``ModerationFault``.
-    public func run(_ prepared: Prepared, with moderator: Moderator, id: String) async throws(ModerationFault) -> (
-        response: ModerationResponse, timings: Moderator.Timings, explanation: Duration?
+    public func run(_ prepared: Prepared, with moderator: Moderator, model: String? = nil, id: String) async throws(ModerationFault) -> (
+        response: ModerationResponse, outcome: Moderator.Outcome, explanation: Duration?
     ) {
         do {
             let outcome = try await moderator.moderate(prepared.texts, options: prepared.options)
@@ -190,7 +193,10 @@ public struct ModerationCall: Sendable {
                 }
                 explanationTime = started.duration(to: .now)
             }
-            return (response(id: id, outcome: outcome, policy: prepared.policy, explanations: explanations), outcome.timings, explanationTime)
+            return (
+                response(id: id, outcome: outcome, model: model, policy: prepared.policy, explanations: explanations), outcome,
+                explanationTime
+            )
         } catch {
             throw ModerationFault(error)
         }
@@ -198,8 +204,17 @@ public struct ModerationCall: Sendable {
 
     /// Decodes `body`, scores it and answers in the API's shape, for transports with nothing to add in
     /// between (the NATS worker); every refusal is a ``ModerationFault``.
-    public func moderate(_ body: some Collection<UInt8>, with moderator: Moderator, id: String) async throws(ModerationFault) -> ModerationResponse {
-        try await run(try prepare(body), with: moderator, id: id).response
+    public func moderate(
+        _ body: some Collection<UInt8>, with moderator: Moderator, model: String? = nil, id: String
+    ) async throws(ModerationFault) -> ModerationResponse {
+        try await run(try prepare(body), with: moderator, model: model, id: id).response
+    }
+
+    /// ``moderate(_:with:model:id:)`` on the model `engine` serves when the call begins (after a reload, the
+    /// new one).
+    public func moderate(_ body: some Collection<UInt8>, on engine: ModerationEngine, id: String) async throws(ModerationFault) -> ModerationResponse {
+        guard let served = engine.served else { throw ModerationFault(ModerationError.shuttingDown) }
+        return try await moderate(body, with: served.moderator, model: served.bundle.name, id: id)
     }
 
     /// A new request id, `modr-` and 16 hex digits.

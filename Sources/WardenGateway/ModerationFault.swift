@@ -69,6 +69,15 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
     public static func invalidField(_ code: WardenErrorCode, _ field: String, _ problem: String) -> ModerationFault {
         ModerationFault(status: 422, code: code, message: "`\(field)` \(problem)", param: field)
     }
+    /// A model reload that did not happen: another was under way (409), or the new model failed to load or
+    /// warm up (500; the served model keeps serving).
+    public static func reload(_ error: EngineError) -> ModerationFault {
+        error.isReloadInProgress
+            ? ModerationFault(status: 409, code: .reloadInProgress, type: "server_error", message: "A model reload is already under way; retry when it ends.")
+            : ModerationFault(
+                status: 500, code: .reloadFailed, type: "server_error",
+                message: "The model was not reloaded, and the served model keeps serving: \(error)")
+    }
     /// A body the JSON scanner refused: a duplicated key, a lone surrogate, nesting too deep, or not JSON.
     public init(_ failure: JSONScanner.Failure) {
         switch failure.kind {

@@ -9,10 +9,13 @@ import WardenGateway
 ///
 /// - Parameters:
 ///   - engine: the moderation engine. It must not run elsewhere: the application runs it.
+///   - shadow: a candidate model scoring a sample of requests after they are answered; the application
+///     runs it (and its engine).
 ///   - events: callbacks with the bound port when the server listens and when it is ready.
 public func buildApplication(
     configuration: ServerConfiguration,
     engine: ModerationEngine,
+    shadow: ShadowScorer? = nil,
     logger: Logger? = nil,
     events: ServerEvents = ServerEvents()
 ) -> some ApplicationProtocol {
@@ -24,7 +27,7 @@ public func buildApplication(
     let router = Router(context: WardenRequestContext.self)
     router.middlewares.add(ErrorBodyMiddleware())
     router.middlewares.add(MetricsMiddleware())
-    WardenRoutes(engine: engine, configuration: configuration, registry: WardenMetrics.registry).add(to: router)
+    WardenRoutes(engine: engine, configuration: configuration, registry: WardenMetrics.registry, shadow: shadow).add(to: router)
 
     var app = Application(
         router: router,
@@ -44,8 +47,11 @@ public func buildApplication(
         },
         logger: logger)
     // Services shut down in reverse order: the HTTP server (added by Application last) drains first, then
-    // the engine lets the batcher finish what was admitted.
-    app.addServices(engine, ReadinessWatcher(engine: engine, announcer: announcer))
+    // the engine lets the batcher finish what was admitted; a shadow stops after the server (no more samples)
+    // and before the engine.
+    app.addServices(engine)
+    if let shadow { app.addServices(shadow) }
+    app.addServices(ReadinessWatcher(engine: engine, announcer: announcer))
     return app
 }
 

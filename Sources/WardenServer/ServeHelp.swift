@@ -21,4 +21,12 @@ public enum ServeHelp {
         "Policies file (YAML or JSON): named threshold sets a request chooses with \"policy\", listed at GET /v1/policies; reloaded on SIGHUP (env WARDEN_POLICIES; default none)."
     public static let noUI = "Do not serve the page to try moderation at GET / (env WARDEN_NO_UI)."
     public static let protectMetrics = "Require an API key for /metrics too (env WARDEN_PROTECT_METRICS)."
+    public static let shadowModel =
+        "A candidate model bundle that scores a sample of requests again after they are answered, never changing or delaying a response; /metrics shows where it disagrees (env WARDEN_SHADOW_MODEL)."
+    public static let shadowRate = "Share of requests the shadow model scores, above 0 and at most 1 (env WARDEN_SHADOW_RATE; default 0.1)."
+    public static let shadowLog =
+        "Append the texts where the shadow model decides differently to this file as JSON Lines, with a SHA-256 of each text (env WARDEN_SHADOW_LOG)."
+    public static let shadowLogText = "Write the texts themselves to --shadow-log, not only their hashes (env WARDEN_SHADOW_LOG_TEXT)."
+    public static let adminReload =
+        "Enable POST /admin/reload, which reloads the model from --model without a restart (as SIGHUP does); it needs API keys (env WARDEN_ADMIN_RELOAD)."
 }

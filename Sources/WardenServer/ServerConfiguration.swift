@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var policies: PolicyStore?
     /// Whether `GET /` serves the page to try moderation in a browser. Default on.
     public var servesPage: Bool = true
+    /// Whether `POST /admin/reload` reloads the model (it needs API keys: it is behind them). Default off.
+    public var adminReload: Bool = false
 
     /// The defaults described on each property.
     public init() {}

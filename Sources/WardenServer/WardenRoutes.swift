@@ -15,13 +15,16 @@ import WordPiece
 /// - `POST /v1/moderations` (OpenAI's path; `/v1/moderate` is an alias): decode and check the request, score
 ///   it through the engine's `Moderator`, answer in OpenAI's moderation shape (categories under their OpenAI
 ///   names where the model declares them) with per-stage timings in `Server-Timing`;
-/// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`.
+/// - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`;
+/// - `POST /admin/reload` (only when enabled, behind the API keys): reloads the model without a restart.
 struct WardenRoutes: Sendable {
     typealias Context = WardenRequestContext
 
     let engine: ModerationEngine
     let configuration: ServerConfiguration
     let registry: PrometheusCollectorRegistry
+    /// Scores a sample of requests again with a candidate model, after the answer is computed.
+    let shadow: ShadowScorer?
 
     private var bundle: ModelBundle { engine.bundle }
     /// The watchdog's figure, refreshed at each scrape.
@@ -31,10 +34,11 @@ struct WardenRoutes: Sendable {
     private let call: ModerationCall
     private var categoryNames: [String] { call.categoryNames }
 
-    init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry) {
+    init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry, shadow: ShadowScorer? = nil) {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
+        self.shadow = shadow
         call = ModerationCall(
             bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits, policies: configuration.policies)
     }
@@ -49,6 +53,34 @@ struct WardenRoutes: Sendable {
         api.get("models") { _, _ in try models() }
         api.get("policies") { _, _ in try policyList() }
         if configuration.servesPage { addPage(to: router) }
+        if configuration.adminReload {
+            let admin = router.group("admin")
+            admin.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
+            admin.post("reload") { _, context in try await reload(context: context) }
+        }
+    }
+
+    /// Reloads the model from its directory (``ModerationEngine/reload(from:)``) and answers with the model
+    /// now served; a failed reload leaves the old model serving and answers why.
+    func reload(context: Context) async throws -> Response {
+        let report: ReloadReport
+        do {
+            report = try await engine.reload()
+        } catch {
+            throw APIError(.reload(error))
+        }
+        let served = report.served
+        let body: [String: String] = [
+            "status": "reloaded", "model": served.bundle.name, "version": served.bundle.version,
+            "previous_model": report.previous.name, "previous_version": report.previous.version,
+            "loaded_at": Self.timestamp(served.loadedAt), "load_seconds": String(format: "%.3f", served.loadDuration.seconds),
+        ]
+        let data = try JSONEncoder.warden.encode(body)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
     /// `/healthz`, `/readyz` and `/metrics` alone (also served by `warden worker --metrics-port`).
@@ -65,6 +97,8 @@ struct WardenRoutes: Sendable {
     }
 
     func models() throws -> Response {
+        let served = engine.served
+        let bundle = served?.bundle ?? bundle
         let names = Set(categoryNames)
         let coverage = OpenAICategoryCoverage(
             covered: ModelBundle.openAICategoryNames.filter { names.contains($0) },
@@ -74,7 +108,8 @@ struct WardenRoutes: Sendable {
             categories: Dictionary(uniqueKeysWithValues: zip(bundle.labels, categoryNames)), openAICategories: coverage,
             thresholds: Dictionary(uniqueKeysWithValues: zip(bundle.labels, bundle.thresholds)),
             maxSequenceLength: bundle.maxSequenceLength,
-            precision: engine.runtime?.precision ?? bundle.precision)
+            precision: engine.runtime?.precision ?? bundle.precision,
+            loadedAt: served.map { Self.timestamp($0.loadedAt) }, loadSeconds: served?.loadDuration.seconds)
         let data = try JSONEncoder.warden.encode(ModelList(data: [info]))
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -134,15 +169,16 @@ struct WardenRoutes: Sendable {
         }
 
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
-        guard let moderator = engine.moderator else { throw notReadyError() }
+        guard let served = engine.served else { throw notReadyError() }
+        let moderator = served.moderator
         let id = ModerationCall.newID()
         let payload: ModerationResponse
-        let timings: Moderator.Timings
+        let outcome: Moderator.Outcome
         let explanation: Duration?
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
-            (payload, timings, explanation) = try await ClientDisconnect.cancelling(on: context.channel) {
-                try await call.run(prepared, with: moderator, id: id)
+            (payload, outcome, explanation) = try await ClientDisconnect.cancelling(on: context.channel) {
+                try await call.run(prepared, with: moderator, model: served.bundle.name, id: id)
             }
         } catch let fault as ModerationFault {
             if fault.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(fault.code.rawValue)"]) }
@@ -152,12 +188,14 @@ struct WardenRoutes: Sendable {
             throw APIError(.clientClosed)
         }
 
+        // Queues a sample for the shadow (or drops it) and returns at once: the answer does not wait.
+        shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] =
             String(
                 format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
-                timings.tokenize.milliseconds, timings.queue.milliseconds, timings.inference.milliseconds)
+                outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
             + (explanation.map { String(format: ", explain;dur=%.3f", $0.milliseconds) } ?? "")
         let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

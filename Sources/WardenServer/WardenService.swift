@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import WardenCore
+import WardenGateway
 
 /// `warden serve` without the command line: the application over the engine, run until SIGTERM or SIGINT,
 /// then drained within ``ServerConfiguration/drainTimeout``.
@@ -13,11 +14,11 @@ public enum WardenService {
     /// first), until SIGTERM or SIGINT and the drain. A drain cut at its timeout is logged as a warning: the
     /// connections still open were closed and what was still queued was answered 503 `shutting_down`.
     public static func run(
-        configuration: ServerConfiguration, engine: ModerationEngine, services: [any Service] = [], logger: Logger,
-        events: ServerEvents = ServerEvents()
+        configuration: ServerConfiguration, engine: ModerationEngine, shadow: ShadowScorer? = nil, services: [any Service] = [],
+        logger: Logger, events: ServerEvents = ServerEvents()
     ) async throws {
         let drainTimeout = configuration.drainTimeout
-        let app = buildApplication(configuration: configuration, engine: engine, logger: logger, events: events)
+        let app = buildApplication(configuration: configuration, engine: engine, shadow: shadow, logger: logger, events: events)
         let shutdown = ShutdownClock(drainTimeout: drainTimeout) { engine.moderator?.batcher.abandonQueuedWork() }
         defer { shutdown.cancel() }
         var group = ServiceGroupConfiguration(

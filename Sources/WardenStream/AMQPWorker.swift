@@ -59,7 +59,7 @@ public final class AMQPWorker: Service, Sendable {
     public var statistics: Counters { counters.withLock { $0 } }
 
     public func run() async throws {
-        let moderator = try await engine.ready()
+        _ = try await engine.ready()
         await withGracefulShutdownHandler {
             var attempt = 0
             while !stopping.load(ordering: .relaxed) {
@@ -67,7 +67,7 @@ public final class AMQPWorker: Service, Sendable {
                     let connection = try await AMQPConnection.connect(settings.connection)
                     attempt = 0
                     counters.withLock { $0.connections += 1 }
-                    await session(on: connection, moderator: moderator)
+                    await session(on: connection)
                     await connection.close()
                 } catch {
                     logger.warning("AMQP session failed", metadata: ["broker": "\(settings.connection.redactedURL)", "error": "\(error)"])
@@ -97,7 +97,7 @@ public final class AMQPWorker: Service, Sendable {
 
     /// Declares, consumes until the consumer ends (shutdown, a lost connection, a cancel by the broker), and
     /// answers every delivery received before returning.
-    private func session(on connection: AMQPConnection, moderator: Moderator) async {
+    private func session(on connection: AMQPConnection) async {
         let consumer: AMQPConsumer
         let channel: AMQPChannel
         do {
@@ -131,7 +131,7 @@ public final class AMQPWorker: Service, Sendable {
         onConsuming()
         await withTaskGroup(of: Void.self) { group in
             for await delivery in consumer {
-                group.addTask { await self.handle(delivery, on: channel, moderator: moderator) }
+                group.addTask { await self.handle(delivery, on: channel) }
             }
             await group.waitForAll()
         }
@@ -154,12 +154,12 @@ public final class AMQPWorker: Service, Sendable {
     }
 
     /// One delivery: score, publish the verdict, ack; or hold and requeue; or error verdict and reject.
-    func handle(_ delivery: AMQPDelivery, on channel: AMQPChannel, moderator: Moderator) async {
+    func handle(_ delivery: AMQPDelivery, on channel: AMQPChannel) async {
         let id = Self.messageID(for: delivery)
         let verdict: Verdict
         do throws(ModerationFault) {
             guard delivery.body.count <= settings.limits.maxBodyBytes else { throw .bodyTooLarge(limit: settings.limits.maxBodyBytes) }
-            let response = try await call.moderate(delivery.body, with: moderator, id: "modr-\(id)")
+            let response = try await call.moderate(delivery.body, on: engine, id: "modr-\(id)")
             do {
                 verdict = try .success(response)
             } catch {

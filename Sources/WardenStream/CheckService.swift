@@ -53,7 +53,7 @@ public final class CheckService: Service, Sendable {
     }
 
     public func run() async throws {
-        let moderator = try await engine.ready()
+        _ = try await engine.ready()
         let requests = try connection.subscribe(to: subject, queue: queueGroup)
         var discovery: [NATSSubscription] = []
         for verb in ["PING", "INFO", "STATS"] {
@@ -75,7 +75,7 @@ public final class CheckService: Service, Sendable {
                 group.addTask {
                     await withTaskGroup(of: Void.self) { answers in
                         for await request in requests {
-                            answers.addTask { await self.answer(request, moderator: moderator) }
+                            answers.addTask { await self.answer(request) }
                         }
                     }
                 }
@@ -89,14 +89,14 @@ public final class CheckService: Service, Sendable {
         }
     }
 
-    private func answer(_ request: NATSMessage, moderator: Moderator) async {
+    private func answer(_ request: NATSMessage) async {
         guard let replyTo = request.replyTo else { return }
         let clock = ContinuousClock()
         let start = clock.now
         var headers = NATSHeaders()
         let payload: [UInt8]
         do throws(ModerationFault) {
-            let response = try await call.moderate(request.payload, with: moderator, id: ModerationCall.newID())
+            let response = try await call.moderate(request.payload, on: engine, id: ModerationCall.newID())
             payload = (try? Verdict.success(response).payload) ?? []
         } catch {
             let verdict = Verdict.failure(error)

@@ -71,7 +71,7 @@ public final class StreamWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        let moderator = try await engine.ready()
+        _ = try await engine.ready()
         let info = try await ensureConsumer()
         logger.info(
             "pulling from JetStream",
@@ -84,7 +84,7 @@ public final class StreamWorker: Service, Sendable {
         let heartbeat = Task { await keepAlive(ackWait: info.config.ackWait) }
         defer { heartbeat.cancel() }
         await withGracefulShutdownHandler {
-            await pullLoop(moderator: moderator)
+            await pullLoop()
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
         }
@@ -99,7 +99,7 @@ public final class StreamWorker: Service, Sendable {
     }
 
     /// Pulls while there is room for a batch; each message is handled in its own child task.
-    private func pullLoop(moderator: Moderator) async {
+    private func pullLoop() async {
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             var backlog = true
@@ -134,7 +134,7 @@ public final class StreamWorker: Service, Sendable {
                     held.withLock { $0[sequence] = (message, now) }
                     inFlight += 1
                     group.addTask {
-                        await self.handle(message, moderator: moderator)
+                        await self.handle(message)
                         _ = self.held.withLock { $0.removeValue(forKey: sequence) }
                     }
                 }
@@ -159,12 +159,12 @@ public final class StreamWorker: Service, Sendable {
     }
 
     /// One message: score, publish the verdict, ack; or nak; or error verdict and term.
-    func handle(_ message: JetStreamMessage, moderator: Moderator) async {
+    func handle(_ message: JetStreamMessage) async {
         guard let metadata = message.metadata else { return }
         let verdict: Verdict
         do throws(ModerationFault) {
             guard message.payload.count <= settings.limits.maxBodyBytes else { throw .bodyTooLarge(limit: settings.limits.maxBodyBytes) }
-            let response = try await call.moderate(message.payload, with: moderator, id: "modr-\(metadata.stream)-\(metadata.streamSequence)")
+            let response = try await call.moderate(message.payload, on: engine, id: "modr-\(metadata.stream)-\(metadata.streamSequence)")
             do {
                 verdict = try .success(response)
             } catch {

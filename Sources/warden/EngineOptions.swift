@@ -45,13 +45,16 @@ struct EngineOptions: ParsableArguments {
 
     /// The engine over this command's model (or the model in `directory`), with its thread settings (logged to
     /// `logger`), precision and batching; the model loads when the engine runs.
-    func makeEngine(logger: Logger, directory: String? = nil) throws -> ModerationEngine {
+    /// `metricsPrefix` names its metrics (`warden_shadow` for a shadow model).
+    func makeEngine(logger: Logger, directory: String? = nil, metricsPrefix: String = "warden") throws -> ModerationEngine {
         let factory = try model.backendFactory(logger: logger)
         TorchRuntime.log(factory.runtime, to: logger)
         let directory = directory ?? model.resolvedModelDirectory()
+        var settings = try configuration()
+        settings.metricsPrefix = metricsPrefix
         do {
-            return try ModerationEngine(modelDirectory: directory, configuration: try configuration(), backends: factory, logger: logger)
-        } catch let error as EngineError {
+            return try ModerationEngine(modelDirectory: directory, configuration: settings, backends: factory, logger: logger)
+        } catch {
             throw CommandFailure.modelNotLoaded(directory: directory, error)
         }
     }

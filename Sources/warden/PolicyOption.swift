@@ -21,18 +21,14 @@ enum PolicyOption {
         }
     }
 
-    /// The service that reloads `store` on SIGHUP, when there is one.
-    static func reloadServices(_ store: PolicyStore?) -> [any Service] {
-        store.map { [PolicyReloadService(store: $0)] } ?? []
+    /// The SIGHUP action that reloads `store`, when there is one (beside the model's, in one listener).
+    static func reloadActions(_ store: PolicyStore?, logger: Logger) -> [HangupReloader.Action] {
+        store.map { [HangupReloader.policyReload($0, logger: logger)] } ?? []
     }
 }
 
 extension ServeCommand {
     func policyStore(bundle: ModelBundle, logger: Logger) throws -> PolicyStore? {
         try PolicyOption.store(policies, bundle: bundle, logger: logger)
-    }
-
-    func policyServices(_ configuration: ServerConfiguration) -> [any Service] {
-        PolicyOption.reloadServices(configuration.policies)
     }
 }

@@ -13,7 +13,9 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         abstract: "Serve POST /v1/moderations (OpenAI's moderation API; /v1/moderate is an alias), /healthz, /readyz, /metrics and /v1/models.",
         discussion: """
             Every option falls back to a WARDEN_* environment variable, then to a default. SIGTERM or SIGINT \
-            stops accepting connections, answers every request already accepted, then exits 0.
+            stops accepting connections, answers every request already accepted, then exits 0. SIGHUP reloads \
+            the model from --model without a restart: the new model is warmed beside the old one, and a model \
+            that fails to load leaves the old one serving.
             """)
 
     @Option(help: ArgumentHelp(ServeHelp.host)) var host: String?
@@ -31,6 +33,11 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
     @Option(help: ArgumentHelp(ServeHelp.policies)) var policies: String?
     @Flag(name: .customLong("no-ui"), help: ArgumentHelp(ServeHelp.noUI)) var noUI = false
+    @Flag(help: ArgumentHelp(ServeHelp.adminReload)) var adminReload = false
+    @Option(help: ArgumentHelp(ServeHelp.shadowModel)) var shadowModel: String?
+    @Option(help: ArgumentHelp(ServeHelp.shadowRate)) var shadowRate: Double?
+    @Option(help: ArgumentHelp(ServeHelp.shadowLog)) var shadowLog: String?
+    @Flag(help: ArgumentHelp(ServeHelp.shadowLogText)) var shadowLogText = false
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -41,16 +48,24 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     func run() async throws {
         let logger = try engine.startLogging(label: "warden")
         var configuration = try serverConfiguration(logger: logger)
+        // The Prometheus factory is bootstrapped before the engines make their metrics.
+        _ = WardenMetrics.registry
         let engine = try engine.makeEngine(logger: logger)
         configuration.policies = try policyStore(bundle: engine.bundle, logger: logger)
+        let shadow = try makeShadow(comparingWith: engine, logger: logger)
         let events = ServerEvents(ready: { [configuration] port in
             print(WardenService.readyBanner(configuration: configuration, port: port))
             fflush(nil)
         })
         do {
             try await WardenService.run(
-                configuration: configuration, engine: engine,
-                services: [MemoryReleaseService(engine: engine)] + policyServices(configuration),
+                configuration: configuration, engine: engine, shadow: shadow,
+                services: [
+                    MemoryReleaseService(engine: engine),
+                    HangupReloader(
+                        actions: [HangupReloader.modelReload(engine, logger: logger)]
+                            + PolicyOption.reloadActions(configuration.policies, logger: logger)),
+                ],
                 logger: logger, events: events)
         } catch let error as EngineError {
             throw CommandFailure.modelNotLoaded(directory: self.engine.model.resolvedModelDirectory(), error)
@@ -69,6 +84,10 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
         configuration.servesPage = !(try Setting.resolveFlag(noUI, env: "WARDEN_NO_UI"))
+        configuration.adminReload = try Setting.resolveFlag(adminReload, env: "WARDEN_ADMIN_RELOAD")
+        if configuration.adminReload && configuration.apiKeys.isEmpty {
+            throw ValidationError("--admin-reload needs API keys (--api-key or --api-key-file): the reload endpoint is behind them")
+        }
         configuration.logLevel = logger.logLevel
         configuration.bodyTimeout = try Setting.resolveSeconds(
             bodyTimeoutS, env: "WARDEN_BODY_TIMEOUT_S", default: configuration.bodyTimeout, flagName: "--body-timeout-s")
@@ -78,6 +97,27 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         guard configuration.maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         configuration.fitConnectionsToFileLimit(logger: logger)
         return configuration
+    }
+
+    /// The shadow scorer of `--shadow-model` (nil without one): its own engine, with the served model's
+    /// runtime and batching settings.
+    func makeShadow(comparingWith primary: ModerationEngine, logger: Logger) throws -> ShadowScorer? {
+        guard let directory = Setting.resolve(shadowModel, env: "WARDEN_SHADOW_MODEL") else {
+            if shadowLog != nil || shadowRate != nil { throw ValidationError("--shadow-rate and --shadow-log need --shadow-model") }
+            return nil
+        }
+        var shadowLogger = logger
+        shadowLogger[metadataKey: "model_role"] = "shadow"
+        let shadowEngine = try engine.makeEngine(logger: shadowLogger, directory: directory, metricsPrefix: "warden_shadow")
+        let rate = try Setting.resolve(shadowRate, env: "WARDEN_SHADOW_RATE", default: 0.1)
+        do {
+            let log = try Setting.resolve(shadowLog, env: "WARDEN_SHADOW_LOG").map {
+                try ShadowLog(path: $0, includesText: try Setting.resolveFlag(shadowLogText, env: "WARDEN_SHADOW_LOG_TEXT"))
+            }
+            return try ShadowScorer(engine: shadowEngine, comparingWith: primary.initialBundle, rate: rate, log: log, logger: shadowLogger)
+        } catch let error as ShadowError {
+            throw ValidationError(error.description)
+        }
     }
 
     /// `--api-key` (else `WARDEN_API_KEYS`), and the keys of `--api-key-file` / `WARDEN_API_KEY_FILE`.

@@ -61,9 +61,12 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         // The Prometheus factory is bootstrapped before the engine makes its metrics.
         if probePort >= 0 { _ = WardenMetrics.registry }
         let engine = try engine.makeEngine(logger: logger)
-        var services: [any Service] = [MemoryReleaseService(engine: engine)]
         let policyStore = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
-        services += PolicyOption.reloadServices(policyStore)
+        var services: [any Service] = [
+            MemoryReleaseService(engine: engine),
+            HangupReloader(
+                actions: [HangupReloader.modelReload(engine, logger: logger)] + PolicyOption.reloadActions(policyStore, logger: logger)),
+        ]
         if probePort >= 0 {
             services.append(
                 buildProbeApplication(

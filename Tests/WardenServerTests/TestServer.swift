@@ -9,6 +9,7 @@ import Synchronization
 import Testing
 import TorchBackend
 import WardenCore
+import WardenGateway
 import WardenServer
 import WardenTestSupport
 
@@ -48,6 +49,8 @@ struct WardenSettings {
     var engine = EngineConfiguration()
     /// Where the engine is put once built, for a test that waits on its state (its queue) rather than on the clock.
     var built: EngineSlot?
+    /// A shadow model scoring a sample of the requests.
+    var shadow: ShadowScorer?
 }
 
 extension WardenSettings {
@@ -98,7 +101,7 @@ func withWarden(
         }, logger: Logger(label: "test"))
     settings.built?.put(engine)
     let app = buildApplication(
-        configuration: settings.server, engine: engine,
+        configuration: settings.server, engine: engine, shadow: settings.shadow,
         events: ServerEvents(listening: { port in portContinuation.yield(port) }))
     let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
     // The server and the test body race: if the server stops on its own (a service failed), the test
