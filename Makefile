@@ -22,7 +22,7 @@ release: setup
 ## normalisation reference against its golden file, lints and tests the Python under scripts/ (ruff, pytest),
 ## builds, runs the whole suite (Swift; the tokenizer against Hugging Face `tokenizers` on generated text; each
 ## fuzz target for FUZZ_SMOKE_SECONDS; the official OpenAI Python SDK against the built server; nats-py and pika
-## against the built worker).
+## against the built worker; the page at GET / in Debian's headless chromium through Selenium).
 test: setup
 	scripts/format.sh --check
 	scripts/validate_k8s.sh
@@ -35,6 +35,7 @@ test: setup
 	scripts/test_openai_sdk.sh
 	scripts/test_nats_py.sh
 	scripts/test_amqp_py.sh
+	scripts/test_page_browser.sh
 
 ## Formats the Swift sources in place (.swift-format); `make test` checks that they are.
 format:

@@ -144,7 +144,7 @@ var package = Package(
         .target(
             name: "WardenStream",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "NATSClient", "AMQPClient",
+                "WardenGateway", "WardenCore", "WardenAPI", "WardenPolicies", "NATSClient", "AMQPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,17 +159,22 @@ var package = Package(
         .target(
             name: "WardenGateway",
             dependencies: [
-                "WardenCore", "WardenAPI", "WordPiece",
+                "WardenCore", "WardenAPI", "WordPiece", "WardenPolicies",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ], swiftSettings: swiftSettings),
+        // Named threshold sets per community, read from a policies file (YAML or JSON) and reloaded in place.
+        .target(
+            name: "WardenPolicies",
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .target(
             name: "WardenServer",
             dependencies: [
-                "WardenGateway", "WardenCore", "WardenAPI", "WordPiece",
+                "WardenGateway", "WardenCore", "WardenAPI", "WordPiece", "WardenPolicies",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -211,6 +216,7 @@ var package = Package(
             name: "warden",
             dependencies: [
                 "WardenCore", "TorchBackend", "WordPiece", "WardenGateway", "WardenServer", "WardenScore", "WardenTune", "WardenCompare", "WardenAPI",
+                "WardenPolicies",
                 "NATSClient", "AMQPClient", "WardenStream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -349,6 +355,7 @@ package.targets += [
         ],
         swiftSettings: swiftSettings),
     .testTarget(name: "WardenGatewayTests", dependencies: ["WardenGateway", "WardenCore", "WardenAPI", "WardenTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "WardenPoliciesTests", dependencies: ["WardenPolicies", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenCompareTests", dependencies: ["WardenCompare", "WardenCore", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "WardenTuneTests", dependencies: ["WardenTune", "WardenCore", "WordPiece", "WardenTestSupport"], swiftSettings: swiftSettings),
     .testTarget(

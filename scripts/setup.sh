@@ -6,7 +6,8 @@
 #                               nats-server (`warden worker`'s tests start it with JetStream on), rabbitmq-server
 #                               (the AMQP client's and worker's tests start a broker of their own; the package's
 #                               system service is not needed and may stay stopped), python3-matplotlib (the
-#                               charts of `warden compare --png` and `warden tune --png`)
+#                               charts of `warden compare --png` and `warden tune --png`), chromium and
+#                               chromium-driver (the page at GET / is tested in headless chromium)
 #   scripts/setup.sh --python   also python3-torch and python3-venv (training, export, golden-data scripts)
 #   scripts/setup.sh --bench    also wrk (HTTP load benchmarks)
 #
@@ -14,7 +15,7 @@
 # toolchain, and the record reader target links the zlib1g-dev installed above.
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server rabbitmq-server python3-matplotlib)
+packages=(libtorch-dev libopenblas-dev zlib1g-dev python3-venv nats-server rabbitmq-server python3-matplotlib chromium chromium-driver)
 for arg in "$@"; do
   case "$arg" in
     --python) packages+=(python3-torch python3-pip) ;;

@@ -36,7 +36,8 @@ public func buildChatApplication(configuration: ChatConfiguration) -> some Appli
         let user = context.request.uri.queryParameters.get("user").flatMap { ChatSession.isValidName($0) ? $0 : nil } ?? "anonymous"
         let session = ChatSession(
             room: room, user: user, rooms: rooms, warden: warden,
-            maxMessageBytes: configuration.maxMessageBytes, logger: context.logger)
+            maxMessageBytes: configuration.maxMessageBytes, logger: context.logger,
+            options: configuration.messageOptions, onFlagged: configuration.onFlagged)
         try await session.run(inbound: inbound, outbound: outbound)
     }
 

@@ -15,6 +15,10 @@ public struct ChatConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// Server log level.
     public var logLevel: Logger.Level
+    /// What to do with a message Warden flags: refuse it, or deliver it with the flagged words masked.
+    public var onFlagged: FlaggedMessageAction = .block
+    /// The Warden policy that decides (`"policy"` of each request); nil: the API key's or Warden's default.
+    public var wardenPolicy: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, warden: WardenClient.Configuration,
@@ -26,5 +30,25 @@ public struct ChatConfiguration: Sendable {
         self.historyLimit = historyLimit
         self.maxMessageBytes = maxMessageBytes
         self.logLevel = logLevel
+    }
+}
+
+/// What the chat server does with a message Warden flags.
+public enum FlaggedMessageAction: String, Sendable, CaseIterable {
+    /// Refuse it and tell the sender why.
+    case block
+    /// Deliver it with the words that made it flagged replaced by `*` (Warden's explanations); a flagged
+    /// message Warden cannot point at words in is refused as under `block`.
+    case mask
+}
+
+extension ChatConfiguration {
+    /// The options of each message's moderation call: the interactive lane, the Warden policy, and the
+    /// explanations masking needs (also asked for under a Warden policy, whose action may be `mask`).
+    var messageOptions: WardenClient.ModerationOptions {
+        var options = WardenClient.ModerationOptions.interactive
+        options.policy = wardenPolicy
+        if onFlagged == .mask || wardenPolicy != nil { options.explain = true }
+        return options
     }
 }

@@ -16,7 +16,8 @@ public struct ClientMessage: Codable, Sendable, Equatable {
 /// - `joined`: you are in `room` as `user`.
 /// - `message`: `user` said `text` (message `id` in the room). `unscored: true` when Warden could not score it
 ///   and the fail-open policy delivered it anyway; `truncated: true` when Warden scored only part of it (too
-///   long for the model) and found nothing in that part.
+///   long for the model) and found nothing in that part; `masked: true` when Warden flagged it and the words
+///   that made it flagged were replaced by `*` (`--on-flagged mask`, or a Warden policy whose action is `mask`).
 /// - `notice`: only to the sender, the message was not delivered. `reason` is `flagged` (with `labels`, the
 ///   labels Warden flagged), `moderation_unavailable` (fail-closed policy while Warden cannot answer) or
 ///   `too_long_to_check` (fail-closed policy, and partly scored messages are treated as unscored).
@@ -32,10 +33,12 @@ public struct ServerEvent: Codable, Sendable, Equatable {
     public var reason: String?
     public var labels: [String]?
     public var message: String?
+    public var masked: Bool?
 
     public init(
         type: String, room: String? = nil, user: String? = nil, text: String? = nil, id: Int? = nil,
-        unscored: Bool? = nil, truncated: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil
+        unscored: Bool? = nil, truncated: Bool? = nil, reason: String? = nil, labels: [String]? = nil, message: String? = nil,
+        masked: Bool? = nil
     ) {
         self.type = type
         self.room = room
@@ -47,6 +50,7 @@ public struct ServerEvent: Codable, Sendable, Equatable {
         self.reason = reason
         self.labels = labels
         self.message = message
+        self.masked = masked
     }
 }
 

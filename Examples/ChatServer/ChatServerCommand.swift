@@ -45,6 +45,15 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Attempts per Warden call, including the first; retries on 429/503 and connection failures (env WARDEN_MAX_ATTEMPTS; default 3).")
     var wardenMaxAttempts: Int?
 
+    @Option(
+        help:
+            "What to do with a flagged message: block refuses it, mask delivers it with the flagged words replaced by * (env CHAT_ON_FLAGGED; default block)."
+    )
+    var onFlagged: String?
+
+    @Option(help: "The Warden policy that decides, sent as \"policy\" (env CHAT_WARDEN_POLICY; default none: the key's or Warden's default).")
+    var wardenPolicy: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -97,6 +106,13 @@ struct ChatServerCommand: AsyncParsableCommand {
             retry: .init(maxAttempts: attempts),
             failurePolicy: failurePolicy,
             partlyScored: partlyPolicy)
-        return ChatConfiguration(host: resolved(host, "CHAT_HOST") ?? "127.0.0.1", port: port, warden: warden, logLevel: level)
+        let onFlaggedName = resolved(onFlagged, "CHAT_ON_FLAGGED") ?? FlaggedMessageAction.block.rawValue
+        guard let flaggedAction = FlaggedMessageAction(rawValue: onFlaggedName) else {
+            throw ValidationError("--on-flagged (CHAT_ON_FLAGGED) must be block or mask, not '\(onFlaggedName)'.")
+        }
+        var configuration = ChatConfiguration(host: resolved(host, "CHAT_HOST") ?? "127.0.0.1", port: port, warden: warden, logLevel: level)
+        configuration.onFlagged = flaggedAction
+        configuration.wardenPolicy = resolved(wardenPolicy, "CHAT_WARDEN_POLICY")
+        return configuration
     }
 }

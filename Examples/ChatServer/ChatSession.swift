@@ -14,6 +14,10 @@ struct ChatSession: Sendable {
     let warden: WardenClient
     let maxMessageBytes: Int
     let logger: Logger
+    /// Options of each message's Warden call (lane, policy, explain).
+    var options: WardenClient.ModerationOptions = .interactive
+    /// What to do with a flagged message.
+    var onFlagged: FlaggedMessageAction = .block
 
     /// Room and user names: 1–64 letters, digits, `-`, `_` or `.`.
     static func isValidName(_ name: some StringProtocol) -> Bool {
@@ -51,7 +55,7 @@ struct ChatSession: Sendable {
             return
         }
 
-        let verdict = await warden.screen(message.text, options: .interactive)
+        let verdict = await warden.screen(message.text, options: options)
         switch verdict {
         case .allow(let result):
             // A partly scored message is logged and reported by WardenClient (onEvent); it is marked for the room too.
@@ -63,6 +67,15 @@ struct ChatSession: Sendable {
                     ])
             }
             await broadcast(user: sender, text: message.text, unscored: false, truncated: result.isPartlyScored)
+        case .block(let result) where shouldMask(result):
+            let masked = result.masked(message.text)
+            logger.info(
+                "Message masked",
+                metadata: [
+                    "room": "\(room)", "user": "\(sender)", "labels": "\(result.flaggedLabels)",
+                    "spans": "\(result.flaggedHighlights.map { "[\($0.start),\($0.end)) \($0.text)" })",
+                ])
+            await broadcast(user: sender, text: masked, unscored: false, masked: true)
         case .block(let result):
             let labels = result.flaggedLabels
             logger.info("Message blocked", metadata: ["room": "\(room)", "user": "\(sender)", "labels": "\(labels)"])
@@ -92,11 +105,17 @@ struct ChatSession: Sendable {
         }
     }
 
-    private func broadcast(user: String, text: String, unscored: Bool, truncated: Bool = false) async {
+    /// Whether a flagged message is delivered masked: masking is on (here or in Warden's policy) and Warden
+    /// pointed at the words to mask.
+    private func shouldMask(_ result: ModerationResult) -> Bool {
+        (onFlagged == .mask || result.action == "mask") && !result.flaggedHighlights.isEmpty
+    }
+
+    private func broadcast(user: String, text: String, unscored: Bool, truncated: Bool = false, masked: Bool = false) async {
         let (entry, writers) = await rooms.deliver(room: room, user: user, text: text, unscored: unscored)
         let event = ServerEvent(
             type: "message", room: room, user: entry.user, text: entry.text, id: entry.id,
-            unscored: unscored ? true : nil, truncated: truncated ? true : nil)
+            unscored: unscored ? true : nil, truncated: truncated ? true : nil, masked: masked ? true : nil)
         for writer in writers {
             // A member that went away is removed when its own session ends; ignore its write failure here.
             try? await send(event, to: writer)

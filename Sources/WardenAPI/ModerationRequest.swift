@@ -17,9 +17,15 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
     public var lane: Lane?
     /// Warden extra: give up (HTTP 504) if the texts are not scored within this many milliseconds.
     public var deadlineMs: Int?
+    /// Warden extra: the named policy (see `GET /v1/policies`) whose thresholds, flagging categories and
+    /// action decide; the request's own `thresholds` still override it label by label.
+    public var policy: String?
+    /// Warden extra: for each flagged category, return the spans of the text that made it flagged
+    /// (`highlights`). Costs about one extra scoring per word.
+    public var explain: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case input, model, thresholds, lane
+        case input, model, thresholds, lane, policy, explain
         case deadlineMs = "deadline_ms"
     }
 
@@ -31,6 +37,8 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
         model = try container.decodeIfPresent(String.self, forKey: .model)
         thresholds = try container.decodeIfPresent([String: Float].self, forKey: .thresholds)
         lane = try container.decodeIfPresent(Lane.self, forKey: .lane)
+        policy = try container.decodeIfPresent(String.self, forKey: .policy)
+        explain = try container.decodeIfPresent(Bool.self, forKey: .explain)
         if let whole = try? container.decodeIfPresent(Int.self, forKey: .deadlineMs) {
             deadlineMs = whole
         } else if (try? container.decodeIfPresent(Double.self, forKey: .deadlineMs)) != nil {
@@ -44,13 +52,15 @@ public struct ModerationRequest: Codable, Sendable, Equatable {
 
     public init(
         input: ModerationInput, model: String? = nil, thresholds: [String: Float]? = nil,
-        lane: Lane? = nil, deadlineMs: Int? = nil
+        lane: Lane? = nil, deadlineMs: Int? = nil, policy: String? = nil, explain: Bool? = nil
     ) {
         self.input = input
         self.model = model
         self.thresholds = thresholds
         self.lane = lane
         self.deadlineMs = deadlineMs
+        self.policy = policy
+        self.explain = explain
     }
 }
 

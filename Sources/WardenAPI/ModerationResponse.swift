@@ -6,11 +6,15 @@ public struct ModerationResponse: Codable, Sendable, Equatable {
     public var model: String
     /// One result per input text, in input order.
     public var results: [ModerationResult]
+    /// Warden extra: the policy that decided the flags (the request's, its API key's or the default one);
+    /// absent when the model's own thresholds decided.
+    public var policy: String?
 
-    public init(id: String, model: String, results: [ModerationResult]) {
+    public init(id: String, model: String, results: [ModerationResult], policy: String? = nil) {
         self.id = id
         self.model = model
         self.results = results
+        self.policy = policy
     }
 }
 
@@ -29,16 +33,24 @@ public struct ModerationResult: Codable, Sendable, Equatable {
     public var truncated: Bool?
     /// Warden extra: number of overlapping windows scored for a long text (windows policy; 1 when short).
     public var windows: Int?
+    /// Warden extra, under a policy: what the client should do with this text: `allow` when the policy
+    /// does not flag it, else the policy's action (`mask`, `hold` or `block`, or `allow` for a policy that
+    /// only records).
+    public var action: String?
+    /// Warden extra, when the request asked to `explain`: per flagged category, the spans of the original
+    /// text that raised its score the most, biggest first.
+    public var highlights: [String: [Highlight]]?
 
     enum CodingKeys: String, CodingKey {
-        case flagged, categories, truncated, windows
+        case flagged, categories, truncated, windows, action, highlights
         case categoryScores = "category_scores"
         case categoryAppliedInputTypes = "category_applied_input_types"
     }
 
     public init(
         flagged: Bool, categories: [String: Bool], categoryScores: [String: Float],
-        categoryAppliedInputTypes: [String: [String]]? = nil, truncated: Bool? = nil, windows: Int? = nil
+        categoryAppliedInputTypes: [String: [String]]? = nil, truncated: Bool? = nil, windows: Int? = nil,
+        action: String? = nil, highlights: [String: [Highlight]]? = nil
     ) {
         self.flagged = flagged
         self.categories = categories
@@ -46,6 +58,67 @@ public struct ModerationResult: Codable, Sendable, Equatable {
         self.categoryAppliedInputTypes = categoryAppliedInputTypes
         self.truncated = truncated
         self.windows = windows
+        self.action = action
+        self.highlights = highlights
+    }
+}
+
+/// A span of the original text that raised a category's score: `[start, end)` in UTF-16 code units (what
+/// JavaScript's `String.slice` takes), never cutting a character, an emoji or a letter from its accents.
+public struct Highlight: Codable, Sendable, Equatable {
+    /// First UTF-16 offset of the span in the original text.
+    public var start: Int
+    /// UTF-16 offset just past the span.
+    public var end: Int
+    /// The span's text, as in the original.
+    public var text: String
+    /// How far the category's score fell when the span was taken out of the text.
+    public var drop: Float
+
+    public init(start: Int, end: Int, text: String, drop: Float) {
+        self.start = start
+        self.end = end
+        self.text = text
+        self.drop = drop
+    }
+}
+
+/// Body of `GET /v1/policies`: the named policies a request may choose with `"policy"`.
+public struct PolicyList: Codable, Sendable, Equatable {
+    public var object: String
+    public var data: [PolicyInfo]
+    /// The policy of requests that name none (and whose API key carries none); nil: the model's thresholds.
+    public var defaultPolicy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case object, data
+        case defaultPolicy = "default"
+    }
+
+    public init(data: [PolicyInfo], defaultPolicy: String?) {
+        self.object = "list"
+        self.data = data
+        self.defaultPolicy = defaultPolicy
+    }
+}
+
+/// One named policy as `GET /v1/policies` lists it.
+public struct PolicyInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    /// `allow`, `mask`, `hold` or `block`: what a client should do with a text this policy flags.
+    public var action: String
+    /// Per category (OpenAI name where the model declares one): the threshold in force under this policy.
+    public var thresholds: [String: Float]
+    /// The categories that flag under this policy.
+    public var flagging: [String]
+
+    public init(name: String, description: String?, action: String, thresholds: [String: Float], flagging: [String]) {
+        self.name = name
+        self.description = description
+        self.action = action
+        self.thresholds = thresholds
+        self.flagging = flagging
     }
 }
 

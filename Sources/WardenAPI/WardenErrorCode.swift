@@ -33,6 +33,8 @@ public enum WardenErrorCode: String, Sendable, CaseIterable {
     case tooManyInputs = "too_many_inputs"
     /// 422: a per-request threshold names an unknown label or is outside 0–1.
     case invalidThresholds = "invalid_thresholds"
+    /// 400: `policy` names a policy the server does not have.
+    case unknownPolicy = "unknown_policy"
     /// 422: `lane` is not `interactive` or `bulk`.
     case invalidLane = "invalid_lane"
     /// 422: `deadline_ms` is out of range.

@@ -14,12 +14,22 @@ extension WardenClient {
         public var thresholds: [String: Float]?
         /// Model name; Warden checks it against the model it serves. Needed for OpenAI (e.g. `omni-moderation-latest`).
         public var model: String?
+        /// The named Warden policy that decides (`GET /v1/policies`); nil: the API key's, else Warden's default.
+        public var policy: String?
+        /// Ask for the spans that made each flagged category flag (``ModerationResult/highlights``), e.g. to
+        /// ``WardenClient/mask(_:highlights:)`` them.
+        public var explain: Bool?
 
-        public init(lane: Lane? = nil, deadline: Duration? = nil, thresholds: [String: Float]? = nil, model: String? = nil) {
+        public init(
+            lane: Lane? = nil, deadline: Duration? = nil, thresholds: [String: Float]? = nil, model: String? = nil, policy: String? = nil,
+            explain: Bool? = nil
+        ) {
             self.lane = lane
             self.deadline = deadline
             self.thresholds = thresholds
             self.model = model
+            self.policy = policy
+            self.explain = explain
         }
 
         /// Options for a chat message: the interactive lane.

@@ -119,7 +119,8 @@ public struct WardenClient: Sendable {
     private func makeRequest(_ input: ModerationInput, options: ModerationOptions) -> ModerationRequest {
         return ModerationRequest(
             input: input, model: options.model, thresholds: options.thresholds,
-            lane: options.lane, deadlineMs: options.deadline.map(Self.deadlineMilliseconds))
+            lane: options.lane, deadlineMs: options.deadline.map(Self.deadlineMilliseconds), policy: options.policy,
+            explain: options.explain)
     }
 
     /// `deadline_ms` for `deadline`: whole milliseconds rounded up, at least 1, at most 10^15 (Warden refuses what it

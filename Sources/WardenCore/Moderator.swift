@@ -21,7 +21,7 @@ public final class Moderator: Sendable {
     public let configuration: ModeratorConfiguration
     public let batcher: Batcher
 
-    private let tokenizer: WordPieceTokenizer
+    let tokenizer: WordPieceTokenizer
     private let cache: Mutex<LRUCache<String, CachedScores>>
     private let cacheEnabled: Bool
     private let labelIndex: [String: Int]

@@ -2,9 +2,11 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 import WardenCore
+import WardenPolicies
 
 /// Runs its actions, in order, each time the process receives SIGHUP (the Unix convention for "reload your
-/// configuration"), until graceful shutdown. `warden serve` and `warden worker` reload the model this way.
+/// configuration"), until graceful shutdown. `warden serve` and `warden worker` reload the model, and the
+/// policies file when there is one, this way.
 ///
 /// SIGHUP is trapped from the moment ``run()`` starts; before then it would end the process, as by default.
 public struct HangupReloader: Service {
@@ -33,6 +35,15 @@ public struct HangupReloader: Service {
         {
             logger.info("SIGHUP: reloading the model", metadata: ["model": "\(engine.bundle.directory)"])
             _ = try? await engine.reload()
+        }
+    }
+
+    /// Reloads the policies file of `store`: a valid file replaces the policies in force, an invalid one
+    /// leaves them and is logged (``PolicyStore/reload()``).
+    public static func policyReload(_ store: PolicyStore, logger: Logger) -> Action {
+        {
+            logger.info("SIGHUP: reloading the policies", metadata: ["file": "\(store.file?.path ?? "")"])
+            store.reload()
         }
     }
 }

@@ -1,5 +1,6 @@
 import WardenAPI
 import WardenCore
+import WardenPolicies
 
 /// A refused or failed moderation call, as every transport reports it: an HTTP-like status, the stable
 /// `code`, OpenAI's error `type`, a message a user can act on, and the request field at fault.
@@ -61,6 +62,9 @@ public struct ModerationFault: Error, Sendable, Equatable, CustomStringConvertib
     }
     public static func tooManyInputs(count: Int, limit: Int) -> ModerationFault {
         ModerationFault(status: 422, code: .tooManyInputs, message: "`input` holds \(count) texts; the limit is \(limit) per request.", param: "input")
+    }
+    public static func unknownPolicy(_ error: UnknownPolicyError) -> ModerationFault {
+        ModerationFault(status: 400, code: .unknownPolicy, message: "`policy`: \(error)", param: "policy")
     }
     public static func invalidField(_ code: WardenErrorCode, _ field: String, _ problem: String) -> ModerationFault {
         ModerationFault(status: 422, code: code, message: "`\(field)` \(problem)", param: field)

@@ -1,12 +1,14 @@
 import Foundation
 import WardenCore
+import WordPiece
 
 /// Writes one output record per input record, in the order given, through a buffer flushed with write(2).
 ///
 /// JSON Lines: `{"record":N,"line":L,<carried fields>,"text":…,"scores":{label:p},"flags":{label:bool},"flagged":bool,"truncated":bool}`
-/// (`truncated`: part of a long text was not scored),
+/// (`truncated`: part of a long text was not scored; with `--explain`, a flagged record also has
+/// `"highlights":{label:[{"start","end","text","drop"}]}` after `flagged`),
 /// or `{"record":N,"line":L,<carried fields>,"error":{"code":…,"message":…}}` for a bad record. A carried
-/// field whose name is one of `record`, `line`, `text`, `scores`, `flags`, `flagged`, `truncated`, `error` is written as
+/// field whose name is one of `record`, `line`, `text`, `scores`, `flags`, `flagged`, `highlights`, `truncated`, `error` is written as
 /// `input_<name>`.
 ///
 /// CSV: a header `record,line,<carried…>,[text,]<label>…,<label>_flagged…,flagged,truncated,error`, then one row per record.
@@ -21,7 +23,7 @@ public final class RecordWriter {
     private let ownsDescriptor: Bool
     private var buffer: [UInt8] = []
     private static let flushAt = 256 * 1024
-    private static let reserved: Set<String> = ["record", "line", "text", "scores", "flags", "flagged", "truncated", "error"]
+    private static let reserved: Set<String> = ["record", "line", "text", "scores", "flags", "flagged", "highlights", "truncated", "error"]
     private let labelKeys: [[UInt8]]
     private let carriedIndex: [String: Int]
 
@@ -72,9 +74,9 @@ public final class RecordWriter {
     }
 
     /// Appends one record (scored, or with `error`).
-    public func write(_ record: InputRecord, result: Moderator.Result?, error: RecordError?) throws {
+    public func write(_ record: InputRecord, result: Moderator.Result?, error: RecordError?, explanation: Moderator.Explanation? = nil) throws {
         switch layout.format {
-        case .jsonl: appendJSON(record, result: result, error: error)
+        case .jsonl: appendJSON(record, result: result, error: error, explanation: explanation)
         case .csv: appendCSV(record, result: result, error: error)
         }
         if buffer.count >= Self.flushAt { try flush() }
@@ -111,7 +113,7 @@ public final class RecordWriter {
 
     // MARK: JSON Lines
 
-    private func appendJSON(_ record: InputRecord, result: Moderator.Result?, error: RecordError?) {
+    private func appendJSON(_ record: InputRecord, result: Moderator.Result?, error: RecordError?, explanation: Moderator.Explanation?) {
         append("{\"record\":")
         append(String(record.number))
         append(",\"line\":")
@@ -144,6 +146,7 @@ public final class RecordWriter {
                 append(flag ? ":true" : ":false")
             }
             append(result.flagged ? "},\"flagged\":true" : "},\"flagged\":false")
+            if let explanation { appendHighlights(explanation, flags: result.flags) }
             append(result.truncated ? ",\"truncated\":true}\n" : ",\"truncated\":false}\n")
         } else {
             let error = error ?? RecordError(code: "scoring_failed", message: "no result")
@@ -153,6 +156,29 @@ public final class RecordWriter {
             append(Self.jsonString(error.message))
             append("}}\n")
         }
+    }
+
+    /// `,"highlights":{label:[{"start","end","text","drop"}]}` for the flagged labels: UTF-16 offsets of the
+    /// record's text, as the API gives them.
+    private func appendHighlights(_ explanation: Moderator.Explanation, flags: [Bool]) {
+        append(",\"highlights\":{")
+        var first = true
+        for label in flags.indices where flags[label] {
+            if !first { append(",") }
+            first = false
+            buffer.append(contentsOf: labelKeys[label])
+            append(":[")
+            for (index, item) in explanation.highlights(label: label).enumerated() {
+                if index > 0 { append(",") }
+                append("{\"start\":\(item.unit.utf16.lowerBound),\"end\":\(item.unit.utf16.upperBound),\"text\":")
+                append(Self.jsonString(item.unit.text))
+                append(",\"drop\":")
+                append(Self.number(item.drop))
+                append("}")
+            }
+            append("]")
+        }
+        append("}")
     }
 
     // MARK: CSV

@@ -11,6 +11,8 @@ public enum ScoreHelp {
     public static let idField = "JSON Lines member carried into CSV output as the record's id."
     public static let includeText = "Write the text into each output record too."
     public static let onlyFlagged = "Write only flagged records (and error records)."
+    public static let explain =
+        "Explain flagged records: write highlights, per flagged label the spans of the text (UTF-16 offsets) that made it flagged, as the API's explain does. About one more scoring per word of each flagged record; JSON Lines output only."
     public static let thresholds = "Flag threshold for one label, overriding the model's (repeatable)."
     public static let skipInvalid = "Leave bad input records out of the output instead of writing error records (they still count as failed)."
     public static let resume =

@@ -45,6 +45,8 @@ public final class ScoreJob: Service, @unchecked Sendable {
         var record: InputRecord
         var result: Moderator.Result?
         var error: RecordError?
+        /// Why the record was flagged, when the job explains (``ScoreJobSettings/explain``).
+        var explanation: Moderator.Explanation?
         /// Copied from the earlier output as it is: these bytes of it (nothing to score).
         var kept: Range<Int64>?
         /// It failed to score in the earlier run and is scored again.
@@ -117,6 +119,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
         progress = ProgressDisplay(enabled: settings.progress, totalBytes: reader.source.knownSize)
 
         let options = self.options
+        let explain = settings.explain
         let isGzip = reader.source.isGzip
         var progressBytes: Int64 = 0
         var readThisRun = 0
@@ -154,7 +157,7 @@ public final class ScoreJob: Service, @unchecked Sendable {
                     buffered += chunkBytes
                     tally.bufferedBytesHighWater = max(tally.bufferedBytesHighWater, buffered)
                     group.addTask {
-                        (index, await Self.score(chunk, moderator: moderator, options: options))
+                        (index, await Self.score(chunk, moderator: moderator, options: options, explain: explain))
                     }
                 }
                 guard let (index, scored) = try await group.next() else { break }
@@ -263,13 +266,13 @@ public final class ScoreJob: Service, @unchecked Sendable {
         if result.truncated { tally.truncated += 1 }
         for (index, flag) in result.flags.enumerated() where flag { tally.flaggedPerLabel[index] += 1 }
         if settings.onlyFlagged, !result.flagged { return }
-        try writer.write(item.record, result: result, error: nil)
+        try writer.write(item.record, result: result, error: nil, explanation: item.explanation)
         tally.written += 1
     }
 
     /// Scores the valid records of one group with one `moderate` call (retrying while the queue is
     /// full); if that call fails, each record is tried alone so one bad text cannot fail its neighbours.
-    static func score(_ chunk: [ScoredRecord], moderator: Moderator, options: Moderator.Options) async -> [ScoredRecord] {
+    static func score(_ chunk: [ScoredRecord], moderator: Moderator, options: Moderator.Options, explain: Bool = false) async -> [ScoredRecord] {
         var out = chunk
         let valid = chunk.indices.filter { chunk[$0].kept == nil && chunk[$0].error == nil && chunk[$0].record.text != nil }
         guard !valid.isEmpty else { return out }
@@ -289,13 +292,32 @@ public final class ScoreJob: Service, @unchecked Sendable {
                 }
             }
         }
+        if explain { await Self.explain(&out, moderator: moderator, options: options) }
         return out
     }
 
+    /// Explains the flagged records of a scored group with one `explain` call (retrying while the queue is
+    /// full). A group whose explanation fails is written with its scores and no highlights.
+    static func explain(_ records: inout [ScoredRecord], moderator: Moderator, options: Moderator.Options) async {
+        let flagged = records.indices.filter { records[$0].result?.flags.contains(true) == true }
+        guard !flagged.isEmpty else { return }
+        let texts = flagged.map { records[$0].record.text ?? "" }
+        let scores = flagged.map { records[$0].result?.scores ?? [] }
+        guard
+            let explanations = try? await retrying({ () async throws(ModerationError) in try await moderator.explain(texts, scores: scores, options: options) })
+        else { return }
+        for (index, explanation) in zip(flagged, explanations) { records[index].explanation = explanation }
+    }
+
     private static func moderate(_ texts: [String], moderator: Moderator, options: Moderator.Options) async throws(ModerationError) -> [Moderator.Result] {
+        try await retrying { () async throws(ModerationError) in try await moderator.moderate(texts, options: options).results }
+    }
+
+    /// `body`'s result, called again while the queue is full (waiting as the engine advises).
+    private static func retrying<T>(_ body: () async throws(ModerationError) -> T) async throws(ModerationError) -> T {
         while true {
             do {
-                return try await moderator.moderate(texts, options: options).results
+                return try await body()
             } catch  where error.code == .overloaded {
                 // The queue is full (long texts need many windows): wait as advised and retry.
                 try? await Task.sleep(for: error.retryAfter ?? .milliseconds(10))

@@ -17,6 +17,9 @@ public struct ScoreJobSettings: Sendable {
     public var maxBufferedBytes = 64 << 20
     /// Write only flagged records (and error records).
     public var onlyFlagged = false
+    /// Explain flagged records: each gets `highlights`, per flagged label the spans of its text that made it
+    /// flagged, as the API's `explain` gives them (JSON Lines output only).
+    public var explain = false
     /// Leave bad input records out of the output (not records that failed to score); they still count as failed.
     public var skipInvalid = false
     /// Stop after this many records of this run (nil: the whole input).

@@ -80,6 +80,9 @@ public struct ScoreRun {
     ///   `EngineError` when the model cannot be loaded, and what `makeEngine` throws.
     public func run(model: String, logger: Logger, makeEngine: () throws -> ModerationEngine) async throws -> ScoreSummary {
         let started = ContinuousClock.now
+        if job.explain && outputFormat != .jsonl {
+            throw ScoreRunError("--explain writes highlights into JSON Lines output only; give an output ending in .jsonl (or - for standard output)")
+        }
         let file = try ScoreRunError.wrapping { try OutputFile.prepare(output: output, input: input, resume: resume, format: outputFormat) }
         // A run that does not get to its end leaves the output as it was and no file of its own.
         var ended = false

@@ -3,7 +3,8 @@ import Hummingbird
 import WardenGateway
 
 /// Checks `Authorization: Bearer <key>` against the configured keys, in constant time per key.
-struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = WardenRequestContext
     let keys: [[UInt8]]
 
     init(keys: [String]) {
@@ -16,9 +17,11 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         else { throw APIError(.unauthorized) }
         let presented = Array(header.utf8.dropFirst(7))
         // Compare against every key without stopping early, so timing does not reveal which matched.
-        var matched = false
-        for key in keys { matched = Self.constantTimeEquals(presented, key) || matched }
-        guard matched else { throw APIError(.unauthorized) }
+        var matched: [UInt8]?
+        for key in keys where Self.constantTimeEquals(presented, key) { matched = key }
+        guard let matched else { throw APIError(.unauthorized) }
+        var context = context
+        context.apiKey = String(decoding: matched, as: UTF8.self)
         return try await next(request, context)
     }
 

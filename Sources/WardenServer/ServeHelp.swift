@@ -17,6 +17,9 @@ public enum ServeHelp {
     public static let apiKeys =
         "An accepted API key (repeatable; env WARDEN_API_KEYS, comma-separated). No key: no authentication. A key on the command line is visible in the process list: prefer WARDEN_API_KEYS or --api-key-file."
     public static let apiKeyFile = "File with one accepted API key per line (env WARDEN_API_KEY_FILE)."
+    public static let policies =
+        "Policies file (YAML or JSON): named threshold sets a request chooses with \"policy\", listed at GET /v1/policies; reloaded on SIGHUP (env WARDEN_POLICIES; default none)."
+    public static let noUI = "Do not serve the page to try moderation at GET / (env WARDEN_NO_UI)."
     public static let protectMetrics = "Require an API key for /metrics too (env WARDEN_PROTECT_METRICS)."
     public static let shadowModel =
         "A candidate model bundle that scores a sample of requests again after they are answered, never changing or delaying a response; /metrics shows where it disagrees (env WARDEN_SHADOW_MODEL)."

@@ -1,5 +1,6 @@
 import Logging
 import WardenGateway
+import WardenPolicies
 
 /// What the HTTP layer needs besides the engine: where to listen, what to accept, who may call. The model
 /// and the batching settings belong to the `ModerationEngine` (`EngineConfiguration`).
@@ -29,6 +30,10 @@ public struct ServerConfiguration: Sendable {
     /// Default 25 s: about a Kubernetes pod's default 30 s grace period, less time to exit.
     public var drainTimeout: Duration = .seconds(25)
 
+    /// The named policies requests may choose (`"policy"`, an API key's default); nil: none configured.
+    public var policies: PolicyStore?
+    /// Whether `GET /` serves the page to try moderation in a browser. Default on.
+    public var servesPage: Bool = true
     /// Whether `POST /admin/reload` reloads the model (it needs API keys: it is behind them). Default off.
     public var adminReload: Bool = false
 

@@ -7,6 +7,8 @@ public struct WardenRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection the request came on.
     public let channel: any Channel
+    /// The API key the request was authenticated with, when keys are configured (it may carry a policy).
+    public var apiKey: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

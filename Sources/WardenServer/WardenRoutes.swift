@@ -39,7 +39,8 @@ struct WardenRoutes: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.shadow = shadow
-        call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits)
+        call = ModerationCall(
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits, policies: configuration.policies)
     }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
@@ -50,6 +51,8 @@ struct WardenRoutes: Sendable {
         api.post("moderations") { request, context in try await moderate(request, context: context) }
         api.post("moderate") { request, context in try await moderate(request, context: context) }
         api.get("models") { _, _ in try models() }
+        api.get("policies") { _, _ in try policyList() }
+        if configuration.servesPage { addPage(to: router) }
         if configuration.adminReload {
             let admin = router.group("admin")
             admin.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys))
@@ -158,10 +161,9 @@ struct WardenRoutes: Sendable {
             context.logger.debug("request body not received", metadata: ["error": "\(error)"])
             throw APIError(.incompleteBody)
         }
-        let texts: [String]
-        let options: Moderator.Options
+        let prepared: ModerationCall.Prepared
         do {
-            (texts, options) = try call.decode(body.readableBytesView)
+            prepared = try call.prepare(body.readableBytesView, apiKey: context.apiKey)
         } catch {
             throw APIError(error)
         }
@@ -169,29 +171,32 @@ struct WardenRoutes: Sendable {
         // Whether a text has anything to score is the moderator's rule (after normalisation): `emptyText`.
         guard let served = engine.served else { throw notReadyError() }
         let moderator = served.moderator
+        let id = ModerationCall.newID()
+        let payload: ModerationResponse
         let outcome: Moderator.Outcome
+        let explanation: Duration?
         do {
             // Cancelled when the client goes away: its queued work is dropped, not computed for nobody.
-            outcome = try await ClientDisconnect.cancelling(on: context.channel) {
-                try await moderator.moderate(texts, options: options)
+            (payload, outcome, explanation) = try await ClientDisconnect.cancelling(on: context.channel) {
+                try await call.run(prepared, with: moderator, model: served.bundle.name, id: id)
             }
-        } catch let error as ModerationError {
-            if error.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(error.code)"]) }
-            throw APIError(ModerationFault(error))
+        } catch let fault as ModerationFault {
+            if fault.code != .cancelled { context.logger.info("moderation refused", metadata: ["code": "\(fault.code.rawValue)"]) }
+            throw APIError(fault)
         } catch {
             context.logger.debug("client went away; its request was cancelled")
             throw APIError(.clientClosed)
         }
 
-        let id = ModerationCall.newID()
-        let payload = call.response(id: id, outcome: outcome, model: served.bundle.name)
         // Queues a sample for the shadow (or drops it) and returns at once: the answer does not wait.
-        shadow?.offer(id: id, texts: texts, options: options, primary: outcome.results)
+        shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
-        headers[HTTPField.Name(WardenHeader.serverTiming)!] = String(
-            format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
-            outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
+        headers[HTTPField.Name(WardenHeader.serverTiming)!] =
+            String(
+                format: "tokenize;dur=%.3f, queue;dur=%.3f, inference;dur=%.3f",
+                outcome.timings.tokenize.milliseconds, outcome.timings.queue.milliseconds, outcome.timings.inference.milliseconds)
+            + (explanation.map { String(format: ", explain;dur=%.3f", $0.milliseconds) } ?? "")
         let data = try JSONEncoder.warden.encode(payload)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

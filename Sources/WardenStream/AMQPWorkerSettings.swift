@@ -2,6 +2,7 @@ import AMQPClient
 import Foundation
 import WardenCore
 import WardenGateway
+import WardenPolicies
 
 /// What an ``AMQPWorker`` consumes and where it writes: the RabbitMQ side of `warden worker`.
 public struct AMQPWorkerSettings: Sendable {
@@ -29,6 +30,8 @@ public struct AMQPWorkerSettings: Sendable {
     public var lane: Lane = .bulk
     /// What one message may hold: a body over `limits.maxBodyBytes` is poison.
     public var limits = RequestLimits()
+    /// The named policies messages may choose (`"policy"`); nil: none configured.
+    public var policies: PolicyStore?
     /// How long a message the engine cannot take now is held before it is nacked back to the queue, when the
     /// engine gives no better hint.
     public var retryDelay: Duration = .seconds(1)

@@ -6,6 +6,7 @@ import Synchronization
 import WardenAPI
 import WardenCore
 import WardenGateway
+import WardenPolicies
 
 /// Core-NATS request/reply for `warden worker`: a `/v1/moderations` request on the check subject (served by
 /// a queue group, so each request reaches one worker) is answered with the response or error JSON of the
@@ -39,14 +40,14 @@ public final class CheckService: Service, Sendable {
 
     public init(
         engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
-        limits: RequestLimits = RequestLimits(), logger: Logger, onListening: @escaping @Sendable () -> Void = {}
+        limits: RequestLimits = RequestLimits(), policies: PolicyStore? = nil, logger: Logger, onListening: @escaping @Sendable () -> Void = {}
     ) {
         self.engine = engine
         self.connection = connection
         self.subject = subject
         self.queueGroup = queueGroup
         self.version = version
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: limits)
+        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: limits, policies: policies)
         self.logger = logger
         self.onListening = onListening
     }

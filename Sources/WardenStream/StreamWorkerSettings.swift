@@ -1,6 +1,7 @@
 import Foundation
 import WardenCore
 import WardenGateway
+import WardenPolicies
 
 /// What a ``StreamWorker`` consumes and where it writes: the JetStream side of `warden worker`.
 public struct StreamWorkerSettings: Sendable {
@@ -28,6 +29,8 @@ public struct StreamWorkerSettings: Sendable {
     /// What one message may hold, the same limits as an HTTP request's: a body over `maxBodyBytes` is poison
     /// (an error verdict, then a term).
     public var limits = RequestLimits()
+    /// The named policies messages may choose (`"policy"`); set by ``WardenWorker`` from its configuration.
+    public var policies: PolicyStore?
     /// The redelivery delay of a message the engine could not take now (overload, shutdown) when the engine
     /// gives no better hint.
     public var retryDelay: Duration = .seconds(1)

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 import WardenCore
 import WardenGateway
+import WardenPolicies
 
 /// What `warden worker` serves on a NATS connection: core-NATS requests on a subject, a JetStream stream, or
 /// both, with the same limits as an HTTP request.
@@ -25,9 +26,18 @@ public struct WorkerConfiguration: Sendable {
     /// The address of the HTTP probes and metrics beside the worker, when they are served: every address, so
     /// that probes from outside the pod reach them.
     public var metricsHost = "0.0.0.0"
+    /// The named policies requests may choose (`"policy"`); nil: none configured.
+    public var policies: PolicyStore?
 
     /// The defaults described on each property.
     public init() {}
+
+    /// This configuration with ``policies`` set to `store`.
+    public func with(policies store: PolicyStore?) -> WorkerConfiguration {
+        var copy = self
+        copy.policies = store
+        return copy
+    }
 }
 
 /// `warden worker` without the command line: the engine, the request/reply service and the stream consumer
@@ -67,10 +77,12 @@ public enum WardenWorker {
                     service: CheckService(
                         engine: engine, connection: connection, subject: configuration.checkSubject,
                         queueGroup: configuration.queueGroup, version: configuration.version,
-                        limits: configuration.limits, logger: logger, onListening: { listening.finish() })))
+                        limits: configuration.limits, policies: configuration.policies, logger: logger,
+                        onListening: { listening.finish() })))
         }
         if var settings = configuration.stream {
             settings.limits = configuration.limits
+            settings.policies = configuration.policies
             let bound = gate()
             let worker = StreamWorker(
                 engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,

@@ -83,6 +83,8 @@ public enum WorkerHelp {
         "Largest message body in bytes; a larger one is poison (env WARDEN_MAX_BODY_BYTES; default \(workerDefaults.limits.maxBodyBytes))."
     public static let maxInputs = "Most texts per message or request (env WARDEN_MAX_INPUTS; default \(workerDefaults.limits.maxInputs))."
     public static let metricsPort = "Port of /healthz, /readyz and /metrics (Prometheus) over HTTP (env WARDEN_METRICS_PORT; none: no HTTP at all)."
+    public static let policies =
+        "Policies file (YAML or JSON), as warden serve's: named threshold sets a message chooses with \"policy\"; reloaded on SIGHUP (env WARDEN_POLICIES; default none)."
     public static let metricsHost =
         "Address of --metrics-port (env WARDEN_METRICS_HOST; default \(workerDefaults.metricsHost), so that probes reach it in a pod)."
 }

@@ -36,6 +36,7 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(ScoreHelp.idField)) var idField = readerDefaults.idField
     @Flag(help: ArgumentHelp(ScoreHelp.includeText)) var includeText = false
     @Flag(help: ArgumentHelp(ScoreHelp.onlyFlagged)) var onlyFlagged = false
+    @Flag(help: ArgumentHelp(ScoreHelp.explain)) var explain = false
     @Option(name: .customLong("threshold"), help: ArgumentHelp(ScoreHelp.thresholds, valueName: "label=x")) var thresholds: [String] = []
     @Flag(help: ArgumentHelp(ScoreHelp.skipInvalid)) var skipInvalid = false
     @Flag(help: ArgumentHelp(ScoreHelp.resume)) var resume = false
@@ -110,6 +111,7 @@ struct ScoreCommand: AsyncParsableCommand, RunsModel {
         run.job.window = window
         run.job.maxBufferedBytes = maxBufferedBytes
         run.job.onlyFlagged = onlyFlagged
+        run.job.explain = explain
         run.job.skipInvalid = skipInvalid
         run.job.maxRecords = maxRecords
         run.job.progress = !quiet && (progress || isatty(STDERR_FILENO) == 1)

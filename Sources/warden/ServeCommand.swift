@@ -31,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(name: .customLong("api-key"), help: ArgumentHelp(ServeHelp.apiKeys)) var apiKeys: [String] = []
     @Option(help: ArgumentHelp(ServeHelp.apiKeyFile)) var apiKeyFile: String?
     @Flag(help: ArgumentHelp(ServeHelp.protectMetrics)) var protectMetrics = false
+    @Option(help: ArgumentHelp(ServeHelp.policies)) var policies: String?
+    @Flag(name: .customLong("no-ui"), help: ArgumentHelp(ServeHelp.noUI)) var noUI = false
     @Flag(help: ArgumentHelp(ServeHelp.adminReload)) var adminReload = false
     @Option(help: ArgumentHelp(ServeHelp.shadowModel)) var shadowModel: String?
     @Option(help: ArgumentHelp(ServeHelp.shadowRate)) var shadowRate: Double?
@@ -46,19 +48,25 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
 
     func run() async throws {
         let logger = try engine.startLogging(label: "warden")
-        let configuration = try serverConfiguration(logger: logger)
+        var configuration = try serverConfiguration(logger: logger)
         // The Prometheus factory is bootstrapped before the engines make their metrics.
         _ = WardenMetrics.registry
         let engine = try engine.makeEngine(logger: logger)
+        configuration.policies = try policyStore(bundle: engine.bundle, logger: logger)
         let shadow = try makeShadow(comparingWith: engine, logger: logger)
-        let events = ServerEvents(ready: { port in
+        let events = ServerEvents(ready: { [configuration] port in
             print(WardenService.readyBanner(configuration: configuration, port: port))
             fflush(nil)
         })
         do {
             try await WardenService.run(
                 configuration: configuration, engine: engine, shadow: shadow,
-                services: [MemoryReleaseService(engine: engine), HangupReloader(actions: [HangupReloader.modelReload(engine, logger: logger)])],
+                services: [
+                    MemoryReleaseService(engine: engine),
+                    HangupReloader(
+                        actions: [HangupReloader.modelReload(engine, logger: logger)]
+                            + PolicyOption.reloadActions(configuration.policies, logger: logger)),
+                ],
                 logger: logger, events: events)
         } catch let error as EngineError {
             throw CommandFailure.modelNotLoaded(directory: self.engine.model.resolvedModelDirectory(), error)
@@ -76,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         try Setting.override(&configuration.limits.maxInputs, with: maxInputs, env: "WARDEN_MAX_INPUTS")
         configuration.apiKeys = try resolveAPIKeys()
         configuration.protectMetrics = try Setting.resolveFlag(protectMetrics, env: "WARDEN_PROTECT_METRICS")
+        configuration.servesPage = !(try Setting.resolveFlag(noUI, env: "WARDEN_NO_UI"))
         configuration.adminReload = try Setting.resolveFlag(adminReload, env: "WARDEN_ADMIN_RELOAD")
         if configuration.adminReload && configuration.apiKeys.isEmpty {
             throw ValidationError("--admin-reload needs API keys (--api-key or --api-key-file): the reload endpoint is behind them")

@@ -48,6 +48,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(WorkerHelp.maxInputs)) var maxInputs: Int?
     @Option(help: ArgumentHelp(WorkerHelp.metricsPort)) var metricsPort: Int?
     @Option(help: ArgumentHelp(WorkerHelp.metricsHost)) var metricsHost: String?
+    @Option(help: ArgumentHelp(WorkerHelp.policies)) var policies: String?
 
     @OptionGroup var engine: EngineOptions
 
@@ -60,8 +61,11 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         // The Prometheus factory is bootstrapped before the engine makes its metrics.
         if probePort >= 0 { _ = WardenMetrics.registry }
         let engine = try engine.makeEngine(logger: logger)
+        let policyStore = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
         var services: [any Service] = [
-            MemoryReleaseService(engine: engine), HangupReloader(actions: [HangupReloader.modelReload(engine, logger: logger)]),
+            MemoryReleaseService(engine: engine),
+            HangupReloader(
+                actions: [HangupReloader.modelReload(engine, logger: logger)] + PolicyOption.reloadActions(policyStore, logger: logger)),
         ]
         if probePort >= 0 {
             services.append(
@@ -71,12 +75,16 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         }
         do {
             if let amqp {
-                try await WardenWorker.run(amqp: amqp, engine: engine, services: services, logger: logger) {
-                    Self.announce(WardenWorker.readyLine(amqp: amqp))
+                var configured = amqp
+                configured.policies = policyStore
+                let settings = configured
+                try await WardenWorker.run(amqp: settings, engine: engine, services: services, logger: logger) {
+                    Self.announce(WardenWorker.readyLine(amqp: settings))
                 }
             } else if let nats {
                 try await WardenWorker.run(
-                    configuration: nats.configuration, engine: engine, nats: nats.options, services: services, logger: logger
+                    configuration: nats.configuration.with(policies: policyStore), engine: engine, nats: nats.options, services: services,
+                    logger: logger
                 ) { Self.announce(WardenWorker.readyLine(configuration: nats.configuration)) }
             }
         } catch {

@@ -92,7 +92,11 @@ struct OpenAPITests {
     func responsesMatch() async throws {
         nonisolated(unsafe) let document = try Self.document()
         let validator = SchemaValidator(document: document)
-        try await withWarden(configure: { $0.server.limits.maxInputs = 4 }) { (base: String) async throws in
+        let policies = try PolicyRouteTests.store()
+        try await withWarden(configure: {
+            $0.server.limits.maxInputs = 4
+            $0.server.policies = policies
+        }) { (base: String) async throws in
             let exchanges: [(String, String, HTTP.Reply)] = [
                 ("/healthz", "get", try await HTTP.get(base + "/healthz")),
                 ("/readyz", "get", try await HTTP.get(base + "/readyz")),
@@ -118,6 +122,12 @@ struct OpenAPITests {
                         base + "/v1/moderations", json: #"{"input": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}"#)
                 ),
                 ("/v1/moderate", "post", try await HTTP.post(base + "/v1/moderate", json: #"{"input": "the alias"}"#)),
+                ("/v1/policies", "get", try await HTTP.get(base + "/v1/policies")),
+                (
+                    "/v1/moderations", "post",
+                    try await HTTP.post(base + "/v1/moderations", json: #"{"input": "you are awful", "policy": "strict", "explain": true}"#)
+                ),
+                ("/v1/moderations", "post", try await HTTP.post(base + "/v1/moderations", json: #"{"input": "a", "policy": "nope"}"#)),
             ]
             for (path, method, reply) in exchanges {
                 let schema = try #require(Self.responseSchema(document, path, method, reply.status), "\(method) \(path) \(reply.status) is not documented")
@@ -130,6 +140,7 @@ struct OpenAPITests {
             #expect(validator.validate(["input": ["a", "b"], "lane": "bulk", "deadline_ms": 5000], against: requestSchema).isEmpty)
             #expect(!validator.validate(["input": 3], against: requestSchema).isEmpty)
             #expect(validator.validate(["input": [["type": "text", "text": "a"]]], against: requestSchema).isEmpty)
+            #expect(validator.validate(["input": "a", "policy": "strict", "explain": true], against: requestSchema).isEmpty)
         }
     }
 }

@@ -167,6 +167,25 @@ import WardenTestSupport
         #expect(try await fixture.ready(fixture.results) == 0, "an RPC answer also went to the results")
     }
 
+    @Test func aRequestChoosesAPolicyAndAsksForExplanations() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.stop() } }
+        let folder = try TempFolder()
+        let policies = try folder.write("policies.yaml", "policies:\n  strict:\n    action: block\n    thresholds: {toxic: 0, hate: 0, spam: 0}\n")
+        let worker = try await fixture.worker(["--policies", policies])
+        defer { Task { _ = await worker.stop() } }
+        let client = try await fixture.connection.openChannel()
+        var replies = try await client.consume(queue: "amq.rabbitmq.reply-to", noAck: true).makeAsyncIterator()
+        try await client.publish(
+            Array(#"{"input": "you idiot", "policy": "strict", "explain": true}"#.utf8), exchange: "", routingKey: fixture.queue,
+            properties: AMQPProperties(correlationID: "policy", replyTo: "amq.rabbitmq.reply-to"))
+        let reply = try #require(await replies.next())
+        let response = try JSONDecoder().decode(ModerationResponse.self, from: Data(reply.body))
+        #expect(response.policy == "strict")
+        #expect(response.results.first?.action == "block")
+        #expect(response.results.first?.highlights != nil)
+    }
+
     @Test func aKilledWorkersMessagesAreRedeliveredAndAnsweredWithTheSameIDs() async throws {
         let fixture = try await Fixture.start()
         defer { Task { await fixture.stop() } }

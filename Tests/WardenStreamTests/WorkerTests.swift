@@ -250,3 +250,33 @@ import WardenTestSupport
         #expect(await worker.stop() == 0)
     }
 }
+
+/// `"policy"` and `"explain"` over NATS request/reply, as over HTTP.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerPolicyTests {
+    @Test func requestsChooseAPolicyAndAskForExplanations() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        let folder = try TempFolder()
+        let policies = try folder.write("policies.yaml", "policies:\n  strict:\n    action: hold\n    thresholds: {toxic: 0, hate: 0, spam: 0}\n")
+        let worker = try WardenProcess.launch(
+            ["worker", "--model", TestPaths.tinyBert.path, "--workers", "1", "--nats-url", fixture.server.url, "--policies", policies])
+        try await fixture.wait("the worker") { worker.standardOutput.contains("Warden worker is ready") }
+
+        let body = #"{"input": "you are a complete idiot", "policy": "strict", "explain": true}"#
+        let answer = try await fixture.nats.request("moderation.check", payload: Array(body.utf8))
+        let response = try JSONDecoder().decode(ModerationResponse.self, from: Data(answer.payload))
+        #expect(response.policy == "strict")
+        let result = try #require(response.results.first)
+        #expect(result.flagged && result.action == "hold")
+        // Every category flags under the policy, so each has its (possibly empty) list of spans.
+        #expect(Set(result.highlights?.keys.map { $0 } ?? []) == ["toxic", "hate", "spam"])
+        for span in result.highlights?.values.flatMap({ $0 }) ?? [] {
+            #expect(Array("you are a complete idiot".utf16)[span.start..<span.end].elementsEqual(span.text.utf16))
+        }
+
+        let unknown = try await fixture.nats.request("moderation.check", payload: Array(#"{"input": "hi", "policy": "kids"}"#.utf8))
+        let error = try JSONDecoder().decode(ErrorResponse.self, from: Data(unknown.payload))
+        #expect(error.error.code == "unknown_policy" && unknown.headers["Nats-Service-Error-Code"] == "400")
+        #expect(await worker.stop() == 0)
+    }
+}

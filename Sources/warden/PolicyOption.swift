@@ -1,0 +1,34 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WardenCore
+import WardenGateway
+import WardenPolicies
+import WardenServer
+
+/// The policies of `--policies FILE` (else `WARDEN_POLICIES`), shared by `serve` and `worker`.
+enum PolicyOption {
+    /// The policies of `flag` (else `WARDEN_POLICIES`), checked against the served model; nil when none is
+    /// given. A mistake stops the start with the file, the line and the field.
+    static func store(_ flag: String?, bundle: ModelBundle, logger: Logger) throws -> PolicyStore? {
+        guard let path = Setting.resolve(flag, env: "WARDEN_POLICIES") else { return nil }
+        do {
+            let store = try PolicyStore(file: PolicyFile(path: path, categories: .init(bundle: bundle)), logger: logger)
+            logger.info("policies loaded", metadata: ["file": "\(path)", "policies": "\(store.current.policies.map(\.name).joined(separator: ","))"])
+            return store
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The SIGHUP action that reloads `store`, when there is one (beside the model's, in one listener).
+    static func reloadActions(_ store: PolicyStore?, logger: Logger) -> [HangupReloader.Action] {
+        store.map { [HangupReloader.policyReload($0, logger: logger)] } ?? []
+    }
+}
+
+extension ServeCommand {
+    func policyStore(bundle: ModelBundle, logger: Logger) throws -> PolicyStore? {
+        try PolicyOption.store(policies, bundle: bundle, logger: logger)
+    }
+}
