@@ -62,8 +62,6 @@ public final class ModerationEngine: Service, Sendable {
         /// The reload waiting for the run loop (at most one) and whether one is under way.
         var pendingReload: PendingReload?
         var reloading = false
-        var packingCost: PackingCostModel?
-        var packingSamples: [PackingCostModel.Sample] = []
         var started = false
         var nextWaiter = 0
         var waiters: [Int: CheckedContinuation<Moderator, any Error>] = [:]
@@ -123,10 +121,10 @@ public final class ModerationEngine: Service, Sendable {
 
     /// The cost model packed batches choose their row width by, fitted at warm-up (nil before, when the
     /// batches do not pack, when rows have a fixed width, or when there is no warm-up).
-    public var packingCost: PackingCostModel? { state.withLock { $0.packingCost } }
+    public var packingCost: PackingCostModel? { state.withLock { $0.served?.packingCost } }
 
     /// The timed forwards ``packingCost`` was fitted to (empty when no fit ran).
-    public var packingSamples: [PackingCostModel.Sample] { state.withLock { $0.packingSamples } }
+    public var packingSamples: [PackingCostModel.Sample] { state.withLock { $0.served?.packingSamples ?? [] } }
 
     /// The moderator once the engine is warm; nil before.
     public var moderator: Moderator? { served?.moderator }
@@ -190,8 +188,9 @@ public final class ModerationEngine: Service, Sendable {
 
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [batcher = initial!.batcher] in try await batcher.run() }
+            let packing: PackingFit
             do throws(ModerationError) {
-                try await warm(initial!)
+                packing = try await warm(initial!)
             } catch  where error.code == .shuttingDown || error.code == .cancelled {
                 // Shutdown began during warm-up: nothing was admitted from outside; stop quietly (the group
                 // waits for the batcher to drain).
@@ -202,7 +201,7 @@ public final class ModerationEngine: Service, Sendable {
                 group.cancelAll()
                 throw failure
             }
-            markReady(initial!.serving(since: start, clock: clock))
+            markReady(initial!.serving(since: start, clock: clock, packing: packing))
             initial = nil
             // Serve, swapping models on request, until graceful shutdown or cancellation; the group then
             // waits for the batchers to drain.
@@ -282,17 +281,17 @@ public final class ModerationEngine: Service, Sendable {
         }
         let batcher = model.batcher
         group.addTask { try await batcher.run() }
+        let packing: PackingFit
         do throws(ModerationError) {
-            try await warm(model)
+            packing = try await warm(model)
         } catch {
             batcher.drain()
             return reloadFailed(EngineError(.warmUp(error)), directory: path)
         }
-        let served = model.serving(since: start, clock: clock)
+        let served = model.serving(since: start, clock: clock, packing: packing)
         state.withLock {
             $0.served = served
             $0.runtime = model.runtime
-            ($0.packingSamples, $0.packingCost) = model.packing.withLock { $0 }
         }
         metrics.recordServed(served, replacing: previous)
         logger.info(
@@ -320,29 +319,22 @@ public final class ModerationEngine: Service, Sendable {
     // MARK: - Loading
 
     /// A model with its backends, batcher and moderator, loaded but not serving.
-    private final class LoadedModel: Sendable {
+    private struct LoadedModel: Sendable {
         let bundle: ModelBundle
         let tokenizer: WordPieceTokenizer
         let batcher: Batcher
         let moderator: Moderator
         let runtime: RuntimeInfo
-        /// The packing cost model fitted at warm-up.
-        let packing = Mutex<(samples: [PackingCostModel.Sample], cost: PackingCostModel?)>(([], nil))
 
-        init(bundle: ModelBundle, tokenizer: WordPieceTokenizer, batcher: Batcher, moderator: Moderator, runtime: RuntimeInfo) {
-            self.bundle = bundle
-            self.tokenizer = tokenizer
-            self.batcher = batcher
-            self.moderator = moderator
-            self.runtime = runtime
-        }
-
-        func serving(since start: ContinuousClock.Instant, clock: ContinuousClock) -> ServedModel {
+        func serving(since start: ContinuousClock.Instant, clock: ContinuousClock, packing: PackingFit) -> ServedModel {
             ServedModel(
                 bundle: bundle, tokenizer: tokenizer, moderator: moderator, runtime: runtime, loadedAt: Date(),
-                loadDuration: start.duration(to: clock.now))
+                loadDuration: start.duration(to: clock.now), packingCost: packing.cost, packingSamples: packing.samples)
         }
     }
+
+    /// The packing cost model a warm-up fitted, and the timed forwards it was fitted to.
+    private typealias PackingFit = (samples: [PackingCostModel.Sample], cost: PackingCostModel?)
 
     /// The bundle and tokenizer in `directory`, checked against each other.
     private static func readBundle(directory: String) throws(EngineError) -> (ModelBundle, WordPieceTokenizer) {
@@ -396,16 +388,17 @@ public final class ModerationEngine: Service, Sendable {
         return LoadedModel(bundle: bundle, tokenizer: tokenizer, batcher: batcher, moderator: moderator, runtime: runtime)
     }
 
-    /// Warms `model` (its batcher running) and fits its packing cost model; the first model's fit is also
-    /// the engine's ``packingCost``.
-    private func warm(_ model: LoadedModel) async throws(ModerationError) {
+    /// Warms `model` (its batcher running), fits its packing cost model and returns the fit (none when the
+    /// batches do not pack or rows have a fixed width).
+    private func warm(_ model: LoadedModel) async throws(ModerationError) -> PackingFit {
         let clock = ContinuousClock()
         let warmStart = clock.now
         try await warmUp(model)
         let batcher = model.batcher
+        var packing: PackingFit = ([], nil)
         if batcher.packs && configuration.batching.packedRowWidth == .fitted {
             // A preset model is packed by as it is; otherwise one is fitted, when there is a warm-up.
-            let (samples, cost): ([PackingCostModel.Sample], PackingCostModel?) =
+            packing =
                 if let preset = configuration.batching.packingCost {
                     ([], preset)
                 } else if configuration.warmUpTexts.isEmpty {
@@ -413,14 +406,7 @@ public final class ModerationEngine: Service, Sendable {
                 } else {
                     await fitPackingCost(model)
                 }
-            batcher.packingCost = cost
-            model.packing.withLock { $0 = (samples, cost) }
-            state.withLock {
-                if $0.served == nil {
-                    $0.packingCost = cost
-                    $0.packingSamples = samples
-                }
-            }
+            batcher.packingCost = packing.cost
         }
         if !configuration.warmUpTexts.isEmpty {
             logger.info(
@@ -431,6 +417,7 @@ public final class ModerationEngine: Service, Sendable {
                     "bulk_tokens_per_s": "\(Int(batcher.measuredTokensPerSecond(.bulk) ?? 0))",
                 ])
         }
+        return packing
     }
 
     /// Scores the warm-up texts one at a time (so even tiny admission bounds accept them), several lengths,
@@ -472,7 +459,7 @@ public final class ModerationEngine: Service, Sendable {
     /// with the warm-up text's ids), after the warm-up, while no batch of its is in flight. Returns the timed
     /// samples and the model, nil (rows keep their fixed width, and the log says why) when a forward fails or
     /// the times do not fit the model.
-    private func fitPackingCost(_ model: LoadedModel) async -> (samples: [PackingCostModel.Sample], model: PackingCostModel?) {
+    private func fitPackingCost(_ model: LoadedModel) async -> PackingFit {
         let longest = configuration.warmUpTexts.max { $0.utf8.count < $1.utf8.count } ?? ""
         let ids = model.tokenizer.encode(longest, maxLength: model.bundle.maxSequenceLength).ids
         let clock = ContinuousClock()
@@ -553,6 +540,10 @@ public struct ServedModel: Sendable {
     public let loadedAt: Date
     /// From the start of its load to serving: loading, warm-up and the packing-cost fit.
     public let loadDuration: Duration
+    /// The cost model its packed batches choose their row width by (nil when none was fitted or preset).
+    public let packingCost: PackingCostModel?
+    /// The timed forwards ``packingCost`` was fitted to (empty when no fit ran).
+    public let packingSamples: [PackingCostModel.Sample]
 }
 
 /// What a reload did: the model it replaced and the one serving now.

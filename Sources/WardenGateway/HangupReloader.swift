@@ -19,6 +19,12 @@ public struct HangupReloader: Service {
         self.actions = actions
     }
 
+    /// Reloads the model `engine` serves, then the policies of `policies` when there are any: what SIGHUP
+    /// does in `warden serve` and `warden worker`.
+    public init(engine: ModerationEngine, policies: PolicyStore?, logger: Logger) {
+        self.init(actions: [Self.modelReload(engine, logger: logger)] + (policies.map { [Self.policyReload($0, logger: logger)] } ?? []))
+    }
+
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let actions = actions

@@ -41,6 +41,8 @@ public final class ShadowScorer: Service, Sendable {
 
     /// (served model's label index, shadow's label index, served label name), per shared category.
     private let pairs: [(primary: Int, shadow: Int, name: String)]
+    /// Threshold overrides of a request, by the served model's label, carried over to the shadow's label.
+    private let thresholdNames: [String: String]
     private let log: ShadowLog?
     private let logger: Logger
     private let state = Mutex(State())
@@ -92,9 +94,6 @@ public final class ShadowScorer: Service, Sendable {
         self.thresholdNames = Dictionary(uniqueKeysWithValues: shared.map { ($0.a, $0.b) })
     }
 
-    /// Threshold overrides of a request, by the served model's label, carried over to the shadow's label.
-    private let thresholdNames: [String: String]
-
     /// Samples the request (at ``rate``) and queues it for the shadow; returns at once. Call it after the
     /// response is computed. A full queue, or a shadow not yet warm or stopped, drops the sample (counted).
     public func offer(id: String, texts: [String], options: Moderator.Options, primary: [Moderator.Result]) {
@@ -102,13 +101,15 @@ public final class ShadowScorer: Service, Sendable {
         var shadowOptions = Moderator.Options(lane: .bulk)
         for (name, value) in options.thresholds { if let mapped = thresholdNames[name] { shadowOptions.thresholds[mapped] = value } }
         let sample = Sample(id: id, texts: texts, options: shadowOptions, primary: primary)
-        let queued = state.withLock { state in
-            guard !state.stopped, state.queue.count < capacity else { return false }
-            state.queue.append(sample)
-            return true
-        }
-        guard queued, engine.moderator != nil else {
-            if queued { _ = state.withLock { $0.queue.popLast() } }
+        // A shadow not yet warm takes nothing.
+        let queued =
+            engine.moderator != nil
+            && state.withLock { state in
+                guard !state.stopped, state.queue.count < capacity else { return false }
+                state.queue.append(sample)
+                return true
+            }
+        guard queued else {
             metrics.dropped.increment()
             return
         }

@@ -31,13 +31,6 @@ public struct WorkerConfiguration: Sendable {
 
     /// The defaults described on each property.
     public init() {}
-
-    /// This configuration with ``policies`` set to `store`.
-    public func with(policies store: PolicyStore?) -> WorkerConfiguration {
-        var copy = self
-        copy.policies = store
-        return copy
-    }
 }
 
 /// `warden worker` without the command line: the engine, the request/reply service and the stream consumer

@@ -1,10 +1,8 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
 import WardenCore
 import WardenGateway
 import WardenPolicies
-import WardenServer
 
 /// The policies of `--policies FILE` (else `WARDEN_POLICIES`), shared by `serve` and `worker`.
 enum PolicyOption {
@@ -19,11 +17,6 @@ enum PolicyOption {
         } catch {
             throw ValidationError(error.description)
         }
-    }
-
-    /// The SIGHUP action that reloads `store`, when there is one (beside the model's, in one listener).
-    static func reloadActions(_ store: PolicyStore?, logger: Logger) -> [HangupReloader.Action] {
-        store.map { [HangupReloader.policyReload($0, logger: logger)] } ?? []
     }
 }
 

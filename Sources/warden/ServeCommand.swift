@@ -63,9 +63,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
                 configuration: configuration, engine: engine, shadow: shadow,
                 services: [
                     MemoryReleaseService(engine: engine),
-                    HangupReloader(
-                        actions: [HangupReloader.modelReload(engine, logger: logger)]
-                            + PolicyOption.reloadActions(configuration.policies, logger: logger)),
+                    HangupReloader(engine: engine, policies: configuration.policies, logger: logger),
                 ],
                 logger: logger, events: events)
         } catch let error as EngineError {

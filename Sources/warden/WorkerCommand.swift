@@ -64,8 +64,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         let policyStore = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
         var services: [any Service] = [
             MemoryReleaseService(engine: engine),
-            HangupReloader(
-                actions: [HangupReloader.modelReload(engine, logger: logger)] + PolicyOption.reloadActions(policyStore, logger: logger)),
+            HangupReloader(engine: engine, policies: policyStore, logger: logger),
         ]
         if probePort >= 0 {
             services.append(
@@ -82,9 +81,10 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
                     Self.announce(WardenWorker.readyLine(amqp: settings))
                 }
             } else if let nats {
+                var configuration = nats.configuration
+                configuration.policies = policyStore
                 try await WardenWorker.run(
-                    configuration: nats.configuration.with(policies: policyStore), engine: engine, nats: nats.options, services: services,
-                    logger: logger
+                    configuration: configuration, engine: engine, nats: nats.options, services: services, logger: logger
                 ) { Self.announce(WardenWorker.readyLine(configuration: nats.configuration)) }
             }
         } catch {
