@@ -25,7 +25,7 @@ struct ChatServerStubTests {
         "Warden unreachable: fail-open delivers unscored, fail-closed refuses",
         arguments: [WardenClient.FailurePolicy.failOpen, .failClosed])
     func wardenDown(policy: WardenClient.FailurePolicy) async throws {
-        try await ChatScenarios.wardenDown(wardenURL: "http://127.0.0.1:\(closedLoopbackPort())", policy: policy)
+        try await ChatScenarios.wardenDown(wardenURL: "http://127.0.0.1:\(refusingLoopbackPort())", policy: policy)
     }
 
     @Test("A message Warden scored only in part is delivered marked truncated; treated as unscored under fail-closed, it is refused")

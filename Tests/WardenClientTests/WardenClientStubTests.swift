@@ -291,7 +291,7 @@ struct WardenClientStubTests {
     func unreachable(policy: WardenClient.FailurePolicy) async throws {
         let events = EventLog()
         var configuration = WardenClient.Configuration(
-            baseURL: "http://127.0.0.1:\(closedLoopbackPort())", timeout: .seconds(60),
+            baseURL: "http://127.0.0.1:\(refusingLoopbackPort())", timeout: .seconds(60),
             retry: .init(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)),
             failurePolicy: policy)
         configuration.onEvent = { events.record($0) }
