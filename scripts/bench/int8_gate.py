@@ -30,6 +30,7 @@ from torch import nn
 from bench.op_profile import median_ms
 from train.common import encode_texts, predict, raw_text
 from train.fast_graph import EPS, MASK_VALUE
+from warden_tools.allocator import retain_allocator_memory
 from warden_tools.functional_io import DEFAULT_CASES, DEFAULT_SELFHARM_CASES, load_cases, read_selfharm_cases
 from warden_tools.paths import DEFAULT_MODEL
 from warden_tools.warden_text import NORMALIZERS
@@ -156,6 +157,7 @@ def main() -> None:
     ap.add_argument("--save-best", help="write the fastest passing variant's TorchScript here (model-int8.pt)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    retain_allocator_memory()  # the heap settings the server runs under
     torch.backends.quantized.engine = "onednn" if "onednn" in torch.backends.quantized.supported_engines else "fbgemm"
     manifest = json.load(open(os.path.join(args.model, "manifest.json")))
     labels = manifest["labels"]

@@ -31,6 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one thread for fp32 produc
 import numpy as np  # which numpy already does
 import torch
 
+from warden_tools.allocator import retain_allocator_memory
 from warden_tools.paths import DEFAULT_MODEL
 
 # The kind of each op, by its name in ATen or ONNX Runtime.
@@ -164,6 +165,7 @@ def main() -> None:
     ap.add_argument("--json", help="write every op's figures here")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    retain_allocator_memory()  # the heap settings the server runs under
     # The same 512 tokens (32 messages of 16) in 128-token rows and in 32-token rows: what the row width costs.
     shapes = {"1 x 16": (1, 16, 1), "4 x 128": (4, 128, 8), "16 x 32": (16, 32, 2)}
     result: dict[str, dict] = {}
