@@ -25,16 +25,19 @@ public struct ModerationCall: Sendable {
     private let appliedInputTypes: [String: [String]]
     /// The named policies a request may choose (`"policy"`); nil: none configured.
     public let policies: PolicyStore?
+    /// A candidate model offered a sample of what ``moderate(_:with:model:id:)`` answers; nil: none.
+    public let shadow: ShadowScorer?
 
     public init(
         bundle: ModelBundle, lanes: BatchingConfiguration, limits: RequestLimits = RequestLimits(), defaultLane: WardenCore.Lane? = nil,
-        policies: PolicyStore? = nil
+        policies: PolicyStore? = nil, shadow: ShadowScorer? = nil
     ) {
         self.bundle = bundle
         self.lanes = lanes
         self.limits = limits
         self.defaultLane = defaultLane
         self.policies = policies
+        self.shadow = shadow
         categoryNames = bundle.categoryNames
         appliedInputTypes = Dictionary(uniqueKeysWithValues: categoryNames.map { ($0, ["text"]) })
     }
@@ -203,11 +206,15 @@ public struct ModerationCall: Sendable {
     }
 
     /// Decodes `body`, scores it and answers in the API's shape, for transports with nothing to add in
-    /// between (the NATS worker); every refusal is a ``ModerationFault``.
+    /// between (the NATS and RabbitMQ workers); every refusal is a ``ModerationFault``. Once answered, the
+    /// request is offered to the ``shadow``, which returns at once.
     public func moderate(
         _ body: some Collection<UInt8>, with moderator: Moderator, model: String? = nil, id: String
     ) async throws(ModerationFault) -> ModerationResponse {
-        try await run(try prepare(body), with: moderator, model: model, id: id).response
+        let prepared = try prepare(body)
+        let (response, outcome, _) = try await run(prepared, with: moderator, model: model, id: id)
+        shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
+        return response
     }
 
     /// ``moderate(_:with:model:id:)`` on the model `engine` serves when the call begins (after a reload, the

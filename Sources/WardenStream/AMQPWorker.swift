@@ -51,7 +51,7 @@ public final class AMQPWorker: Service, Sendable {
         self.settings = settings
         self.call = ModerationCall(
             bundle: engine.bundle, lanes: engine.configuration.batching, limits: settings.limits,
-            defaultLane: settings.lane, policies: settings.policies)
+            defaultLane: settings.lane, policies: settings.policies, shadow: settings.shadow)
         self.logger = logger
         self.onConsuming = onConsuming
     }

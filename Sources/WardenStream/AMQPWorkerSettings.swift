@@ -32,6 +32,9 @@ public struct AMQPWorkerSettings: Sendable {
     public var limits = RequestLimits()
     /// The named policies messages may choose (`"policy"`); nil: none configured.
     public var policies: PolicyStore?
+    /// A candidate model offered a sample of the messages answered; nil: none. Run it as a service beside
+    /// the worker.
+    public var shadow: ShadowScorer?
     /// How long a message the engine cannot take now is held before it is nacked back to the queue, when the
     /// engine gives no better hint.
     public var retryDelay: Duration = .seconds(1)

@@ -40,14 +40,16 @@ public final class CheckService: Service, Sendable {
 
     public init(
         engine: ModerationEngine, connection: NATSConnection, subject: String, queueGroup: String, version: String,
-        limits: RequestLimits = RequestLimits(), policies: PolicyStore? = nil, logger: Logger, onListening: @escaping @Sendable () -> Void = {}
+        limits: RequestLimits = RequestLimits(), policies: PolicyStore? = nil, shadow: ShadowScorer? = nil, logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
     ) {
         self.engine = engine
         self.connection = connection
         self.subject = subject
         self.queueGroup = queueGroup
         self.version = version
-        self.call = ModerationCall(bundle: engine.bundle, lanes: engine.configuration.batching, limits: limits, policies: policies)
+        self.call = ModerationCall(
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: limits, policies: policies, shadow: shadow)
         self.logger = logger
         self.onListening = onListening
     }

@@ -31,6 +31,9 @@ public struct StreamWorkerSettings: Sendable {
     public var limits = RequestLimits()
     /// The named policies messages may choose (`"policy"`); set by ``WardenWorker`` from its configuration.
     public var policies: PolicyStore?
+    /// A candidate model offered a sample of the messages answered; set by ``WardenWorker`` from its
+    /// configuration.
+    public var shadow: ShadowScorer?
     /// The redelivery delay of a message the engine could not take now (overload, shutdown) when the engine
     /// gives no better hint.
     public var retryDelay: Duration = .seconds(1)

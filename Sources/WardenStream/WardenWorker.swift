@@ -28,6 +28,9 @@ public struct WorkerConfiguration: Sendable {
     public var metricsHost = "0.0.0.0"
     /// The named policies requests may choose (`"policy"`); nil: none configured.
     public var policies: PolicyStore?
+    /// A candidate model offered a sample of the requests and stream messages answered; nil: none. Pass it
+    /// among the services too, so that it runs (and stops after the consumers).
+    public var shadow: ShadowScorer?
 
     /// The defaults described on each property.
     public init() {}
@@ -70,12 +73,13 @@ public enum WardenWorker {
                     service: CheckService(
                         engine: engine, connection: connection, subject: configuration.checkSubject,
                         queueGroup: configuration.queueGroup, version: configuration.version,
-                        limits: configuration.limits, policies: configuration.policies, logger: logger,
+                        limits: configuration.limits, policies: configuration.policies, shadow: configuration.shadow, logger: logger,
                         onListening: { listening.finish() })))
         }
         if var settings = configuration.stream {
             settings.limits = configuration.limits
             settings.policies = configuration.policies
+            settings.shadow = configuration.shadow
             let bound = gate()
             let worker = StreamWorker(
                 engine: engine, jetStream: JetStream(connection: connection), settings: settings, logger: logger,

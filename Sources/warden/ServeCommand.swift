@@ -34,11 +34,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(ServeHelp.policies)) var policies: String?
     @Flag(name: .customLong("no-ui"), help: ArgumentHelp(ServeHelp.noUI)) var noUI = false
     @Flag(help: ArgumentHelp(ServeHelp.adminReload)) var adminReload = false
-    @Option(help: ArgumentHelp(ServeHelp.shadowModel)) var shadowModel: String?
-    @Option(help: ArgumentHelp(ServeHelp.shadowRate)) var shadowRate: Double?
-    @Option(help: ArgumentHelp(ServeHelp.shadowLog)) var shadowLog: String?
-    @Flag(help: ArgumentHelp(ServeHelp.shadowLogText)) var shadowLogText = false
-    @Option(help: ArgumentHelp(ServeHelp.shadowNice)) var shadowNice: Int?
+    @OptionGroup var shadow: ShadowOptions
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -53,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         _ = WardenMetrics.registry
         let engine = try engine.makeEngine(logger: logger)
         configuration.policies = try policyStore(bundle: engine.bundle, logger: logger)
-        let shadow = try makeShadow(comparingWith: engine, logger: logger)
+        let shadow = try self.shadow.makeShadow(comparingWith: engine, engine: self.engine, logger: logger)
         let events = ServerEvents(ready: { [configuration] port in
             print(WardenService.readyBanner(configuration: configuration, port: port))
             fflush(nil)
@@ -96,31 +92,6 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         guard configuration.maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
         configuration.fitConnectionsToFileLimit(logger: logger)
         return configuration
-    }
-
-    /// The shadow scorer of `--shadow-model` (nil without one): its own engine, with the served model's
-    /// runtime and batching settings.
-    func makeShadow(comparingWith primary: ModerationEngine, logger: Logger) throws -> ShadowScorer? {
-        guard let directory = Setting.resolve(shadowModel, env: "WARDEN_SHADOW_MODEL") else {
-            if shadowLog != nil || shadowRate != nil || shadowNice != nil {
-                throw ValidationError("--shadow-rate, --shadow-log and --shadow-nice need --shadow-model")
-            }
-            return nil
-        }
-        var shadowLogger = logger
-        shadowLogger[metadataKey: "model_role"] = "shadow"
-        let nice = try Setting.resolve(shadowNice, env: "WARDEN_SHADOW_NICE", default: 19)
-        guard (0...19).contains(nice) else { throw ValidationError("--shadow-nice must be between 0 and 19") }
-        let shadowEngine = try engine.makeEngine(logger: shadowLogger, directory: directory, metricsPrefix: "warden_shadow", threadNice: Int32(nice))
-        let rate = try Setting.resolve(shadowRate, env: "WARDEN_SHADOW_RATE", default: 0.1)
-        do {
-            let log = try Setting.resolve(shadowLog, env: "WARDEN_SHADOW_LOG").map {
-                try ShadowLog(path: $0, includesText: try Setting.resolveFlag(shadowLogText, env: "WARDEN_SHADOW_LOG_TEXT"))
-            }
-            return try ShadowScorer(engine: shadowEngine, comparingWith: primary.initialBundle, rate: rate, log: log, logger: shadowLogger)
-        } catch let error as ShadowError {
-            throw ValidationError(error.description)
-        }
     }
 
     /// `--api-key` (else `WARDEN_API_KEYS`), and the keys of `--api-key-file` / `WARDEN_API_KEY_FILE`.

@@ -51,6 +51,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
     @Option(help: ArgumentHelp(WorkerHelp.policies)) var policies: String?
 
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var shadow: ShadowOptions
 
     func run() async throws {
         let logger = try engine.startLogging(label: "warden.worker")
@@ -62,10 +63,13 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
         if probePort >= 0 { _ = WardenMetrics.registry }
         let engine = try engine.makeEngine(logger: logger)
         let policyStore = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
+        let shadowScorer = try shadow.makeShadow(comparingWith: engine, engine: self.engine, logger: logger)
         var services: [any Service] = [
             MemoryReleaseService(engine: engine),
             HangupReloader(engine: engine, policies: policyStore, logger: logger),
         ]
+        // Stopped after the consumers (services stop in reverse order), so no sample comes after it.
+        if let shadowScorer { services.append(shadowScorer) }
         if probePort >= 0 {
             services.append(
                 buildProbeApplication(
@@ -76,6 +80,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
             if let amqp {
                 var configured = amqp
                 configured.policies = policyStore
+                configured.shadow = shadowScorer
                 let settings = configured
                 try await WardenWorker.run(amqp: settings, engine: engine, services: services, logger: logger) {
                     Self.announce(WardenWorker.readyLine(amqp: settings))
@@ -83,6 +88,7 @@ struct WorkerCommand: AsyncParsableCommand, RunsModel {
             } else if let nats {
                 var configuration = nats.configuration
                 configuration.policies = policyStore
+                configuration.shadow = shadowScorer
                 try await WardenWorker.run(
                     configuration: configuration, engine: engine, nats: nats.options, services: services, logger: logger
                 ) { Self.announce(WardenWorker.readyLine(configuration: nats.configuration)) }

@@ -186,6 +186,34 @@ import WardenTestSupport
         #expect(response.results.first?.highlights != nil)
     }
 
+    @Test func aShadowModelScoresWhatTheWorkerAnswered() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.stop() } }
+        // The same model with `toxic` flagging everything: it disagrees exactly where the worker does not flag toxic.
+        let bundle = try ReloadableBundle()
+        try bundle.write(version: "0.9.0", thresholds: ["toxic": 0, "hate": 0.5, "spam": 0.5])
+        let metricsPort = closedLoopbackPort()
+        let worker = try await fixture.worker([
+            "--shadow-model", bundle.path, "--shadow-rate", "1", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
+        ])
+        try await waitUntil("the shadow model", timeout: .seconds(60), every: .milliseconds(50)) {
+            try await WorkerTests.get("/metrics", port: metricsPort).contains(#"warden_shadow_model_info{model="tiny-bert",version="0.9.0"} 1"#)
+        }
+        let count = 5
+        try await fixture.publishChat(count)
+        try await waitUntil("a verdict per message", timeout: .seconds(45), every: .milliseconds(50)) { try await fixture.ready(fixture.results) >= count }
+        var metrics = ""
+        try await waitUntil("every answer scored by the shadow", timeout: .seconds(45), every: .milliseconds(50)) {
+            metrics = try await WorkerTests.get("/metrics", port: metricsPort)
+            return metrics.contains(#"warden_shadow_samples_total{outcome="scored"} \#(count)"#)
+        }
+        #expect(await worker.stop() == 0)
+        let verdicts = try await fixture.take(fixture.results)
+        let unflagged = try verdicts.filter { try JSONDecoder().decode(ModerationResponse.self, from: Data($0.body)).results[0].categories["toxic"] != true }
+        #expect(verdicts.count == count)
+        #expect(metrics.contains(#"warden_shadow_decisions_total{category="toxic",outcome="shadow_only"} \#(unflagged.count)"#), "\(metrics)")
+    }
+
     @Test func aKilledWorkersMessagesAreRedeliveredAndAnsweredWithTheSameIDs() async throws {
         let fixture = try await Fixture.start()
         defer { Task { await fixture.stop() } }

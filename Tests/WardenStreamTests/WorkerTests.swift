@@ -280,3 +280,55 @@ import WardenTestSupport
         #expect(await worker.stop() == 0)
     }
 }
+
+/// `warden worker --shadow-model`: a candidate model scores what the worker answered, over core-NATS requests
+/// and the stream alike, and /metrics and the log say where the two decide differently.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerShadowTests {
+    @Test func theShadowScoresRequestsAndStreamMessagesAndCountsDisagreements() async throws {
+        let fixture = try await WorkerFixture.start()
+        defer { Task { await fixture.stop() } }
+        // The same model with `toxic` flagging everything: it disagrees exactly where the worker does not flag toxic.
+        let bundle = try ReloadableBundle()
+        try bundle.write(version: "0.9.0", thresholds: ["toxic": 0, "hate": 0.5, "spam": 0.5])
+        let folder = try TempFolder()
+        let metricsPort = closedLoopbackPort()
+        let worker = try await fixture.worker([
+            "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-log", folder.path("log.jsonl"), "--shadow-log-text",
+            "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
+        ])
+        // The worker is ready with its own model; the shadow warms on its own (samples before are dropped).
+        try await fixture.wait("the shadow model") {
+            try await WorkerTests.get("/metrics", port: metricsPort).contains(#"warden_shadow_model_info{model="tiny-bert",version="0.9.0"} 1"#)
+        }
+
+        var answers: [(text: String, toxic: Bool)] = []
+        for text in ["you are kind", "you are an idiot", "what a great day", "awful awful awful"] {
+            let body = try JSONSerialization.data(withJSONObject: ["input": text])
+            let answer = try await fixture.nats.request("moderation.check", payload: Array(body))
+            let response = try JSONDecoder().decode(ModerationResponse.self, from: Data(answer.payload))
+            answers.append((text, response.results[0].categories["toxic"] == true))
+        }
+        try await fixture.publishChat(3)
+        try await fixture.wait("a verdict per stream message") { try await fixture.storedVerdicts() >= 3 }
+        for verdict in try await fixture.readVerdicts() {
+            let response = try JSONDecoder().decode(ModerationResponse.self, from: Data(verdict.payload))
+            let sequence = Int(verdict.headers["Warden-Sequence"] ?? "") ?? -1
+            answers.append(("message number \(sequence - 1) from the chat, hello there", response.results[0].categories["toxic"] == true))
+        }
+        #expect(answers.count == 7)
+
+        let expected = #"warden_shadow_samples_total{outcome="scored"} 7"#
+        var metrics = ""
+        try await fixture.wait("every answer scored by the shadow") {
+            metrics = try await WorkerTests.get("/metrics", port: metricsPort)
+            return metrics.contains(expected)
+        }
+        let unflagged = answers.filter { !$0.toxic }.map(\.text)
+        #expect(metrics.contains(#"warden_shadow_decisions_total{category="toxic",outcome="shadow_only"} \#(unflagged.count)"#), "\(metrics)")
+        #expect(metrics.contains(#"warden_shadow_decisions_total{category="toxic",outcome="agree"} \#(7 - unflagged.count)"#), "\(metrics)")
+        #expect(await worker.stop() == 0)
+        let lines = try String(contentsOfFile: folder.path("log.jsonl"), encoding: .utf8).split(separator: "\n")
+        let logged = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(logged.compactMap { $0["text"] as? String }.sorted() == unflagged.sorted())
+    }
+}
