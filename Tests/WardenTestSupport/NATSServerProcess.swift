@@ -54,15 +54,7 @@ public final class NATSServerProcess: Sendable {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: binary)
         child.arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDirectory] + arguments
-        let pipe = Pipe()
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            self?.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
+        let pipe = collectingPipe { [weak self] text in self?.output.withLock { $0 += text } }
         child.standardOutput = pipe
         child.standardError = pipe
         child.standardInput = FileHandle.nullDevice

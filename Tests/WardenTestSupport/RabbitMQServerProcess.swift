@@ -117,15 +117,7 @@ public final class RabbitMQServerProcess: Sendable {
             "RUNNING_UNDER_SYSTEMD": "1",
         ]) { $1 }
         child.environment = environment
-        let pipe = Pipe()
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            self?.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
+        let pipe = collectingPipe { [weak self] text in self?.output.withLock { $0 += text } }
         child.standardOutput = pipe
         child.standardError = pipe
         child.standardInput = FileHandle.nullDevice

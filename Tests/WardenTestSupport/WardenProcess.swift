@@ -83,26 +83,11 @@ public final class WardenProcess: Sendable {
         process.environment = environment
         let captured = Captured()
         let ended: @Sendable () -> Void = { captured.endedStreams.withLock { $0 += 1 } }
-        process.standardOutput = collect(onEnd: ended) { text in captured.stdout.withLock { $0 += text } }
-        process.standardError = collect(onEnd: ended) { text in captured.stderr.withLock { $0 += text } }
+        process.standardOutput = collectingPipe(onEnd: ended) { text in captured.stdout.withLock { $0 += text } }
+        process.standardError = collectingPipe(onEnd: ended) { text in captured.stderr.withLock { $0 += text } }
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return WardenProcess(process: process, captured: captured)
-    }
-
-    /// A pipe whose output is handed to `append` as it arrives; `onEnd` runs once it reaches its end.
-    private static func collect(onEnd: @escaping @Sendable () -> Void, _ append: @escaping @Sendable (String) -> Void) -> Pipe {
-        let pipe = Pipe()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                onEnd()
-                return
-            }
-            append(String(decoding: data, as: UTF8.self))
-        }
-        return pipe
     }
 
     /// Starts `warden serve` on a free loopback port with `model` (a path, or one relative to the package
