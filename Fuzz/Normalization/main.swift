@@ -85,5 +85,38 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             violation("platform-v2 left the foldable scalar U+\(String(scalar.value, radix: 16, uppercase: true))", bytes)
         }
     }
+
+    for normalization in [TextNormalization.platformV1, .platformV2] { checkOcclusionUnits(text, normalization, bytes) }
     return 0
+}
+
+/// The explanation units of `text` (`OcclusionUnits`): in order, not overlapping, each the original text of
+/// its span (String indices and UTF-16 offsets alike), separated by ASCII whitespace only; grouping keeps
+/// the bound and the text; removing a unit leaves the rest.
+func checkOcclusionUnits(_ text: String, _ normalization: TextNormalization, _ input: UnsafeBufferPointer<UInt8>) {
+    let units = OcclusionUnits.units(of: text, normalization: normalization)
+    let utf16 = Array(text.utf16)
+    var covered = 0
+    for unit in units {
+        guard unit.utf16.lowerBound >= covered, unit.utf16.upperBound <= utf16.count, !unit.utf16.isEmpty else {
+            violation("\(normalization) unit \(unit.utf16) out of order or bounds (text of \(utf16.count) UTF-16 units)", input)
+        }
+        if String(text[unit.range]) != unit.text || String(decoding: utf16[unit.utf16], as: UTF16.self) != unit.text {
+            violation("\(normalization) unit \(unit.utf16) is not its text \(unit.text.debugDescription)", input)
+        }
+        let gap = String(decoding: utf16[covered..<unit.utf16.lowerBound], as: UTF16.self)
+        if !gap.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isWhitespace }) {
+            violation("\(normalization): \(gap.debugDescription) is in no unit", input)
+        }
+        if OcclusionUnits.removing(unit, from: text).utf16.count != utf16.count - unit.utf16.count {
+            violation("\(normalization): removing \(unit.utf16) did not remove exactly it", input)
+        }
+        covered = unit.utf16.upperBound
+    }
+    let grouped = OcclusionUnits.grouped(units, of: text, atMost: 3)
+    if grouped.count > 3 || grouped.first?.utf16.lowerBound != units.first?.utf16.lowerBound
+        || grouped.last?.utf16.upperBound != units.last?.utf16.upperBound
+    {
+        violation("\(normalization): grouping into 3 runs gave \(grouped.count) runs or moved the ends", input)
+    }
 }

@@ -31,6 +31,11 @@ public enum OcclusionUnits {
     /// The units of `text` under `normalization`, in text order.
     public static func units(of text: String, normalization: TextNormalization) -> [TextUnit] {
         let words = wordRanges(of: text)
+        // A text this long is explained by runs of many words anyway (``grouped(_:of:atMost:)``): its units are
+        // its words, each mapped on its own, which keeps the work linear in the text.
+        guard words.count <= maxMappedWords else {
+            return words.map { unit(text, $0, normalizedWords(String(text[$0]), normalization)) }
+        }
         let normalizedUnits = words.map { normalizedWords(String(text[$0]), normalization) }
         let seen = normalizedWords(text, normalization)
         func matches(_ candidate: [String], at next: Int) -> Bool {
@@ -75,10 +80,14 @@ public enum OcclusionUnits {
             // A rule that reached across from units the model did not see (a retweet marker ending inside
             // this unit): those units and this one are one unit.
             if let run = removedRun {
-                let together = normalizedWords(String(text[words[run.word].lowerBound..<words[i].upperBound]), normalization)
+                // At most the last ``maxReachedAcross`` removed units are tried (a joined word is no longer): a
+                // whole run tried at every unit would make a long run of removed units quadratic.
+                let first = max(run.word, i - maxReachedAcross)
+                let together = normalizedWords(String(text[words[first].lowerBound..<words[i].upperBound]), normalization)
                 if matches(together, at: next) {
-                    units.removeLast(units.count - run.unit)
-                    units.append(unit(text, words[run.word].lowerBound..<words[i].upperBound, together))
+                    // Each removed word of the run is one unit, so word `first` is unit `run.unit + first - run.word`.
+                    units.removeLast(units.count - (run.unit + first - run.word))
+                    units.append(unit(text, words[first].lowerBound..<words[i].upperBound, together))
                     next += together.count
                     i += 1
                     removedRun = nil
@@ -95,6 +104,11 @@ public enum OcclusionUnits {
 
     /// The longest run of units tried as one joined word.
     static let maxJoinedUnits = 256
+    /// The most removed units (just before a unit) tried together with it, for a rule that reached across them
+    /// or joined them (spaced-out homoglyphs).
+    static let maxReachedAcross = maxJoinedUnits
+    /// Texts of more words have their words as units, without the join mapping (see ``units(of:normalization:)``).
+    public static let maxMappedWords = 2048
 
     /// `units` (of `text`) in runs of neighbours, so that there are at most `limit` of them; unchanged when
     /// there are that few already. A run's span covers its units and the spaces between them.

@@ -110,6 +110,28 @@ import WordPiece
         #expect(OcclusionUnits.units(of: "   ", normalization: .platformV2).isEmpty)
     }
 
+    /// Past ``OcclusionUnits/maxMappedWords`` a text's units are its words, each normalised on its own (such a
+    /// text is explained by runs of many words anyway): the spans stay exact and the work linear in the text.
+    /// Retweet markers, which the normaliser removes, before a spaced-out word are the costliest input of the
+    /// join mapping; the time limit catches a return to trying every run of them at every word.
+    @Test(.timeLimit(.minutes(1))) func veryLongTextsHaveTheirWordsAsUnits() throws {
+        let markers = 10 * OcclusionUnits.maxMappedWords
+        let text = Array(repeating: "RT @x:", count: markers).joined(separator: " ") + " i d i o t"
+        let units = OcclusionUnits.units(of: text, normalization: .platformV2)
+        #expect(units.count == 2 * markers + 5)
+        #expect(Set(units.prefix(2 * markers).map(\.text)) == ["RT", "@x:"])
+        let last = try #require(units.last)
+        #expect(last.text == "t" && last.utf16 == (text.utf16.count - 1)..<text.utf16.count)
+    }
+
+    /// Under that limit, a long run of removed units still maps: the word after it is found on its own.
+    @Test(.timeLimit(.minutes(1))) func aLongRunOfRemovedUnitsBeforeAWordMaps() {
+        let text = Array(repeating: "RT @x:", count: OcclusionUnits.maxMappedWords / 2 - 4).joined(separator: " ") + " you i d i o t"
+        let units = OcclusionUnits.units(of: text, normalization: .platformV2)
+        #expect(Self.problem(text, units, .platformV2) == nil)
+        #expect(units.suffix(2).map(\.text) == ["you", "i d i o t"])
+    }
+
     @Test func longTextsAreGroupedIntoAtMostTheLimit() {
         let text = (1...10).map { "w\($0)" }.joined(separator: " ") + " 😡"
         let units = OcclusionUnits.units(of: text, normalization: .platformV2)
