@@ -51,7 +51,10 @@ extension Moderator {
     /// Explains `texts` by occlusion over words: each text is scored again once per unit with that unit taken
     /// out, and the fall of each label's score is the unit's weight.
     ///
-    /// A text of more than ``maxExplainedUnits`` words is explained by runs of neighbouring words.
+    /// A text of more than ``maxExplainedUnits`` words is explained by runs of neighbouring words. Every variant
+    /// costs about what its text costs, and the variants of all `texts` must fit one bulk request (its lane's
+    /// per-request tokens and the queue's items, shared equally by the texts): a text too long for that many
+    /// variants is explained by fewer, longer runs (at least one).
     /// Every variant of every text goes to the batcher in one ``moderate(_:options:)`` call, so they are
     /// admitted together and packed into as few forwards as their length allows.
     /// - Parameters:
@@ -66,9 +69,10 @@ extension Moderator {
         var units: [[TextUnit]] = []
         var variants: [String] = []
         var variantOf: [[Int?]] = []  // per text, per unit: the variant's index, nil when nothing is left to score
+        let shares = texts.isEmpty ? (tokens: 0, items: 0) : variantBudget(perTextOf: texts.count)
         for text in texts {
             let textUnits = OcclusionUnits.grouped(
-                OcclusionUnits.units(of: text, normalization: textNormalization), of: text, atMost: Self.maxExplainedUnits)
+                OcclusionUnits.units(of: text, normalization: textNormalization), of: text, atMost: explainedUnits(text, within: shares))
             units.append(textUnits)
             variantOf.append(
                 textUnits.map { unit in
@@ -91,5 +95,26 @@ extension Moderator {
             let without = variantOf[t].map { variant in variant.map { variantScores[$0] } ?? Array(repeating: 0, count: labels.count) }
             return Explanation(units: units[t], scores: scores[t], without: without)
         }
+    }
+
+    /// Each of `count` texts' share of one bulk request: the tokens its variants may take together, and their
+    /// model inputs.
+    func variantBudget(perTextOf count: Int) -> (tokens: Int, items: Int) {
+        let lanes = batcher.configuration
+        let tokens = min(lanes.maxQueuedTokens, lanes.bulk.maxRequestTokens)
+        return (tokens / count, lanes.maxQueuedItems / count)
+    }
+
+    /// How many units `text` may be explained by: ``maxExplainedUnits``, or as many variants of it as fit
+    /// `share` (each variant costing the text's own model inputs), at least one.
+    func explainedUnits(_ text: String, within share: (tokens: Int, items: Int)) -> Int {
+        let pieces = tokenizer.wordPieceIDs(normalizeText(text, textNormalization))
+        guard !pieces.isEmpty else { return Self.maxExplainedUnits }
+        let split = Windowing.split(
+            pieces, maxSequenceLength: maxSequenceLength, policy: configuration.longTextPolicy,
+            maxWindows: configuration.maxWindowsPerText, cls: tokenizer.clsID, sep: tokenizer.sepID)
+        let tokens = split.sequences.reduce(0) { $0 + $1.count }
+        let fitting = min(share.tokens / max(tokens, 1), share.items / max(split.sequences.count, 1))
+        return max(1, min(Self.maxExplainedUnits, fitting))
     }
 }

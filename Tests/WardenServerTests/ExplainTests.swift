@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WardenCore
 import WardenTestSupport
 
 /// `"explain": true` on the real default model: the insult is the top span, also when it is obfuscated, and
@@ -60,6 +61,21 @@ struct ExplainTests {
                 let highlights = try #require(alone["highlights"] as? [String: [[String: Any]]])
                 #expect(highlights.values.allSatisfy { $0.first?["text"] as? String == "idiot" })
             }
+        }
+    }
+
+    @Test("a text too long for 128 variants in one bulk request is explained by fewer, longer runs, and answered")
+    func textTooLongForEveryVariant() async throws {
+        let filler = (0..<600).map { ["the", "meeting", "went", "on", "about", "weekend", "plans"][$0 % 7] }.joined(separator: " ")
+        let text = filler + " and you are a complete idiot"
+        // 606 words are 5 windows of the model (about 640 tokens): 16,384 tokens hold 25 variants, not 128.
+        try await withWarden(model: Paths.defaultModel, configure: { $0.engine.batching.bulk.maxRequestTokens = 16_384 }) { base in
+            let result = try await Self.explain(base, text)
+            #expect((result["categories"] as? [String: Bool])?["harassment"] == true, "\(result)")
+            let top = try #require((result["highlights"] as? [String: [[String: Any]]])?["harassment"]?.first, "\(result)")
+            let words = (top["text"] as? String)?.split(separator: " ") ?? []
+            #expect(words.contains("idiot") && words.count >= 600 / 25, "\(top)")
+            #expect(try Self.slice(text, top) == top["text"] as? String)
         }
     }
 
