@@ -25,7 +25,7 @@ public struct ModerationCall: Sendable {
     private let appliedInputTypes: [String: [String]]
     /// The named policies a request may choose (`"policy"`); nil: none configured.
     public let policies: PolicyStore?
-    /// A candidate model offered a sample of what ``moderate(_:with:model:id:)`` answers; nil: none.
+    /// A candidate model offered a sample of what ``run(_:with:model:id:)`` answers, on every transport; nil: none.
     public let shadow: ShadowScorer?
 
     public init(
@@ -174,8 +174,8 @@ public struct ModerationCall: Sendable {
 
     /// Scores a prepared request and, when it asks, explains its flagged texts; the answer in the API's
     /// shape, the engine's outcome (its results before any policy, and the timings of the scoring) and how
-    /// long the explanation took (nil when none was asked for).
-    /// Every refusal is a ``ModerationFault``.
+    /// long the explanation took (nil when none was asked for). Once answered, the request is offered to the
+    /// ``shadow``, which returns at once. Every refusal is a ``ModerationFault``.
     public func run(_ prepared: Prepared, with moderator: Moderator, model: String? = nil, id: String) async throws(ModerationFault) -> (
         response: ModerationResponse, outcome: Moderator.Outcome, explanation: Duration?
     ) {
@@ -196,6 +196,7 @@ public struct ModerationCall: Sendable {
                 }
                 explanationTime = started.duration(to: .now)
             }
+            shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
             return (
                 response(id: id, outcome: outcome, model: model, policy: prepared.policy, explanations: explanations), outcome,
                 explanationTime
@@ -206,15 +207,11 @@ public struct ModerationCall: Sendable {
     }
 
     /// Decodes `body`, scores it and answers in the API's shape, for transports with nothing to add in
-    /// between (the NATS and RabbitMQ workers); every refusal is a ``ModerationFault``. Once answered, the
-    /// request is offered to the ``shadow``, which returns at once.
+    /// between (the NATS and RabbitMQ workers); every refusal is a ``ModerationFault``.
     public func moderate(
         _ body: some Collection<UInt8>, with moderator: Moderator, model: String? = nil, id: String
     ) async throws(ModerationFault) -> ModerationResponse {
-        let prepared = try prepare(body)
-        let (response, outcome, _) = try await run(prepared, with: moderator, model: model, id: id)
-        shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
-        return response
+        try await run(try prepare(body), with: moderator, model: model, id: id).response
     }
 
     /// ``moderate(_:with:model:id:)`` on the model `engine` serves when the call begins (after a reload, the

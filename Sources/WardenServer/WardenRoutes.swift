@@ -23,8 +23,6 @@ struct WardenRoutes: Sendable {
     let engine: ModerationEngine
     let configuration: ServerConfiguration
     let registry: PrometheusCollectorRegistry
-    /// Scores a sample of requests again with a candidate model, after the answer is computed.
-    let shadow: ShadowScorer?
 
     private var bundle: ModelBundle { engine.bundle }
     /// The watchdog's figure, refreshed at each scrape.
@@ -34,13 +32,14 @@ struct WardenRoutes: Sendable {
     private let call: ModerationCall
     private var categoryNames: [String] { call.categoryNames }
 
+    /// `shadow` scores a sample of requests again with a candidate model, after each answer is computed.
     init(engine: ModerationEngine, configuration: ServerConfiguration, registry: PrometheusCollectorRegistry, shadow: ShadowScorer? = nil) {
         self.engine = engine
         self.configuration = configuration
         self.registry = registry
-        self.shadow = shadow
         call = ModerationCall(
-            bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits, policies: configuration.policies)
+            bundle: engine.bundle, lanes: engine.configuration.batching, limits: configuration.limits, policies: configuration.policies,
+            shadow: shadow)
     }
 
     /// Adds the routes (and the API-key checks where keys are configured) to `router`.
@@ -188,8 +187,6 @@ struct WardenRoutes: Sendable {
             throw APIError(.clientClosed)
         }
 
-        // Queues a sample for the shadow (or drops it) and returns at once: the answer does not wait.
-        shadow?.offer(id: id, texts: prepared.texts, options: prepared.options, primary: outcome.results)
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         headers[HTTPField.Name(WardenHeader.requestID)!] = id
         headers[HTTPField.Name(WardenHeader.serverTiming)!] =
