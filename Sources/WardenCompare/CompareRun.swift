@@ -56,7 +56,7 @@ public struct CompareRun {
                 try await score(
                     name: name, directory: directory, into: folder.appendingPathComponent("\(name).jsonl").path, logger: logger, makeEngine: makeEngine))
         }
-        let pairs = ModelComparison.sharedCategories(bundles[0], bundles[1])
+        let pairs = bundles[0].sharedCategories(with: bundles[1])
         let described = zip(bundles, [modelA, modelB]).map { bundle, directory in
             ModelComparison.Model(name: bundle.name, version: bundle.version, directory: directory, labels: bundle.labels)
         }

@@ -113,11 +113,6 @@ public struct ModelComparison: Codable, Sendable, Equatable {
     /// All disagreements (decision differs in some category), before the cut to `top`.
     public var disagreementCount: Int
 
-    /// The categories the two models share (``ModelBundle/sharedCategories(with:)``).
-    public static func sharedCategories(_ a: ModelBundle, _ b: ModelBundle) -> [(a: String, b: String)] {
-        a.sharedCategories(with: b)
-    }
-
     /// Compares the records both outputs scored, over `categories` (pairs of A's and B's labels).
     public init(
         modelA: Model, modelB: Model, a: (records: [Int: ScoredRecord], unscored: Int), b: (records: [Int: ScoredRecord], unscored: Int),

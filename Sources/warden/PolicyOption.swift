@@ -19,9 +19,3 @@ enum PolicyOption {
         }
     }
 }
-
-extension ServeCommand {
-    func policyStore(bundle: ModelBundle, logger: Logger) throws -> PolicyStore? {
-        try PolicyOption.store(policies, bundle: bundle, logger: logger)
-    }
-}

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand, RunsModel {
         // The Prometheus factory is bootstrapped before the engines make their metrics.
         _ = WardenMetrics.registry
         let engine = try engine.makeEngine(logger: logger)
-        configuration.policies = try policyStore(bundle: engine.bundle, logger: logger)
+        configuration.policies = try PolicyOption.store(policies, bundle: engine.bundle, logger: logger)
         let shadow = try self.shadow.makeShadow(comparingWith: engine, engine: self.engine, logger: logger)
         let events = ServerEvents(ready: { [configuration] port in
             print(WardenService.readyBanner(configuration: configuration, port: port))

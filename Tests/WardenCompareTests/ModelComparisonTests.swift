@@ -23,9 +23,9 @@ import WardenCore
     }
 
     @Test func sharedCategoriesFollowFormerNamesAndOpenAICategories() {
-        let pairs = ModelComparison.sharedCategories(older, newer)
+        let pairs = older.sharedCategories(with: newer)
         #expect(pairs.map { "\($0.a)>\($0.b)" } == ["toxic>harassment", "hate>hate"], "spam and violence have no counterpart")
-        let reversed = ModelComparison.sharedCategories(newer, older)
+        let reversed = newer.sharedCategories(with: older)
         #expect(reversed.map { "\($0.a)>\($0.b)" } == ["harassment>toxic", "hate>hate"])
     }
 
@@ -43,7 +43,7 @@ import WardenCore
             // record 4: not scored by B (an error record)
         ]
         let comparison = try ModelComparison(
-            modelA: model(older), modelB: model(newer), a: (a, 0), b: (b, 1), categories: ModelComparison.sharedCategories(older, newer), top: 10)
+            modelA: model(older), modelB: model(newer), a: (a, 0), b: (b, 1), categories: older.sharedCategories(with: newer), top: 10)
         #expect(comparison.records == 3 && comparison.unscored == 2, "record 4 is left out; B's output had one error record")
         let harassment = try #require(comparison.categories.first)
         #expect(harassment.name == "toxic → harassment")
@@ -61,7 +61,7 @@ import WardenCore
         let decoded = try JSONDecoder().decode(ModelComparison.self, from: try comparison.json())
         #expect(decoded == comparison)
         let cut = try ModelComparison(
-            modelA: model(older), modelB: model(newer), a: (a, 0), b: (b, 0), categories: ModelComparison.sharedCategories(older, newer), top: 1)
+            modelA: model(older), modelB: model(newer), a: (a, 0), b: (b, 0), categories: older.sharedCategories(with: newer), top: 1)
         #expect(cut.disagreements.count == 1 && cut.disagreementCount == 2)
     }
 
@@ -70,7 +70,7 @@ import WardenCore
         let error = #expect(throws: ComparisonError.self) {
             try ModelComparison(
                 modelA: model(newer), modelB: model(other), a: ([:], 0), b: ([:], 0),
-                categories: ModelComparison.sharedCategories(newer, other), top: 5)
+                categories: newer.sharedCategories(with: other), top: 5)
         }
         #expect(error?.description.contains("share no category") == true)
     }
