@@ -162,9 +162,11 @@ struct ShadowTests {
         let bundle = try ReloadableBundle()
         try bundle.write(version: "0.9.0", thresholds: ["toxic": 0, "hate": 0.5, "spam": 0.5])
         let folder = try TempFolder()
+        // At nice 0: under the parallel suite a shadow at the default nice 19 gets almost no CPU (by design;
+        // ThreadNiceTests checks the nice value).
         let server = try launchServe([
-            "--model", Paths.tinyBert, "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-log", folder.path("log.jsonl"),
-            "--shadow-log-text", "--cache-size", "0",
+            "--model", Paths.tinyBert, "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-nice", "0", "--shadow-log",
+            folder.path("log.jsonl"), "--shadow-log-text", "--cache-size", "0",
         ])
         let base = try await server.waitUntilReady()
         // The server is ready with its served model; the shadow warms on its own (samples before are dropped).

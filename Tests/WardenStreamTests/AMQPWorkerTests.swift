@@ -193,8 +193,11 @@ import WardenTestSupport
         let bundle = try ReloadableBundle()
         try bundle.write(version: "0.9.0", thresholds: ["toxic": 0, "hate": 0.5, "spam": 0.5])
         let metricsPort = closedLoopbackPort()
+        // At nice 0: under the parallel suite a shadow at the default nice 19 gets almost no CPU (by design;
+        // ThreadNiceTests checks the nice value), and its warm-up alone could outlast the time limit.
         let worker = try await fixture.worker([
-            "--shadow-model", bundle.path, "--shadow-rate", "1", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
+            "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-nice", "0", "--metrics-port", String(metricsPort),
+            "--metrics-host", "127.0.0.1",
         ])
         try await waitUntil("the shadow model", timeout: .seconds(60), every: .milliseconds(50)) {
             try await WorkerTests.get("/metrics", port: metricsPort).contains(#"warden_shadow_model_info{model="tiny-bert",version="0.9.0"} 1"#)

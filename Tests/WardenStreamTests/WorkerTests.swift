@@ -293,9 +293,11 @@ import WardenTestSupport
         try bundle.write(version: "0.9.0", thresholds: ["toxic": 0, "hate": 0.5, "spam": 0.5])
         let folder = try TempFolder()
         let metricsPort = closedLoopbackPort()
+        // At nice 0: under the parallel suite a shadow at the default nice 19 gets almost no CPU (by design;
+        // ThreadNiceTests checks the nice value).
         let worker = try await fixture.worker([
-            "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-log", folder.path("log.jsonl"), "--shadow-log-text",
-            "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
+            "--shadow-model", bundle.path, "--shadow-rate", "1", "--shadow-nice", "0", "--shadow-log", folder.path("log.jsonl"),
+            "--shadow-log-text", "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
         ])
         // The worker is ready with its own model; the shadow warms on its own (samples before are dropped).
         try await fixture.wait("the shadow model") {
